@@ -1,0 +1,22 @@
+"""symbackprop: backpropagation worked out by the chain rule, for teaching.
+
+    import symbackprop as sb
+    problem = sb.load("net-221")          # a problem file, or a built-in example
+    solution = problem.solve()            # forward, backward, update, second forward
+    solution.derivative("dy/dz_c")        # any claim key of the contract
+    solution.to_json()
+"""
+
+from .errors import SymbackpropError
+from .problem import Problem, load
+from .solution import Solution
+
+__all__ = ["load", "load_dict", "Problem", "Solution", "SymbackpropError", "__version__"]
+__version__ = "0.1.0"
+
+
+def load_dict(table: dict, name: str = "problem", stage_gates: bool | None = None) -> Problem:
+    """A problem from a table shaped like a problem file (contract section 1)."""
+    from .loader import load_dict as _load_dict
+
+    return _load_dict(table, name=name, source=name, stage_gates=stage_gates)

@@ -1,0 +1,131 @@
+"""The built-in problems (contract section 1): the lectures' worked examples.
+
+Six are TOML files beside this module. Two carry data sets that are generated here,
+deterministically, rather than stored: the 8-3-8 autoencoder's one-hot patterns (seed
+003) and the four-pixel images (seed 001) with noisy copies. Each built-in is written
+out as TOML text and read by the same loader as a user's file, so ``symbackprop
+examples --show NAME`` prints a file a user can copy and edit.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+
+from ..loader import load_dict, parse_toml
+
+
+def _round(a, places=2):
+    return np.round(np.asarray(a, dtype=float), places).tolist()
+
+
+def _autoencoder() -> dict:
+    """Seed 003: an 8-3-8 sigmoid autoencoder (59 parameters) on the 8 one-hot patterns."""
+    rng = np.random.default_rng(838)
+    eye = np.eye(8, dtype=int).tolist()
+    return {
+        "title": "An 8-3-8 sigmoid autoencoder",
+        "learning_rate": 2.0,
+        "network": {"layers": [8, 3, 8], "activations": ["sigmoid", "sigmoid"], "loss": "half_sse"},
+        "parameters": {
+            "W1": _round(rng.uniform(-1, 1, (3, 8))), "b1": _round(rng.uniform(-0.5, 0.5, 3)),
+            "W2": _round(rng.uniform(-1, 1, (8, 3))), "b2": _round(rng.uniform(-0.5, 0.5, 8)),
+        },
+        "data": {"x": eye, "y": eye},
+    }
+
+
+#: The four classes of the four-pixel images, in output order.
+FOUR_PIXEL_CLASSES = ("solid", "vertical", "diagonal", "horizontal")
+
+
+def four_pixel_patterns() -> tuple[np.ndarray, np.ndarray]:
+    """The eight ±1 patterns (pixels: top-left, top-right, bottom-left, bottom-right)
+    and their class indices: two per class, each with its negative."""
+    base = {
+        "solid": [1, 1, 1, 1],
+        "vertical": [1, -1, 1, -1],
+        "diagonal": [1, -1, -1, 1],
+        "horizontal": [1, 1, -1, -1],
+    }
+    xs, labels = [], []
+    for k, name in enumerate(FOUR_PIXEL_CLASSES):
+        for sign in (1, -1):
+            xs.append([sign * p for p in base[name]])
+            labels.append(k)
+    return np.array(xs, dtype=float), np.array(labels)
+
+
+def _four_pixel() -> dict:
+    """Seed 001: 2×2 images classed as solid, vertical, diagonal or horizontal."""
+    rng = np.random.default_rng(4)
+    patterns, labels = four_pixel_patterns()
+    copies = 4
+    noisy = np.clip(np.repeat(patterns, copies, axis=0)
+                    + rng.uniform(-0.3, 0.3, (len(patterns) * copies, 4)), -1, 1)
+    x = np.vstack([patterns, noisy])
+    y = np.eye(4, dtype=int)[np.concatenate([labels, np.repeat(labels, copies)])]
+    hidden = 8
+    return {
+        "title": "Four-pixel images: solid, vertical, diagonal or horizontal",
+        "learning_rate": 0.1,
+        "network": {"layers": [4, hidden, 4], "activations": ["tanh", "softmax"], "loss": "cce"},
+        "parameters": {
+            "W1": _round(rng.uniform(-1, 1, (hidden, 4))), "b1": _round(rng.uniform(-0.1, 0.1, hidden)),
+            "W2": _round(rng.uniform(-1, 1, (4, hidden))), "b2": _round(rng.uniform(-0.1, 0.1, 4)),
+        },
+        "data": {"x": _round(x), "y": y.tolist()},
+    }
+
+
+EXAMPLES: dict[str, tuple[str, object]] = {
+    "chain-xyz": ("f = (x + y)z at x = -2, y = 5, z = -4, staged as q = x + y, f = qz", "chain-xyz.toml"),
+    "neuron": ("the sigmoid neuron 1/(1 + e^-(w0x0 + w1x1 + w2)) decomposed into gates", "neuron.toml"),
+    "net-221": ("the 2-2-1 sigmoid network, x = (0.23, 0.82), eta = 0.7", "net-221.toml"),
+    "net-322": ("the 3-2-2 sigmoid network with biases, x = (1, 4, 5), eta = 0.01", "net-322.toml"),
+    "logreg": ("logistic regression with binary cross-entropy at (x, y) = (50, 1)", "logreg.toml"),
+    "mlp-relu-bce": ("the 2-layer ReLU/sigmoid network in matrix form, learning rate 0.1",
+                     "mlp-relu-bce.toml"),
+    "autoencoder-838": ("the 8-3-8 sigmoid autoencoder with its eight one-hot patterns as [data]",
+                        _autoencoder),
+    "four-pixel": ("2x2 images classed as solid, vertical, diagonal or horizontal, softmax output",
+                   _four_pixel),
+}
+
+
+def example_text(name: str) -> str:
+    """The TOML text of a built-in problem."""
+    _, origin = EXAMPLES[name]
+    if callable(origin):
+        return dump_toml(origin())
+    return resources.files(__package__).joinpath(origin).read_text(encoding="utf-8")
+
+
+def load_example(name: str, stage_gates: bool | None = None):
+    raw = parse_toml(example_text(name))
+    return load_dict(raw, name=name, source=f"{name} (built-in)", stage_gates=stage_gates)
+
+
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def dump_toml(table: dict) -> str:
+    """A problem table as TOML text: top-level keys first, then one section per table."""
+    lines = [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    for section, body in table.items():
+        if isinstance(body, dict):
+            lines.append(f"\n[{section}]")
+            for k, v in body.items():
+                key = k if k.replace("_", "").isalnum() else _toml_value(k)
+                lines.append(f"{key} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,168 @@
+"""SymPy functions that SymPy lacks: sigmoid, relu, the step [z > 0], softmax.
+
+They are real :class:`sympy.Function` subclasses so that expressions print as ``σ(z)``
+and ``relu(z)`` instead of exploded exponentials, stay exact on rationals, and evaluate
+to any precision. Their derivatives (``fdiff``) exist so that ``sympy.diff`` works on
+user expressions in tests; the engine itself reads derivatives from :mod:`symbackprop.ops`.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.core.function import ArgumentIndexError
+
+
+def _number(z):
+    """z as a SymPy number when it is one (exact or float), else None."""
+    return z if isinstance(z, sp.Number) else None
+
+
+class sigmoid(sp.Function):
+    """The logistic function σ(z) = 1 / (1 + e^(−z))."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z is sp.S.Zero:
+            return sp.S.Half
+        if z is sp.S.Infinity:
+            return sp.S.One
+        if z is sp.S.NegativeInfinity:
+            return sp.S.Zero
+        if isinstance(z, sp.Float):
+            return _float_sigmoid(z)
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return self * (1 - self)
+
+    def _eval_rewrite_as_exp(self, z, **kwargs):
+        return 1 / (1 + sp.exp(-z))
+
+    def _eval_evalf(self, prec):
+        z = self.args[0]._eval_evalf(prec)
+        if z is None or not z.is_Number:
+            return None
+        return _float_sigmoid(sp.Float(z, precision=prec))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+def _float_sigmoid(z: sp.Float) -> sp.Float:
+    """σ at a float, in the form that does not overflow for large |z|."""
+    prec = z._prec
+    if z >= 0:
+        return sp.Float(1 / (1 + sp.exp(-z)), precision=prec)
+    e = sp.exp(z)
+    return sp.Float(e / (1 + e), precision=prec)
+
+
+class step(sp.Function):
+    """The Iverson bracket [z > 0]: relu's derivative, 0 at the kink z = 0 by convention."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        n = _number(z)
+        if n is not None:
+            return sp.S.One if n > 0 else sp.S.Zero
+        if z.is_positive:
+            return sp.S.One
+        if z.is_nonpositive:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        return sp.S.Zero
+
+    def _eval_evalf(self, prec):
+        z = self.args[0]._eval_evalf(prec)
+        if z is None or not z.is_Number:
+            return None
+        return sp.Float(1 if z > 0 else 0, precision=prec)
+
+
+class relu(sp.Function):
+    """The rectifier relu(z) = max(0, z)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        n = _number(z)
+        if n is not None:
+            return n if n > 0 else n * 0
+        if z.is_nonnegative:
+            return z
+        if z.is_nonpositive:
+            return sp.S.Zero
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return step(self.args[0])
+
+    def _eval_evalf(self, prec):
+        z = self.args[0]._eval_evalf(prec)
+        if z is None or not z.is_Number:
+            return None
+        return z if z > 0 else sp.Float(0, precision=prec)
+
+
+class softmax(sp.Function):
+    """Element ``j`` of softmax(z_0, ..., z_{n-1}): e^(z_j) / Σ_k e^(z_k).
+
+    Written ``softmax(j, z_0, ..., z_{n-1})``: the first argument is the element index.
+    """
+
+    @classmethod
+    def eval(cls, j, *zs):
+        if not isinstance(j, sp.Integer) or not 0 <= int(j) < len(zs):
+            raise ValueError("softmax(j, z0, ..., zn): j must be an index into the z's")
+        if all(isinstance(z, sp.Number) for z in zs) and any(isinstance(z, sp.Float) for z in zs):
+            return _float_softmax(int(j), zs)
+        return None
+
+    @property
+    def index(self) -> int:
+        return int(self.args[0])
+
+    @property
+    def logits(self) -> tuple:
+        return self.args[1:]
+
+    def fdiff(self, argindex=1):
+        if argindex == 1:
+            return sp.S.Zero
+        k = argindex - 2
+        zs = self.logits
+        if k == self.index:
+            return self * (1 - self)
+        return -self * softmax(k, *zs)
+
+    def _eval_rewrite_as_exp(self, j, *zs, **kwargs):
+        return sp.exp(zs[int(j)]) / sp.Add(*[sp.exp(z) for z in zs])
+
+    def _eval_evalf(self, prec):
+        zs = [z._eval_evalf(prec) for z in self.logits]
+        if any(z is None or not z.is_Number for z in zs):
+            return None
+        return _float_softmax(self.index, [sp.Float(z, precision=prec) for z in zs])
+
+
+def _float_softmax(j, zs):
+    """softmax_j with the maximum subtracted first, so large logits do not overflow."""
+    prec = max(z._prec for z in zs if isinstance(z, sp.Float))
+    top = max(zs)
+    es = [sp.exp(sp.Float(z - top, precision=prec)) for z in zs]
+    return sp.Float(es[j] / sp.Add(*es), precision=prec)
+
+
+#: Name → SymPy function, for the parser and for ``sympy.lambdify``'s namespace.
+CUSTOM = {"sigmoid": sigmoid, "relu": relu, "step": step, "softmax": softmax}

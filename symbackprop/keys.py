@@ -1,0 +1,65 @@
+"""Claim keys (contract section 2): one notation for every quantity.
+
+``z_a`` (a value), ``dE/dw1`` (a gradient of the output), ``dy/dz_c`` (a derivative of
+any node with respect to anything upstream), ``w1_new`` and ``E_new`` (after the
+update), ``W1[0][1]`` and ``dL/dW1[0][1]`` (elements), ``W1`` (a whole array).
+:func:`parse_key` reads the text; :meth:`Solution.lookup` resolves it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .errors import ClaimError, did_you_mean
+
+_NAME = r"[A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*"
+_DERIVATIVE = re.compile(rf"\s*(?:d|∂)\s*({_NAME})\s*/\s*(?:d|∂)\s*({_NAME})\s*\Z")
+_PLAIN = re.compile(rf"\s*({_NAME})\s*\Z")
+_NEW_SUFFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_new((?:\[\d+\])*)$")
+_NEW_AFTER_INDEX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])+)_new$")
+
+
+@dataclass(frozen=True)
+class Key:
+    """A parsed claim key: ``kind`` is "value", "after" or "derivative"."""
+
+    kind: str
+    name: str
+    wrt: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "derivative":
+            return f"d{self.name}/d{self.wrt}"
+        if self.kind == "after":
+            base, bracket, rest = self.name.partition("[")
+            return f"{base}_new" + (bracket + rest if bracket else "")
+        return self.name
+
+
+def parse_key(text: str, names) -> Key:
+    """Read a claim key against the names a problem has (scalar names and array names).
+
+    ``names`` decides the ambiguous cases: a node literally called ``x_new`` is a value.
+    """
+    names = set(names)
+    m = _DERIVATIVE.match(text)
+    if m and not _PLAIN.match(text):
+        top, bottom = m.group(1), m.group(2)
+        for n in (top, bottom):
+            if n not in names:
+                raise ClaimError(f"'{n}' names nothing in the problem{did_you_mean(n, names)}")
+        return Key("derivative", top, bottom)
+    m = _PLAIN.match(text)
+    if not m:
+        raise ClaimError(f"'{text.strip()}' is not a claim key (examples: z_a, dE/dw1, w1_new, "
+                         "W1[0][1], dL/dW1[0][1])")
+    name = m.group(1)
+    if name in names:
+        return Key("value", name)
+    new = _NEW_SUFFIX.match(name) or _NEW_AFTER_INDEX.match(name)
+    if new:
+        base = new.group(1) + (new.group(2) if new.re is _NEW_SUFFIX else "")
+        if base in names:
+            return Key("after", base)
+    raise ClaimError(f"'{name}' names nothing in the problem{did_you_mean(name, names)}")

@@ -1,0 +1,257 @@
+"""Reading problem files (TOML, contract section 1) into a :class:`~symbackprop.problem.Problem`.
+
+TOML is read with the standard library, floats as decimals (``0.1`` is exactly 1/10).
+Everything a user can get wrong raises :class:`~symbackprop.errors.ProblemError` naming
+the file, the section and the field.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from .errors import ProblemError, SymbackpropError, did_you_mean
+from .graph import Group, Leaf, build_graph, stage
+from .network import Network, build_network_graph, check_spec
+from .parse import indexed_name, is_name, parse_expression
+
+TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
+MAX_FILE_BYTES = 5_000_000
+MAX_ELEMENTS = 200_000
+
+
+def read_toml(path: Path) -> dict:
+    """The TOML table of a file, floats as Decimal. Errors name the file."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ProblemError("no such file, and not a built-in example "
+                           "(`symbackprop examples` lists them)") from None
+    except IsADirectoryError:
+        raise ProblemError("is a directory, not a problem file") from None
+    except UnicodeDecodeError:
+        raise ProblemError("is not UTF-8 text") from None
+    except OSError as exc:
+        raise ProblemError(f"cannot be read: {exc.strerror}") from None
+    return parse_toml(text)
+
+
+def parse_toml(text: str) -> dict:
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProblemError(f"not valid TOML: {exc}") from None
+
+
+def to_rational(value, field: str, section: str) -> sp.Rational:
+    """A TOML number as an exact rational."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise ProblemError(f"expected a number, got {_kind(value)}").at(section=section, field=field)
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise ProblemError("expected a finite number").at(section=section, field=field)
+    if isinstance(value, Decimal) and abs(value.as_tuple().exponent) > 60:
+        raise ProblemError("the number has too many digits").at(section=section, field=field)
+    if isinstance(value, int) and abs(value) > 10**30:
+        raise ProblemError("the number is too large").at(section=section, field=field)
+    return sp.Rational(str(value))
+
+
+def _kind(value) -> str:
+    return {bool: "true/false", str: "a string", list: "a list", dict: "a table"}.get(
+        type(value), type(value).__name__)
+
+
+def array_shape(value, field: str, section: str) -> tuple[int, ...]:
+    """The shape of a number, vector or matrix given as nested lists (rectangular)."""
+    if not isinstance(value, list):
+        return ()
+    if not value:
+        raise ProblemError("an empty list has no values").at(section=section, field=field)
+    shapes = {array_shape(v, field, section) for v in value}
+    if len(shapes) != 1:
+        raise ProblemError("rows of different lengths: a matrix must be rectangular").at(
+            section=section, field=field)
+    shape = (len(value), *shapes.pop())
+    if len(shape) > 2:
+        raise ProblemError("only numbers, vectors and matrices are supported").at(
+            section=section, field=field)
+    return shape
+
+
+def read_leaves(table, kind: str, section: str, leaves: dict, groups: dict) -> None:
+    """Add the leaves of ``[inputs]`` or ``[parameters]``; arrays become element leaves."""
+    if not isinstance(table, dict):
+        raise ProblemError(f"[{section}] must be a table of name = value").at(section=section)
+    for name, value in table.items():
+        if not is_name(name):
+            raise ProblemError("not a valid name (letters, digits and _, starting with a letter;"
+                               " not a function name)").at(section=section, field=name)
+        if name in leaves or name in groups:
+            raise ProblemError("defined twice (in [inputs] and [parameters])").at(
+                section=section, field=name)
+        shape = array_shape(value, name, section)
+        if not shape:
+            leaves[name] = Leaf(name, kind, to_rational(value, name, section))
+            continue
+        groups[name] = Group(name, shape)
+        flat = np.array(value, dtype=object).reshape(-1)
+        for element, v in zip(groups[name].names(), flat, strict=True):
+            leaves[element] = Leaf(element, kind, to_rational(v, name, section))
+
+
+def read_data(table, leaves: dict, groups: dict) -> dict[str, np.ndarray]:
+    """The ``[data]`` table: each input name maps to a list of samples."""
+    if not isinstance(table, dict) or not table:
+        raise ProblemError("[data] must map input names to lists of samples").at(section="data")
+    data = {}
+    count = None
+    for name, samples in table.items():
+        if not isinstance(samples, list) or not samples:
+            raise ProblemError("expected a non-empty list of samples").at(section="data", field=name)
+        shape = array_shape(samples, name, "data") if isinstance(samples[0], list) else (len(samples),)
+        if any(isinstance(s, list) for s in samples) and not isinstance(samples[0], list):
+            raise ProblemError("samples must all have the same shape").at(section="data", field=name)
+        if count is not None and shape[0] != count:
+            raise ProblemError(f"has {shape[0]} samples, other data names have {count}").at(
+                section="data", field=name)
+        count = shape[0]
+        values = np.array([float(to_rational(v, name, "data")) for v in
+                           np.array(samples, dtype=object).reshape(-1)]).reshape(shape)
+        data[name] = values
+    return data
+
+
+def load_dict(raw: dict, *, name: str, source: str, stage_gates: bool | None = None):
+    """Build a Problem from a parsed TOML table; errors are located in ``source``."""
+    from .problem import Problem
+
+    try:
+        return _load(raw, name=name, source=source, stage_gates=stage_gates, Problem=Problem)
+    except SymbackpropError as exc:
+        raise exc.at(file=source) from None
+
+
+def _load(raw, *, name, source, stage_gates, Problem):
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise ProblemError(f"unknown key{did_you_mean(key, TOP_KEYS)}"
+                               f" (keys: {', '.join(TOP_KEYS)})").at(field=key)
+    if ("graph" in raw) == ("network" in raw):
+        raise ProblemError("a problem needs exactly one of [graph] or [network]")
+    title = raw.get("title")
+    if title is not None and not isinstance(title, str):
+        raise ProblemError("expected a string").at(field="title")
+    rate = None
+    if "learning_rate" in raw:
+        rate = to_rational(raw["learning_rate"], "learning_rate", None)
+        if rate <= 0:
+            raise ProblemError("must be positive").at(field="learning_rate")
+
+    leaves: dict[str, Leaf] = {}
+    groups: dict[str, Group] = {}
+    network: Network | None = None
+    inputs = raw.get("inputs", {})
+    if "network" in raw:
+        if not isinstance(raw["network"], dict):
+            raise ProblemError("[network] must be a table").at(section="network")
+        try:
+            network = check_spec(raw["network"])
+        except ProblemError as exc:
+            raise exc.at(section="network") from None
+    data = None
+    if "data" in raw:
+        # Data names are checked against the inputs below; read the values first.
+        data = raw["data"]
+    if not isinstance(inputs, dict):
+        raise ProblemError("[inputs] must be a table of name = value").at(section="inputs")
+    inputs = dict(inputs)
+    if isinstance(data, dict):
+        for dname, samples in data.items():
+            if dname not in inputs and isinstance(samples, list) and samples:
+                inputs[dname] = samples[0]  # solve works on the first sample
+    read_leaves(inputs, "input", "inputs", leaves, groups)
+    read_leaves(raw.get("parameters", {}), "parameter", "parameters", leaves, groups)
+
+    if network is not None:
+        _check_network_leaves(network, leaves, groups)
+        graph = build_network_graph(network, leaves, groups)
+        if "output" in raw and raw["output"] != graph.output:
+            raise ProblemError("the network form's output is always L").at(field="output")
+    else:
+        table = raw["graph"]
+        if not isinstance(table, dict) or not table:
+            raise ProblemError("[graph] must list equations as name = \"expression\"").at(section="graph")
+        assignments = []
+        for node_name, text in table.items():
+            if not is_name(node_name):
+                raise ProblemError("not a valid name (letters, digits and _, starting with a letter;"
+                                   " not a function name)").at(section="graph", field=node_name)
+            try:
+                assignments.append((node_name, parse_expression(text)))
+            except SymbackpropError as exc:
+                raise exc.at(section="graph", field=node_name) from None
+        output = raw.get("output")
+        if output is not None and not isinstance(output, str):
+            raise ProblemError("expected the name of a node").at(field="output")
+        try:
+            graph = build_graph(assignments, leaves, output, groups)
+        except SymbackpropError as exc:
+            raise exc.at(section="graph") from None
+        if stage_gates is None:
+            stage_gates = len(assignments) == 1
+    if stage_gates:
+        graph = stage(graph)
+    samples = read_data(data, leaves, groups) if data is not None else None
+    if samples is not None:
+        for dname, values in samples.items():
+            expected = groups[dname].shape if dname in groups else ()
+            if dname not in inputs or leaves.get(dname, None) is not None and leaves[dname].kind != "input":
+                raise ProblemError("data must be given for input names").at(section="data", field=dname)
+            if tuple(values.shape[1:]) != tuple(expected):
+                raise ProblemError(f"each sample must have shape {expected or 'scalar'}, "
+                                   f"got {tuple(values.shape[1:]) or 'scalar'}").at(section="data", field=dname)
+    return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
+                   network=network, data=samples, raw=raw)
+
+
+def _check_network_leaves(net: Network, leaves: dict, groups: dict) -> None:
+    shapes = net.shapes()
+    for array in ("x", "y", *net.parameters):
+        section = "parameters" if array in net.parameters else "inputs"
+        expected = shapes[array]
+        if array not in groups:
+            if array in leaves and expected == (1,):
+                value = leaves.pop(array)
+                groups[array] = Group(array, (1,))
+                leaves[indexed_name(array, 0)] = Leaf(indexed_name(array, 0), value.kind, value.value)
+                continue
+            raise ProblemError(f"missing: the network needs {array} with shape {expected}").at(
+                section=section, field=array)
+        if groups[array].shape != expected:
+            raise ProblemError(f"has shape {groups[array].shape}, the network needs {expected}").at(
+                section=section, field=array)
+        kind = leaves[groups[array].names()[0]].kind
+        want = "parameter" if array in net.parameters else "input"
+        if kind != want:
+            raise ProblemError(f"belongs in [{want}s]").at(section=f"{kind}s", field=array)
+    extra = [g for g in groups if g not in shapes]
+    extra += [n for n in leaves if "[" not in n]
+    if extra:
+        raise ProblemError("not used by the network (it names x, y, W1, b1, ...)").at(
+            section="inputs" if leaves.get(extra[0], Leaf("", "input", 0)).kind == "input" else "parameters",
+            field=extra[0])
+
+
+def load_path(path: str | Path, stage_gates: bool | None = None):
+    path = Path(path)
+    try:
+        raw = read_toml(path)
+    except SymbackpropError as exc:
+        raise exc.at(file=str(path)) from None
+    return load_dict(raw, name=path.stem, source=str(path), stage_gates=stage_gates)

@@ -1,0 +1,192 @@
+"""The network form: layered networks as matrix-level equations and their scalar graph.
+
+A network ``layers = [n0, n1, ..., nN]`` is the matrix-level Wengert list
+
+    z_l = W_l a_(l-1) + b_l,   a_l = act_l(z_l)   (l = 1..N, a_0 = x),   L = loss(a_N, y)
+
+kept in :class:`Network` for the renderer (BP1-BP4 with shapes) and the kernels (a
+handful of matrix products). For exact values, chains and claims it is expanded into a
+scalar :class:`~symbackprop.graph.Graph` with one node per element (``z1[0]``, ``a1[0]``,
+leaves ``W1[0][1]``, ``b1[0]``, ``x[0]``, ``y[0]``), built with the same op table; its
+reverse sweep gives exactly the numbers of BP1-BP4 (δ_l is the adjoint of z_l).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from . import ops
+from .errors import ProblemError, did_you_mean
+from .graph import Graph, Group, Leaf, Node
+from .parse import indexed_name, symbol
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
+LOSSES = {
+    "half_sse": "½ Σ (y − a)²",
+    "sse": "Σ (y − a)²",
+    "mse": "(1/n) Σ (y − a)²",
+    "bce": "−Σ [y log a + (1 − y) log(1 − a)]",
+    "cce": "−Σ y log a",
+    "hinge": "Σ_{j≠y} max(0, s_j − s_y + 1)",
+}
+LOSS_NAME = "L"
+
+
+@dataclass(frozen=True)
+class Network:
+    """The matrix-level description of a layered network."""
+
+    layers: tuple[int, ...]
+    activations: tuple[str, ...]
+    loss: str
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers) - 1
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Shape of every array the network names: W_l, b_l, z_l, a_l, x, y."""
+        shapes = {"x": (self.layers[0],), "y": self.target_shape}
+        for layer in range(1, self.depth + 1):
+            n, m = self.layers[layer], self.layers[layer - 1]
+            shapes[f"W{layer}"] = (n, m)
+            shapes[f"b{layer}"] = (n,)
+            shapes[f"z{layer}"] = (n,)
+            shapes[f"a{layer}"] = (n,)
+        return shapes
+
+    @property
+    def target_shape(self) -> tuple[int, ...]:
+        return (1,) if self.loss == "hinge" else (self.layers[-1],)
+
+    @property
+    def parameters(self) -> list[str]:
+        return [f"{p}{layer}" for layer in range(1, self.depth + 1) for p in ("W", "b")]
+
+    def equations(self) -> list[tuple[str, str, tuple]]:
+        """The matrix-level Wengert list: (name, op, argument names)."""
+        eqs = []
+        previous = "x"
+        for layer in range(1, self.depth + 1):
+            eqs.append((f"z{layer}", "affine", (f"W{layer}", previous, f"b{layer}")))
+            eqs.append((f"a{layer}", self.activations[layer - 1], (f"z{layer}",)))
+            previous = f"a{layer}"
+        eqs.append((LOSS_NAME, self.loss, (previous, "y")))
+        return eqs
+
+
+def check_spec(spec: dict) -> Network:
+    """Read and check the ``[network]`` table."""
+    allowed = {"layers", "activations", "loss"}
+    for key in spec:
+        if key not in allowed:
+            raise ProblemError(f"unknown key{did_you_mean(key, allowed)}").at(field=key)
+    layers = spec.get("layers")
+    if (not isinstance(layers, list) or len(layers) < 2
+            or not all(type(n) is int and 1 <= n <= 4096 for n in layers)):
+        raise ProblemError(
+            "layers must be a list of at least two layer sizes (whole numbers from 1 to 4096)"
+        ).at(field="layers")
+    acts = spec.get("activations")
+    if not isinstance(acts, list) or len(acts) != len(layers) - 1:
+        raise ProblemError(
+            f"activations must list one activation per non-input layer ({len(layers) - 1})"
+        ).at(field="activations")
+    for i, act in enumerate(acts):
+        if act not in ACTIVATIONS:
+            raise ProblemError(
+                f"unknown activation '{act}'{did_you_mean(str(act), ACTIVATIONS)}"
+                f" (one of {', '.join(ACTIVATIONS)})"
+            ).at(field="activations")
+        if act == "softmax" and i != len(acts) - 1:
+            raise ProblemError("softmax is allowed on the last layer only").at(field="activations")
+    loss = spec.get("loss")
+    if loss not in LOSSES:
+        raise ProblemError(
+            f"unknown loss '{loss}'{did_you_mean(str(loss), LOSSES)} (one of {', '.join(LOSSES)})"
+        ).at(field="loss")
+    return Network(tuple(layers), tuple(acts), loss)
+
+
+def _neg(e):
+    return ops.build("neg", e)
+
+
+def _sum(terms):
+    total = terms[0]
+    for t in terms[1:]:
+        total = ops.build("add", total, t)
+    return total
+
+
+def _loss_expr(net: Network, a: list, y: list, y_class: int | None) -> sp.Expr:
+    """The loss node's expression, in the form the lectures write it."""
+    n = len(a)
+    if net.loss in ("half_sse", "sse", "mse"):
+        sq = _sum([ops.build("pow", ops.build("add", y[j], _neg(a[j])), sp.Integer(2))
+                   for j in range(n)])
+        if net.loss == "half_sse":
+            return ops.build("mul", sp.Rational(1, 2), sq)
+        if net.loss == "mse":
+            return ops.build("mul", sp.Rational(1, n), sq) if n > 1 else sq
+        return sq
+    if net.loss == "bce":
+        terms = [ops.build("add",
+                           ops.build("mul", y[j], ops.build("log", a[j])),
+                           ops.build("mul", ops.build("add", sp.S.One, _neg(y[j])),
+                                     ops.build("log", ops.build("add", sp.S.One, _neg(a[j])))))
+                 for j in range(n)]
+        return _neg(_sum(terms))
+    if net.loss == "cce":
+        return _neg(_sum([ops.build("mul", y[j], ops.build("log", a[j])) for j in range(n)]))
+    # hinge: the multiclass SVM loss on the last layer's scores
+    margins = [ops.build("max", sp.S.Zero,
+                         ops.build("add", ops.build("add", a[j], _neg(a[y_class])), sp.S.One))
+               for j in range(n) if j != y_class]
+    return _sum(margins)
+
+
+def build_network_graph(net: Network, leaves: dict[str, Leaf], groups: dict[str, Group]) -> Graph:
+    """Expand the network into its scalar graph (one node per element).
+
+    ``leaves`` already holds the scalar leaves ``W1[0][1]``, ``x[0]``, ``y[0]``.
+    """
+    nodes: list[Node] = []
+    groups = dict(groups)
+    previous = [symbol(indexed_name("x", i)) for i in range(net.layers[0])]
+    for layer in range(1, net.depth + 1):
+        act = net.activations[layer - 1]
+        zs = []
+        for i in range(net.layers[layer]):
+            terms = [ops.build("mul", symbol(indexed_name(f"W{layer}", i, j)), previous[j])
+                     for j in range(len(previous))]
+            terms.append(symbol(indexed_name(f"b{layer}", i)))
+            name = indexed_name(f"z{layer}", i)
+            nodes.append(Node(name, _sum(terms)))
+            zs.append(symbol(name))
+        outs = []
+        for i, z in enumerate(zs):
+            if act == "linear":
+                expr = z
+            elif act == "softmax":
+                expr = ops.build("softmax", sp.Integer(i), *zs)
+            else:
+                expr = ops.build(act, z)
+            name = indexed_name(f"a{layer}", i)
+            nodes.append(Node(name, expr))
+            outs.append(symbol(name))
+        groups[f"z{layer}"] = Group(f"z{layer}", (net.layers[layer],))
+        groups[f"a{layer}"] = Group(f"a{layer}", (net.layers[layer],))
+        previous = outs
+    y_class = None
+    ys = [symbol(indexed_name("y", j)) for j in range(net.target_shape[0])]
+    if net.loss == "hinge":
+        y_class = int(leaves[indexed_name("y", 0)].value)
+        if not 0 <= y_class < net.layers[-1] or leaves[indexed_name("y", 0)].value != y_class:
+            raise ProblemError(
+                f"for the hinge loss, y is the class index: a whole number from 0 to {net.layers[-1] - 1}"
+            ).at(section="inputs", field="y")
+    nodes.append(Node(LOSS_NAME, _loss_expr(net, previous, ys, y_class)))
+    return Graph(dict(leaves), nodes, LOSS_NAME, groups)

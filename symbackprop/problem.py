@@ -1,0 +1,119 @@
+"""A problem: a graph with values, a learning rate, optional training data.
+
+The stages are small and each has one home: load (:mod:`~symbackprop.loader`) → graph
+(:mod:`~symbackprop.graph`) → derivation (:mod:`~symbackprop.derive`) → evaluation
+(:mod:`~symbackprop.evaluate`) → :class:`~symbackprop.solution.Solution`. Renderers,
+the verifier, the exam generator and the kernels all start from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+import sympy as sp
+
+from .derive import Derivation
+from .evaluate import evaluate
+from .graph import Graph, stage
+from .network import Network
+from .parse import to_source
+from .solution import Solution
+
+
+@dataclass
+class Problem:
+    """A loaded problem. ``graph`` is in the user's granularity unless staged."""
+
+    name: str
+    source: str
+    graph: Graph
+    title: str | None = None
+    learning_rate: sp.Rational | None = None
+    network: Network | None = None
+    data: dict[str, np.ndarray] | None = None
+    raw: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def derivation(self) -> Derivation:
+        """The graph's edges with their local derivatives (computed once)."""
+        return Derivation(self.graph)
+
+    def staged(self) -> Problem:
+        """The same problem with every compound equation split into atomic gates."""
+        return replace(self, graph=stage(self.graph))
+
+    def solve(self, exact: bool = False) -> Solution:
+        """Forward pass, backward pass, update and second forward pass.
+
+        ``exact=True`` keeps exact SymPy values (rationals, exp and log of rationals);
+        by default values are floats whose first 25 digits are guaranteed.
+        """
+        before = evaluate(self.graph, self.derivation, exact=exact)
+        after = updated = None
+        if self.learning_rate is not None:
+            rate = self.learning_rate
+            updated = {p: before.values[p] - rate * before.adjoints[p] for p in self.graph.parameters}
+            new_leaves = {p: sp.Rational(v) if exact else v for p, v in updated.items()}
+            moved = self.graph.with_values(new_leaves)
+            after = evaluate(moved, self.derivation, exact=exact)
+        return Solution(self, self.derivation, before, after, updated)
+
+    def compile(self, backend: str = "numpy"):
+        """Numpy kernels for the loss and its gradient (contract section 5)."""
+        from .kernels import compile_problem
+
+        return compile_problem(self, backend=backend)
+
+    def graph_form(self) -> dict:
+        """The problem as a graph-form table (contract section 1), e.g. for an answer key.
+
+        Every node's expression is written back in the whitelisted syntax, so the table
+        loads again with :func:`symbackprop.load_dict` and solves to the same numbers.
+        """
+        leaves_of = {"input": {}, "parameter": {}}
+        for name, leaf in self.graph.leaves.items():
+            group = self.graph.group_of(name)
+            if group is None:
+                leaves_of[leaf.kind][name] = _plain_number(leaf.value)
+            elif group.name not in leaves_of[leaf.kind]:
+                leaves_of[leaf.kind][group.name] = group.nest(
+                    {n: _plain_number(self.graph.leaves[n].value) for n in group.names()})
+        table = {
+            "graph": {n.name: to_source(n.expr) for n in self.graph.nodes},
+            "inputs": leaves_of["input"],
+            "parameters": leaves_of["parameter"],
+            "output": self.graph.output,
+        }
+        if self.learning_rate is not None:
+            table["learning_rate"] = _plain_number(self.learning_rate)
+        if self.title:
+            table["title"] = self.title
+        return table
+
+    def __repr__(self) -> str:
+        return f"<Problem {self.name}: {len(self.graph.nodes)} nodes, output {self.graph.output}>"
+
+
+def _plain_number(value: sp.Rational):
+    """An exact rational as an int or the shortest float that reads back as it."""
+    value = sp.Rational(value)
+    if value.q == 1:
+        return int(value.p)
+    return float(value)
+
+
+def load(problem: str | Path, stage_gates: bool | None = None) -> Problem:
+    """Load a problem file, or a built-in example by name (``symbackprop examples``).
+
+    ``stage_gates``: split compound equations into atomic gates. By default only a
+    problem that is a single equation is staged, as the lectures stage (x + y) z.
+    """
+    from . import examples
+    from .loader import load_path
+
+    if isinstance(problem, str) and problem in examples.EXAMPLES:
+        return examples.load_example(problem, stage_gates=stage_gates)
+    return load_path(problem, stage_gates=stage_gates)
