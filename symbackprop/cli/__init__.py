@@ -1,0 +1,80 @@
+"""The ``symbackprop`` command line: one thin module per subcommand.
+
+Each subcommand module has ``register(subparsers)`` and ``run(args) -> int`` and wraps
+one API function. Every user mistake (a :class:`SymbackpropError`, or a bad option)
+exits with status 2 and one line ``error: ...`` on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..errors import SymbackpropError
+
+#: Subcommands in the order ``--help`` lists them; a module that is absent is skipped.
+COMMANDS = ("examples", "solve", "verify", "exam", "train")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option is one ``error:`` line and exit status 2."""
+
+    def error(self, message):
+        sys.stderr.write(f"error: {message} (see '{self.prog} --help')\n")
+        sys.exit(2)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict]:
+    parser = _Parser(
+        prog="symbackprop",
+        description="Backpropagation worked out by the chain rule: solve, verify, exam, train.",
+    )
+    from .. import __version__
+
+    parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    handlers = {}
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}.{name}":
+                continue
+            raise
+        module.register(sub)
+        handlers[name] = module.run
+    return parser, handlers
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return handlers[args.command](args) or 0
+    except SymbackpropError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except RecursionError:
+        sys.stderr.write("error: the input is nested too deeply to process\n")
+        return 2
+    except Exception as exc:  # a bug, not a user mistake: still no traceback for users
+        if os.environ.get("SYMBACKPROP_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"error: internal error ({type(exc).__name__}: {exc}); "
+            "rerun with SYMBACKPROP_DEBUG=1 for the traceback and please report it\n"
+        )
+        return 70
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""``symbackprop examples``: list the built-in problems, or print one as TOML."""
+
+from __future__ import annotations
+
+import sys
+
+from .. import examples
+from ..errors import ProblemError, did_you_mean
+
+
+def register(sub):
+    p = sub.add_parser("examples", help="list the built-in problems",
+                       description="List the built-in problems: name, then description.")
+    p.add_argument("--show", metavar="NAME", help="print one built-in problem as a TOML file")
+    return p
+
+
+def run(args) -> int:
+    if args.show:
+        if args.show not in examples.EXAMPLES:
+            raise ProblemError(f"no built-in example '{args.show}'"
+                               f"{did_you_mean(args.show, examples.EXAMPLES)}")
+        sys.stdout.write(examples.example_text(args.show))
+        return 0
+    width = max(map(len, examples.EXAMPLES))
+    for name, (description, _) in examples.EXAMPLES.items():
+        print(f"{name:<{width}}  {description}")
+    return 0

@@ -1,0 +1,86 @@
+"""``symbackprop solve PROBLEM``: forward pass, backward pass, update, second forward pass.
+
+Without ``--format`` the plain-text account goes to stdout. ``json`` or ``md`` alone
+print to stdout unless ``-o`` is given; other formats (tex, pdf) are files, in ``-o DIR``
+or ``output/<problem name>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from .. import load
+from ..errors import SymbackpropError, UnsupportedError, did_you_mean
+from ..files import target_directory, write_file
+from ..numbers import DEFAULT_PLACES
+from ..text import render_text
+
+FORMATS = ("text", "json", "md", "tex", "pdf")
+STDOUT_FORMATS = ("text", "json", "md")
+
+
+def register(sub):
+    p = sub.add_parser(
+        "solve", help="forward pass, backward pass, update and worked solution",
+        description="Solve a problem file or built-in example (see 'symbackprop examples').")
+    p.add_argument("problem", metavar="PROBLEM", help="a problem .toml file or a built-in name")
+    p.add_argument("--format", default=None, metavar="FORMATS",
+                   help="comma-separated: " + ",".join(FORMATS) + " (default: text on stdout)")
+    p.add_argument("-o", "--output", metavar="DIR", help="write files to DIR")
+    p.add_argument("--stage", action="store_true",
+                   help="split compound equations into atomic gates (s0, s1, ...)")
+    p.add_argument("--exact", action="store_true",
+                   help="exact SymPy arithmetic instead of checked high-precision floats")
+    p.add_argument("--places", type=int, default=DEFAULT_PLACES, metavar="N",
+                   help=f"decimals shown in worked solutions (default {DEFAULT_PLACES})")
+    p.add_argument("--all-nodes", action="store_true",
+                   help="in worked solutions, show the chain for every node, not only parameters")
+    return p
+
+
+def parse_formats(text: str | None) -> list[str]:
+    if text is None:
+        return ["text"]
+    formats = [f.strip() for f in text.split(",") if f.strip()]
+    for f in formats:
+        if f not in FORMATS:
+            raise SymbackpropError(f"--format: unknown format '{f}'{did_you_mean(f, FORMATS)}"
+                                   f" (formats: {', '.join(FORMATS)})")
+    if not formats:
+        raise SymbackpropError("--format: name at least one format")
+    return list(dict.fromkeys(formats))
+
+
+def render(solution, fmt: str, args) -> str | bytes:
+    """One format of the worked solution, as text (or PDF bytes)."""
+    if fmt == "text":
+        return render_text(solution, args.places)
+    if fmt == "json":
+        return json.dumps(solution.to_json(), indent=1) + "\n"
+    try:
+        from ..render import render_format
+    except ImportError:
+        raise UnsupportedError(f"--format {fmt} is not available in this version") from None
+    return render_format(solution, fmt, places=args.places, all_nodes=args.all_nodes)
+
+
+def run(args) -> int:
+    formats = parse_formats(args.format)
+    if args.places < 0 or args.places > 30:
+        raise SymbackpropError("--places: must be between 0 and 30")
+    problem = load(args.problem, stage_gates=True if args.stage else None)
+    solution = problem.solve(exact=args.exact)
+    for warning in solution.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    to_stdout = args.output is None and len(formats) == 1 and formats[0] in STDOUT_FORMATS
+    if to_stdout:
+        sys.stdout.write(render(solution, formats[0], args))
+        return 0
+    outputs = {fmt: render(solution, fmt, args) for fmt in formats}  # all before any write
+    directory = target_directory(args.output, problem.name)
+    suffix = {"text": "txt"}
+    for fmt, content in outputs.items():
+        path = write_file(directory / f"{problem.name}.{suffix.get(fmt, fmt)}", content)
+        sys.stderr.write(f"wrote {path}\n")
+    return 0
