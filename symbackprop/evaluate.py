@@ -51,6 +51,8 @@ class Floating:
         value = expr.xreplace(env)
         if not isinstance(value, sp.Float):
             value = value.evalf(self.digits)
+        if isinstance(value, sp.Rational):  # an exact 0 or 1 that survived
+            value = sp.Float(value, self.digits)
         return value
 
 
@@ -152,7 +154,7 @@ def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evalu
 
 
 def _finite(v) -> bool:
-    return isinstance(v, sp.Float) and v.is_finite
+    return isinstance(v, sp.Number) and v.is_finite is True
 
 
 def _agree(a: Evaluation, b: Evaluation) -> bool:

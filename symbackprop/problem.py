@@ -56,8 +56,7 @@ class Problem:
         if self.learning_rate is not None:
             rate = self.learning_rate
             updated = {p: before.values[p] - rate * before.adjoints[p] for p in self.graph.parameters}
-            new_leaves = {p: sp.Rational(v) if exact else v for p, v in updated.items()}
-            moved = self.graph.with_values(new_leaves)
+            moved = self.graph.with_values(updated)
             after = evaluate(moved, self.derivation, exact=exact)
         return Solution(self, self.derivation, before, after, updated)
 
