@@ -15,7 +15,11 @@ from dataclasses import dataclass, replace
 
 @dataclass(frozen=True)
 class Where:
-    """Where in the user's input a mistake sits: file, TOML section, field or line."""
+    """Where in the user's input a mistake sits: file, TOML section, field or line.
+
+    An empty string marks a field as known to be absent (``section=""``: a top-level
+    key), so that :meth:`SymbackpropError.at` does not fill it in later.
+    """
 
     file: str | None = None
     section: str | None = None
@@ -76,5 +80,7 @@ class UnsupportedError(SymbackpropError):
 
 def did_you_mean(word: str, choices) -> str:
     """A ``(did you mean 'x'?)`` suffix for the closest choice, or an empty string."""
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    choices = list(choices)
+    same_case = [c for c in choices if c.lower() == word.lower() and c != word]
+    close = same_case or difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
     return f" (did you mean '{close[0]}'?)" if close else ""

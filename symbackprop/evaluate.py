@@ -148,8 +148,8 @@ def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evalu
     bad = [n for n, v in last.values.items() if not _finite(v)]
     if bad:
         raise ProblemError(
-            f"the value of '{bad[0]}' is not a finite number (a log of 0, or a division by 0?)"
-        )
+            "its value is not a finite number (a log of 0, or a division by 0?)"
+        ).at(field=bad[0])
     return last
 
 

@@ -217,7 +217,7 @@ def build_graph(
     elif output not in defined:
         hint = did_you_mean(output, defined)
         where = "is a leaf, not an equation" if output in leaves else "is not an equation"
-        raise GraphError(f"the output '{output}' {where}{hint}").at(section=None, field="output")
+        raise GraphError(f"the output '{output}' {where}{hint}").at(section="", field="output")
     return Graph(dict(leaves), nodes, output, dict(groups))
 
 

@@ -246,7 +246,7 @@ def _constant_value(node: ast.AST) -> Fraction:
     )
 
 
-class _SourcePrinter(StrPrinter):
+class SourcePrinter(StrPrinter):
     """Writes an expression back in the whitelisted syntax that :func:`parse_expression`
     reads (``max`` not ``Max``, softmax spelled out), keeping the user's term order."""
 
@@ -254,13 +254,13 @@ class _SourcePrinter(StrPrinter):
         super().__init__({"order": "none"})
 
     def _print_Max(self, expr):
-        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Min(self, expr):
-        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
 
     def _print_Abs(self, expr):
-        return "abs(%s)" % self._print(expr.args[0])
+        return f"abs({self._print(expr.args[0])})"
 
     def _print_softmax(self, expr):
         exps = " + ".join(f"exp({self._print(z)})" for z in expr.logits)
@@ -269,4 +269,4 @@ class _SourcePrinter(StrPrinter):
 
 def to_source(expr: sp.Expr) -> str:
     """``expr`` as text that :func:`parse_expression` reads back to the same value."""
-    return _SourcePrinter().doprint(expr)
+    return SourcePrinter().doprint(expr)

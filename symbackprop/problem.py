@@ -16,6 +16,7 @@ import numpy as np
 import sympy as sp
 
 from .derive import Derivation
+from .errors import SymbackpropError
 from .evaluate import evaluate
 from .graph import Graph, stage
 from .network import Network
@@ -51,13 +52,20 @@ class Problem:
         ``exact=True`` keeps exact SymPy values (rationals, exp and log of rationals);
         by default values are floats whose first 25 digits are guaranteed.
         """
-        before = evaluate(self.graph, self.derivation, exact=exact)
+        try:
+            before = evaluate(self.graph, self.derivation, exact=exact)
+        except SymbackpropError as exc:
+            raise exc.at(file=self.source, section="network" if self.network else "graph") from None
         after = updated = None
         if self.learning_rate is not None:
             rate = self.learning_rate
             updated = {p: before.values[p] - rate * before.adjoints[p] for p in self.graph.parameters}
             moved = self.graph.with_values(updated)
-            after = evaluate(moved, self.derivation, exact=exact)
+            try:
+                after = evaluate(moved, self.derivation, exact=exact)
+            except SymbackpropError as exc:
+                raise exc.at(file=self.source, section="network" if self.network else "graph",
+                             line=None) from None
         return Solution(self, self.derivation, before, after, updated)
 
     def compile(self, backend: str = "numpy"):

@@ -7,32 +7,22 @@ and the loss before and after. Numbers are rounded only here, for display.
 
 from __future__ import annotations
 
-from sympy.printing.str import StrPrinter
-
 from .numbers import DEFAULT_PLACES, format_number
+from .parse import SourcePrinter
 from .solution import Chain, Solution
 
 #: Above this many paths a gradient is shown as one step of the sweep instead.
 MAX_PATHS_SHOWN = 4
 
 
-class _TextPrinter(StrPrinter):
-    """SymPy's str printer, keeping the user's term order, with σ for sigmoid."""
-
-    def __init__(self):
-        super().__init__({"order": "none"})
+class _TextPrinter(SourcePrinter):
+    """The source printer (the user's term order, max/min), with σ and |x| for reading."""
 
     def _print_sigmoid(self, expr):
         return f"σ({self._print(expr.args[0])})"
 
     def _print_step(self, expr):
         return f"[{self._print(expr.args[0])} > 0]"
-
-    def _print_Max(self, expr):
-        return "max(%s)" % ", ".join(self._print(a) for a in expr.args)
-
-    def _print_Min(self, expr):
-        return "min(%s)" % ", ".join(self._print(a) for a in expr.args)
 
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"

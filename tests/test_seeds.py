@@ -120,8 +120,8 @@ def test_mlp_seed_004_section_8():
     assert [float(v) for v in s.lookup("z1")] == pytest.approx([0.6, 1.3])
     assert close(s.lookup("z2")[0], 1.38)
     assert not rounds_to(s.lookup("a2")[0], "0.7986") and rounds_to(s.lookup("a2")[0], "0.7990")
-    from tests.oracle import load_toml
     from symbackprop.examples import example_text
+    from tests.oracle import load_toml
 
     value, grads = network_oracle(load_toml(example_text("mlp-relu-bce")))
     assert close(s.values["L"], value)
