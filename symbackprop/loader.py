@@ -17,7 +17,7 @@ import sympy as sp
 from .errors import ProblemError, SymbackpropError, did_you_mean
 from .graph import Group, Leaf, build_graph, stage
 from .network import Network, build_network_graph, check_spec
-from .parse import indexed_name, is_name, parse_expression
+from .parse import indexed_name, is_name, parse_expression, split_indexed
 
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
 MAX_FILE_BYTES = 5_000_000
@@ -50,7 +50,10 @@ def parse_toml(text: str) -> dict:
 
 
 def to_rational(value, field: str, section: str) -> sp.Rational:
-    """A TOML number as an exact rational."""
+    """A TOML number as an exact rational. A Python float (from the API) is read by its
+    shortest repr, so 0.1 is 1/10 there too."""
+    if isinstance(value, float):
+        value = Decimal(repr(value))
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise ProblemError(f"expected a number, got {_kind(value)}").at(section=section, field=field)
     if isinstance(value, Decimal) and not value.is_finite():
@@ -189,13 +192,14 @@ def _load(raw, *, name, source, stage_gates, Problem):
             raise ProblemError("[graph] must list equations as name = \"expression\"").at(section="graph")
         assignments = []
         for node_name, text in table.items():
-            if not is_name(node_name):
+            if not (is_name(node_name) or split_indexed(node_name)):
                 raise ProblemError("not a valid name (letters, digits and _, starting with a letter;"
                                    " not a function name)").at(section="graph", field=node_name)
             try:
                 assignments.append((node_name, parse_expression(text)))
             except SymbackpropError as exc:
                 raise exc.at(section="graph", field=node_name) from None
+        _group_indexed_nodes([n for n, _ in assignments], groups)
         output = raw.get("output")
         if output is not None and not isinstance(output, str):
             raise ProblemError("expected the name of a node").at(field="output")
@@ -218,6 +222,23 @@ def _load(raw, *, name, source, stage_gates, Problem):
                                    f"got {tuple(values.shape[1:]) or 'scalar'}").at(section="data", field=dname)
     return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
                    network=network, data=samples, raw=raw)
+
+
+def _group_indexed_nodes(names: list[str], groups: dict) -> None:
+    """Nodes named ``z1[0], z1[1]`` form an array ``z1`` when every element is defined,
+    so that reports nest them as the network form does."""
+    found: dict[str, set] = {}
+    for name in names:
+        parts = split_indexed(name)
+        if parts:
+            found.setdefault(parts[0], set()).add(parts[1])
+    for base, indices in found.items():
+        if base in groups or len({len(i) for i in indices}) != 1:
+            continue
+        shape = tuple(max(i[d] for i in indices) + 1 for d in range(len(next(iter(indices)))))
+        group = Group(base, shape)
+        if set(np.ndindex(*shape)) == indices:
+            groups[base] = group
 
 
 def _check_network_leaves(net: Network, leaves: dict, groups: dict) -> None:

@@ -52,6 +52,17 @@ def is_name(text: str) -> bool:
     return bool(_NAME.match(text)) and text not in ops.FUNCTIONS
 
 
+_INDEXED = re.compile(r"([A-Za-z][A-Za-z0-9_]*)((?:\[\d+\])+)\Z")
+
+
+def split_indexed(text: str) -> tuple[str, tuple[int, ...]] | None:
+    """``"z1[0]"`` -> ("z1", (0,)); None when ``text`` is not an indexed name."""
+    m = _INDEXED.match(text)
+    if not m or not is_name(m.group(1)):
+        return None
+    return m.group(1), tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
+
+
 def parse_number(text: str) -> sp.Rational:
     """A decimal literal as an exact rational: ``0.1`` is 1/10, not a binary float."""
     text = text.strip().replace("_", "")

@@ -1,0 +1,96 @@
+"""The command line and the JSON of contract sections 3 and 4."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from symbackprop.examples import EXAMPLES
+from tests.oracle import close, graph_oracle, load_toml
+
+
+def test_examples_lists_every_builtin(cli):
+    result = cli("examples")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    for required in ("chain-xyz", "neuron", "net-221", "net-322", "logreg", "mlp-relu-bce",
+                     "autoencoder-838", "four-pixel"):
+        assert required in names
+    assert all(len(line.split(None, 1)) == 2 for line in result.stdout.splitlines())
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_examples_show_prints_a_loadable_file(name, cli, tmp_path):
+    shown = cli("examples", "--show", name)
+    assert shown.returncode == 0
+    path = tmp_path / f"{name}.toml"
+    path.write_text(shown.stdout)
+    a = json.loads(cli("solve", path, "--format", "json").stdout)
+    b = json.loads(cli("solve", name, "--format", "json").stdout)
+    assert a == b
+
+
+def test_solve_json_follows_the_contract(cli):
+    result = cli("solve", "net-221", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["output"] == "E"
+    every = ["x1", "x2", "y_t", "w1", "w2", "w3", "w4", "w5", "w6",
+             "z_a", "z_b", "h_a", "h_b", "z_c", "y", "E"]
+    assert set(data["values"]) == set(every) and set(data["gradients"]) == set(every)
+    assert set(data["updated"]) == {"w1", "w2", "w3", "w4", "w5", "w6"}
+    assert "E" in data["values_after"] and data["values_after"]["E"] < data["values"]["E"]
+    from symbackprop.examples import example_text
+
+    value, grads, *_ = graph_oracle(load_toml(example_text("net-221")))
+    assert close(data["values"]["E"], value)
+    for leaf, g in grads.items():
+        assert close(data["gradients"][leaf], g), leaf
+    assert data["gradients"]["E"] == 1.0
+    # full precision, not rounded
+    assert len(repr(data["values"]["h_a"])) > 12
+
+
+def test_solve_json_nests_arrays(cli):
+    data = json.loads(cli("solve", "mlp-relu-bce", "--format", "json").stdout)
+    assert data["output"] == "L"
+    assert len(data["values"]["W1"]) == 2 and len(data["values"]["W1"][0]) == 2
+    assert len(data["gradients"]["W2"]) == 1 and len(data["gradients"]["W2"][0]) == 2
+    assert isinstance(data["values"]["z1"], list) and isinstance(data["values"]["L"], float)
+    assert set(data["updated"]) == {"W1", "b1", "W2", "b2"}
+
+
+def test_json_without_learning_rate_has_no_update(cli):
+    data = json.loads(cli("solve", "chain-xyz", "--format", "json").stdout)
+    assert "updated" not in data and "values_after" not in data
+
+
+def test_output_directory_option(cli, tmp_path):
+    result = cli("solve", "net-221", "--format", "json,text", "-o", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "out" / "net-221.json").read_text())["output"] == "E"
+    assert "dE/dw5" in (tmp_path / "out" / "net-221.txt").read_text()
+
+
+def test_default_directory_is_output_problem_name(cli, tmp_path):
+    result = cli("solve", "chain-xyz", "--format", "json,text", cwd=tmp_path)
+    assert result.returncode == 0
+    assert (tmp_path / "output" / "chain-xyz" / "chain-xyz.json").exists()
+
+
+def test_text_account_shows_chain_products(cli):
+    out = cli("solve", "net-221").stdout
+    assert "dE/dw5 = dE/dy · dy/dz_c · dz_c/dw5" in out
+    assert "= (-0.3844) · 0.2366 · 0.5869" in out
+    assert "E after  = 0.0698" in out
+
+
+def test_stage_flag_splits_compound_equations(cli):
+    data = json.loads(cli("solve", "net-221", "--format", "json", "--stage").stdout)
+    assert any(name.startswith("s") and name[1:].isdigit() for name in data["values"])
+
+
+def test_version_and_help(cli):
+    assert cli("--version").stdout.startswith("symbackprop ")
+    assert cli("solve", "--help").returncode == 0
