@@ -40,33 +40,31 @@ class Edge:
 def local_partials(node: Node, rewrite: dict | None = None) -> dict[str, sp.Expr]:
     """d node / d input for each input of the node, by the op table's local rules.
 
-    ``rewrite`` maps subexpressions to node symbols (e.g. ``softmax(1, z...)`` to
-    ``a2[1]``), so that a local derivative refers to values the reader already has.
+    One pass down the node's expression (reverse mode inside the node), so a node with
+    many inputs (a wide weighted sum) costs time linear in its size. ``rewrite`` maps
+    subexpressions to node symbols (e.g. ``softmax(1, z...)`` to ``a2[1]``), so that a
+    local derivative refers to values the reader already has.
     """
+    found: dict[sp.Symbol, sp.Expr] = {}
+    stack = [(node.expr, sp.S.One, True)]
+    while stack:
+        expr, factor, top = stack.pop()
+        if isinstance(expr, sp.Symbol):
+            found[expr] = found.get(expr, sp.S.Zero) + factor
+            continue
+        if not expr.free_symbols:
+            continue
+        op, args = ops.classify(expr)
+        # The lecture form refers to the gate's own output: the node symbol at the top.
+        partials = op.partials(args, node.symbol if top else expr, expr)
+        for arg, partial in zip(args, partials, strict=True):
+            if arg.free_symbols and partial != 0:
+                stack.append((arg, factor * partial, False))
     result = {}
     for name in node.inputs:
-        s = sp.Symbol(name, real=True)
-        d = _differentiate(node.expr, s, node.symbol, top=True)
-        if rewrite:
-            d = d.xreplace(rewrite)
-        result[name] = d
+        d = found.get(sp.Symbol(name, real=True), sp.S.Zero)
+        result[name] = d.xreplace(rewrite) if rewrite else d
     return result
-
-
-def _differentiate(expr: sp.Expr, s: sp.Symbol, out: sp.Symbol, top: bool) -> sp.Expr:
-    """d expr / d s by the chain rule over the ops inside one node's expression."""
-    if expr == s:
-        return sp.S.One
-    if s not in expr.free_symbols:
-        return sp.S.Zero
-    op, args = ops.classify(expr)
-    partials = op.partials(args, out if top else expr, expr)
-    total = sp.S.Zero
-    for arg, partial in zip(args, partials, strict=True):
-        inner = _differentiate(arg, s, out, top=False)
-        if inner != 0:
-            total += partial * inner
-    return total
 
 
 class Derivation:
@@ -171,3 +169,17 @@ class Derivation:
                 memo[name] = sp.Add(*[memo[e.upper] * e.local for e in self.uses(name)
                                       if e.upper in memo])
         return memo.get(bottom, sp.S.Zero)
+
+
+def adjoint_equations(derivation: Derivation, top: str) -> list[tuple[str, sp.Expr]]:
+    """The backward pass as a Wengert list: (name, expression for d top / d name), each
+    in node symbols and the adjoint symbols of names earlier in the list.
+
+    One term per edge, so its size is linear in the graph, however many paths there are.
+    The kernels lambdify it; the worked solution prints it as the flat-code listing.
+    """
+    bar = derivation.adjoint_symbols
+    equations = [(top, sp.S.One)]
+    for name, edges in derivation.sweep(top):
+        equations.append((name, sp.Add(*[bar[e.upper] * e.local for e in edges])))
+    return equations

@@ -164,7 +164,7 @@ def build_network_graph(net: Network, leaves: dict[str, Leaf], groups: dict[str,
                      for j in range(len(previous))]
             terms.append(symbol(indexed_name(f"b{layer}", i)))
             name = indexed_name(f"z{layer}", i)
-            nodes.append(Node(name, _sum(terms)))
+            nodes.append(Node(name, ops.build("add", *terms)))  # one n-ary add: Σ_j W x + b
             zs.append(symbol(name))
         outs = []
         for i, z in enumerate(zs):

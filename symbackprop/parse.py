@@ -28,6 +28,7 @@ MAX_DEPTH = 64  # nesting of operations
 MAX_EXPONENT = 64  # |n| in x**n when n is a constant
 MAX_DIGITS = 30  # digits in one number literal
 MAX_INDEX = 100_000  # largest index in W[i][j]
+FLAT_CHAIN = 16  # a + b + c + ... longer than this is one n-ary gate, not nested pairs
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,2})?\Z")
@@ -159,6 +160,9 @@ class _Builder:
 
     def _BinOp(self, node: ast.BinOp, depth):
         kind = type(node.op)
+        chain = _chain(node)
+        if len(chain) > FLAT_CHAIN:
+            return self._flat(chain, depth)
         if kind not in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow):
             self.fail(f"the operator '{_OPERATOR_TEXT.get(kind, kind.__name__)}'")
         if kind is ast.Pow:
@@ -177,6 +181,17 @@ class _Builder:
         if left == 1:
             return ops.build("inv", right)
         return ops.build("div", left, right)
+
+    def _flat(self, chain, depth):
+        """A long sum or product as one n-ary gate (keeps deep chains from recursing)."""
+        adding = isinstance(chain[1][0], ast.Add | ast.Sub)
+        items = []
+        for op, operand in chain:
+            value = self.build(operand, depth)
+            if isinstance(op, ast.Sub):
+                value = -value if isinstance(value, sp.Number) else ops.build("neg", value)
+            items.append(value)
+        return ops.build("add" if adding else "mul", *items)
 
     def _power(self, node: ast.BinOp, depth):
         base = self.build(node.left, depth)
@@ -229,6 +244,20 @@ def _describe(node: ast.AST) -> str:
     if isinstance(node, ast.Lambda):
         return "lambda"
     return f"'{type(node).__name__}'"
+
+
+def _chain(node: ast.BinOp) -> list:
+    """The operands of a left-nested chain of + and - (or of *), with their operators:
+    ``a - b + c`` -> [(None, a), (Sub, b), (Add, c)]. Shorter than 2 for anything else."""
+    family = (ast.Add, ast.Sub) if isinstance(node.op, ast.Add | ast.Sub) else (ast.Mult,)
+    if not isinstance(node.op, family):
+        return []
+    items = []
+    while isinstance(node, ast.BinOp) and isinstance(node.op, family):
+        items.append((node.op, node.right))
+        node = node.left
+    items.append((None, node))
+    return items[::-1]
 
 
 def _has_name(node: ast.AST) -> bool:
