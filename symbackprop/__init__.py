@@ -5,13 +5,16 @@
     solution = problem.solve()            # forward, backward, update, second forward
     solution.derivative("dy/dz_c")        # any claim key of the contract
     solution.to_json()
+    sb.verify("net-221", "claims.txt").to_text()   # check hand-computed answers
 """
 
 from .errors import SymbackpropError
 from .problem import Problem, load
 from .solution import Solution
+from .verifier import Report, verify
 
-__all__ = ["load", "load_dict", "Problem", "Solution", "SymbackpropError", "__version__"]
+__all__ = ["load", "load_dict", "verify", "Problem", "Report", "Solution", "SymbackpropError",
+           "__version__"]
 __version__ = "0.1.0"
 
 

@@ -1,0 +1,246 @@
+"""Claims files (contract section 2): the numbers a student or a slide deck gives.
+
+One claim per line, ``KEY = NUMBER`` or ``KEY = [[..], [..]]`` for a whole vector or
+matrix; blank lines and lines starting with ``#`` are ignored (a ``#`` after the number
+starts a comment too). Every number keeps the text it was written with, because the
+precision the author wrote (``0.0010`` has four decimals) is what the verifier judges by.
+
+A whole-array claim is split into one :class:`Claim` per element (``W1[0][1]``,
+``dL/dW1[0][1]``); a scalar claim on a one-element array refers to that element. Every
+mistake raises :class:`~symbackprop.errors.ClaimError` located at ``FILE line N``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ClaimError
+from .keys import Key, parse_key
+
+MAX_FILE_BYTES = 2_000_000
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_TOKEN = re.compile(r"\s*(\[|\]|,|[^\s\[\],]+)")
+_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number as written: its exact decimal value and the text it came from."""
+
+    text: str
+    value: Decimal
+
+    @property
+    def exponent(self) -> int:
+        """The power of ten of the last digit written: -4 for ``0.0010``."""
+        return self.value.as_tuple().exponent
+
+    @property
+    def unit(self) -> Decimal:
+        """One unit of the last digit written (``0.0001`` for ``0.0010``)."""
+        return Decimal(1).scaleb(self.exponent)
+
+    @property
+    def decimals(self) -> int:
+        return max(0, -self.exponent)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One scalar claim: the quantity (a :class:`Key` naming one scalar), the number
+    given, and where it was written (``line``; the array claim it came from, if any)."""
+
+    key: Key
+    given: Number
+    line: int | None = None
+    written_as: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The claim key as reports print it: ``dE/dw1``, ``W1[0][1]``, ``w1_new``."""
+        return str(self.key)
+
+
+def parse_number(text: str) -> Number:
+    """A decimal number as written (``-0.0533``, ``5e-05``, a Unicode minus sign)."""
+    clean = text.strip().translate(_MINUS_SIGNS)
+    if not _NUMBER.fullmatch(clean):
+        raise ClaimError(f"'{text.strip()}' is not a number")
+    try:
+        value = Decimal(clean)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+        raise ClaimError(f"'{text.strip()}' is not a number") from None
+    if abs(value.as_tuple().exponent) > 60 or value.adjusted() > 60:
+        raise ClaimError(f"'{text.strip()}' has too many digits")
+    return Number(clean, value)
+
+
+def parse_value(text: str):
+    """A number, or nested lists of numbers (``[[0.1, 0.2], [0.3, 0.4]]``)."""
+    text = text.strip()
+    if not text.startswith("["):
+        return parse_number(text)
+    tokens = _TOKEN.findall(text)
+    if "".join(tokens) != re.sub(r"\s+", "", text):
+        raise ClaimError(f"'{text}' is not a number or a list of numbers")
+    pos = 0
+
+    def item():
+        nonlocal pos
+        if pos >= len(tokens):
+            raise ClaimError(f"'{text}': the list ends too early")
+        token = tokens[pos]
+        pos += 1
+        if token != "[":
+            if token in ("]", ","):
+                raise ClaimError(f"'{text}': a number is missing before '{token}'")
+            return parse_number(token)
+        items = []
+        while True:
+            if pos < len(tokens) and tokens[pos] == "]" and not items:
+                raise ClaimError(f"'{text}': an empty list has no values")
+            items.append(item())
+            if pos >= len(tokens):
+                raise ClaimError(f"'{text}': a ']' is missing")
+            token = tokens[pos]
+            pos += 1
+            if token == "]":
+                return items
+            if token != ",":
+                raise ClaimError(f"'{text}': expected ',' or ']' after a number")
+
+    value = item()
+    if pos != len(tokens):
+        raise ClaimError(f"'{text}': unexpected text after the closing ']'")
+    return value
+
+
+def _shape(value) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        return ()
+    shapes = {_shape(v) for v in value}
+    if len(shapes) != 1:
+        raise ClaimError("the rows have different lengths")
+    return (len(value),) + shapes.pop()
+
+
+def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
+    """A claim on ``key`` as scalar claims, one per element for an array."""
+    graph = solution.graph
+    groups = graph.groups
+    if key.kind == "after" and not solution.values_after:
+        raise ClaimError(f"'{key}' needs a learning_rate in the problem")
+    if key.kind == "derivative":
+        top, bottom = groups.get(key.name), groups.get(key.wrt)
+        if top and bottom:
+            raise ClaimError(f"'{key}' is a Jacobian, not a number or an array: name one "
+                             f"element, such as d{top.names()[0]}/d{key.wrt}")
+        group = top or bottom
+        if group is None:
+            elements = [key]
+        elif top:
+            elements = [Key("derivative", n, key.wrt) for n in group.names()]
+        else:
+            elements = [Key("derivative", key.name, n) for n in group.names()]
+    else:
+        group = groups.get(key.name)
+        elements = [key] if group is None else [Key(key.kind, n) for n in group.names()]
+    shape = group.shape if group is not None else ()
+    given_shape = _shape(value)
+    if given_shape == shape:
+        flat = list(np.array(value, dtype=object).reshape(-1)) if shape else [value]
+    elif given_shape == () and len(elements) == 1:
+        flat = [value]  # a scalar claim on a one-element array
+    elif given_shape == ():
+        size = "x".join(map(str, shape))
+        raise ClaimError(f"'{key}' is an array ({size}): give all of it as a list, or one "
+                         f"element, such as {elements[0]}")
+    else:
+        want = "x".join(map(str, shape)) if shape else "a single number"
+        got = "x".join(map(str, given_shape))
+        raise ClaimError(f"'{key}' has shape {want}, but {got} numbers are given")
+    return list(zip(elements, flat, strict=True))
+
+
+def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
+    """The claims of a claims file's text, resolved against a solved problem."""
+    claims: list[Claim] = []
+    seen: dict[Key, tuple[Number, int]] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        try:
+            if "=" not in line:
+                raise ClaimError(f"'{_short(line)}' is not a claim: write KEY = NUMBER "
+                                 "(e.g. dE/dw1 = -0.0010)")
+            left, right = line.split("=", 1)
+            if not left.strip():
+                raise ClaimError("a claim key is missing before '='")
+            if not right.strip():
+                raise ClaimError(f"'{left.strip()}' has no number after '='")
+            key = parse_key(left, solution.key_names)
+            value = parse_value(right)
+            for element, given in expand(key, value, solution):
+                if element in seen:
+                    first, first_line = seen[element]
+                    if first.value != given.value:
+                        raise ClaimError(f"{element} is claimed twice with different numbers "
+                                         f"({first.text} on line {first_line}, {given.text} here)")
+                    continue
+                seen[element] = (given, number)
+                written = left.strip() if element != key else None
+                claims.append(Claim(element, given, number, written))
+        except ClaimError as exc:
+            raise exc.at(file=source, line=number) from None
+    if not claims:
+        raise ClaimError("no claims: write one per line, KEY = NUMBER").at(file=source)
+    return claims
+
+
+def read_claims(path: str | Path, solution) -> list[Claim]:
+    """The claims of a claims file. Errors name the file (and the line)."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ClaimError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise ClaimError("no such file").at(file=str(path)) from None
+    except IsADirectoryError:
+        raise ClaimError("is a directory, not a claims file").at(file=str(path)) from None
+    except UnicodeDecodeError:
+        raise ClaimError("is not UTF-8 text").at(file=str(path)) from None
+    except OSError as exc:
+        raise ClaimError(f"cannot be read: {exc.strerror}").at(file=str(path)) from None
+    except ClaimError as exc:
+        raise exc.at(file=str(path)) from None
+    return parse_claims(text.lstrip("\ufeff"), solution, source=str(path))
+
+
+def claims_from_mapping(claims: Mapping, solution) -> list[Claim]:
+    """Claims given in Python: key -> number, string or nested lists.
+
+    Give numbers as strings (``"0.0010"``) to keep the precision written: a float
+    ``0.0010`` is ``0.001``, read as three decimals.
+    """
+    text = "\n".join(f"{k} = {_text(v)}" for k, v in claims.items())
+    return parse_claims(text, solution, source="<claims>")
+
+
+def _text(value) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
