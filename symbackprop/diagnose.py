@@ -40,7 +40,11 @@ def diagnose(solution, verdict, verdicts: dict, band) -> str:
     expected = f"expected {format_number(verdict.expected, places)}"
     given = {k: v.claim.given.value for k, v in verdicts.items()}
     others = significant_digits(claim.given.text) >= MIN_DIGITS_FOR_COINCIDENCE
-    for value, how in _slips(solution, claim.key, verdict.expected, given, others, places):
+    # Numbers computed from this one repeat it; that is no explanation of it.
+    later = {k for k, v in verdicts.items() if claim.key in v.sources}
+    given_elsewhere = {k: n for k, n in given.items() if k not in later and k != claim.key}
+    for value, how in _slips(solution, claim.key, verdict.expected, given, others, places,
+                             given_elsewhere):
         try:
             value = sp.Float(value, 30)
         except (TypeError, ValueError):  # pragma: no cover - a non-numeric proposal
@@ -49,10 +53,15 @@ def diagnose(solution, verdict, verdicts: dict, band) -> str:
             continue
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
             return f"{expected}; {how(format_number(value, places))}"
+    if verdict.recomputed is not None and verdict.sources:
+        own = format_number(verdict.recomputed, places)
+        sources = ", ".join(f"{k} = {format(given[k], 'f')}" for k in verdict.sources[:4])
+        return f"{expected}; the given {sources} would give {own}, not {claim.given.text} either"
     return expected
 
 
-def _slips(solution, key: Key, exact, given: dict, others: bool, places: int) -> Iterator[tuple]:
+def _slips(solution, key: Key, exact, given: dict, others: bool, places: int,
+           given_elsewhere: dict) -> Iterator[tuple]:
     """(the number a slip produces, a function of that number's text -> the note)."""
     graph = solution.graph
     out = solution.output
@@ -86,6 +95,8 @@ def _slips(solution, key: Key, exact, given: dict, others: bool, places: int) ->
 
     if others:
         yield from _other_quantities(solution, key)
+        for other, number in given_elsewhere.items():
+            yield number, (lambda t, other=other: f"the same number as given for {other}")
 
 
 def _path_slips(solution, key: Key, places: int) -> Iterator[tuple]:

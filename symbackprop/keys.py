@@ -15,7 +15,7 @@ from .errors import ClaimError, did_you_mean
 
 _NAME = r"[A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*"
 _DERIVATIVE = re.compile(rf"\s*(?:d|∂)\s*({_NAME})\s*/\s*(?:d|∂)\s*({_NAME})\s*\Z")
-_PLAIN = re.compile(rf"\s*({_NAME})\s*\Z")
+_PLAIN = re.compile(rf"\s*({_NAME}(?:_new)?)\s*\Z")
 _NEW_SUFFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_new((?:\[\d+\])*)$")
 _NEW_AFTER_INDEX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])+)_new$")
 

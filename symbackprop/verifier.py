@@ -218,8 +218,10 @@ def judge(solution, claims: list[Claim], band=DEFAULT_BAND) -> list[Verdict]:
             if world is None:
                 world = everything[mode, places] = World(solution, given, mode, places)
             value = world.recompute(v.claim.key)
+            wrong = [k for k in world.sources(v.claim.key) if not verdicts[k].accepted]
+            if mode is None and wrong:  # what the sheet's own numbers give, for the note
+                v.recomputed, v.sources = value, wrong
             if matches(v.claim.given, value) or within(v.claim.given, value, band):
-                wrong = [k for k in world.sources(v.claim.key) if not verdicts[k].accepted]
                 if not wrong:
                     continue
                 v.status, v.recomputed, v.sources = "carried", value, wrong

@@ -272,6 +272,10 @@ def test_seed_004_handout_carries_its_slip(cli):
     for key in ("dL/dW2[0][0]", "dL/dW2[0][1]", "dL/db2[0]", "dL/dW1[1][1]", "b2_new[0]"):
         assert got[key] == "carried", key
     assert got["dL/dW1[0][1]"] == "wrong"  # -0.2420 where 2 * (-0.1008) = -0.2016
+    assert "the same number as given for dL/dW1[1][1]" in notes(report)["dL/dW1[0][1]"]
+    # dL/dz2 = 0.7986 * (1 - 0.7986) * (-1.2521) = -0.20139: not even the handout's own
+    assert got["dL/dz2[0]"] == "wrong"
+    assert "would give -0.2013" in notes(report)["dL/dz2[0]"]
     r = cli("verify", "mlp-relu-bce", path, "--json")
     assert r.returncode == 1
     data = json.loads(r.stdout)
