@@ -1,0 +1,51 @@
+"""The files of an exam, each a thin driver over the one drawn :class:`Exam`.
+
+``key.json`` (contract section 4), ``moodle.xml``, ``exam.tex``/``exam.pdf`` and
+``solutions.tex``/``solutions.pdf``. Every output is produced before any file is
+written, so a failure leaves the directory as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from ..files import write_file
+from .model import Exam
+
+FORMATS = ("key", "moodle", "tex", "pdf")
+
+
+def key_json(exam: Exam) -> str:
+    """The answer key as JSON text: the same family, seed and count give the same bytes."""
+    return json.dumps(exam.key(), indent=1, ensure_ascii=False) + "\n"
+
+
+def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> dict[str, str | bytes]:
+    """File name -> content for the requested formats."""
+    files: dict[str, str | bytes] = {}
+    if "key" in formats:
+        files["key.json"] = key_json(exam)
+    if "moodle" in formats:
+        from .moodle import moodle_xml
+
+        files["moodle.xml"] = moodle_xml(exam)
+    if "tex" in formats or "pdf" in formats:
+        from .document import exam_tex, solutions_tex
+
+        sources = {"exam": exam_tex(exam), "solutions": solutions_tex(exam)}
+        if "tex" in formats:
+            files.update({f"{name}.tex": tex for name, tex in sources.items()})
+        if "pdf" in formats:
+            from ..render.pdf import compile_many
+
+            if log:
+                log(f"compiling {len(sources)} PDFs")
+            pdfs = compile_many(list(sources.items()))
+            files.update({f"{name}.pdf": pdf for name, pdf in zip(sources, pdfs, strict=True)})
+    return files
+
+
+def write_outputs(files: dict[str, str | bytes], directory: Path) -> list[Path]:
+    return [write_file(directory / name, content) for name, content in files.items()]

@@ -1,0 +1,74 @@
+"""The stress test of R/exams (``stresstest_exercise``): draw a family over many seeds,
+count how often each well-posedness rule fired, and re-check every variant drawn.
+
+The re-check is written apart from the generator's rules: it reads the drawn variant
+as a student would get it (its numbers, its rounded choices), so a rule the generator
+forgot to apply shows up here as a degenerate variant.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+from .generate import make_exam
+from .model import rounded
+from .wellposed import KINK_MARGIN, RULES, SATURATION, TIE_MARGIN, gate_inputs
+
+
+@dataclass
+class StressReport:
+    family: str
+    seeds: int
+    rules: Counter = field(default_factory=Counter)
+    degenerate: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        fired = ", ".join(f"{r} {self.rules[r]}" for r in RULES)
+        return (f"{self.family}: {self.seeds} seeds, redraws by rule: {fired}; "
+                f"degenerate variants: {len(self.degenerate)}")
+
+
+def problems_of(variant) -> list[str]:
+    """What is wrong with a drawn variant, in words (empty when it is well-posed)."""
+    found = []
+    sol = variant.solution
+    for values in filter(None, (sol.values, sol.values_after)):
+        for name, op, args in gate_inputs(sol.graph, values):
+            if op == "relu" and abs(args[0]) < KINK_MARGIN:
+                found.append(f"{name}: relu at {args[0]}")
+            if op in ("max", "min") and abs(args[0] - args[1]) < TIE_MARGIN:
+                found.append(f"{name}: {op} tie {args}")
+            if op == "sigmoid" and abs(args[0]) > SATURATION:
+                found.append(f"{name}: saturated sigmoid at {args[0]}")
+    for q in variant.questions:
+        d = q.ask.decimals
+        if rounded(q.answer, d) == 0 and not (q.ask.zero_ok and q.answer == 0):
+            found.append(f"{q.ask.key}: rounds to 0")
+        if q.choices is None:
+            continue
+        shown = [rounded(c, d) for c in q.choices]
+        if len(set(shown)) != len(shown) or len(shown) < 4:
+            found.append(f"{q.ask.key}: choices collide {shown}")
+        right = [i for i, c in enumerate(shown) if abs(c - float(q.answer)) <= q.tolerance]
+        if right != [q.correct]:
+            found.append(f"{q.ask.key}: right choices {right}, key says {q.correct}")
+    return found
+
+
+def _one(task):
+    family, seed = task
+    exam = make_exam(family, 1, seed, jobs=1)
+    return Counter(exam.rules), [f"{v.id}: {p}" for v in exam.variants for p in problems_of(v)]
+
+
+def stress(family: str, seeds: int = 500, jobs: int | None = None) -> StressReport:
+    """Draw the first variant of ``seeds`` exams of ``family`` and re-check each."""
+    report = StressReport(family, seeds)
+    tasks = [(family, s) for s in range(seeds)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        for fired, bad in pool.map(_one, tasks, chunksize=25):
+            report.rules.update(fired)
+            report.degenerate += bad
+    return report

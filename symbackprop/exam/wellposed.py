@@ -1,0 +1,76 @@
+"""Well-posedness: the rules a variant must pass before a student sees it.
+
+A variant is redrawn when one of these fires (R/exams calls the loop "stress testing"):
+
+* ``kink``: a relu input within :data:`KINK_MARGIN` of 0, or the two inputs of a max or
+  min gate closer than :data:`TIE_MARGIN`, before or after the update: there a student's
+  rounded intermediate could land on the other side of the kink;
+* ``saturated``: a sigmoid input with |z| > :data:`SATURATION` (the gradient vanishes and
+  every answer rounds alike);
+* ``zero``: an answer that rounds to 0 at the precision asked, unless the question is
+  about a gradient that is exactly 0 by the gate pattern (the losing input of a max);
+* ``size``: an answer larger than :data:`LARGEST` (not a number to compute by hand);
+* ``collision``: a multiple-choice question with fewer than four choices distinct at the
+  precision asked;
+* ``duplicate``: the same numbers as an earlier variant of the exam.
+
+:func:`check_gates` reads the gates from the op table (:mod:`symbackprop.ops`), so it
+covers every graph, whatever its family.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from .. import ops
+
+KINK_MARGIN = 0.05
+TIE_MARGIN = 0.1
+SATURATION = 4.0
+LARGEST = 1000.0
+
+RULES = ("kink", "saturated", "zero", "size", "collision", "duplicate")
+
+
+class Rejected(Exception):
+    """A draw that breaks a rule; ``rule`` is one of :data:`RULES`."""
+
+    def __init__(self, rule: str, detail: str = ""):
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+def gate_inputs(graph, values: dict):
+    """(node name, op name, argument values as floats) for every kinked or saturating
+    gate in the graph, at the given forward values."""
+    env = {sp.Symbol(n, real=True): v for n, v in values.items()}
+    for node in graph.nodes:
+        for sub in sp.preorder_traversal(node.expr):
+            found = ops.classify(sub) if isinstance(sub, sp.Basic) else None
+            if found is None or found[0].name not in ("relu", "max", "min", "abs", "sigmoid"):
+                continue
+            op, args = found
+            yield node.name, op.name, tuple(float(a.xreplace(env)) for a in args)
+
+
+def check_gates(solution) -> None:
+    """Raise :class:`Rejected` for a gate near its kink or a saturated sigmoid, at the
+    first forward pass and, when there is an update, at the second."""
+    passes = [solution.values]
+    if solution.values_after:
+        passes.append(solution.values_after)
+    for values in passes:
+        for name, op, args in gate_inputs(solution.graph, values):
+            if op in ("relu", "abs") and abs(args[0]) < KINK_MARGIN:
+                raise Rejected("kink", f"{name}: {op} input {args[0]:.4f}")
+            if op in ("max", "min") and abs(args[0] - args[1]) < TIE_MARGIN:
+                raise Rejected("kink", f"{name}: {op} inputs {args[0]:.4f}, {args[1]:.4f}")
+            if op == "sigmoid" and abs(args[0]) > SATURATION:
+                raise Rejected("saturated", f"{name}: sigmoid input {args[0]:.4f}")
+
+
+def check_saturation(value: float, where: str) -> None:
+    """The same rule for a sigmoid written out as 1/(1 + e^-z) (the neuron as gates)."""
+    if abs(value) > SATURATION:
+        raise Rejected("saturated", f"{where}: sigmoid input {value:.4f}")

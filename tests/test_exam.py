@@ -1,0 +1,180 @@
+"""Exam families: reproducible keys, answers against the independent oracle, choices,
+well-posedness over many seeds, and the command line."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+import sympy as sp
+from oracle import close, graph_oracle
+
+import symbackprop as sb
+from symbackprop.exam import FAMILIES, make_exam
+from symbackprop.exam.model import rounded
+from symbackprop.exam.outputs import key_json
+from symbackprop.exam.stress import stress
+from symbackprop.keys import parse_key
+
+
+def _as_toml_numbers(table: dict) -> dict:
+    """The key's problem as the oracle reads TOML: floats as decimals."""
+    def conv(v):
+        if isinstance(v, float):
+            return Decimal(repr(v))
+        if isinstance(v, list):
+            return [conv(x) for x in v]
+        if isinstance(v, dict):
+            return {k: conv(x) for k, x in v.items()}
+        return v
+    return conv(table)
+
+
+def oracle_answer(table: dict, key: str):
+    """The value of a claim key by sympy.diff of the substituted expression, computed
+    from the key.json problem alone (no engine code)."""
+    table = _as_toml_numbers(table)
+    value, grads, full, symbols, point = graph_oracle(table)
+    names = set(table["graph"]) | set(point_names(table))
+    parsed = parse_key(key, names | {n.split("[")[0] for n in names})
+    output = table.get("output") or list(table["graph"])[-1]
+    if parsed.kind == "value":
+        if parsed.name in full:
+            return sp.N(full[parsed.name].xreplace(point), 50)
+        return _leaf_value(table, parsed.name)
+    if parsed.kind == "after":
+        rate = sp.Rational(str(table["learning_rate"]))
+        return _leaf_value(table, parsed.name) - rate * grads[parsed.name]
+    assert parsed.name == output, "the families ask derivatives of the output"
+    if parsed.wrt in grads:
+        return grads[parsed.wrt]
+    # d output / d node: cut the graph at the node, which becomes an input of its value.
+    node_value = sp.N(full[parsed.wrt].xreplace(point), 50)
+    cut = {k: (dict(v) if isinstance(v, dict) else v) for k, v in table.items()}
+    del cut["graph"][parsed.wrt]
+    cut.setdefault("inputs", {})
+    cut["inputs"] = dict(cut["inputs"])
+    cut["inputs"][parsed.wrt] = Decimal(str(node_value))
+    return graph_oracle(cut)[1][parsed.wrt]
+
+
+def point_names(table):
+    from oracle import _leaf_symbols
+
+    return list(_leaf_symbols(table))
+
+
+def _leaf_value(table, name):
+    from oracle import _leaf_symbols
+
+    return _leaf_symbols(_as_toml_numbers(table))[name]
+
+
+@pytest.fixture(scope="module", params=FAMILIES)
+def exam(request):
+    return make_exam(request.param, 6, seed=11, jobs=1)
+
+
+def test_same_seed_same_key_other_seed_other_key(exam):
+    again = make_exam(exam.family, 6, seed=11, jobs=1)
+    assert key_json(again) == key_json(exam)
+    other = make_exam(exam.family, 6, seed=12, jobs=1)
+    assert key_json(other) != key_json(exam)
+    ids = [v.id for v in exam.variants]
+    assert ids == [f"{exam.family}-11-{i:03d}" for i in range(1, 7)]
+
+
+def test_variants_of_one_exam_differ(exam):
+    problems = [json.dumps(v["problem"], sort_keys=True) for v in exam.key()["variants"]]
+    assert len(set(problems)) == len(problems)
+
+
+def test_answers_against_the_oracle(exam):
+    key = json.loads(key_json(exam))
+    for variant in key["variants"]:
+        for q in variant["questions"]:
+            expected = oracle_answer(variant["problem"], q["ask"])
+            assert close(q["answer"], expected, rel=1e-9, abs_=1e-12), (variant["id"], q["ask"])
+
+
+def test_key_problem_reloads_and_resolves_every_ask(exam):
+    for variant in exam.key()["variants"]:
+        solution = sb.load_dict(variant["problem"]).solve()
+        for q in variant["questions"]:
+            assert close(solution.lookup(q["ask"]), q["answer"], rel=1e-12)
+
+
+def test_multiple_choice_has_exactly_one_right_choice(exam):
+    seen_mc = 0
+    for variant in exam.key()["variants"]:
+        for q in variant["questions"]:
+            if "choices" not in q:
+                continue
+            seen_mc += 1
+            shown = [rounded(c, q["decimals"]) for c in q["choices"]]
+            assert len(shown) >= 4 and len(set(shown)) == len(shown)
+            right = [i for i, c in enumerate(shown) if abs(c - q["answer"]) <= q["tolerance"]]
+            assert right == [q["correct"]]
+            assert q["mistakes"][q["correct"]] is None
+            assert all(m for i, m in enumerate(q["mistakes"]) if i != q["correct"])
+    assert seen_mc >= len(exam.variants)
+
+
+def test_choices_are_shuffled_by_the_seed():
+    positions = [q["correct"] for f in FAMILIES
+                 for v in make_exam(f, 8, seed=3, jobs=1).key()["variants"]
+                 for q in v["questions"] if "choices" in q]
+    assert len(set(positions)) == 4
+
+
+def test_parallel_draw_gives_the_same_key():
+    assert key_json(make_exam("logreg", 45, seed=5, jobs=2)) == key_json(
+        make_exam("logreg", 45, seed=5, jobs=1))
+
+
+def test_a_longer_exam_starts_with_the_shorter_one():
+    short = make_exam("chain", 3, seed=9, jobs=1).key()["variants"]
+    long = make_exam("chain", 5, seed=9, jobs=1).key()["variants"]
+    assert long[:3] == short
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_stress_500_seeds(family, capsys):
+    report = stress(family, 500, jobs=2)
+    with capsys.disabled():
+        print(f"\n{report}")
+    assert report.degenerate == []
+
+
+def test_cli_list(cli):
+    r = cli("exam", "--list")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(FAMILIES)
+
+
+def test_cli_writes_key(cli, tmp_path):
+    r = cli("exam", "net221", "--variants", "2", "--seed", "7", "-o", tmp_path, "--format", "key")
+    assert r.returncode == 0, r.stderr
+    key = json.loads((tmp_path / "key.json").read_text())
+    assert key["family"] == "net221" and key["seed"] == 7 and len(key["variants"]) == 2
+    assert key_json(make_exam("net221", 2, 7)) == (tmp_path / "key.json").read_text()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["chian", "--variants", "3", "--seed", "1"], "did you mean 'chain'"),
+    (["chain", "--variants", "0", "--seed", "1"], "--variants"),
+    (["chain", "--variants", "100000", "--seed", "1"], "--variants"),
+    (["chain", "--variants", "3", "--seed", "x"], "--seed"),
+    (["chain", "--variants", "3", "--seed", "1.5"], "--seed"),
+    (["chain", "--variants", "3"], "--seed"),
+    (["chain", "--variants", "3", "--seed", "1", "--format", "pdff"], "did you mean 'pdf'"),
+])
+def test_cli_bad_input(cli, tmp_path, args, words):
+    r = cli("exam", *args, "-o", tmp_path / "out")
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "out").exists()
