@@ -169,7 +169,7 @@ def test_cli_writes_key(cli, tmp_path):
     (["chain", "--variants", "3", "--seed", "x"], "--seed"),
     (["chain", "--variants", "3", "--seed", "1.5"], "--seed"),
     (["chain", "--variants", "3"], "--seed"),
-    (["chain", "--variants", "3", "--seed", "1", "--format", "pdff"], "did you mean 'pdf'"),
+    (["chain", "--variants", "3", "--seed", "1", "--format", "moodel"], "did you mean 'moodle'"),
 ])
 def test_cli_bad_input(cli, tmp_path, args, words):
     r = cli("exam", *args, "-o", tmp_path / "out")
@@ -178,3 +178,34 @@ def test_cli_bad_input(cli, tmp_path, args, words):
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
     assert "Traceback" not in r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_moodle_xml(tmp_path, cli):
+    import xml.etree.ElementTree as ET
+
+    r = cli("exam", "mlp", "--variants", "3", "--seed", "4", "-o", tmp_path, "--format", "key,moodle")
+    assert r.returncode == 0, r.stderr
+    key = json.loads((tmp_path / "key.json").read_text())
+    root = ET.parse(tmp_path / "moodle.xml").getroot()
+    assert root.tag == "quiz"
+    categories = root.findall("question[@type='category']")
+    assert [c.findtext("category/text") for c in categories] == ["$course$/top/symbackprop/mlp"]
+    questions = [q for q in root.findall("question") if q.get("type") != "category"]
+    expected = [(v, q) for v in key["variants"] for q in v["questions"]]
+    assert len(questions) == len(expected)
+    for element, (variant, q) in zip(questions, expected, strict=True):
+        assert element.findtext("name/text").startswith(variant["id"])
+        text = element.findtext("questiontext/text")
+        assert "\\(" in text and variant["id"] in text
+        assert "Worked solution" in element.findtext("generalfeedback/text")
+        answers = element.findall("answer")
+        right = [a for a in answers if a.get("fraction") == "100"]
+        assert len(right) == 1
+        if "choices" in q:
+            assert element.get("type") == "multichoice" and len(answers) == len(q["choices"])
+            assert float(right[0].findtext("text")) == rounded(q["answer"], q["decimals"])
+            assert all(a.get("fraction") == "0" for a in answers if a is not right[0])
+        else:
+            assert element.get("type") == "numerical"
+            assert float(right[0].findtext("text")) == q["answer"]
+            assert float(right[0].findtext("tolerance")) == q["tolerance"]

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..files import write_file
 from .model import Exam
 
-FORMATS = ("key", "moodle", "tex", "pdf")
+FORMATS = ("key", "moodle")
 
 
 def key_json(exam: Exam) -> str:

@@ -61,3 +61,14 @@ def asks(d, problem, solution) -> list[Ask]:
         Ask(f"df/d{second}", rf"How much gradient reaches \({second}\)?", decimals=1, choice=True,
             mistakes=MISTAKES, zero_ok=True),
     ]
+
+
+def context(table, problem, solution) -> dict:
+    from ..statement import gate_lines
+
+    if "q" in problem.graph:
+        c = table["graph"]["f"].split("*")[0]
+        formula = rf"{c}\,\bigl(x y + \max(z, w)\bigr)"
+    else:
+        formula = r"\max(x + y, z)\, w"
+    return {"formula": formula, "gates": gate_lines(problem)}

@@ -56,3 +56,7 @@ def asks(d, problem, solution) -> list[Ask]:
         Ask(f"dL/dw{label}{j}", rf"Compute \(\partial L/\partial w_{{{label}{j}}}\).", decimals=2,
             choice=True, mistakes=MISTAKES, zero_ok=True),
     ]
+
+
+def context(table, problem, solution) -> dict:
+    return {"label": label_of(problem)}

@@ -56,4 +56,6 @@ def _tex(name: str) -> str:
 
 
 def context(table, problem, solution) -> dict:
-    return {}
+    from ..statement import gate_lines
+
+    return {"gates": gate_lines(problem)}
