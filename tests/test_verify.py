@@ -375,6 +375,24 @@ def test_scalar_claim_on_a_matrix(cli, tmp_path):
     assert r.returncode == 2 and "line 1" in r.stderr and "W1[0][0]" in r.stderr
 
 
+def test_update_claim_without_a_learning_rate(cli, tmp_path):
+    path = tmp_path / "claims.txt"
+    path.write_text("f = -12\nx_new = -2\n")
+    r = cli("verify", "chain-xyz", path)
+    assert r.returncode == 2 and "line 2" in r.stderr and "learning_rate" in r.stderr
+
+
+def test_python_api_takes_a_mapping_and_a_problem():
+    problem = sb.load("net-221")
+    report = sb.verify(problem, {"dE/dw5": -0.0534, "E": "0.0739", "h_a": "0.5868"},
+                       strict=True)
+    assert report.summary == {"correct": 3, "rounding": 0, "carried": 0, "wrong": 0}
+    assert report.accepted and report.exit_status == 0
+    assert json.loads(json.dumps(report.to_json()))["summary"]["correct"] == 3
+    with pytest.raises(sb.SymbackpropError, match="band"):
+        sb.verify(problem, {"E": "0.0739"}, band=-1)
+
+
 def test_missing_claims_file_and_bad_problem(cli, tmp_path):
     r = cli("verify", "net-221", tmp_path / "nope.txt")
     assert r.returncode == 2 and "nope.txt" in r.stderr and "no such file" in r.stderr
@@ -454,3 +472,46 @@ def test_a_number_off_by_more_than_the_band_is_never_accepted(table, k, data):
     verdict = {v.key: v for v in report.verdicts}[node]
     assert not verdict.accepted, (node, claims[node], verdict.note)
     assert report.exit_status == 1
+
+
+# ------------------------------------------------------------------ the marked sheet
+
+
+def test_marked_sheet_compiles_and_marks_every_number(cli, tmp_path):
+    pytest.importorskip("symbackprop.render")
+    import shutil
+    import subprocess
+
+    if not shutil.which("latexmk") or not shutil.which("pdftotext"):
+        pytest.skip("TeX (latexmk) and poppler (pdftotext) are needed")
+    claims = tmp_path / "sheet.txt"
+    claims.write_text((DATA / "net-322-table.claims").read_text())
+    before = claims.read_bytes()
+    r = cli("verify", "net-322", claims, "--format", "tex,pdf", "-o", tmp_path / "out")
+    assert r.returncode == 1, r.stderr
+    tex = (tmp_path / "out" / "sheet-marked.tex").read_text()
+    pdf = tmp_path / "out" / "sheet-marked.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", "-layout", pdf, "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert text.count("wrong") >= 8 and "correct" in text and "rounded" in text
+    assert "Corrections" in text
+    assert "0.001984" in text  # the correction of dE/dw1 = 0.0012
+    assert "46 claims" in text
+    assert "\\frac{\\partial E}" in tex
+    assert claims.read_bytes() == before
+    assert "46 claims" in r.stdout  # the table still goes to stdout
+
+
+def test_marked_sheet_escapes_and_reports_carried(tmp_path):
+    pytest.importorskip("symbackprop.render")
+    from symbackprop.verify_report import render_report
+
+    report = sb.verify("mlp-relu-bce", DATA / "mlp-relu-bce-handout.claims")
+    tex = render_report(report, "tex")
+    assert tex.count(r"\sbpMark{carried}") == 22
+    assert r"a2[0] = 0.7986 (error carried forward)" not in tex  # notes are escaped ...
+    assert r"dL/dW1[1][1]" in tex  # ... brackets and slashes need no escaping
+    from symbackprop.render.pdf import compile_pdf
+
+    assert compile_pdf(tex).startswith(b"%PDF")

@@ -1,7 +1,8 @@
 """``symbackprop verify PROBLEM CLAIMS``: check hand-computed answers.
 
 Prints a table (claim, given, expected, status, note) and a summary line, or the JSON
-of contract section 4 with ``--json``. Exit status 0 when every claim is accepted
+of contract section 4 with ``--json``; ``--format tex,pdf`` also writes the marked sheet
+(every number marked, with its correction) to ``-o DIR`` or ``output/<problem name>/``. Exit status 0 when every claim is accepted
 (``correct`` or ``rounding``; only ``correct`` with ``--strict``), 1 when any is not,
 2 on bad input.
 """
@@ -11,9 +12,14 @@ from __future__ import annotations
 import json
 import sys
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
-from ..errors import SymbackpropError
+from ..errors import SymbackpropError, UnsupportedError, did_you_mean
+from ..files import target_directory, write_file
 from ..verifier import DEFAULT_BAND, verify
+
+FORMATS = ("text", "json", "tex", "pdf")
+FILE_FORMATS = ("tex", "pdf")
 
 
 def register(sub):
@@ -25,6 +31,11 @@ def register(sub):
     p.add_argument("problem", metavar="PROBLEM", help="a problem .toml file or a built-in name")
     p.add_argument("claims", metavar="CLAIMS", help="the claims file")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--format", default=None, metavar="FORMATS",
+                   help="comma-separated: " + ",".join(FORMATS) + " (default: text on stdout);"
+                        " tex and pdf are the marked sheet, written to -o DIR or "
+                        "output/<problem name>/")
+    p.add_argument("-o", "--output", metavar="DIR", help="write the tex/pdf files to DIR")
     p.add_argument("--strict", action="store_true",
                    help="accept only 'correct' numbers (exit 1 on 'rounding' too)")
     p.add_argument("--band", default=str(DEFAULT_BAND), metavar="UNITS",
@@ -43,13 +54,44 @@ def parse_band(text: str) -> Decimal:
     return band
 
 
+def parse_formats(text: str | None, as_json: bool) -> list[str]:
+    formats = [f.strip() for f in (text or "").split(",") if f.strip()]
+    for f in formats:
+        if f not in FORMATS:
+            raise SymbackpropError(f"--format: unknown format '{f}'{did_you_mean(f, FORMATS)}"
+                                   f" (formats: {', '.join(FORMATS)})")
+    if text is not None and not formats:
+        raise SymbackpropError("--format: name at least one format")
+    if as_json:
+        formats.append("json")
+    if "json" in formats and "text" in formats:
+        raise SymbackpropError("--format: text and json both go to stdout; choose one")
+    return list(dict.fromkeys(formats)) or ["text"]
+
+
 def run(args) -> int:
     band = parse_band(args.band)
+    formats = parse_formats(args.format, args.json)
     report = verify(args.problem, args.claims, band=band, strict=args.strict)
     for warning in report.solution.warnings:
         sys.stderr.write(f"warning: {warning}\n")
-    if args.json:
+    files = [f for f in formats if f in FILE_FORMATS]
+    outputs = {}
+    if files:  # everything is rendered before anything is written
+        try:
+            from ..verify_report import render_report
+            outputs = {fmt: render_report(report, fmt) for fmt in files}
+        except ImportError:
+            raise UnsupportedError("--format tex/pdf needs symbackprop.render, which this "
+                                   "installation lacks") from None
+    if "json" in formats:
         sys.stdout.write(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(report.to_text())
+    if outputs:
+        directory = target_directory(args.output, report.problem.name)
+        stem = Path(args.claims).name.rsplit(".", 1)[0] + "-marked"
+        for fmt, content in outputs.items():
+            path = write_file(directory / f"{stem}.{fmt}", content)
+            sys.stderr.write(f"wrote {path}\n")
     return report.exit_status

@@ -1,0 +1,143 @@
+"""The marked sheet: a verification report as LaTeX (and PDF), to hand back to a student.
+
+Every claimed number is listed with its mark (correct, rounded, carried forward, wrong)
+and, where it is not correct, the exact value; each wrong number gets its correction
+worked out the way the worked solution shows it: the chain-rule product path by path
+with the numbers at the problem's point, the update, or the forward formula.
+
+The layout is ``templates/verify.tex.j2`` on the shared preamble; this module only
+prepares ready LaTeX strings (names by the render printer, escaped notes).
+"""
+
+from __future__ import annotations
+
+from .numbers import format_number
+
+#: Unicode in notes and its LaTeX, applied after escaping (pdflatex has no glyphs for them).
+_UNICODE_TEX = {"½": r"$\frac{1}{2}$", "η": r"$\eta$", "−": "$-$", "σ": r"$\sigma$",
+                "·": r"$\cdot$", "≈": r"$\approx$"}
+MAX_PATHS_SHOWN = 4
+
+
+def note_tex(note: str) -> str:
+    """A note as LaTeX text: escaped, then the few Unicode symbols notes use."""
+    from .render.environment import escape_tex
+
+    text = escape_tex(note)
+    for char, tex in _UNICODE_TEX.items():
+        text = text.replace(char, tex)
+    return text
+
+
+def key_tex(key) -> str:
+    """A claim key the lectures' way: \\frac{\\partial E}{\\partial w_1}, w_1^{new}."""
+    from .render.printer import latex_name, partial_latex
+
+    if key.kind == "derivative":
+        return partial_latex(key.name, key.wrt)
+    if key.kind == "after":
+        return f"{latex_name(key.name)}^{{\\mathrm{{new}}}}"
+    return latex_name(key.name)
+
+
+def key_inline_tex(key) -> str:
+    """A claim key for a table row: \\partial E / \\partial w_1 rather than a fraction."""
+    from .render.printer import latex_name
+
+    if key.kind == "derivative":
+        return f"\\partial {latex_name(key.name)} / \\partial {latex_name(key.wrt)}"
+    return key_tex(key)
+
+
+def number_tex(text: str) -> str:
+    """A number as written (digits, sign, point, exponent) in math mode."""
+    if "e" in text.lower():
+        mantissa, exponent = text.lower().split("e")
+        return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
+    return text
+
+
+def correction_tex(solution, key, places: int) -> list[str] | None:
+    """The right computation of a quantity as the sides of an equation chain
+    ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out."""
+    from .render.printer import latex, latex_name, partial_latex
+
+    def num(value) -> str:
+        text = format_number(value, places)
+        return f"({text})" if text.startswith("-") else text
+
+    if key.kind == "derivative":
+        if key.name == key.wrt:
+            return None
+        head = partial_latex(key.name, key.wrt)
+        try:
+            chain = solution.chain(key.wrt, key.name, limit=MAX_PATHS_SHOWN)
+        except ValueError:
+            return [head, format_number(solution.derivative(key.name, key.wrt), places)]
+        if not chain.paths:
+            return [head, "0"]
+        symbolic = " + ".join(r" \, ".join(partial_latex(f.edge.upper, f.edge.lower)
+                                           for f in path) for path in chain.paths)
+        numeric = " + ".join(r" \cdot ".join(num(f.value) for f in path) for path in chain.paths)
+        steps = [symbolic, numeric] if len(chain.paths) > 1 or len(chain.paths[0]) > 1 else []
+        return [head, *steps, format_number(chain.value, places)]
+    name = key.name
+    graph = solution.graph
+    if key.kind == "after" and graph.is_leaf(name):
+        if graph.leaves[name].kind != "parameter":
+            return None
+        w, g = solution.values[name], solution.gradients[name]
+        return [f"{latex_name(name)}^{{\\mathrm{{new}}}}",
+                f"{latex_name(name)} - \\eta\\, {partial_latex(solution.output, name)}",
+                f"{num(w)} - {num(solution.learning_rate)} \\cdot {num(g)}",
+                format_number(solution.updated[name], places)]
+    if not graph.is_node(name):
+        return None
+    values = solution.values_after if key.kind == "after" else solution.values
+    head = latex_name(name) + ("^{\\mathrm{new}}" if key.kind == "after" else "")
+    return [head, latex(graph.node(name).expr), format_number(values[name], places)]
+
+
+def report_context(report) -> dict:
+    """Everything the template shows, as ready LaTeX strings and plain numbers."""
+    from .render.environment import escape_tex
+
+    problem, solution = report.problem, report.solution
+    rows = []
+    for v in report.verdicts:
+        places = max(v.claim.given.decimals + 2, 4)
+        shown = max(v.claim.given.decimals, 4)  # corrections at the sheet's precision
+        rows.append({
+            "claim": key_inline_tex(v.claim.key),
+            "name": key_tex(v.claim.key),
+            "key": escape_tex(v.key),
+            "given": number_tex(v.claim.given.text),
+            "expected": format_number(v.expected, places),
+            "status": v.status,
+            "note": note_tex(v.note) if v.status != "correct" else "",
+            "correction": (correction_tex(solution, v.claim.key, shown)
+                           if v.status in ("wrong", "carried") else None),
+        })
+    return {
+        "title": escape_tex(problem.title or problem.name),
+        "problem": escape_tex(problem.name),
+        "source": escape_tex(report.source or "claims"),
+        "rows": rows,
+        "summary": report.summary,
+        "total": len(report.verdicts),
+        "band": format(report.band.normalize(), "f"),
+        "strict": report.strict,
+        "accepted": report.accepted,
+    }
+
+
+def render_report(report, fmt: str) -> str | bytes:
+    """The report as LaTeX source (``tex``) or a compiled PDF (``pdf``)."""
+    from .render.environment import environment
+
+    tex = environment().get_template("verify.tex.j2").render(**report_context(report))
+    if fmt == "tex":
+        return tex
+    from .render.pdf import compile_pdf
+
+    return compile_pdf(tex, name="verify")
