@@ -510,8 +510,9 @@ def test_marked_sheet_escapes_and_reports_carried(tmp_path):
     report = sb.verify("mlp-relu-bce", DATA / "mlp-relu-bce-handout.claims")
     tex = render_report(report, "tex")
     assert tex.count(r"\sbpMark{carried}") == 22
-    assert r"a2[0] = 0.7986 (error carried forward)" not in tex  # notes are escaped ...
-    assert r"dL/dW1[1][1]" in tex  # ... brackets and slashes need no escaping
+    assert r"dL/dW1[1][1]" in tex  # the note of dL/dW1[0][1]
+    sheet = render_report(sb.verify("net-221", DATA / "net-221-slides.claims"), "tex")
+    assert r"h\_a = 0.5868" in sheet  # notes are escaped
     from symbackprop.render.pdf import compile_pdf
 
     assert compile_pdf(tex).startswith(b"%PDF")
