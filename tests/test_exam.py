@@ -209,3 +209,35 @@ def test_moodle_xml(tmp_path, cli):
             assert element.get("type") == "numerical"
             assert float(right[0].findtext("text")) == q["answer"]
             assert float(right[0].findtext("tolerance")) == q["tolerance"]
+
+
+def _pdf_text(path) -> str:
+    import subprocess
+
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    return text.replace("\u2212", "-")  # TeX's minus sign
+
+
+@pytest.mark.parametrize("family", ["mlp", "chain"])
+def test_pdfs_show_each_variant(cli, tmp_path, family):
+    r = cli("exam", family, "--variants", "2", "--seed", "21", "-o", tmp_path)
+    assert r.returncode == 0, r.stderr
+    for name in ("key.json", "moodle.xml", "exam.tex", "exam.pdf", "solutions.tex", "solutions.pdf"):
+        assert (tmp_path / name).stat().st_size > 0
+    key = json.loads((tmp_path / "key.json").read_text())
+    exam_pages = _pdf_text(tmp_path / "exam.pdf").split("\f")
+    solution_text = _pdf_text(tmp_path / "solutions.pdf")
+    for variant, page in zip(key["variants"], exam_pages, strict=False):
+        assert variant["id"] in page and "Student ID" in page
+        for q in variant["questions"]:
+            d = q["decimals"]
+            if "choices" in q:  # every choice is printed, and the right one in the solutions
+                for c in q["choices"]:
+                    assert f"{c:.{d}f}" in page, (variant["id"], q["ask"], c)
+            assert f"{rounded(q['answer'], d):.{d}f}" in solution_text, (variant["id"], q["ask"])
+        given = variant["problem"]["inputs"]
+        for value in given.values():
+            for number in (value if isinstance(value, list) else [value]):
+                assert str(number) in page
+    assert len([p for p in exam_pages if p.strip()]) == len(key["variants"])

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..files import write_file
 from .model import Exam
 
-FORMATS = ("key", "moodle")
+FORMATS = ("key", "moodle", "tex", "pdf")
 
 
 def key_json(exam: Exam) -> str:
@@ -32,14 +32,12 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
 
         files["moodle.xml"] = moodle_xml(exam)
     if "tex" in formats or "pdf" in formats:
-        from .document import exam_tex, solutions_tex
+        from .document import compile_many, exam_tex, solutions_tex
 
         sources = {"exam": exam_tex(exam), "solutions": solutions_tex(exam)}
         if "tex" in formats:
             files.update({f"{name}.tex": tex for name, tex in sources.items()})
         if "pdf" in formats:
-            from ..render.pdf import compile_many
-
             if log:
                 log(f"compiling {len(sources)} PDFs")
             pdfs = compile_many(list(sources.items()))

@@ -52,6 +52,20 @@ def _fallback_environment():
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
+_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+                "\\": r"\textbackslash{}"}
+
+
+def escape(text: str) -> str:
+    """Plain text made safe for LaTeX (the render package's escape_tex)."""
+    try:
+        from ..render.environment import escape_tex
+    except ImportError:
+        return "".join(_TEX_SPECIAL.get(c, c if c.isprintable() else " ") for c in str(text))
+    return escape_tex(text)
+
+
 def name_tex(name: str) -> str:
     """A node or leaf name in the lectures' notation: w1 -> w_{1}, z_a -> z_{a},
     y_hat -> \\hat{y}, W1[0][1] -> W^{[1]}_{12} (indices shown from 1, as on paper)."""

@@ -54,14 +54,11 @@ def gate_inputs(graph, values: dict):
             yield node.name, op.name, tuple(float(a.xreplace(env)) for a in args)
 
 
-def check_gates(solution) -> None:
-    """Raise :class:`Rejected` for a gate near its kink or a saturated sigmoid, at the
-    first forward pass and, when there is an update, at the second."""
-    passes = [solution.values]
-    if solution.values_after:
-        passes.append(solution.values_after)
+def check_gates(graph, *passes: dict) -> None:
+    """Raise :class:`Rejected` for a gate near its kink or a saturated sigmoid, at each
+    forward pass given (values by name)."""
     for values in passes:
-        for name, op, args in gate_inputs(solution.graph, values):
+        for name, op, args in gate_inputs(graph, values):
             if op in ("relu", "abs") and abs(args[0]) < KINK_MARGIN:
                 raise Rejected("kink", f"{name}: {op} input {args[0]:.4f}")
             if op in ("max", "min") and abs(args[0] - args[1]) < TIE_MARGIN:

@@ -8,8 +8,8 @@ A family module holds
   with nice numbers from the :class:`~symbackprop.exam.draw.Draw`; it is loaded by the
   public loader and solved by the core like any user's file;
 * ``asks(draw, problem, solution) -> list[Ask]``: the questions, as claim keys;
-* optionally ``check(problem, solution)`` (rules beyond the generic ones, raising
-  :class:`~symbackprop.exam.wellposed.Rejected`), ``REWRITES`` (the problem as a student
+* optionally ``screen(problem, values)`` (rules beyond the generic ones, on a quick
+  forward pass, raising :class:`~symbackprop.exam.wellposed.Rejected`), ``REWRITES`` (the problem as a student
   misreads it, for distractors) and ``context(table, problem, solution)`` (what the
   template shows beyond the problem itself).
 

@@ -29,10 +29,13 @@ def draw(d) -> dict:
     }
 
 
+def screen(problem, values) -> None:
+    if all(values[f"z1[{i}]"] <= 0 for i in (0, 1)):
+        raise Rejected("zero", "both hidden units are off: every gradient of W1 is 0")
+
+
 def asks(d, problem, solution) -> list[Ask]:
     active = [i for i in (0, 1) if solution.values[f"z1[{i}]"] > 0]
-    if not active:
-        raise Rejected("zero", "both hidden units are off: every gradient of W1 is 0")
     i, j = d.choice(active), d.choice((0, 1))
     k = d.choice((0, 1))
     return [

@@ -31,9 +31,9 @@ def _names(problem):
     return denominator, z
 
 
-def check(problem, solution) -> None:
+def screen(problem, values) -> None:
     _, z = _names(problem)
-    check_saturation(float(solution.values[z]), z)
+    check_saturation(float(values[z]), z)
 
 
 def asks(d, problem, solution) -> list[Ask]:

@@ -1,0 +1,98 @@
+"""The printable exam and its worked solutions as LaTeX (and, compiled, PDF).
+
+Python prepares every string (statements, prompts, choices, derivation lines) and the
+templates ``templates/exam/exam.tex.j2`` and ``solutions.tex.j2`` only lay them out:
+one variant per page, with a name and ID line and the variant id on the exam.
+"""
+
+from __future__ import annotations
+
+from .model import Exam, shown
+from .statement import environment, escape, prompt, statement, worked_steps
+
+LETTERS = "abcdefghij"
+
+
+def _math_number(value: float, decimals: int) -> str:
+    return shown(value, decimals)
+
+
+def exam_tex(exam: Exam) -> str:
+    pages = []
+    for v in exam.variants:
+        questions = [{"prompt": prompt(q),
+                      "choices": [_math_number(c, q.ask.decimals) for c in q.choices]
+                      if q.choices is not None else None}
+                     for q in v.questions]
+        pages.append({"id": escape(v.id), "statement": statement(v), "questions": questions})
+    return environment().get_template("exam/exam.tex.j2").render(
+        title=escape(exam.title), family=escape(exam.family), seed=exam.seed, pages=pages)
+
+
+def solutions_tex(exam: Exam) -> str:
+    pages = []
+    for v in exam.variants:
+        questions = []
+        for q in v.questions:
+            notes = None
+            if q.choices is not None:
+                notes = [f"({LETTERS[i]}) \\({_math_number(c, q.ask.decimals)}\\): {escape(n)}"
+                         for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))
+                         if n is not None]
+            questions.append({
+                "prompt": prompt(q),
+                "answer": _math_number(q.answer, q.ask.decimals),
+                "letter": LETTERS[q.correct] if q.correct is not None else None,
+                "steps": [_align(line) for line in worked_steps(v, q)],
+                "notes": notes,
+            })
+        pages.append({"id": escape(v.id), "statement": statement(v), "questions": questions})
+    return environment().get_template("exam/solutions.tex.j2").render(
+        title=escape(exam.title), family=escape(exam.family), seed=exam.seed, pages=pages)
+
+
+def _align(line: str) -> str:
+    left, eq, right = line.partition("=")
+    return f"{left}&={right}" if eq else line
+
+
+def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:
+    """Compile (name, LaTeX) pairs to PDF in parallel (the render package's compiler)."""
+    try:
+        from ..render.pdf import compile_many as render_compile_many
+    except ImportError:  # the render package is not in this checkout yet
+        return _fallback_compile_many(sources)
+    return render_compile_many(sources)
+
+
+def _fallback_compile_many(sources):
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+    from concurrent.futures import ThreadPoolExecutor
+    from pathlib import Path
+
+    from ..errors import SymbackpropError, UnsupportedError
+
+    if not shutil.which("latexmk") or not shutil.which("pdflatex"):
+        raise UnsupportedError("PDF output needs latexmk and pdflatex (Debian: texlive-latex-base "
+                               "texlive-latex-recommended texlive-pictures latexmk)")
+
+    def one(item):
+        name, tex = item
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / f"{name}.tex").write_text(tex, encoding="utf-8")
+            run = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                                  "-no-shell-escape", f"{name}.tex"], cwd=tmp,
+                                 capture_output=True, text=True, timeout=600)
+            pdf = Path(tmp) / f"{name}.pdf"
+            if run.returncode or not pdf.exists():
+                log = (Path(tmp) / f"{name}.log")
+                lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+                bad = [ln for ln in lines if ln.startswith("!")][:3]
+                raise SymbackpropError(f"{name}.tex: TeX failed: {' '.join(bad) or run.stdout[-300:]}")
+            return pdf.read_bytes()
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(one, sources))
