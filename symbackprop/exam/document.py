@@ -8,7 +8,7 @@ one variant per page, with a name and ID line and the variant id on the exam.
 from __future__ import annotations
 
 from .model import Exam, shown
-from .statement import environment, escape, prompt, statement, worked_steps
+from .statement import environment, escape, note_tex, prompt, statement, worked_steps
 
 LETTERS = "abcdefghij"
 
@@ -36,7 +36,7 @@ def solutions_tex(exam: Exam) -> str:
         for q in v.questions:
             notes = None
             if q.choices is not None:
-                notes = [f"({LETTERS[i]}) \\({_math_number(c, q.ask.decimals)}\\): {escape(n)}"
+                notes = [f"({LETTERS[i]}) \\({_math_number(c, q.ask.decimals)}\\): {note_tex(n)}"
                          for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))
                          if n is not None]
             questions.append({

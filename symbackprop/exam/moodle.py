@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 
 from ..numbers import to_float
 from .model import Exam, shown
-from .statement import prompt, statement, to_html, worked_steps
+from .statement import note_tex, prompt, statement, to_html, worked_steps
 
 
 def _text(parent, tag: str, text: str, fmt: str | None = None, **attrs) -> ET.Element:
@@ -74,6 +74,7 @@ def moodle_xml(exam: Exam) -> str:
             for i, (choice, note) in enumerate(zip(q.choices, q.notes, strict=True)):
                 answer = _text(node, "answer", shown(choice, q.ask.decimals), "html",
                                fraction="100" if i == q.correct else "0")
-                _text(answer, "feedback", "Right." if note is None else f"Not quite: {note}.", "html")
+                _text(answer, "feedback", "Right." if note is None else
+                      to_html(f"Not quite: {note_tex(note, str)}."), "html")
     ET.indent(quiz)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"

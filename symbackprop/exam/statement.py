@@ -100,7 +100,7 @@ def expr_tex(expr) -> str:
         import sympy as sp
 
         names = {s: _fallback_name(s.name) for s in expr.free_symbols}
-        return sp.latex(expr, symbol_names=names)
+        return sp.latex(expr, symbol_names=names).replace(r"\operatorname{sigmoid}", r"\sigma")
     return latex(expr)
 
 
@@ -208,6 +208,22 @@ def to_html(fragment: str) -> str:
     math stays in ``\\( \\)`` / ``\\[ \\]`` for MathJax, text is escaped."""
     parts = [p.strip() for p in _PARAGRAPH.split(fragment) if p.strip()]
     return "".join(f"<p>{html.escape(p.replace('~', ' '), quote=False)}</p>" for p in parts)
+
+
+_DERIVATIVE_IN_TEXT = re.compile(r"\bd([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)/d([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)")
+
+
+def note_tex(note: str, text=escape) -> str:
+    """A mistake's description with its derivatives in math: dy_hat/dz becomes
+    \\(\\partial \\hat{y}/\\partial z\\); ``text`` escapes the rest (for LaTeX by default;
+    for Moodle's HTML, :func:`to_html` escapes it afterwards)."""
+    out, last = [], 0
+    for m in _DERIVATIVE_IN_TEXT.finditer(note):
+        out.append(text(note[last:m.start()]))
+        out.append(rf"\(\partial {name_tex(m.group(1))}/\partial {name_tex(m.group(2))}\)")
+        last = m.end()
+    out.append(text(note[last:]))
+    return "".join(out)
 
 
 def gate_lines(problem) -> list[str]:
