@@ -241,3 +241,30 @@ def test_pdfs_show_each_variant(cli, tmp_path, family):
             for number in (value if isinstance(value, list) else [value]):
                 assert str(number) in page
     assert len([p for p in exam_pages if p.strip()]) == len(key["variants"])
+
+
+def test_distractors_are_the_mistakes_they_name():
+    """Each named mistake, recomputed here from the oracle: a flipped sign, the 1/2
+    forgotten (twice the gradient), the update added, the learning rate forgotten."""
+    checked = set()
+    for family in ("net221", "logreg", "mlp", "chain"):
+        for variant in make_exam(family, 4, seed=8, jobs=1).key()["variants"]:
+            table = variant["problem"]
+            for q in variant["questions"]:
+                for choice, note in zip(q.get("choices", []), q.get("mistakes", []), strict=True):
+                    d = q["decimals"]
+                    if note in ("a flipped sign", "the minus sign of the cross-entropy dropped"):
+                        expected = -q["answer"]
+                    elif note == "the 1/2 of the squared error forgotten" and "/" in q["ask"]:
+                        expected = 2 * q["answer"]
+                    elif note in ("the update added instead of subtracted", "the learning rate forgotten"):
+                        p = parse_key(q["ask"], set(point_names(table))).name
+                        g = oracle_answer(table, f"d{table.get('output', 'L')}/d{p}")
+                        rate = 1 if note.startswith("the learning") else table["learning_rate"]
+                        sign = 1 if note.startswith("the update") else -1
+                        expected = _leaf_value(table, p) + sign * sp.Rational(str(rate)) * g
+                    else:
+                        continue
+                    assert choice == rounded(expected, d), (variant["id"], q["ask"], note)
+                    checked.add(note)
+    assert len(checked) >= 4

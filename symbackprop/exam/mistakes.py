@@ -124,10 +124,8 @@ def distractors(solution, key: str, names, rewrites: dict[str, tuple[str, Callab
         elif name == "transposed" and parsed.kind == "derivative":
             out += transposed(solution, parsed)
         if name in rewrites:
-            note, rewrite = rewrites[name]
-            if name not in solved:
-                solved[name] = load_dict(rewrite(table), name=f"mistake {name}").solve()
-            out.append((solved[name].lookup(key), note))
+            out.append((_misread(solution, parsed, key, name, rewrites, table, solved),
+                        rewrites[name][0]))
     if "sign" in names and parsed.kind == "derivative":
         # Two mistakes at once, the last resort: a mistaken chain with its sign flipped too.
         out += [(-v, f"{n}, and a flipped sign") for v, n in list(out) if n != "a flipped sign"]
@@ -144,3 +142,23 @@ def transposed(solution, parsed: Key) -> list[Candidate]:
         return []
     return [(solution.derivative(parsed.name, other),
              f"row and column swapped (d{parsed.name}/d{other})")]
+
+
+def _misread(solution, parsed: Key, key: str, name: str, rewrites, table: dict, solved: dict):
+    """The value of ``key`` in the problem as a student misreads it.
+
+    The rewritten problem is solved without its learning rate (one forward and one
+    backward pass: its update is computed here from its gradient, as the student would),
+    once per variant.
+    """
+    own_update = parsed.kind == "after" and parsed.name in solution.graph.parameters
+    needs_rate = parsed.kind == "after" and not own_update  # E_new: the second forward pass
+    if (name, needs_rate) not in solved:
+        rewritten = rewrites[name][1](table)
+        if not needs_rate:
+            rewritten = {k: v for k, v in rewritten.items() if k != "learning_rate"}
+        solved[name, needs_rate] = load_dict(rewritten, name=f"mistake {name}").solve()
+    wrong = solved[name, needs_rate]
+    if own_update:
+        return solution.values[parsed.name] - solution.learning_rate * wrong.gradients[parsed.name]
+    return wrong.lookup(key)
