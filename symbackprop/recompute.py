@@ -91,8 +91,13 @@ class World:
                 self._memo[q] = self._compute(q, self.get)
         return self._memo[q]
 
-    def recompute(self, key: Key) -> sp.Float:
-        """The claimed quantity computed from its parts, never from its own claim."""
+    def recompute(self, key: Key, deeper: bool = False) -> sp.Float:
+        """The claimed quantity computed from its parts, never from its own claim.
+
+        ``deeper``: compute its parts from their parts too, past the sheet's numbers for
+        them (an update done with the gradient the sheet's own numbers give, when the
+        gradient written down beside it was miscopied).
+        """
         q = quantity(key)
 
         def get(sub: Quantity) -> sp.Float:
@@ -100,13 +105,23 @@ class World:
                 return self._compute(sub, self.get)
             return self.get(sub)
 
-        return self._compute(q, get)
+        def get_deeper(sub: Quantity) -> sp.Float:
+            return self._compute(sub, get)
 
-    def sources(self, key: Key) -> list[Key]:
+        return self._compute(q, get_deeper if deeper else get)
+
+    def bypassed(self, key: Key) -> list[Key]:
+        """The sheet's numbers for the parts of ``key``, which ``deeper`` skips."""
+        keys = [self.claim_key(p) for p in self.parts(quantity(key))]
+        return [k for k in keys if k is not None and k != key and k in self.known]
+
+    def sources(self, key: Key, deeper: bool = False) -> list[Key]:
         """The given numbers that :meth:`recompute` of ``key`` reads, in graph order."""
         found: list[Key] = []
         seen: set[Quantity] = set()
         stack = list(self.parts(quantity(key)))
+        if deeper:
+            stack = [sub for part in stack for sub in self.parts(part)]
         while stack:
             q = stack.pop()
             if q in seen:

@@ -217,16 +217,23 @@ def judge(solution, claims: list[Claim], band=DEFAULT_BAND) -> list[Verdict]:
             world = everything.get((mode, places))
             if world is None:
                 world = everything[mode, places] = World(solution, given, mode, places)
-            value = world.recompute(v.claim.key)
-            wrong = [k for k in world.sources(v.claim.key) if not verdicts[k].accepted]
-            if mode is None and wrong:  # what the sheet's own numbers give, for the note
-                v.recomputed, v.sources = value, wrong
-            if matches(v.claim.given, value) or within(v.claim.given, value, band):
+            for deeper in (False, True):
+                value = world.recompute(v.claim.key, deeper)
+                sources = world.sources(v.claim.key, deeper)
+                wrong = [k for k in sources if not verdicts[k].accepted]
+                if mode is None and not deeper and wrong:  # what the sheet's numbers give
+                    v.recomputed, v.sources = value, wrong
                 if not wrong:
                     continue
-                v.status, v.recomputed, v.sources = "carried", value, wrong
-                v.note = (f"expected {v.expected_text()}; follows from the given "
-                          f"{_list(wrong, given)} (error carried forward)")
+                if matches(v.claim.given, value) or within(v.claim.given, value, band):
+                    v.status, v.recomputed, v.sources = "carried", value, wrong
+                    v.note = (f"expected {v.expected_text()}; follows from the given "
+                              f"{_list(wrong, given)} (error carried forward)")
+                    skipped = [k for k in world.bypassed(v.claim.key) if k not in wrong]
+                    if deeper and skipped:
+                        v.note += f", though not from the given {_list(skipped, given)}"
+                    break
+            if v.status:
                 break
 
     for v in verdicts.values():

@@ -276,6 +276,11 @@ def test_seed_004_handout_carries_its_slip(cli):
     # dL/dz2 = 0.7986 * (1 - 0.7986) * (-1.2521) = -0.20139: not even the handout's own
     assert got["dL/dz2[0]"] == "wrong"
     assert "would give -0.2013" in notes(report)["dL/dz2[0]"]
+    # the update of W1[0][1] uses 2 * (-0.1008) = -0.2016, not the -0.2420 written above it
+    assert got["W1_new[0][1]"] == "carried"
+    assert "dL/dz1[0] = -0.1008" in notes(report)["W1_new[0][1]"]
+    assert "not from the given dL/dW1[0][1] = -0.2420" in notes(report)["W1_new[0][1]"]
+    assert report.summary == {"correct": 5, "rounding": 0, "carried": 23, "wrong": 3}
     r = cli("verify", "mlp-relu-bce", path, "--json")
     assert r.returncode == 1
     data = json.loads(r.stdout)
