@@ -20,12 +20,14 @@ reader can check.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from itertools import combinations
+from weakref import WeakKeyDictionary
 
 import sympy as sp
 
 from .keys import Key
-from .numbers import format_number
+from .numbers import format_number, to_decimal
 
 MAX_PATHS = 8  # subsets of paths tried for a missing path: 2^8 sums at most
 MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant digits
@@ -45,11 +47,9 @@ def diagnose(solution, verdict, verdicts: dict, band) -> str:
     given_elsewhere = {k: n for k, n in given.items() if k not in later and k != claim.key}
     for value, how in _slips(solution, claim.key, verdict.expected, given, others, places,
                              given_elsewhere):
-        try:
-            value = sp.Float(value, 30)
-        except (TypeError, ValueError):  # pragma: no cover - a non-numeric proposal
-            continue
-        if not value.is_finite:
+        if not isinstance(value, Decimal):
+            value = to_decimal(sp.sympify(value), 30)
+        if not value.is_finite():
             continue
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
             return f"{expected}; {how(format_number(value, places))}"
@@ -137,26 +137,30 @@ def _path_slips(solution, key: Key, places: int) -> Iterator[tuple]:
             f"{t} leaves out the factor d{upper}/d{lower} = {format_number(local, places)}"))
 
 
+_CANDIDATES: WeakKeyDictionary = WeakKeyDictionary()
+
+
 def _other_quantities(solution, key: Key) -> Iterator[tuple]:
     """The values of other quantities of the same kind first, then of any kind."""
-    graph = solution.graph
-    out = solution.output
-    candidates: list[tuple[Key, object]] = []
-    for name in graph.names:
-        candidates.append((Key("derivative", out, name), solution.gradients[name]))
-    for upper, lower in solution.derivation.edges:
-        candidates.append((Key("derivative", upper, lower), solution.evaluation.locals[upper, lower]))
-    for name in graph.names:
-        candidates.append((Key("value", name), solution.values[name]))
-    for name in solution.values_after:
-        candidates.append((Key("after", name), solution.values_after[name]))
-    candidates.sort(key=lambda kv: kv[0].kind != key.kind)
-    seen = set()
-    for other, value in candidates:
-        if other == key or other in seen or value == 0:
-            continue
-        seen.add(other)
-        yield value, (lambda t, other=other: f"{t} is the value of {other}, another quantity")
+    if solution not in _CANDIDATES:
+        graph = solution.graph
+        out = solution.output
+        candidates: list[tuple[Key, object]] = []
+        for name in graph.names:
+            candidates.append((Key("derivative", out, name), solution.gradients[name]))
+        for upper, lower in solution.derivation.edges:
+            candidates.append((Key("derivative", upper, lower),
+                               solution.evaluation.locals[upper, lower]))
+        for name in graph.names:
+            candidates.append((Key("value", name), solution.values[name]))
+        for name in solution.values_after:
+            candidates.append((Key("after", name), solution.values_after[name]))
+        unique = {k: to_decimal(v, 30) for k, v in candidates}  # once per solution
+        _CANDIDATES[solution] = [(k, v) for k, v in unique.items() if v.is_finite() and v != 0]
+    ranked = sorted(_CANDIDATES[solution], key=lambda kv: kv[0].kind != key.kind)
+    for other, value in ranked:
+        if other != key:
+            yield value, (lambda t, other=other: f"{t} is the value of {other}, another quantity")
 
 
 def significant_digits(text: str) -> int:
