@@ -1,12 +1,14 @@
 """The marked sheet: a verification report as LaTeX (and PDF), to hand back to a student.
 
 Every claimed number is listed with its mark (correct, rounded, carried forward, wrong)
-and, where it is not correct, the exact value; each wrong number gets its correction
-worked out the way the worked solution shows it: the chain-rule product path by path
-with the numbers at the problem's point, the update, or the forward formula.
+and, where it is not correct, the exact value and the note; each wrong number gets its
+correction worked out the way the worked solution shows it: the chain-rule product path
+by path with the numbers at the problem's point, the update, or the forward formula.
 
 The layout is ``templates/verify.tex.j2`` on the shared preamble; this module only
-prepares ready LaTeX strings (names by the render printer, escaped notes).
+prepares ready LaTeX strings (names in the lectures' notation, escaped notes). The LaTeX
+helpers are the ones the exam documents use (:mod:`symbackprop.exam.statement`), which
+take the render package's environment, printer and compiler where it is installed.
 """
 
 from __future__ import annotations
@@ -20,10 +22,10 @@ MAX_PATHS_SHOWN = 4
 
 
 def note_tex(note: str) -> str:
-    """A note as LaTeX text: escaped, then the few Unicode symbols notes use."""
-    from .render.environment import escape_tex
+    """A note as LaTeX text: escaped, derivatives as math, the Unicode it uses."""
+    from .exam.statement import note_tex as derivatives_in_math
 
-    text = escape_tex(note)
+    text = derivatives_in_math(note)
     for char, tex in _UNICODE_TEX.items():
         text = text.replace(char, tex)
     return text
@@ -31,21 +33,21 @@ def note_tex(note: str) -> str:
 
 def key_tex(key) -> str:
     """A claim key the lectures' way: \\frac{\\partial E}{\\partial w_1}, w_1^{new}."""
-    from .render.printer import latex_name, partial_latex
+    from .exam.statement import name_tex, partial_tex
 
     if key.kind == "derivative":
-        return partial_latex(key.name, key.wrt)
+        return partial_tex(key.name, key.wrt)
     if key.kind == "after":
-        return f"{latex_name(key.name)}^{{\\mathrm{{new}}}}"
-    return latex_name(key.name)
+        return f"{{{name_tex(key.name)}}}^{{\\mathrm{{new}}}}"
+    return name_tex(key.name)
 
 
 def key_inline_tex(key) -> str:
     """A claim key for a table row: \\partial E / \\partial w_1 rather than a fraction."""
-    from .render.printer import latex_name
+    from .exam.statement import name_tex
 
     if key.kind == "derivative":
-        return f"\\partial {latex_name(key.name)} / \\partial {latex_name(key.wrt)}"
+        return f"\\partial {name_tex(key.name)} / \\partial {name_tex(key.wrt)}"
     return key_tex(key)
 
 
@@ -60,7 +62,9 @@ def number_tex(text: str) -> str:
 def correction_tex(solution, key, places: int) -> list[str] | None:
     """The right computation of a quantity as the sides of an equation chain
     ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out."""
-    from .render.printer import latex, latex_name, partial_latex
+    from .exam.statement import expr_tex as latex
+    from .exam.statement import name_tex as latex_name
+    from .exam.statement import partial_tex as partial_latex
 
     def num(value) -> str:
         text = format_number(value, places)
@@ -87,20 +91,20 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
         if graph.leaves[name].kind != "parameter":
             return None
         w, g = solution.values[name], solution.gradients[name]
-        return [f"{latex_name(name)}^{{\\mathrm{{new}}}}",
+        return [f"{{{latex_name(name)}}}^{{\\mathrm{{new}}}}",
                 f"{latex_name(name)} - \\eta\\, {partial_latex(solution.output, name)}",
                 f"{num(w)} - {num(solution.learning_rate)} \\cdot {num(g)}",
                 format_number(solution.updated[name], places)]
     if not graph.is_node(name):
         return None
     values = solution.values_after if key.kind == "after" else solution.values
-    head = latex_name(name) + ("^{\\mathrm{new}}" if key.kind == "after" else "")
+    head = key_tex(key)
     return [head, latex(graph.node(name).expr), format_number(values[name], places)]
 
 
 def report_context(report) -> dict:
     """Everything the template shows, as ready LaTeX strings and plain numbers."""
-    from .render.environment import escape_tex
+    from .exam.statement import escape as escape_tex
 
     problem, solution = report.problem, report.solution
     rows = []
@@ -116,7 +120,7 @@ def report_context(report) -> dict:
             "status": v.status,
             "note": note_tex(v.note) if v.status != "correct" else "",
             "correction": (correction_tex(solution, v.claim.key, shown)
-                           if v.status in ("wrong", "carried") else None),
+                           if v.status == "wrong" else None),
         })
     return {
         "title": escape_tex(problem.title or problem.name),
@@ -133,11 +137,10 @@ def report_context(report) -> dict:
 
 def render_report(report, fmt: str) -> str | bytes:
     """The report as LaTeX source (``tex``) or a compiled PDF (``pdf``)."""
-    from .render.environment import environment
+    from .exam.document import compile_many
+    from .exam.statement import environment
 
     tex = environment().get_template("verify.tex.j2").render(**report_context(report))
     if fmt == "tex":
         return tex
-    from .render.pdf import compile_pdf
-
-    return compile_pdf(tex, name="verify")
+    return compile_many([("verify", tex)])[0]

@@ -14,7 +14,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..errors import SymbackpropError, UnsupportedError, did_you_mean
+from ..errors import SymbackpropError, did_you_mean
 from ..files import target_directory, write_file
 from ..verifier import DEFAULT_BAND, verify
 
@@ -78,12 +78,9 @@ def run(args) -> int:
     files = [f for f in formats if f in FILE_FORMATS]
     outputs = {}
     if files:  # everything is rendered before anything is written
-        try:
-            from ..verify_report import render_report
-            outputs = {fmt: render_report(report, fmt) for fmt in files}
-        except ImportError:
-            raise UnsupportedError("--format tex/pdf needs symbackprop.render, which this "
-                                   "installation lacks") from None
+        from ..verify_report import render_report
+
+        outputs = {fmt: render_report(report, fmt) for fmt in files}
     if "json" in formats:
         sys.stdout.write(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
     else:
