@@ -205,7 +205,17 @@ def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
 
 
 def read_claims(path: str | Path, solution) -> list[Claim]:
-    """The claims of a claims file. Errors name the file (and the line)."""
+    """The claims of a claims file (``-``: standard input). Errors name the file and line."""
+    if str(path) == "-":
+        import sys
+
+        try:
+            text = sys.stdin.buffer.read(MAX_FILE_BYTES + 1).decode("utf-8")
+        except UnicodeDecodeError:
+            raise ClaimError("is not UTF-8 text").at(file="<stdin>") from None
+        if len(text.encode("utf-8")) > MAX_FILE_BYTES:
+            raise ClaimError(f"more than {MAX_FILE_BYTES // 1_000_000} MB").at(file="<stdin>")
+        return parse_claims(text.lstrip("\ufeff"), solution, source="<stdin>")
     path = Path(path)
     try:
         if path.stat().st_size > MAX_FILE_BYTES:

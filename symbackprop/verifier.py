@@ -296,6 +296,7 @@ def verify(problem, claims, *, band=DEFAULT_BAND, strict: bool = False) -> Repor
     if isinstance(claims, Mapping):
         parsed, source = claims_from_mapping(claims, solution), None
     else:
-        parsed, source = read_claims(claims, solution), str(Path(claims))
+        parsed = read_claims(claims, solution)
+        source = "<stdin>" if str(claims) == "-" else str(Path(claims))
     verdicts = judge(solution, parsed, band)
     return Report(problem, solution, verdicts, band, strict, source)

@@ -225,6 +225,7 @@ def test_a_slip_carried_through_later_numbers():
     ("dE/dw5", "-0.2256", "wrong", ["leaves out", "dy/dz_c"]),
     ("w5_new", "0.1626", "wrong", ["added"]),
     ("dE/dw5", "-0.0536", "wrong", ["dE/dw6"]),
+    ("dE/dw5", "-0.0374", "wrong", ["learning rate"]),  # 0.7 * (-0.0534)
 ])
 def test_a_slip_is_diagnosed(key, given, status, words):
     sheet = student_221()
@@ -247,6 +248,7 @@ def test_the_independent_checks_of_the_slips():
     w5 = sp.Rational(1, 5)
     assert Decimal("0.1626") in cut(w5 + sp.Rational(7, 10) * truth["dE/dw5"], "0.1626")
     assert Decimal("-0.0536") in cut(truth["dE/dw6"], "-0.0536")
+    assert Decimal("-0.0374") in cut(sp.Rational(7, 10) * truth["dE/dw5"], "-0.0374")
 
 
 def test_a_missing_path_in_a_sum():
@@ -327,6 +329,15 @@ def test_whole_arrays_and_one_element_vectors():
     assert list(got) == ["W1_new[0][0]", "W1_new[0][1]", "W1_new[1][0]", "W1_new[1][1]",
                          "a2[0]", "dL/dW2[0][0]", "dL/dW2[0][1]"]
     assert set(got.values()) == {"correct"}, report.to_text()
+
+
+def test_claims_from_standard_input(cli):
+    r = cli("verify", "net-221", "-", "--json", input="E = 0.0739\nh_a = 0.9\n")
+    assert r.returncode == 1
+    data = json.loads(r.stdout)
+    assert [c["status"] for c in data["claims"]] == ["correct", "wrong"]
+    r = cli("verify", "net-221", "-", input="h_q = 0.5\n")
+    assert r.returncode == 2 and r.stderr.startswith("error: <stdin> line 1:")
 
 
 def test_comments_blank_lines_and_unicode_minus(tmp_path):
@@ -512,7 +523,7 @@ def test_marked_sheet_escapes_and_reports_carried(tmp_path):
 
     report = sb.verify("mlp-relu-bce", DATA / "mlp-relu-bce-handout.claims")
     tex = render_report(report, "tex")
-    assert tex.count(r"& \sbpMark{carried} &") == 23  # table rows
+    assert tex.count(r"& \vfyMark{carried} &") == 23  # table rows
     assert "the same number as given for" in tex  # the note of dL/dW1[0][1]
     sheet = render_report(sb.verify("net-221", DATA / "net-221-slides.claims"), "tex")
     assert r"h\_a = 0.5868" in sheet  # notes are escaped

@@ -29,7 +29,8 @@ def register(sub):
                     "'dE/dw5 = -0.0533') against a problem: correct, rounding, carried "
                     "(error carried forward) or wrong, with a diagnosis.")
     p.add_argument("problem", metavar="PROBLEM", help="a problem .toml file or a built-in name")
-    p.add_argument("claims", metavar="CLAIMS", help="the claims file")
+    p.add_argument("claims", metavar="CLAIMS",
+                   help="the claims file, one 'KEY = NUMBER' per line ('-': standard input)")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--format", default=None, metavar="FORMATS",
                    help="comma-separated: " + ",".join(FORMATS) + " (default: text on stdout);"
@@ -87,7 +88,8 @@ def run(args) -> int:
         sys.stdout.write(report.to_text())
     if outputs:
         directory = target_directory(args.output, report.problem.name)
-        stem = Path(args.claims).name.rsplit(".", 1)[0] + "-marked"
+        source = "claims" if args.claims == "-" else Path(args.claims).name.rsplit(".", 1)[0]
+        stem = f"{source}-marked"
         for fmt, content in outputs.items():
             path = write_file(directory / f"{stem}.{fmt}", content)
             sys.stderr.write(f"wrote {path}\n")
