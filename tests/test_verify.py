@@ -528,3 +528,25 @@ def test_marked_sheet_escapes_and_reports_carried(tmp_path):
     sheet = render_report(sb.verify("net-221", DATA / "net-221-slides.claims"), "tex")
     assert r"h\_a = 0.5868" in sheet  # notes are escaped
     assert render_report(report, "pdf").startswith(b"%PDF")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_graphs(), st.integers(2, 6))
+def test_a_hand_computed_forward_pass_is_always_accepted(table, k):
+    """A student computes every node from the values already on the sheet and writes it
+    rounded to k decimals, so errors accumulate: every number is accepted. The student's
+    arithmetic here is the oracle's own parse of each equation (SymPy's parser), not the
+    engine's."""
+    problem = sb.load_dict(table)
+    assume(not problem.solve().warnings)
+    leaves = {**table.get("inputs", {}), **table.get("parameters", {})}
+    names = {n: sp.Symbol(n, real=True) for n in [*leaves, *table["graph"]]}
+    sheet_values = {names[n]: sp.Rational(str(v)) for n, v in leaves.items()}
+    claims = {}
+    for node, text in table["graph"].items():
+        value = sp.N(_parse(text, names).xreplace(sheet_values), 40)
+        assume(value.is_finite and abs(value) < 10**6)
+        claims[node] = rounded(value, k)
+        sheet_values[names[node]] = sp.Rational(claims[node])
+    report = sb.verify(problem, claims)
+    assert report.accepted, report.to_text()
