@@ -7,7 +7,8 @@ band) becomes the note, which always names the expected value:
 * an update that added η·dE/dw instead of subtracting it, or left out η;
 * the sign flipped;
 * a path missing from a sum over paths (only some of the paths summed);
-* a local derivative missing from a chain-rule product;
+* a local derivative missing from a chain-rule product, or σ' taken as z(1 − z) from
+  the input or as σ itself;
 * off by a factor: 2 (the ½ of a half squared error dropped, or a slip of 2), the
   learning rate;
 * the value of another quantity used (dE/dw6 given where dE/dw5 is asked).
@@ -26,8 +27,10 @@ from weakref import WeakKeyDictionary
 
 import sympy as sp
 
+from .functions import sigmoid
 from .keys import Key
 from .numbers import format_number, to_decimal
+from .parse import symbol
 
 MAX_PATHS = 8  # subsets of paths tried for a missing path: 2^8 sums at most
 MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant digits
@@ -135,6 +138,25 @@ def _path_slips(solution, key: Key, places: int) -> Iterator[tuple]:
                     for path in chain.paths)
         yield value, (lambda t, upper=upper, lower=lower, local=local: (
             f"{t} leaves out the factor d{upper}/d{lower} = {format_number(local, places)}"))
+    yield from _sigmoid_slips(solution, chain, places)
+
+
+def _sigmoid_slips(solution, chain, places: int) -> Iterator[tuple]:
+    """σ' taken from the wrong number: z(1 − z) from the input instead of y(1 − y) from
+    the output, or σ itself (y) instead of σ' on an edge y = σ(z)."""
+    graph = solution.graph
+    for upper, lower in {(f.edge.upper, f.edge.lower) for path in chain.paths for f in path}:
+        node = graph.node(upper)
+        if not (isinstance(node.expr, sigmoid) and node.expr.args[0] == symbol(lower)):
+            continue
+        z, y = solution.values[lower], solution.values[upper]
+        for wrong, how in ((z * (1 - z), f"from the input {lower} = {format_number(z, places)}"
+                                         f" as {lower}(1 − {lower})"),
+                           (y, f"as σ itself, {upper} = {format_number(y, places)}")):
+            value = sum(sp.Mul(*[wrong if (f.edge.upper, f.edge.lower) == (upper, lower)
+                                 else f.value for f in path]) for path in chain.paths)
+            yield value, (lambda t, upper=upper, lower=lower, how=how: (
+                f"{t} takes d{upper}/d{lower} {how}, not {upper}(1 − {upper})"))
 
 
 _CANDIDATES: WeakKeyDictionary = WeakKeyDictionary()

@@ -226,6 +226,8 @@ def test_a_slip_carried_through_later_numbers():
     ("w5_new", "0.1626", "wrong", ["added"]),
     ("dE/dw5", "-0.0536", "wrong", ["dE/dw6"]),
     ("dE/dw5", "-0.0374", "wrong", ["learning rate"]),  # 0.7 * (-0.0534)
+    ("dy/dz_c", "0.2492", "wrong", ["z_c(1 − z_c)"]),  # 0.4709 * (1 - 0.4709)
+    ("dE/dw5", "-0.0562", "wrong", ["dy/dz_c", "z_c = 0.4709"]),  # same slip, in a product
 ])
 def test_a_slip_is_diagnosed(key, given, status, words):
     sheet = student_221()
@@ -249,6 +251,9 @@ def test_the_independent_checks_of_the_slips():
     assert Decimal("0.1626") in cut(w5 + sp.Rational(7, 10) * truth["dE/dw5"], "0.1626")
     assert Decimal("-0.0536") in cut(truth["dE/dw6"], "-0.0536")
     assert Decimal("-0.0374") in cut(sp.Rational(7, 10) * truth["dE/dw5"], "-0.0374")
+    z_c, y, h_a = truth["z_c"], truth["y"], truth["h_a"]
+    assert Decimal("0.2492") in cut(z_c * (1 - z_c), "0.2492")
+    assert Decimal("-0.0562") in cut(-(1 - y) * z_c * (1 - z_c) * h_a, "-0.0562")
 
 
 def test_a_missing_path_in_a_sum():
