@@ -153,7 +153,9 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
         elements = [key] if group is None else [Key(key.kind, n) for n in group.names()]
     shape = group.shape if group is not None else ()
     given_shape = _shape(value)
-    if given_shape == shape:
+    size = int(np.prod(shape)) if shape else 1
+    row_or_column = len(shape) == 2 and 1 in shape  # [-0.1210, -0.2621] for a 1x2 matrix
+    if given_shape == shape or (row_or_column and given_shape == (size,)):
         flat = list(np.array(value, dtype=object).reshape(-1)) if shape else [value]
     elif given_shape == () and len(elements) == 1:
         flat = [value]  # a scalar claim on a one-element array

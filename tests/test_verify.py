@@ -334,6 +334,11 @@ def test_whole_arrays_and_one_element_vectors():
     assert list(got) == ["W1_new[0][0]", "W1_new[0][1]", "W1_new[1][0]", "W1_new[1][1]",
                          "a2[0]", "dL/dW2[0][0]", "dL/dW2[0][1]"]
     assert set(got.values()) == {"correct"}, report.to_text()
+    # a 1x2 matrix may be written as a flat list, as the handout writes dL/dW2
+    flat = sb.verify("mlp-relu-bce", {"dL/dW2": "[-0.1206, -0.2613]"})
+    assert [v.key for v in flat.verdicts] == ["dL/dW2[0][0]", "dL/dW2[0][1]"]
+    with pytest.raises(sb.SymbackpropError, match="shape 2x2"):
+        sb.verify("mlp-relu-bce", {"dL/dW1": "[-0.1, -0.2, -0.1, -0.2]"})
 
 
 def test_claims_from_standard_input(cli):
