@@ -13,6 +13,8 @@ take the render package's environment, printer and compiler where it is installe
 
 from __future__ import annotations
 
+import re
+
 from .numbers import format_number
 
 #: Unicode in notes and its LaTeX, applied after escaping (pdflatex has no glyphs for them).
@@ -140,7 +142,20 @@ def render_report(report, fmt: str) -> str | bytes:
     from .exam.document import compile_many
     from .exam.statement import environment
 
-    tex = environment().get_template("verify.tex.j2").render(**report_context(report))
+    env = environment()
+    tex = env.get_template("verify.tex.j2").render(**report_context(report),
+                                                   document_class=_needs_document_class(env))
     if fmt == "tex":
         return tex
     return compile_many([("verify", tex)])[0]
+
+
+def _needs_document_class(env) -> bool:
+    """Whether the shared preamble leaves ``\\documentclass`` to the document."""
+    from jinja2 import TemplateNotFound
+
+    try:
+        source = env.loader.get_source(env, "preamble.tex.j2")[0]
+    except TemplateNotFound:
+        return True
+    return re.search(r"^\s*\\documentclass", source, re.MULTILINE) is None
