@@ -198,7 +198,7 @@ register(Op(
     name="relu", gate="ReLU gate", arity=1, function="relu",
     pattern="passes the upstream gradient where its input is positive, blocks it elsewhere",
     local=lambda args, out, expr=None: (step(args[0]),),
-    latex=r"\operatorname{relu}\left({0}\right)", symbol=r"\mathrm{relu}", numpy=_np_relu,
+    latex=r"\operatorname{{relu}}\left({0}\right)", symbol=r"\mathrm{relu}", numpy=_np_relu,
     kink=lambda args: args[0] == 0,
     rule=r"\frac{d\,\mathrm{relu}(z)}{dz} = [z > 0]",
 ))

@@ -1,0 +1,207 @@
+"""Notation: names and expressions in LaTeX the way the lectures write them.
+
+Two readers use this module. :func:`latex_name` turns a leaf or node name into the
+lectures' symbol (``w10`` -> w_{10}, ``z_a`` -> z_{a}, ``y_hat`` -> \\hat{y},
+``W1`` -> W^{[1]}, ``W1[0][1]`` -> W^{[1]}_{12}); :class:`NotationPrinter`, a SymPy
+``LatexPrinter``, prints whole expressions with those names, in the user's term order
+(x_1 w_1 + x_2 w_3, not SymPy's sorted w_1 x_1 + w_3 x_2).
+
+How each operation prints is read from the op table (:attr:`symbackprop.ops.Op.latex`):
+this printer only dispatches to it, so there is no second table of notation. Element
+indices are shown from 1, as on paper: the claim key ``W1[0][1]`` is W^{[1]}_{12}.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+
+from .. import ops
+from ..functions import relu, sigmoid, softmax, step
+from ..parse import split_indexed
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
+}
+#: Decorations written as a suffix: ``y_hat`` is ŷ.
+ACCENTS = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde", "dot": r"\dot"}
+
+_LAYERED = re.compile(r"([A-Za-z]+?)(\d+)")  # W1, z12: a layer number after the letters
+_HEAD = re.compile(r"([A-Za-z]+?)(\d*)(?:_(.+))?")
+
+
+def _letters(word: str) -> str:
+    """A run of letters: Greek by name, one letter italic, a word upright."""
+    if word in GREEK:
+        return "\\" + word
+    if len(word) == 1:
+        return word
+    return rf"\mathrm{{{word}}}"
+
+
+def _subscript(text: str) -> str:
+    parts = [p for p in text.split("_") if p]
+    return ",".join(_letters(p) if p.isalpha() and p in GREEK else p for p in parts)
+
+
+@lru_cache(maxsize=4096)
+def latex_name(name: str) -> str:
+    """A leaf or node name in the lectures' notation (see the module docstring)."""
+    if name.startswith("\\bar{") and name.endswith("}"):  # an adjoint placeholder
+        return rf"\overline{{{latex_name(name[5:-1])}}}"
+    indexed = split_indexed(name)
+    if indexed is not None:
+        base, index = indexed
+        shown = [str(i + 1) for i in index]
+        sub = ("," if any(len(s) > 1 for s in shown) else "").join(shown)
+        return _with_subscript(array_name(base), sub)
+    for suffix, accent in ACCENTS.items():
+        if name.endswith("_" + suffix) and len(name) > len(suffix) + 1:
+            return rf"{accent}{{{latex_name(name[: -len(suffix) - 1])}}}"
+    m = _HEAD.fullmatch(name)
+    if m is None:  # not a name this tool produces; keep it readable and safe
+        return rf"\mathrm{{{re.sub(r'[^A-Za-z0-9]', '', name)}}}"
+    letters, digits, rest = m.groups()
+    head = _letters(letters)
+    sub = ",".join(p for p in (digits, _subscript(rest or "")) if p)
+    return f"{head}_{{{sub}}}" if sub else head
+
+
+def array_name(name: str) -> str:
+    """A vector or matrix of the network form: ``W1`` -> W^{[1]}, ``x`` -> x."""
+    m = _LAYERED.fullmatch(name)
+    if m:
+        return f"{_letters(m.group(1))}^{{[{m.group(2)}]}}"
+    return latex_name(name)
+
+
+def _with_subscript(head: str, sub: str) -> str:
+    return f"{head}_{{{sub}}}"
+
+
+def partial(top: str, bottom: str) -> str:
+    r"""\frac{\partial E}{\partial w_{5}}: d top / d bottom as the lectures write it."""
+    return rf"\frac{{\partial {latex_name(top)}}}{{\partial {latex_name(bottom)}}}"
+
+
+def partial_inline(top: str, bottom: str) -> str:
+    r"""\partial E / \partial w_{5}: the same, for running text and table cells."""
+    return rf"\partial {latex_name(top)}/\partial {latex_name(bottom)}"
+
+
+def op_latex(op: ops.Op, args: list[str]) -> str:
+    """Fill an op's LaTeX template (:attr:`ops.Op.latex`) with its arguments' LaTeX.
+
+    ``{args,}``, ``{args+}`` and ``{args*}`` join all arguments with a comma, a plus or a
+    thin product; ``{0}``, ``{1}`` are single arguments.
+    """
+    joins = {"{args,}": ", ", "{args+}": " + ", "{args*}": " "}
+    template = op.latex
+    for marker, sep in joins.items():
+        if marker in template:
+            return template.replace(marker, sep.join(args)).replace("{{", "{").replace("}}", "}")
+    return template.format(*args)
+
+
+class NotationPrinter(LatexPrinter):
+    """SymPy's LaTeX printer with the lectures' names, the user's term order, and each
+    function printed from the op table."""
+
+    printmethod = "_symbackprop_latex"
+
+    def __init__(self, settings=None):
+        super().__init__({"order": "none", **(settings or {})})
+
+    # Names ------------------------------------------------------------------------------
+
+    def _print_Symbol(self, expr, style="plain"):
+        return latex_name(expr.name)
+
+    # Sums and products keep the user's order and read flat: ((a + b) + c) is a + b + c.
+
+    def _print_Add(self, expr, order=None):
+        flat = _flatten(expr, sp.Add)
+        if len(flat) == len(expr.args):
+            return super()._print_Add(expr, order)
+        return super()._print_Add(sp.Add(*flat, evaluate=False), order)
+
+    def _print_Mul(self, expr):
+        if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Add):
+            return rf"-\left({self._print(expr.args[1])}\right)"  # the neg gate of a sum
+        flat = _flatten(expr, sp.Mul)
+        if len(flat) == len(expr.args):
+            return super()._print_Mul(expr)
+        return super()._print_Mul(sp.Mul(*flat, evaluate=False))
+
+    # Functions, from the op table -------------------------------------------------------
+
+    def _print_op(self, name: str, args) -> str:
+        return op_latex(ops.OPS[name], [self._print(a) for a in args])
+
+    def _print_sigmoid(self, expr, exp=None):
+        return self._power(self._print_op("sigmoid", expr.args), exp)
+
+    def _print_relu(self, expr, exp=None):
+        return self._power(self._print_op("relu", expr.args), exp)
+
+    def _print_tanh(self, expr, exp=None):
+        return self._power(self._print_op("tanh", expr.args), exp)
+
+    def _print_log(self, expr, exp=None):
+        return self._power(self._print_op("log", expr.args), exp)
+
+    def _print_exp(self, expr, exp=None):
+        return self._power(self._print_op("exp", expr.args), exp)
+
+    def _print_Abs(self, expr, exp=None):
+        return self._power(self._print_op("abs", expr.args), exp)
+
+    def _print_Max(self, expr, exp=None):
+        return self._power(self._print_op("max", expr.args), exp)
+
+    def _print_Min(self, expr, exp=None):
+        return self._power(self._print_op("min", expr.args), exp)
+
+    def _print_softmax(self, expr, exp=None):
+        text = f"{self._print_op('softmax', expr.logits)}_{{{expr.index + 1}}}"
+        return self._power(text, exp)
+
+    def _print_step(self, expr, exp=None):
+        """relu's derivative, the Iverson bracket [z > 0]."""
+        return self._power(rf"\left[{self._print(expr.args[0])} > 0\right]", exp)
+
+    def _print_Pow(self, expr):
+        if expr.exp == sp.S.Half and not isinstance(expr.base, sp.Number):
+            return self._print_op("sqrt", (expr.base,))
+        return super()._print_Pow(expr)
+
+    @staticmethod
+    def _power(text: str, exp) -> str:
+        return f"{{{text}}}^{{{exp}}}" if exp is not None else text
+
+
+def _flatten(expr, cls) -> list:
+    out = []
+    for a in expr.args:
+        if isinstance(a, cls):
+            out.extend(_flatten(a, cls))
+        else:
+            out.append(a)
+    return out
+
+
+_PRINTER = NotationPrinter()
+
+
+def latex(expr) -> str:
+    """An expression (or number) in the lectures' notation."""
+    return _PRINTER.doprint(sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr)
+
+
+# The classes whose printing the op table decides, checked by the tests.
+PRINTED_FROM_TABLE = (sigmoid, relu, softmax, step)
