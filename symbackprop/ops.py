@@ -66,7 +66,8 @@ def _np_sigmoid(z):
     """σ without overflow: e^z / (1 + e^z) for negative z."""
     z = np.asarray(z, dtype=float)
     e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    r = 1.0 / (1.0 + e)  # σ(|z|); and σ(−|z|) = e^(−|z|) σ(|z|), one division for both
+    return np.where(z >= 0, r, e * r)
 
 
 def _np_relu(z):

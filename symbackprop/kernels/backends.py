@@ -56,9 +56,16 @@ class Backend:
 
 
 class _KernelPrinting:
-    """What every backend's printer does the same way: ``Max``/``Min`` as the binary
+    """What every backend's printer does the same way: a primitive is printed as a
+    plain call of its name (the namespace binds it), and ``Max``/``Min`` as the binary
     ``maximum``/``minimum`` primitives (numpy's ``amax`` of a tuple breaks when a
     scalar meets an array, and ``torch.max`` needs two tensors)."""
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        if name in self._settings["user_functions"]:
+            return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print_Function(expr)
 
     def _fold(self, name, args):
         text = self._print(args[0])
@@ -91,14 +98,14 @@ def _np_stack(zs):
 
 
 def _np_logsumexp(z):
-    """log Σ_k e^(z_k) down each column, with the maximum taken out first."""
-    top = z.max(axis=0, keepdims=True)
-    return top + np.log(np.exp(z - top).sum(axis=0, keepdims=True))
+    """log Σ_k e^(z_k) along each row (one sample), with the maximum taken out first."""
+    top = z.max(axis=1, keepdims=True)
+    return top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
 
 
 def _np_onehot(y, n):
-    """Class indices of shape (1, B) as a one-hot (n, B) matrix."""
-    return (np.arange(n)[:, None] == y).astype(float)
+    """Class indices of shape (B, 1) as a one-hot (B, n) matrix."""
+    return (y == np.arange(n)).astype(float)
 
 
 def _numpy_backend() -> Backend:
@@ -112,11 +119,11 @@ def _numpy_backend() -> Backend:
         "sigmoid": table["sigmoid"], "relu": table["relu"], "step": table["step"],
         "maximum": table["Max"], "minimum": table["Min"],
         "softmax": _softmax_element(ops.OPS["softmax"].numpy, _np_stack),
-        # network form: matrices with the batch along axis 1
+        # network form: one sample per row
         "matmul": ops.OPS["matmul"].numpy, "transpose": np.transpose,
-        "colsum": functools.partial(np.sum, axis=0, keepdims=True),
-        "batch_sum": functools.partial(np.sum, axis=1, keepdims=True),
-        "softmax_cols": functools.partial(ops.OPS["softmax"].numpy, axis=0),
+        "class_sum": functools.partial(np.sum, axis=1, keepdims=True),
+        "batch_sum": functools.partial(np.sum, axis=0),
+        "softmax_classes": functools.partial(ops.OPS["softmax"].numpy, axis=1),
         "logsumexp": _np_logsumexp,
         "softplus": functools.partial(np.logaddexp, 0.0),
         "onehot": _np_onehot,
@@ -147,12 +154,12 @@ def _jax_backend() -> Backend:
         "maximum": jnp.maximum, "minimum": jnp.minimum,
         "softmax": _softmax_element(jax.nn.softmax, stack),
         "matmul": jnp.matmul, "transpose": jnp.transpose,
-        "colsum": functools.partial(jnp.sum, axis=0, keepdims=True),
-        "batch_sum": functools.partial(jnp.sum, axis=1, keepdims=True),
-        "softmax_cols": functools.partial(jax.nn.softmax, axis=0),
-        "logsumexp": functools.partial(jsp.logsumexp, axis=0, keepdims=True),
+        "class_sum": functools.partial(jnp.sum, axis=1, keepdims=True),
+        "batch_sum": functools.partial(jnp.sum, axis=0),
+        "softmax_classes": functools.partial(jax.nn.softmax, axis=1),
+        "logsumexp": functools.partial(jsp.logsumexp, axis=1, keepdims=True),
         "softplus": jax.nn.softplus,
-        "onehot": lambda y, n: (jnp.arange(n)[:, None] == y).astype(jnp.result_type(float)),
+        "onehot": lambda y, n: (y == jnp.arange(n)).astype(jnp.result_type(float)),
         "batch_mean": jnp.mean,
     }
     # JAX computes in float32 unless jax_enable_x64 is set; the kernel follows that
@@ -188,12 +195,12 @@ def _torch_backend() -> Backend:
         "minimum": lambda a, b: torch.minimum(tensor(a), tensor(b)),
         "softmax": _softmax_element(torch_softmax, stack),
         "matmul": torch.matmul, "transpose": lambda a: a.T,
-        "colsum": lambda a: a.sum(dim=0, keepdim=True),
-        "batch_sum": lambda a: a.sum(dim=1, keepdim=True),
-        "softmax_cols": lambda z: torch.softmax(z, dim=0),
-        "logsumexp": lambda z: torch.logsumexp(z, dim=0, keepdim=True),
+        "class_sum": lambda a: a.sum(dim=1, keepdim=True),
+        "batch_sum": lambda a: a.sum(dim=0),
+        "softmax_classes": lambda z: torch.softmax(z, dim=1),
+        "logsumexp": lambda z: torch.logsumexp(z, dim=1, keepdim=True),
         "softplus": torch.nn.functional.softplus,
-        "onehot": lambda y, n: (torch.arange(n)[:, None] == y).to(torch.float64),
+        "onehot": lambda y, n: (y == torch.arange(n)).to(torch.float64),
         "batch_mean": lambda a: tensor(a).mean(),
     }
     return Backend("torch", "torch", Printer, primitives, asarray=tensor,

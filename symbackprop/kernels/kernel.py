@@ -57,6 +57,11 @@ class Kernel:
             out[name] = self.backend.asarray(values)
         return out
 
+    def inputs(self) -> dict:
+        """The problem's ``[inputs]``, the one sample ``solve`` works on, as a batch of one."""
+        return {name: self.backend.asarray(self._leaf_values(name, shape)[None, ...])
+                for name, shape in self.input_shapes.items()}
+
     def _leaf_values(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         graph = self.problem.graph
         if not shape:

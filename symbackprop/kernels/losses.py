@@ -1,7 +1,7 @@
 """The last layer of a network at matrix level: the loss per sample and δ_L = dL/dz_L.
 
-Matrices hold one sample per column (shape (n, B)), so ``colsum`` (a sum down each
-column) gives one number per sample, shape (1, B).
+The formulas are elementwise over the output matrix, whatever its layout; ``class_sum``
+adds up the outputs of each sample, giving one number per sample.
 
 Where the gradient comes from:
 
@@ -37,7 +37,7 @@ from ..graph import Node
 from ..network import Network, _loss_expr
 from ..parse import indexed_name, symbol
 
-colsum = sp.Function("colsum")
+class_sum = sp.Function("class_sum")
 logsumexp = sp.Function("logsumexp")
 softplus = sp.Function("softplus")
 onehot = sp.Function("onehot")
@@ -56,13 +56,13 @@ class OutputLayer:
 
 def _values(loss: str, A, Y, n: int) -> sp.Expr:
     """The loss per sample (forward only), for the separable losses."""
-    sq = colsum((Y - A) ** 2)
+    sq = class_sum((Y - A) ** 2)
     return {
         "half_sse": sq / 2,
         "sse": sq,
         "mse": sq / n,
-        "bce": -colsum(Y * sp.log(A) + (1 - Y) * sp.log(1 - A)),
-        "cce": -colsum(Y * sp.log(A)),
+        "bce": -class_sum(Y * sp.log(A) + (1 - Y) * sp.log(1 - A)),
+        "cce": -class_sum(Y * sp.log(A)),
     }[loss]
 
 
@@ -99,27 +99,27 @@ def _activation_local(act: str, Z, A) -> sp.Expr:
 def output_layer(loss: str, act: str, n: int, A, Z, Y) -> OutputLayer:
     """The last layer's loss and δ_L for this loss and activation (see the module doc)."""
     if act == "softmax" and loss == "cce":
-        total = colsum(Y)
-        return OutputLayer([], total * logsumexp(Z) - colsum(Y * Z), total * A - Y,
+        total = class_sum(Y)
+        return OutputLayer([], total * logsumexp(Z) - class_sum(Y * Z), total * A - Y,
                            "softmax + cce fused: delta = a - y, loss by log-sum-exp")
     if act == "sigmoid" and loss == "bce":
-        return OutputLayer([], colsum(softplus(Z) - Y * Z), A - Y,
+        return OutputLayer([], class_sum(softplus(Z) - Y * Z), A - Y,
                            "sigmoid + bce fused: delta = a - y, loss by softplus")
     extra = []
     if loss == "hinge":
         T = sp.Symbol("T", real=True)  # one-hot mask of each sample's class
         M = sp.Symbol("M", real=True)  # margins
         P = sp.Symbol("P", real=True)  # 1 where a margin is violated, other classes
-        extra = [(T, onehot(Y, n)), (M, A - colsum(T * A) + 1), (P, (1 - T) * step(M))]
-        value = colsum((1 - T) * sp.Max(0, M))
-        grad = P - T * colsum(P)
+        extra = [(T, onehot(Y, n)), (M, A - class_sum(T * A) + 1), (P, (1 - T) * step(M))]
+        value = class_sum((1 - T) * sp.Max(0, M))
+        grad = P - T * class_sum(P)
         note = "hinge: margins against each sample's class"
     else:
         value = _values(loss, A, Y, n)
         grad = lifted_gradient(loss, n, A, Y)
         note = f"{loss}: dL/da from the op table"
     if act == "softmax":
-        delta = A * (grad - colsum(A * grad))
+        delta = A * (grad - class_sum(A * grad))
     else:
         delta = grad * _activation_local(act, Z, A)
     return OutputLayer(extra, value, delta, note)

@@ -16,7 +16,11 @@ None of it is written by hand: act' is each activation's local rule from the op 
 two products of BP2 and BP4 are the op table's vector-Jacobian product of ``matmul``
 (:data:`symbackprop.ops.MATRIX_VJP`), applied to SymPy matrix symbols and translated
 into calls. SymPy's algebra on the other names is elementwise, as numpy's is. So a
-784-16-16-10 network costs six matrix products and a few elementwise passes.
+784-16-16-10 network costs five matrix products and a few elementwise passes.
+
+The arrays themselves are stored one sample per row, as data arrive (x of shape
+(B, n_0)): every product is turned around on the way out, (W A)ᵀ = Aᵀ Wᵀ, so the
+equations keep the lectures' columns while BLAS gets its fastest layout.
 """
 
 from __future__ import annotations
@@ -35,25 +39,37 @@ matmul = sp.Function("matmul")
 transpose = sp.Function("transpose")
 batch_sum = sp.Function("batch_sum")
 batch_mean = sp.Function("batch_mean")
-softmax_cols = sp.Function("softmax_cols")
+softmax_classes = sp.Function("softmax_classes")
 
 
 def _array(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
-def _to_calls(expr, arrays: dict) -> sp.Expr:
+def _to_calls(expr, batch_arrays: dict, params: dict, transposed: bool) -> sp.Expr:
     """A SymPy matrix expression (MatMul, Transpose of MatrixSymbols) as calls of the
-    ``matmul`` and ``transpose`` primitives over the array symbols."""
+    ``matmul`` and ``transpose`` primitives, in the stored layout.
+
+    The equations are written as the lectures write them, one sample per column; the
+    arrays are stored one sample per row (``batch_arrays`` hold the transpose of the
+    matrix they name), the layout data arrive in and the one BLAS multiplies fastest.
+    ``transposed`` asks for the code of the expression's transpose, and products are
+    turned around as (P Q)ᵀ = Qᵀ Pᵀ, so no array is ever copied into another layout.
+    """
     if isinstance(expr, sp.MatrixSymbol):
-        return arrays[expr.name]
+        stored_transposed = expr.name in batch_arrays
+        array = batch_arrays.get(expr.name, params.get(expr.name))
+        return array if stored_transposed == transposed else transpose(array)
     if isinstance(expr, sp.Transpose):
-        return transpose(_to_calls(expr.arg, arrays))
+        return _to_calls(expr.arg, batch_arrays, params, not transposed)
     if isinstance(expr, sp.MatMul):
-        factors = [_to_calls(f, arrays) for f in expr.args]
-        result = factors[0]
-        for f in factors[1:]:
-            result = matmul(result, f)
+        factors = list(expr.args)
+        if transposed:
+            factors.reverse()
+        codes = [_to_calls(f, batch_arrays, params, transposed) for f in factors]
+        result = codes[0]
+        for code in codes[1:]:
+            result = matmul(result, code)
         return result
     raise TypeError(f"no array form for {type(expr).__name__}")
 
@@ -62,7 +78,7 @@ def _activation(act: str, Z) -> sp.Expr:
     if act == "linear":
         return Z
     if act == "softmax":
-        return softmax_cols(Z)
+        return softmax_classes(Z)
     return ops.build(act, Z)
 
 
@@ -82,9 +98,18 @@ class NetworkKernel(Kernel):
         D = {layer: _array(f"delta{layer}") for layer in range(1, depth + 1)}
         Y, per_sample, batch = _array("Y"), _array("L_sample"), _array("batch")
 
+        rows = sp.Symbol("B", integer=True, positive=True)
+        batch_arrays = {**{a.name: a for a in A.values()}, **{d.name: d for d in D.values()}}
+        weights = {w.name: w for w in W.values()}
+
+        def matrix(symbol, n, m):
+            return sp.MatrixSymbol(symbol.name, n, m)
+
         forward = []
         for layer in range(1, depth + 1):
-            forward.append((Z[layer], matmul(W[layer], A[layer - 1]) + b[layer]))
+            n, m = net.layers[layer], net.layers[layer - 1]
+            product = matrix(W[layer], n, m) * matrix(A[layer - 1], m, rows)
+            forward.append((Z[layer], _to_calls(product, batch_arrays, weights, True) + b[layer]))
             forward.append((A[layer], _activation(net.activations[layer - 1], Z[layer])))
         last = output_layer(net.loss, net.activations[-1], net.layers[-1], A[depth], Z[depth], Y)
         forward += last.extra
@@ -92,20 +117,18 @@ class NetworkKernel(Kernel):
 
         backward = [(D[depth], last.delta / batch)]  # BP1, for the batch-mean loss
         grads = []
-        shapes = {"B": sp.Symbol("B", integer=True, positive=True)}
         for layer in range(depth, 0, -1):
             n, m = net.layers[layer], net.layers[layer - 1]
-            Wm = sp.MatrixSymbol(W[layer].name, n, m)
-            Am = sp.MatrixSymbol(A[layer - 1].name, m, shapes["B"])
-            Dm = sp.MatrixSymbol(D[layer].name, n, shapes["B"])
-            arrays = {W[layer].name: W[layer], A[layer - 1].name: A[layer - 1], D[layer].name: D[layer]}
-            dW, dA = (_to_calls(e, arrays) for e in ops.MATRIX_VJP["matmul"]((Wm, Am), Dm))
+            dW, dA = ops.MATRIX_VJP["matmul"](
+                (matrix(W[layer], n, m), matrix(A[layer - 1], m, rows)), matrix(D[layer], n, rows))
             gW, gb = _array(f"dW{layer}"), _array(f"db{layer}")
-            backward += [(gW, dW), (gb, batch_sum(D[layer]))]  # BP4, BP3
+            backward += [(gW, _to_calls(dW, batch_arrays, weights, False)),  # BP4
+                         (gb, batch_sum(D[layer]))]  # BP3
             grads = [gW, gb] + grads
             if layer > 1:  # BP2
                 act = net.activations[layer - 2]
-                backward.append((D[layer - 1], dA * hidden_local(act, Z[layer - 1], A[layer - 1])))
+                backward.append((D[layer - 1], _to_calls(dA, batch_arrays, weights, True)
+                                 * hidden_local(act, Z[layer - 1], A[layer - 1])))
 
         self.note = last.note
         params = [x for layer in range(1, depth + 1) for x in (W[layer], b[layer])]
@@ -120,22 +143,19 @@ class NetworkKernel(Kernel):
         all_shapes = net.shapes()
         self.parameter_shapes = {p: all_shapes[p] for p in net.parameters}
         self.input_shapes = {"x": all_shapes["x"], "y": all_shapes["y"]}
-        self._bias = {f"b{layer}" for layer in range(1, depth + 1)}
 
     def _args(self, params: dict, data: dict) -> list:
-        """Arguments in the column layout: biases as (n, 1) columns, X and Y transposed
-        (views, not copies)."""
+        """Arguments as stored: one sample per row, as the data and params come."""
         self._check_params(params)
         batch = self._batch_size(data)
         asarray = self.backend.asarray
-        args = [asarray(params[p]).reshape(-1, 1) if p in self._bias else asarray(params[p])
-                for p in self.parameter_shapes]
+        args = [asarray(params[p]) for p in self.parameter_shapes]
         for name in ("x", "y"):
             if name in data:
-                args.append(asarray(data[name]).reshape(batch, -1).T)
+                args.append(asarray(data[name]).reshape(batch, -1))
             else:
-                const = self._leaf_values(name, self.input_shapes[name])
-                args.append(asarray(np.repeat(const.reshape(-1, 1), batch, axis=1)))
+                const = self._leaf_values(name, self.input_shapes[name]).reshape(1, -1)
+                args.append(asarray(np.repeat(const, batch, axis=0)))
         args.append(float(batch))
         return args
 
@@ -152,6 +172,6 @@ class NetworkKernel(Kernel):
     def forward(self, params: dict, data: dict) -> dict:
         """``z1, a1, ..., zN, aN`` with shape (B, n) and the per-sample loss ``L``, (B,)."""
         *values, per_sample = self._forward_fn(*self._args(params, data))
-        out = {name: v.T for name, v in zip(self._value_names, values, strict=True)}
+        out = dict(zip(self._value_names, values, strict=True))
         out[LOSS_NAME] = per_sample.reshape(-1)
         return out
