@@ -111,6 +111,16 @@ class Kernel:
     # Argument checks (shared) -----------------------------------------------------------
 
     def _check_params(self, params: dict) -> None:
+        """Every parameter present with its shape. The common case (arrays of the right
+        shapes) costs one attribute read each; anything else takes the careful path."""
+        try:
+            for name, shape in self.parameter_shapes.items():
+                if params[name].shape != shape:
+                    break
+            else:
+                return
+        except (KeyError, AttributeError):
+            pass
         missing = [n for n in self.parameter_shapes if n not in params]
         if missing:
             raise SymbackpropError(f"params: missing {', '.join(missing)}"
@@ -121,21 +131,27 @@ class Kernel:
                                        f" expected {shape}")
 
     def _batch_size(self, data: dict) -> int:
+        """The batch size shared by every input given, checking each input's shape."""
         sizes = set()
         for name, value in data.items():
-            if name not in self.input_shapes:
-                raise SymbackpropError(f"data: '{name}' is not an input of the problem"
-                                       f" (inputs: {', '.join(self.input_shapes) or 'none'})")
-            shape = tuple(np.shape(value))
-            expected = self.input_shapes[name]
-            if shape[1:] != expected:
-                raise SymbackpropError(f"data: {name} has shape {shape}, expected"
-                                       f" (batch, {', '.join(map(str, expected))})" if expected
-                                       else f"data: {name} has shape {shape}, expected (batch,)")
+            expected = self.input_shapes.get(name)
+            shape = getattr(value, "shape", None)
+            if shape is None or expected is None or shape[1:] != expected:
+                shape = self._input_shape(name, value, expected)
             sizes.add(shape[0])
         if len(sizes) > 1:
             raise SymbackpropError(f"data: inputs have different batch sizes {sorted(sizes)}")
         return sizes.pop() if sizes else 1
+
+    def _input_shape(self, name: str, value, expected) -> tuple[int, ...]:
+        if expected is None:
+            raise SymbackpropError(f"data: '{name}' is not an input of the problem"
+                                   f" (inputs: {', '.join(self.input_shapes) or 'none'})")
+        shape = tuple(np.shape(value))
+        if not shape or shape[1:] != expected:
+            want = f"(batch, {', '.join(map(str, expected))})" if expected else "(batch,)"
+            raise SymbackpropError(f"data: {name} has shape {shape}, expected {want}")
+        return shape
 
     def __repr__(self) -> str:
         return (f"<{type(self).__name__} {self.problem.name}: {self.form} form, "

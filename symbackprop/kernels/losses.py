@@ -52,6 +52,7 @@ class OutputLayer:
     per_sample: sp.Expr
     delta: sp.Expr
     note: str
+    activation: sp.Expr | None = None  # the last layer's output, when the loss computes it
 
 
 def _values(loss: str, A, Y, n: int) -> sp.Expr:
@@ -99,9 +100,10 @@ def _activation_local(act: str, Z, A) -> sp.Expr:
 def output_layer(loss: str, act: str, n: int, A, Z, Y) -> OutputLayer:
     """The last layer's loss and δ_L for this loss and activation (see the module doc)."""
     if act == "softmax" and loss == "cce":
-        total = class_sum(Y)
-        return OutputLayer([], total * logsumexp(Z) - class_sum(Y * Z), total * A - Y,
-                           "softmax + cce fused: delta = a - y, loss by log-sum-exp")
+        total, lse = class_sum(Y), sp.Symbol("lse", real=True)
+        return OutputLayer([(lse, logsumexp(Z))], total * lse - class_sum(Y * Z), total * A - Y,
+                           "softmax + cce fused: delta = a - y, loss by log-sum-exp",
+                           activation=sp.exp(Z - lse))  # softmax from the same lse
     if act == "sigmoid" and loss == "bce":
         return OutputLayer([], class_sum(softplus(Z) - Y * Z), A - Y,
                            "sigmoid + bce fused: delta = a - y, loss by softplus")

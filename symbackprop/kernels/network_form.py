@@ -105,14 +105,18 @@ class NetworkKernel(Kernel):
         def matrix(symbol, n, m):
             return sp.MatrixSymbol(symbol.name, n, m)
 
+        last = output_layer(net.loss, net.activations[-1], net.layers[-1], A[depth], Z[depth], Y)
         forward = []
         for layer in range(1, depth + 1):
             n, m = net.layers[layer], net.layers[layer - 1]
             product = matrix(W[layer], n, m) * matrix(A[layer - 1], m, rows)
             forward.append((Z[layer], _to_calls(product, batch_arrays, weights, True) + b[layer]))
-            forward.append((A[layer], _activation(net.activations[layer - 1], Z[layer])))
-        last = output_layer(net.loss, net.activations[-1], net.layers[-1], A[depth], Z[depth], Y)
-        forward += last.extra
+            if layer == depth and last.activation is not None:
+                forward += last.extra + [(A[layer], last.activation)]
+            else:
+                forward.append((A[layer], _activation(net.activations[layer - 1], Z[layer])))
+        if last.activation is None:
+            forward += last.extra
         forward.append((per_sample, last.per_sample))
 
         backward = [(D[depth], last.delta / batch)]  # BP1, for the batch-mean loss
