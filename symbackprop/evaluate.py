@@ -15,14 +15,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import sympy as sp
 
 from . import ops
 from .derive import Derivation
 from .errors import ProblemError
 from .graph import Graph
+from .parse import to_source
 
 GUARANTEED_DIGITS = 25
+LARGEST = 1e300  # no value, local derivative or intermediate may be larger in size
 _PRECISIONS = (40, 100, 250, 600, 1500)
 _GUARD = 20
 
@@ -108,7 +111,7 @@ def kinks(graph: Graph, values: dict, arithmetic) -> list[str]:
             args = tuple(arithmetic.apply(a, env) for a in c[1])
             if _on_kink(c[0], args):
                 found.append(
-                    f"{node.name}: {c[0].gate} at its kink ({sub}); the gradient uses the "
+                    f"{node.name}: {c[0].gate} at its kink ({to_source(sub)}); the gradient uses the "
                     "convention relu'(0) = 0, |x|'(0) = 0, ties of max/min go to the first argument"
                 )
     return found
@@ -129,6 +132,56 @@ def evaluate_once(graph: Graph, derivation: Derivation, arithmetic) -> Evaluatio
     return Evaluation(values, loc, adj, kinks(graph, values, arithmetic))
 
 
+def check_magnitudes(graph: Graph) -> None:
+    """Refuse, before any exact or high-precision work, a graph whose values blow up.
+
+    A tower such as ``x**x**x`` at x = 10 is 10^(10^10): exact arithmetic would build an
+    integer of ten billion digits and arbitrary-precision floats would take as long. One
+    cheap pass in doubles over every subexpression (the op table's numpy forms) finds
+    such a value and names its node. Only overflow counts: a log(0) in doubles is the
+    precision problem that :func:`evaluate` solves by raising the precision.
+    """
+    values: dict[sp.Symbol, float] = {leaf.symbol: float(leaf.value) for leaf in graph.leaves.values()}
+    with np.errstate(over="raise", divide="ignore", invalid="ignore", under="ignore"):
+        for node in graph.nodes:
+            try:
+                values[node.symbol] = _double(node.expr, values)
+            except (FloatingPointError, OverflowError):
+                raise ProblemError(
+                    "a value in this equation grows beyond 10^300 (at the given inputs); "
+                    "symbackprop computes with values of a size that can be written down"
+                ).at(field=_user_equation(graph, node.name)) from None
+
+
+def _user_equation(graph: Graph, name: str) -> str:
+    """The user's equation a node belongs to: itself, or for a gate made by staging, the
+    first user node it feeds (the name the user wrote in the file)."""
+    while graph.node(name).generated and graph.users.get(name):
+        name = graph.users[name][0]
+    return name
+
+
+def _double(expr: sp.Expr, values: dict) -> float:
+    """``expr`` in double precision, raising OverflowError for a value beyond LARGEST."""
+    if isinstance(expr, sp.Symbol):
+        return values[expr]
+    if expr.is_Number:
+        return float(expr)
+    op, args = ops.classify(expr)
+    numbers = [_double(a, values) for a in args]
+    if op.name == "softmax":
+        result = float(ops.OPS["softmax"].numpy(np.array(numbers))[expr.index])
+    elif op.name in ("add", "mul"):
+        result = float(np.sum(numbers) if op.name == "add" else np.prod(numbers))
+    else:
+        result = float(op.numpy(*numbers))
+    if np.isfinite(result) and abs(result) > LARGEST:
+        raise OverflowError(expr)
+    if np.isinf(result) and all(np.isfinite(numbers)) and op.name not in ("log", "div", "inv", "pow"):
+        raise OverflowError(expr)  # finite inputs, infinite output: an overflow numpy let by
+    return result
+
+
 def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evaluation:
     """Evaluate the graph exactly, or in floats whose digits are checked.
 
@@ -136,6 +189,7 @@ def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evalu
     run is accepted when both agree to :data:`GUARANTEED_DIGITS` digits everywhere,
     else the precision is raised.
     """
+    check_magnitudes(graph)
     if exact:
         return evaluate_once(graph, derivation, Exact())
     last = None

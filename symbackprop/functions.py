@@ -115,6 +115,62 @@ class relu(sp.Function):
         return z if z > 0 else sp.Float(0, precision=prec)
 
 
+class _Extremum(sp.Function):
+    """max or min of two arguments, kept in the order the user wrote them.
+
+    SymPy's ``Max`` and ``Min`` sort their arguments, so "ties go to the first argument"
+    would mean SymPy's first, not the user's. These keep the written order, which the
+    subgradient convention (and the printed formula) refers to.
+    """
+
+    nargs = 2
+    _pick = None  # max or min of two numbers
+
+    @classmethod
+    def eval(cls, a, b):
+        if isinstance(a, sp.Number) and isinstance(b, sp.Number):
+            return cls._pick(a, b)
+        return None
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        first = 1 - step(b - a) if self._pick is _larger else 1 - step(a - b)
+        if argindex == 1:
+            return first
+        if argindex == 2:
+            return 1 - first
+        raise ArgumentIndexError(self, argindex)
+
+    def _eval_evalf(self, prec):
+        values = [a._eval_evalf(prec) for a in self.args]
+        if any(v is None or not v.is_Number for v in values):
+            return None
+        return self._pick(*values)
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args) or None
+
+
+def _larger(a, b):
+    return a if a >= b else b
+
+
+def _smaller(a, b):
+    return a if a <= b else b
+
+
+class maximum(_Extremum):
+    """max(a, b); at a tie the first argument is the one that counts."""
+
+    _pick = staticmethod(_larger)
+
+
+class minimum(_Extremum):
+    """min(a, b); at a tie the first argument is the one that counts."""
+
+    _pick = staticmethod(_smaller)
+
+
 class softmax(sp.Function):
     """Element ``j`` of softmax(z_0, ..., z_{n-1}): e^(z_j) / Σ_k e^(z_k).
 
@@ -165,4 +221,5 @@ def _float_softmax(j, zs):
 
 
 #: Name → SymPy function, for the parser and for ``sympy.lambdify``'s namespace.
-CUSTOM = {"sigmoid": sigmoid, "relu": relu, "step": step, "softmax": softmax}
+CUSTOM = {"sigmoid": sigmoid, "relu": relu, "step": step, "softmax": softmax,
+          "maximum": maximum, "minimum": minimum}

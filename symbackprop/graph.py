@@ -224,7 +224,8 @@ def build_graph(
 def _topological_order(assignments: list[tuple[str, sp.Expr]]) -> list[str]:
     """Names in an order where each equation follows the ones it uses; file order kept
     wherever the file is already in order. A cycle is an error that names it."""
-    deps = {name: {s.name for s in expr.free_symbols} & {n for n, _ in assignments}
+    position = {name: i for i, (name, _) in enumerate(assignments)}
+    deps = {name: {s.name for s in expr.free_symbols} & position.keys()
             for name, expr in assignments}
     order: list[str] = []
     done: set[str] = set()
@@ -237,7 +238,7 @@ def _topological_order(assignments: list[tuple[str, sp.Expr]]) -> list[str]:
             cycle = visiting[visiting.index(name):] + [name]
             raise GraphError("cycle: " + " -> ".join(cycle)).at(field=name)
         visiting.append(name)
-        for dep in sorted(deps[name], key=lambda n: [a for a, _ in assignments].index(n)):
+        for dep in sorted(deps[name], key=position.__getitem__):
             visit(dep)
         visiting.pop()
         done.add(name)

@@ -22,6 +22,7 @@ from .parse import indexed_name, is_name, parse_expression, split_indexed
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
 MAX_FILE_BYTES = 5_000_000
 MAX_ELEMENTS = 200_000
+MAX_EQUATIONS = 20_000  # a worked solution of more is no handout; keeps a hostile file cheap
 
 
 def read_toml(path: Path) -> dict:
@@ -190,6 +191,8 @@ def _load(raw, *, name, source, stage_gates, Problem):
         table = raw["graph"]
         if not isinstance(table, dict) or not table:
             raise ProblemError("[graph] must list equations as name = \"expression\"").at(section="graph")
+        if len(table) > MAX_EQUATIONS:
+            raise ProblemError(f"more than {MAX_EQUATIONS} equations").at(section="graph")
         assignments = []
         for node_name, text in table.items():
             if not (is_name(node_name) or split_indexed(node_name)):

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .functions import relu, sigmoid, softmax, step
+from .functions import maximum, minimum, relu, sigmoid, softmax, step
 
 Expr = sp.Expr
 
@@ -259,7 +259,7 @@ FUNCTIONS: dict[str, Op] = {op.function: op for op in OPS.values() if op.functio
 
 _FUNCTION_CLASSES = {
     sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sigmoid: "sigmoid", sp.tanh: "tanh",
-    relu: "relu", sp.Max: "max", sp.Min: "min", softmax: "softmax",
+    relu: "relu", maximum: "max", minimum: "min", softmax: "softmax",
 }
 
 
@@ -287,7 +287,7 @@ def build(name: str, *args) -> Expr:
     if name == "abs":
         return sp.Abs(args[0], **ev)
     if name in ("max", "min"):
-        return (sp.Max if name == "max" else sp.Min)(*args, **ev)
+        return (maximum if name == "max" else minimum)(*args, **ev)
     if name == "softmax":
         return softmax(*args)
     cls = {"exp": sp.exp, "log": sp.log, "sigmoid": sigmoid, "tanh": sp.tanh, "relu": relu}[name]
@@ -333,5 +333,5 @@ def classify(expr: Expr) -> tuple[Op, tuple] | None:
 #: numpy implementations by SymPy function name, for ``sympy.lambdify(modules=[...])``.
 NUMPY_NAMESPACE = {
     "sigmoid": _np_sigmoid, "relu": _np_relu, "step": _np_step,
-    "Max": np.maximum, "Min": np.minimum,
+    "Max": np.maximum, "Min": np.minimum, "maximum": np.maximum, "minimum": np.minimum,
 }

@@ -293,6 +293,12 @@ class SourcePrinter(StrPrinter):
     def __init__(self):
         super().__init__({"order": "none"})
 
+    def _print_maximum(self, expr):
+        return f"max({', '.join(self._print(a) for a in expr.args)})"
+
+    def _print_minimum(self, expr):
+        return f"min({', '.join(self._print(a) for a in expr.args)})"
+
     def _print_Max(self, expr):
         return f"max({', '.join(self._print(a) for a in expr.args)})"
 

@@ -79,6 +79,11 @@ BAD = {
     "hinge class": ('[network]\nlayers = [1, 2]\nactivations = ["linear"]\nloss = "hinge"\n'
                     '[parameters]\nW1 = [[1], [1]]\nb1 = [0, 0]\n[inputs]\nx = [1]\ny = 7\n',
                     ["[inputs]", "y", "class index"]),
+    "tower": ('[graph]\nf = "x**x**x**x"\n[inputs]\nx = 10\n', ["[graph]", "f", "10^300"]),
+    "tower in a graph": ('[graph]\ng = "x*1"\nf = "g**g**g**g"\n[inputs]\nx = 10\n',
+                         ["[graph]", "f", "10^300"]),
+    "nested exp": ('[graph]\nf = "exp(exp(exp(x)))"\n[inputs]\nx = 100\n', ["[graph]", "f", "10^300"]),
+    "exp overflow": ('[graph]\nf = "exp(x)"\n[inputs]\nx = 1000000\n', ["[graph]", "f", "10^300"]),
     "data length": ('[graph]\nf = "a*b"\n[data]\na = [1, 2]\nb = [1, 2, 3]\n', ["[data]", "b", "samples"]),
     "data on parameter": ('[graph]\nf = "w*x"\n[parameters]\nw = 1\n[data]\nw = [1, 2]\nx = [1, 2]\n',
                           ["[", "w"]),
@@ -103,6 +108,26 @@ def test_bad_problem_file(case, tmp_path, cli):
     assert not marker.exists()
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["problem.toml"]
+
+
+@pytest.mark.parametrize("case", ["tower", "tower in a graph", "nested exp"])
+def test_huge_values_are_refused_quickly_in_exact_mode_too(case, tmp_path, cli):
+    path = tmp_path / "problem.toml"
+    path.write_text(BAD[case][0])
+    start = time.perf_counter()
+    result = cli("solve", path, "--exact", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.startswith("error:"), result.stderr
+    assert time.perf_counter() - start < 30
+
+
+def test_too_many_equations(tmp_path, cli):
+    from symbackprop.loader import MAX_EQUATIONS
+
+    lines = ["[graph]"] + [f'v{i} = "x + {i}"' for i in range(MAX_EQUATIONS + 1)] + ["[inputs]", "x = 1"]
+    path = tmp_path / "big.toml"
+    path.write_text("\n".join(lines) + "\n")
+    result = cli("solve", path, cwd=tmp_path)
+    assert result.returncode == 2 and "equations" in result.stderr, result.stderr
 
 
 def test_missing_file_and_unknown_example(tmp_path, cli):

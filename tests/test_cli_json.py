@@ -94,3 +94,19 @@ def test_stage_flag_splits_compound_equations(cli):
 def test_version_and_help(cli):
     assert cli("--version").stdout.startswith("symbackprop ")
     assert cli("solve", "--help").returncode == 0
+
+
+def test_written_files_get_the_mode_of_any_new_file(tmp_path):
+    """Atomic writes go through a private temporary file; the result must not stay 0600."""
+    import os
+
+    from symbackprop.files import write_file
+
+    old = os.umask(0o022)
+    try:
+        path = write_file(tmp_path / "a.txt", "x")
+        reference = tmp_path / "b.txt"
+        reference.write_text("x")  # what the system gives a plain new file
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777 == 0o644

@@ -119,3 +119,17 @@ def test_kink_conventions():
     assert ops.OPS["max"].partials((a, a), a) == (1, 0)
     assert ops.OPS["min"].partials((a, a), a) == (1, 0)
     assert ops.OPS["abs"].partials((sp.S.Zero,), sp.S.Zero) == (0,)
+
+
+@pytest.mark.parametrize("written, first", [("max(y, x)", "y"), ("max(x, y)", "x"),
+                                            ("min(y, x)", "y"), ("max(x, 1)", "x")])
+def test_ties_go_to_the_argument_written_first(written, first):
+    """The documented convention refers to the order in the file, not SymPy's sorted order."""
+    import symbackprop as sb
+
+    table = {"graph": {"f": written}, "inputs": {"x": 1, "y": 1}}
+    solution = sb.load_dict(table).solve()
+    others = {"x", "y"} - {first}
+    assert float(solution.gradients[first]) == 1
+    assert all(float(solution.gradients[o]) == 0 for o in others if o in written)
+    assert any(written.split("(")[0] + "(" in w for w in solution.warnings)

@@ -178,6 +178,12 @@ class NotationPrinter(LatexPrinter):
     def _print_Abs(self, expr, exp=None):
         return self._power(self._print_op("abs", expr.args), exp)
 
+    def _print_maximum(self, expr, exp=None):
+        return self._power(self._print_op("max", expr.args), exp)
+
+    def _print_minimum(self, expr, exp=None):
+        return self._power(self._print_op("min", expr.args), exp)
+
     def _print_Max(self, expr, exp=None):
         return self._power(self._print_op("max", expr.args), exp)
 
