@@ -32,8 +32,11 @@ def read_toml(path: Path) -> dict:
             raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise ProblemError("no such file, and not a built-in example "
-                           "(`symbackprop examples` lists them)") from None
+        from .examples import EXAMPLES
+
+        hint = did_you_mean(path.name, EXAMPLES)
+        raise ProblemError("no such file, and not a built-in example"
+                           f"{hint or ' (`symbackprop examples` lists them)'}") from None
     except IsADirectoryError:
         raise ProblemError("is a directory, not a problem file") from None
     except UnicodeDecodeError:

@@ -135,6 +135,7 @@ def test_missing_file_and_unknown_example(tmp_path, cli):
         result = cli("solve", arg, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.startswith(f"error: {arg}")
         assert len(result.stderr.strip().splitlines()) == 1
+    assert "did you mean 'net-221'" in cli("solve", "net221", cwd=tmp_path).stderr
 
 
 def test_bad_options(tmp_path, cli):

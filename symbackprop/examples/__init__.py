@@ -85,7 +85,7 @@ def _four_pixel() -> dict:
 
 
 EXAMPLES: dict[str, tuple[str, object]] = {
-    "chain-xyz": ("f = (x + y)z at x = -2, y = 5, z = -4, staged as q = x + y, f = qz", "chain-xyz.toml"),
+    "chain-xyz": ("f = (x + y)z at x = -2, y = 5, z = -4, staged as s0 = x + y, f = s0 z", "chain-xyz.toml"),
     "neuron": ("the sigmoid neuron 1/(1 + e^-(w0x0 + w1x1 + w2)) decomposed into gates", "neuron.toml"),
     "net-221": ("the 2-2-1 sigmoid network, x = (0.23, 0.82), eta = 0.7", "net-221.toml"),
     "net-322": ("the 3-2-2 sigmoid network with biases, x = (1, 4, 5), eta = 0.01", "net-322.toml"),
