@@ -10,6 +10,8 @@ sheets) is rendered through them.
 
 from __future__ import annotations
 
+import re
+
 from ..errors import UnsupportedError
 from ..numbers import DEFAULT_PLACES
 
@@ -44,5 +46,7 @@ def render_format(solution, fmt: str, places: int = DEFAULT_PLACES,
     if fmt == "pdf":
         from .pdf import compile_pdf
 
-        return compile_pdf(render_tex(solution, places, all_nodes), solution.problem.name)
+        # The file name inside the sealed directory: the problem's, made safe for TeX.
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", solution.problem.name) or "solution"
+        return compile_pdf(render_tex(solution, places, all_nodes), name)
     raise UnsupportedError(f"--format {fmt}: not a document format ({', '.join(FORMATS)})")

@@ -141,7 +141,7 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
 
     # Backward pass: BP1-BP4, layer by layer from the output.
     back: list[d.Block] = []
-    out_a, _out_z = a[depth], f"z{depth}"
+    out_a = a[depth]
     n_out = net.layers[depth]
     grad_out = _values(solution, out_a, grads)
     locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], places,
