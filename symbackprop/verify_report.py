@@ -7,49 +7,38 @@ by path with the numbers at the problem's point, the update, or the forward form
 
 The layout is ``templates/verify.tex.j2`` on the shared preamble; this module only
 prepares ready LaTeX strings (names in the lectures' notation, escaped notes). The LaTeX
-helpers are the ones the exam documents use (:mod:`symbackprop.exam.statement`), which
-take the render package's environment, printer and compiler where it is installed.
+helpers are the render package's: its environment, printer and compiler.
 """
 
 from __future__ import annotations
 
-import re
-
 from .numbers import format_number
+from .render.environment import environment, escape_tex
+from .render.pdf import compile_many
+from .render.printer import derivatives_in_math, latex, latex_name, partial, partial_inline
 
-#: Unicode in notes and its LaTeX, applied after escaping (pdflatex has no glyphs for them).
-_UNICODE_TEX = {"½": r"$\frac{1}{2}$", "η": r"$\eta$", "−": "$-$", "σ": r"$\sigma$",
-                "·": r"$\cdot$", "≈": r"$\approx$"}
 MAX_PATHS_SHOWN = 4
 
 
 def note_tex(note: str) -> str:
-    """A note as LaTeX text: escaped, derivatives as math, the Unicode it uses."""
-    from .exam.statement import note_tex as derivatives_in_math
-
-    text = derivatives_in_math(note)
-    for char, tex in _UNICODE_TEX.items():
-        text = text.replace(char, tex)
-    return text
+    """A note as LaTeX text: escaped (the Unicode it uses, σ, −, ½, set as math) and
+    its derivatives as math."""
+    return derivatives_in_math(note, escape_tex)
 
 
 def key_tex(key) -> str:
     """A claim key the lectures' way: \\frac{\\partial E}{\\partial w_1}, w_1^{new}."""
-    from .exam.statement import name_tex, partial_tex
-
     if key.kind == "derivative":
-        return partial_tex(key.name, key.wrt)
+        return partial(key.name, key.wrt)
     if key.kind == "after":
-        return f"{{{name_tex(key.name)}}}^{{\\mathrm{{new}}}}"
-    return name_tex(key.name)
+        return f"{{{latex_name(key.name)}}}^{{\\mathrm{{new}}}}"
+    return latex_name(key.name)
 
 
 def key_inline_tex(key) -> str:
     """A claim key for a table row: \\partial E / \\partial w_1 rather than a fraction."""
-    from .exam.statement import name_tex
-
     if key.kind == "derivative":
-        return f"\\partial {name_tex(key.name)} / \\partial {name_tex(key.wrt)}"
+        return partial_inline(key.name, key.wrt)
     return key_tex(key)
 
 
@@ -64,10 +53,6 @@ def number_tex(text: str) -> str:
 def correction_tex(solution, key, places: int) -> list[str] | None:
     """The right computation of a quantity as the sides of an equation chain
     ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out."""
-    from .exam.statement import expr_tex as latex
-    from .exam.statement import name_tex as latex_name
-    from .exam.statement import partial_tex as partial_latex
-
     def num(value) -> str:
         text = format_number(value, places)
         return f"({text})" if text.startswith("-") else text
@@ -75,14 +60,14 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
     if key.kind == "derivative":
         if key.name == key.wrt:
             return None
-        head = partial_latex(key.name, key.wrt)
+        head = partial(key.name, key.wrt)
         try:
             chain = solution.chain(key.wrt, key.name, limit=MAX_PATHS_SHOWN)
         except ValueError:
             return [head, format_number(solution.derivative(key.name, key.wrt), places)]
         if not chain.paths:
             return [head, "0"]
-        symbolic = " + ".join(r" \, ".join(partial_latex(f.edge.upper, f.edge.lower)
+        symbolic = " + ".join(r" \, ".join(partial(f.edge.upper, f.edge.lower)
                                            for f in path) for path in chain.paths)
         numeric = " + ".join(r" \cdot ".join(num(f.value) for f in path) for path in chain.paths)
         steps = [symbolic, numeric] if len(chain.paths) > 1 or len(chain.paths[0]) > 1 else []
@@ -94,7 +79,7 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
             return None
         w, g = solution.values[name], solution.gradients[name]
         return [f"{{{latex_name(name)}}}^{{\\mathrm{{new}}}}",
-                f"{latex_name(name)} - \\eta\\, {partial_latex(solution.output, name)}",
+                f"{latex_name(name)} - \\eta\\, {partial(solution.output, name)}",
                 f"{num(w)} - {num(solution.learning_rate)} \\cdot {num(g)}",
                 format_number(solution.updated[name], places)]
     if not graph.is_node(name):
@@ -106,8 +91,6 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
 
 def report_context(report) -> dict:
     """Everything the template shows, as ready LaTeX strings and plain numbers."""
-    from .exam.statement import escape as escape_tex
-
     problem, solution = report.problem, report.solution
     rows = []
     for v in report.verdicts:
@@ -139,23 +122,7 @@ def report_context(report) -> dict:
 
 def render_report(report, fmt: str) -> str | bytes:
     """The report as LaTeX source (``tex``) or a compiled PDF (``pdf``)."""
-    from .exam.document import compile_many
-    from .exam.statement import environment
-
-    env = environment()
-    tex = env.get_template("verify.tex.j2").render(**report_context(report),
-                                                   document_class=_needs_document_class(env))
+    tex = environment().get_template("verify.tex.j2").render(**report_context(report))
     if fmt == "tex":
         return tex
     return compile_many([("verify", tex)])[0]
-
-
-def _needs_document_class(env) -> bool:
-    """Whether the shared preamble leaves ``\\documentclass`` to the document."""
-    from jinja2 import TemplateNotFound
-
-    try:
-        source = env.loader.get_source(env, "preamble.tex.j2")[0]
-    except TemplateNotFound:
-        return True
-    return re.search(r"^\s*\\documentclass", source, re.MULTILINE) is None

@@ -7,6 +7,7 @@ one variant per page, with a name and ID line and the variant id on the exam.
 
 from __future__ import annotations
 
+from ..render.pdf import compile_many as render_compile_many
 from .model import Exam, shown
 from .statement import environment, escape, note_tex, prompt, statement, worked_steps
 
@@ -58,41 +59,4 @@ def _align(line: str) -> str:
 
 def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:
     """Compile (name, LaTeX) pairs to PDF in parallel (the render package's compiler)."""
-    try:
-        from ..render.pdf import compile_many as render_compile_many
-    except ImportError:  # the render package is not in this checkout yet
-        return _fallback_compile_many(sources)
     return render_compile_many(sources)
-
-
-def _fallback_compile_many(sources):
-    import os
-    import shutil
-    import subprocess
-    import tempfile
-    from concurrent.futures import ThreadPoolExecutor
-    from pathlib import Path
-
-    from ..errors import SymbackpropError, UnsupportedError
-
-    if not shutil.which("latexmk") or not shutil.which("pdflatex"):
-        raise UnsupportedError("PDF output needs latexmk and pdflatex (Debian: texlive-latex-base "
-                               "texlive-latex-recommended texlive-pictures latexmk)")
-
-    def one(item):
-        name, tex = item
-        with tempfile.TemporaryDirectory() as tmp:
-            (Path(tmp) / f"{name}.tex").write_text(tex, encoding="utf-8")
-            run = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                                  "-no-shell-escape", f"{name}.tex"], cwd=tmp,
-                                 capture_output=True, text=True, timeout=600)
-            pdf = Path(tmp) / f"{name}.pdf"
-            if run.returncode or not pdf.exists():
-                log = (Path(tmp) / f"{name}.log")
-                lines = log.read_text(errors="replace").splitlines() if log.exists() else []
-                bad = [ln for ln in lines if ln.startswith("!")][:3]
-                raise SymbackpropError(f"{name}.tex: TeX failed: {' '.join(bad) or run.stdout[-300:]}")
-            return pdf.read_bytes()
-
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        return list(pool.map(one, sources))

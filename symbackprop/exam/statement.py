@@ -12,96 +12,22 @@ from __future__ import annotations
 
 import html
 import re
-from functools import lru_cache
 
 from ..keys import parse_key
 from ..numbers import format_number
-from ..parse import split_indexed
+from ..render.environment import environment as render_environment
+from ..render.environment import escape_tex
+from ..render.printer import derivatives_in_math, latex, latex_name, partial
 
 PLACES = 4
 
 
-@lru_cache(maxsize=1)
-def environment():
-    """The sandboxed Jinja environment for LaTeX templates: the render package's
-    (the one every document template uses), with the exam's filters added."""
-    try:
-        from ..render.environment import environment as render_environment
-    except ImportError:  # the render package is not in this checkout yet
-        env = _fallback_environment()
-    else:
-        env = render_environment()
-    env.filters["num"] = num
-    return env
-
-
-def _fallback_environment():
-    from pathlib import Path
-
-    from jinja2 import FileSystemLoader, StrictUndefined
-    from jinja2.sandbox import SandboxedEnvironment
-
-    package = Path(__file__).resolve().parent.parent
-    found = [d for d in (package / "templates", package.parent / "templates") if d.is_dir()]
-    return SandboxedEnvironment(
-        loader=FileSystemLoader([str(d) for d in found]), undefined=StrictUndefined,
-        autoescape=False, block_start_string=r"\BLOCK{", block_end_string="}",
-        variable_start_string=r"\VAR{", variable_end_string="}",
-        comment_start_string=r"\#{", comment_end_string="}",
-        line_statement_prefix="%%", line_comment_prefix="%#",
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-
-
-_TEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
-                "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
-                "\\": r"\textbackslash{}"}
-
-
-def escape(text: str) -> str:
-    """Plain text made safe for LaTeX (the render package's escape_tex)."""
-    try:
-        from ..render.environment import escape_tex
-    except ImportError:
-        return "".join(_TEX_SPECIAL.get(c, c if c.isprintable() else " ") for c in str(text))
-    return escape_tex(text)
-
-
-def name_tex(name: str) -> str:
-    """A node or leaf name in the lectures' notation: w1 -> w_{1}, z_a -> z_{a},
-    y_hat -> \\hat{y}, W1[0][1] -> W^{[1]}_{12} (indices shown from 1, as on paper)."""
-    try:
-        from ..render.printer import latex_name
-    except ImportError:
-        return _fallback_name(name)
-    return latex_name(name)
-
-
-def _fallback_name(name: str) -> str:
-    parts = split_indexed(name)
-    if parts:
-        base, index = parts
-        m = re.fullmatch(r"([A-Za-z]+)(\d+)", base)
-        sub = "".join(str(i + 1) for i in index)
-        if m:
-            return f"{m.group(1)}^{{[{m.group(2)}]}}_{{{sub}}}"
-        return f"{base}_{{{sub}}}"
-    if name.endswith("_hat"):
-        return rf"\hat{{{name[:-4]}}}"
-    m = re.fullmatch(r"([A-Za-z]+)_?([A-Za-z0-9]+)", name)
-    if m and len(name) > 1:
-        return f"{m.group(1)}_{{{m.group(2)}}}"
-    return name
-
-
-def expr_tex(expr) -> str:
-    try:
-        from ..render.printer import latex
-    except ImportError:
-        import sympy as sp
-
-        names = {s: _fallback_name(s.name) for s in expr.free_symbols}
-        return sp.latex(expr, symbol_names=names).replace(r"\operatorname{sigmoid}", r"\sigma")
-    return latex(expr)
+#: The shared document helpers, under the names the exam's modules use.
+environment = render_environment
+escape = escape_tex
+name_tex = latex_name
+expr_tex = latex
+partial_tex = partial
 
 
 def num(value, places: int = PLACES) -> str:
@@ -111,10 +37,6 @@ def num(value, places: int = PLACES) -> str:
 
 def _paren(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
-
-
-def partial_tex(top: str, bottom: str) -> str:
-    return rf"\frac{{\partial {name_tex(top)}}}{{\partial {name_tex(bottom)}}}"
 
 
 def key_tex(key: str, solution) -> str:
@@ -184,9 +106,11 @@ def chain_steps(sol, top: str, bottom: str, places: int) -> list[str]:
     symbolic = " + ".join(r" \cdot ".join(partial_tex(f.edge.upper, f.edge.lower) for f in path)
                           for path in chain.paths)
     numeric = " + ".join(r" \cdot ".join(_paren(num(f.value)) for f in path) for path in chain.paths)
-    lines = [f"{head} = {symbolic}"]
-    if len(chain.paths) > 1 or len(chain.paths[0]) > 1:
-        lines.append(f"= {numeric}")
+    if len(chain.paths) == 1 and len(chain.paths[0]) == 1:
+        # One edge: the local derivative itself, by its rule from the op table.
+        lines = [f"{head} = {expr_tex(chain.paths[0][0].edge.local)}"]
+    else:
+        lines = [f"{head} = {symbolic}", f"= {numeric}"]
     lines.append(f"= {num(chain.value, places + 1)} \\approx {num(chain.value, places)}"
                  if num(chain.value, places + 1) != num(chain.value, places)
                  else f"= {num(chain.value, places)}")
@@ -210,20 +134,10 @@ def to_html(fragment: str) -> str:
     return "".join(f"<p>{html.escape(p.replace('~', ' '), quote=False)}</p>" for p in parts)
 
 
-_DERIVATIVE_IN_TEXT = re.compile(r"\bd([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)/d([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)")
-
-
 def note_tex(note: str, text=escape) -> str:
-    """A mistake's description with its derivatives in math: dy_hat/dz becomes
-    \\(\\partial \\hat{y}/\\partial z\\); ``text`` escapes the rest (for LaTeX by default;
-    for Moodle's HTML, :func:`to_html` escapes it afterwards)."""
-    out, last = [], 0
-    for m in _DERIVATIVE_IN_TEXT.finditer(note):
-        out.append(text(note[last:m.start()]))
-        out.append(rf"\(\partial {name_tex(m.group(1))}/\partial {name_tex(m.group(2))}\)")
-        last = m.end()
-    out.append(text(note[last:]))
-    return "".join(out)
+    """A mistake's description with its derivatives in math; ``text`` escapes the rest
+    (for LaTeX by default; for Moodle's HTML, :func:`to_html` escapes it afterwards)."""
+    return derivatives_in_math(note, text)
 
 
 def gate_lines(problem) -> list[str]:

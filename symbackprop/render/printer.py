@@ -94,6 +94,23 @@ def partial_inline(top: str, bottom: str) -> str:
     return rf"\partial {latex_name(top)}/\partial {latex_name(bottom)}"
 
 
+_DERIVATIVE_IN_TEXT = re.compile(
+    r"\bd([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)/d([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)")
+
+
+def derivatives_in_math(text: str, escape) -> str:
+    """Running text with its derivatives set as math: ``dy_hat/dz`` becomes
+    \\(\\partial \\hat{y}/\\partial z\\); ``escape`` makes the rest safe for the
+    target (TeX escaping for a document, identity for text that is escaped later)."""
+    out, last = [], 0
+    for m in _DERIVATIVE_IN_TEXT.finditer(text):
+        out.append(escape(text[last:m.start()]))
+        out.append(rf"\({partial_inline(m.group(1), m.group(2))}\)")
+        last = m.end()
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
 def op_latex(op: ops.Op, args: list[str]) -> str:
     """Fill an op's LaTeX template (:attr:`ops.Op.latex`) with its arguments' LaTeX.
 
