@@ -21,6 +21,7 @@ Cut-offs that keep large problems readable (see the README, "Worked solutions"):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -87,9 +88,19 @@ class Document:
 # ---------------------------------------------------------------------------- numbers
 
 
+_TINY = re.compile(r"(-?)0\.(0{5,})(\d)(\d*)")
+
+
 def number(value, places: int) -> str:
-    """A number for display (the package's one formatter)."""
-    return format_number(value, places)
+    r"""A number for display (the package's one formatter), in math: a tiny one such as
+    0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros."""
+    text = format_number(value, places)
+    m = _TINY.fullmatch(text)
+    if m:
+        sign, zeros, first, rest = m.groups()
+        mantissa = f"{first}.{rest}" if rest else first
+        return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
+    return text
 
 
 def factor(value, places: int) -> str:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 #: Characters of a display line (A4, 2.2 cm margins, 11 pt), in digit widths.
-LINE = 74
+LINE = 70
 _BINARY = {"+": 2.6, "=": 2.8, "-": 2.0, "<": 2.6, ">": 2.6, ",": 1.0}
 _COMMAND_WIDTH = {"cdot": 2.0, "quad": 2.0, "qquad": 4.0, "odot": 2.6, "times": 2.6,
                   "to": 2.6, "approx": 2.8, "ge": 2.6, "le": 2.6, "dots": 3.0,
@@ -118,7 +118,8 @@ class _Reader:
 
 
 def split_terms(tex: str) -> list[str]:
-    """A sum split at its top-level ``+`` and ``-`` (each later term keeps its sign)."""
+    """A sum split at its top-level ``+`` and ``-`` (each later term keeps its sign), and
+    an element-wise product at its ``\\odot``."""
     terms, depth, start, i = [], 0, 0, 0
     while i < len(tex):
         if tex.startswith(r"\left", i) or tex.startswith(r"\begin", i):
@@ -132,6 +133,9 @@ def split_terms(tex: str) -> list[str]:
             depth -= 1
         elif depth == 0 and tex[i:i + 3] in (" + ", " - ") and i > start:
             terms.append(tex[start:i].strip())
+            start = i + 1
+        elif depth == 0 and tex.startswith(r" \odot ", i) and i > start:
+            terms.append(tex[start:i].strip())  # an element-wise product of long vectors
             start = i + 1
         i += 1
     terms.append(tex[start:].strip())

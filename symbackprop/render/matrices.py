@@ -85,7 +85,13 @@ def _rows(*equations: Equation) -> list[str]:
 
 
 def _fits(side: str) -> bool:
-    return width(side) <= LINE or len(split_terms(side)) > 1
+    """Whether a side can be set within the line, split at its sums if need be."""
+    return all(width(part) <= LINE - 8 for part in split_terms(side))
+
+
+def _fitting(sides: list[str]) -> list[str]:
+    """The first (symbolic) and last (result) sides, and the middle ones that fit."""
+    return sides[:1] + [s for s in sides[1:-1] if _fits(s)] + sides[-1:]
 
 
 def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numbers) -> None:
@@ -97,7 +103,7 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
     vals, grads = solution.values, solution.gradients
     loss_node = graph.node(LOSS_NAME)
     loss_symbolic = latex(loss_node.expr)
-    if not _fits(loss_symbolic) or width(loss_symbolic) > 2 * LINE:
+    if width(loss_symbolic) > LINE // 2:  # the model keeps a column for the shapes
         loss_symbolic = LOSS_TEX[net.loss].replace("[N]", f"[{depth}]")
 
     # The problem: the matrix-level equations with shapes, the given arrays.
@@ -182,14 +188,13 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
                      rf"{bmatrix(_values(solution, f'z{layer + 1}', grads), places)}"
                      rf"\right) \odot {bmatrix(prime, places)}",
                      rf"{grad_a} \odot {bmatrix(prime, places)}"]
-            sides = [s for s in sides[:1] + [s for s in sides[1:] if _fits(s)]]
         back.append(d.Block(kind="bp", text=label, math=rf"{delta}\ {shape(n)}",
-                            rows=Equation(head, sides + [delta_v]).rows()))
-        dW = Equation(array_partial(LOSS_NAME, W), [
+                            rows=Equation(head, _fitting(sides + [delta_v])).rows()))
+        dW = Equation(array_partial(LOSS_NAME, W), _fitting([
             rf"{delta} \left({array_name(a[layer - 1])}\right){T}",
             " ".join([delta_v, bmatrix(_values(solution, a[layer - 1], vals), places,
                                        transpose=True)]),
-            bmatrix(_values(solution, W, grads), places)])
+            bmatrix(_values(solution, W, grads), places)]))
         back.append(d.Block(kind="bp", text="BP4, the gradient of the weights",
                             math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}", rows=dW.rows()))
         db = Equation(array_partial(LOSS_NAME, b), [delta, delta_v])
@@ -210,11 +215,11 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
         rate = d.number(solution.learning_rate, d.LEAF_PLACES)
         rows = []
         for P in net.parameters:
-            rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", [
+            rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
                 rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
                 rf"{bmatrix(_values(solution, P, vals), d.LEAF_PLACES)} - {rate} \cdot "
                 rf"{bmatrix(_values(solution, P, grads), places)}",
-                bmatrix(_values(solution, P, solution.updated), places)]).rows()
+                bmatrix(_values(solution, P, solution.updated), places)])).rows()
         doc.update = [d.Block(rows=rows)]
         after = solution.values_after
         rows = []
@@ -241,8 +246,8 @@ def _pack_given(equations: list[Equation]) -> list[str]:
     rows, current, used = [], [], 0.0
     for eq in equations:
         text = f"{eq.lhs} = {eq.sides[0]}"
-        w = width(text) + 4
-        if current and used + w > LINE:
+        w = width(text) + 8
+        if current and used + w > LINE - 4:
             rows.append(r", \quad ".join(current))
             current, used = [], 0.0
         current.append(text)
