@@ -39,6 +39,8 @@ MAX_WIDTH = 16.2
 MAX_HEIGHT = 21.0
 #: Below this scale the numbers would be too small to read: draw no scalar figure.
 MIN_SCALE = 0.7
+#: Gate labels wider than this (cm) are drawn in a rounded box rather than a circle.
+WIDE_GATE = 0.8
 #: More names than this and a scalar figure is no longer readable.
 MAX_NAMES = 40
 
@@ -67,6 +69,7 @@ class FigureNode:
     wire_end: str = ""  # where the wire leaving it ends (the branch point if used twice)
     wire: str = "wire"  # its style: "result" for the output's arrow out of the figure
     size: str = ""  # minimum width and height
+    shape: str = ""  # a different shape than the style's
 
 
 @dataclass
@@ -135,7 +138,7 @@ def graph_figure(solution, places: int = DEFAULT_PLACES,
         n.at = _pt(n.item.x, n.item.y)
         n.wire_end = _pt(layout.stub_end(n.name), n.item.y)
         n.wire = "result" if n.name == graph.output else "wire"
-        n.size = f"minimum width={n.box_w:.3f}cm, minimum height={n.box_h:.3f}cm"
+        n.size = f"minimum width={n.box_w:.3f}cm, minimum height={n.box_h:.3f}cm{n.shape}"
     return GraphFigure(list(nodes.values()), routes, layout, _floor(scale), graph.output)
 
 
@@ -173,12 +176,19 @@ def _figure_node(graph: Graph, name: str, tid: str, layer: int, gates: bool,
     k = len(node.inputs)
     if gates and node.op is not None:
         text = _gate_label(node.expr)
-        d = max(0.72, math.hypot(_math_width(text, NAME_PT), 0.32) + 0.1, 0.16 * k)
+        tw = _math_width(text, NAME_PT)
+        d = max(0.72, math.hypot(tw, 0.32) + 0.1, 0.16 * k)
+        w = d
+        if tw > WIDE_GATE:  # a word such as softmax: a rounded box, not a huge circle
+            w, d = tw + 0.3, max(0.72, 0.16 * k)
         caption = latex_name(name)
-        below = d / 2 + 0.34  # the name under the circle
-        item = Item(name, layer, max(d, _math_width(caption, NUMBER_PT) + 0.1),
+        below = d / 2 + 0.34  # the name under the gate
+        item = Item(name, layer, max(w, _math_width(caption, NUMBER_PT) + 0.1),
                     max(d / 2, label_half), max(below, label_half), stub)
-        return FigureNode(name, tid, "gate", text, caption, item, value, gradient, d, d)
+        node = FigureNode(name, tid, "gate", text, caption, item, value, gradient, w, d)
+        if w != d:
+            node.shape = ", rectangle, rounded corners=0.3cm"
+        return node
     text = latex_name(name)
     h = max(0.62, 0.14 * k)
     w = _math_width(text, NAME_PT) + 0.4
@@ -338,7 +348,7 @@ def network_figure(solution, places: int = DEFAULT_PLACES) -> NetworkFigure:
     array with its shape, the weights and biases above the pre-activations they feed."""
     net = solution.problem.network
     shapes = net.shapes()
-    step = 2.3
+    step = 2.6
     boxes = [Box("x", array_name("x"), _shape(shapes["x"]), 0.0, 0.0)]
     arrows: list[Arrow] = []
     previous = "x"
