@@ -180,3 +180,16 @@ def test_random_graphs_mostly_get_a_figure():
 
     count()
     assert sum(drawn) >= 0.9 * len(drawn)
+
+
+def test_wide_gate_labels_get_boxes(monkeypatch):
+    """A gate whose label is a word is drawn as a rounded box, and the layout holds."""
+    import symbackprop.render.figure as figure
+
+    monkeypatch.setattr(figure, "WIDE_GATE", 0.5)
+    problem = sb.load_dict({"graph": {"z": "relu(a*b) + sqrt(a)*c", "L": "max(z, 1) + log(z)"},
+                            "inputs": {"a": 1, "b": 2}, "parameters": {"c": 0.5}},
+                           stage_gates=True)
+    tex = figure.figure_tex(problem.solve())
+    assert tex.count("rounded corners=0.3cm") == 2  # relu and max; the others stay circles
+    check_structure(problem.solve())

@@ -39,6 +39,8 @@ MAX_WIDTH = 16.2
 MAX_HEIGHT = 21.0
 #: Below this scale the numbers would be too small to read: draw no scalar figure.
 MIN_SCALE = 0.7
+#: Gate labels wider than this (cm) are drawn in a rounded box rather than a circle.
+WIDE_GATE = 0.8
 #: More names than this and a scalar figure is no longer readable.
 MAX_NAMES = 40
 
@@ -62,6 +64,12 @@ class FigureNode:
     box_w: float = 0.0  # the drawn shape (the item may be wider, for a caption)
     box_h: float = 0.0
     fanout: bool = False
+    # Filled in once the layout is known: ready TikZ for the template.
+    at: str = ""  # the node's centre
+    wire_end: str = ""  # where the wire leaving it ends (the branch point if used twice)
+    wire: str = "wire"  # its style: "result" for the output's arrow out of the figure
+    size: str = ""  # minimum width and height
+    shape: str = ""  # a different shape than the style's
 
 
 @dataclass
@@ -97,11 +105,11 @@ def figure_tex(solution, places: int = DEFAULT_PLACES) -> str | None:
     figure = graph_figure(solution, places)
     template = environment().get_template("figure.tex.j2")
     if figure is not None:
-        return template.render(kind="graph", figure=figure, fmt=_fmt)
+        return template.render(kind="graph", figure=figure)
     network = getattr(solution.problem, "network", None)
     if network is None:
         return None
-    return template.render(kind="network", figure=network_figure(solution, places), fmt=_fmt)
+    return template.render(kind="network", figure=network_figure(solution, places))
 
 
 def graph_figure(solution, places: int = DEFAULT_PLACES,
@@ -126,6 +134,11 @@ def graph_figure(solution, places: int = DEFAULT_PLACES,
     if scale < min_scale:
         return None
     routes = [_edge(layout, nodes, route) for route in layout.routes]
+    for n in nodes.values():
+        n.at = _pt(n.item.x, n.item.y)
+        n.wire_end = _pt(layout.stub_end(n.name), n.item.y)
+        n.wire = "result" if n.name == graph.output else "wire"
+        n.size = f"minimum width={n.box_w:.3f}cm, minimum height={n.box_h:.3f}cm{n.shape}"
     return GraphFigure(list(nodes.values()), routes, layout, _floor(scale), graph.output)
 
 
@@ -156,18 +169,26 @@ def _figure_node(graph: Graph, name: str, tid: str, layer: int, gates: bool,
     if graph.is_leaf(name):
         text = latex_name(name)
         w = _math_width(text, NAME_PT) + 0.15
-        item = Item(name, layer, w, max(0.25, label_half), max(0.25, label_half), stub)
+        item = Item(name, layer, w, max(0.25, label_half), max(0.25, label_half), stub,
+                    align="right")
         return FigureNode(name, tid, "leaf", text, "", item, value, gradient, w, 0.5)
     node = graph.node(name)
     k = len(node.inputs)
     if gates and node.op is not None:
         text = _gate_label(node.expr)
-        d = max(0.72, _math_width(text, NAME_PT) + 0.2, 0.16 * k)
+        tw = _math_width(text, NAME_PT)
+        d = max(0.72, math.hypot(tw, 0.32) + 0.1, 0.16 * k)
+        w = d
+        if tw > WIDE_GATE:  # a word such as softmax: a rounded box, not a huge circle
+            w, d = tw + 0.3, max(0.72, 0.16 * k)
         caption = latex_name(name)
-        below = d / 2 + 0.34  # the name under the circle
-        item = Item(name, layer, max(d, _math_width(caption, NUMBER_PT) + 0.1),
+        below = d / 2 + 0.34  # the name under the gate
+        item = Item(name, layer, max(w, _math_width(caption, NUMBER_PT) + 0.1),
                     max(d / 2, label_half), max(below, label_half), stub)
-        return FigureNode(name, tid, "gate", text, caption, item, value, gradient, d, d)
+        node = FigureNode(name, tid, "gate", text, caption, item, value, gradient, w, d)
+        if w != d:
+            node.shape = ", rectangle, rounded corners=0.3cm"
+        return node
     text = latex_name(name)
     h = max(0.62, 0.14 * k)
     w = _math_width(text, NAME_PT) + 0.4
@@ -235,36 +256,47 @@ def _floor(scale: float) -> float:
     return math.floor(scale * 1000) / 1000
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.3f}"
-
-
 # ----------------------------------------------------------------------------- widths
 
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
-_WORDS = {"exp": 3, "log": 3, "tanh": 4, "max": 3, "min": 3, "sqrt": 2, "div": 1}
+#: Commands that set a word (width in em), and those that set nothing by themselves.
+_WORDS = {"exp": 1.45, "log": 1.25, "tanh": 1.95, "max": 1.65, "min": 1.4, "sqrt": 0.85,
+          "cdot": 0.28, "times": 0.78, "div": 0.78, "sigma": 0.6, "partial": 0.6}
 _NO_WIDTH = {"mathrm", "hat", "bar", "tilde", "dot", "overline", "operatorname", "frac", "left",
              "right", "tfrac", "mathsf"}
+#: Widths (em) of Computer Modern math glyphs, rounded up.
+_GLYPH = {**dict.fromkeys("0123456789", 0.5), **dict.fromkeys("()[]|", 0.39),
+          **dict.fromkeys("+-=<>", 0.78), ",": 0.28, ".": 0.28, "/": 0.5, " ": 0.0}
 
 
 def _math_width(tex: str, pt: float) -> float:
-    """A generous estimate (cm) of the width of math ``tex`` set at ``pt`` points."""
-    units = 0.0
+    """A generous estimate (cm) of the width of math ``tex`` set at ``pt`` points:
+    letters 0.6 em, digits 0.5 em, sub- and superscripts at 70 %."""
+    em = 0.0
     for m in _COMMAND.finditer(tex):
         word = m.group(1)
-        units += _WORDS.get(word, 0 if word in _NO_WIDTH else 1.1)
-    rest = _COMMAND.sub("", tex)
-    script = False
-    for ch in rest:
-        if ch in "{}":
-            continue
+        em += _WORDS.get(word, 0.0 if word in _NO_WIDTH else 0.8)
+    depth, script = 0, []  # brace depth; the depths at which a script began
+    after_script = False
+    for ch in _COMMAND.sub("", tex):
         if ch in "_^":
-            script = True
+            after_script = True
             continue
-        units += 0.75 if script else 1.0
-        if ch in " ,":
-            script = script and ch == ","
-    return units * 0.6 * pt * 0.03515  # ~0.6 em per glyph; 1 pt = 0.03515 cm
+        if ch == "{":
+            depth += 1
+            if after_script:
+                script.append(depth)
+            after_script = False
+            continue
+        if ch == "}":
+            if script and script[-1] == depth:
+                script.pop()
+            depth -= 1
+            continue
+        small = bool(script) or after_script
+        after_script = False
+        em += _GLYPH.get(ch, 0.6) * (0.7 if small else 1.0)
+    return em * pt * 0.03515  # 1 pt = 0.03515 cm
 
 
 def _number_width(text: str) -> float:
@@ -291,6 +323,10 @@ class Box:
     y: float
     style: str = "array"
 
+    @property
+    def at(self) -> str:
+        return _pt(self.x, self.y)
+
 
 @dataclass
 class Arrow:
@@ -312,7 +348,7 @@ def network_figure(solution, places: int = DEFAULT_PLACES) -> NetworkFigure:
     array with its shape, the weights and biases above the pre-activations they feed."""
     net = solution.problem.network
     shapes = net.shapes()
-    step = 2.3
+    step = 2.6
     boxes = [Box("x", array_name("x"), _shape(shapes["x"]), 0.0, 0.0)]
     arrows: list[Arrow] = []
     previous = "x"
@@ -321,8 +357,8 @@ def network_figure(solution, places: int = DEFAULT_PLACES) -> NetworkFigure:
         z, a, w, b = f"z{layer}", f"a{layer}", f"W{layer}", f"b{layer}"
         x += step
         boxes.append(Box(z, array_name(z), _shape(shapes[z]), x, 0.0))
-        boxes.append(Box(w, array_name(w), _shape(shapes[w]), x - 0.6, 1.7, "param"))
-        boxes.append(Box(b, array_name(b), _shape(shapes[b]), x + 0.6, 1.7, "param"))
+        boxes.append(Box(w, array_name(w), _shape(shapes[w]), x - 0.75, 1.8, "param"))
+        boxes.append(Box(b, array_name(b), _shape(shapes[b]), x + 0.75, 1.8, "param"))
         arrows += [Arrow(previous, z), Arrow(w, z), Arrow(b, z)]
         x += step
         act = net.activations[layer - 1]
@@ -330,10 +366,10 @@ def network_figure(solution, places: int = DEFAULT_PLACES) -> NetworkFigure:
         boxes.append(Box(a, array_name(a), _shape(shapes[a]), x, 0.0))
         arrows.append(Arrow(z, a, symbol))
         previous = a
-    x += step
+    x += step + 0.9  # room for the loss's formula over the arrow
     out = solution.graph.output
     boxes.append(Box("L", latex_name(out), _shape(()), x, 0.0, "loss"))
-    boxes.append(Box("y", array_name("y"), _shape(shapes["y"]), x, 1.7, "param"))
+    boxes.append(Box("y", array_name("y"), _shape(shapes["y"]), x, 1.8, "param"))
     arrows += [Arrow(previous, "L", LOSS_LATEX.get(net.loss, "")), Arrow("y", "L")]
     note = f"{latex_name(out)} = {format_number(solution.values[out], places)}"
     scale = min(1.0, MAX_WIDTH / (x + 1.6))

@@ -38,6 +38,7 @@ class Item:
     up: float
     down: float
     stub: float = 0.0  # length of the label strip to the right of the box
+    align: str = "center"  # or "right": against the column's right side, by its wire
     x: float = 0.0
     y: float = 0.0
 
@@ -139,7 +140,7 @@ def layered_layout(items: list[Item], edges: list[tuple[str, str]],
         stub = max((it.stub for it in real), default=0.0)
         left = x
         for it in real:
-            it.x = left + width / 2
+            it.x = left + (width - it.width / 2 if it.align == "right" else width / 2)
             it.y = -v[it.name]
         columns.append((left, left + width, left + width + stub))
         x = left + width + stub
