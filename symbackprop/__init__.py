@@ -6,6 +6,8 @@
     solution.derivative("dy/dz_c")        # any claim key of the contract
     solution.to_json()
     sb.verify("net-221", "claims.txt").to_text()   # check hand-computed answers
+    kernel = problem.compile()            # numpy kernels: kernel.loss_and_grad(params, data)
+    sb.train("four-pixel").accuracy       # SGD with those kernels
 """
 
 from .errors import SymbackpropError
@@ -13,8 +15,8 @@ from .problem import Problem, load
 from .solution import Solution
 from .verifier import Report, verify
 
-__all__ = ["load", "load_dict", "verify", "Problem", "Report", "Solution", "SymbackpropError",
-           "__version__"]
+__all__ = ["load", "load_dict", "verify", "train", "Problem", "Report", "Solution",
+           "SymbackpropError", "__version__"]
 __version__ = "0.1.0"
 
 
@@ -23,3 +25,11 @@ def load_dict(table: dict, name: str = "problem", stage_gates: bool | None = Non
     from .loader import load_dict as _load_dict
 
     return _load_dict(table, name=name, source=name, stage_gates=stage_gates)
+
+
+def train(problem, **options):
+    """Train a problem (a loaded Problem, a file or a built-in name) with SGD on the
+    generated kernels; see :func:`symbackprop.training.train` for the options."""
+    from .training import train as _train
+
+    return _train(problem if isinstance(problem, Problem) else load(problem), **options)

@@ -63,10 +63,14 @@ class Op:
 
 
 def _np_sigmoid(z):
-    """σ without overflow: e^z / (1 + e^z) for negative z."""
+    """σ = 1 / (1 + e^(−z)), accurate to the last bit for every z: for very negative z,
+    e^(−z) overflows to infinity and σ rounds to 0, which is right, so that overflow is
+    not worth a warning. Four passes over the array (the kernels call this a lot)."""
     z = np.asarray(z, dtype=float)
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+    with np.errstate(over="ignore"):
+        e = np.exp(-z)
+    e += 1.0
+    return np.reciprocal(e, out=e) if e.ndim else 1.0 / e
 
 
 def _np_relu(z):

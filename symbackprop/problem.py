@@ -68,11 +68,16 @@ class Problem:
                              line=None) from None
         return Solution(self, self.derivation, before, after, updated)
 
-    def compile(self, backend: str = "numpy"):
-        """Numpy kernels for the loss and its gradient (contract section 5)."""
+    def compile(self, backend: str = "numpy", form: str = "auto"):
+        """Kernels for the loss and its gradient over a batch (contract section 5).
+
+        ``backend``: "numpy", "jax" or "torch"; ``form``: "network" (matrix-level
+        BP1-BP4), "graph" (the scalar Wengert list) or "auto" (network when the problem
+        has one). See :mod:`symbackprop.kernels`.
+        """
         from .kernels import compile_problem
 
-        return compile_problem(self, backend=backend)
+        return compile_problem(self, backend=backend, form=form)
 
     def graph_form(self) -> dict:
         """The problem as a graph-form table (contract section 1), e.g. for an answer key.

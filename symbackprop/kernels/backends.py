@@ -1,0 +1,253 @@
+"""The array libraries a kernel can run on: numpy (always), JAX and PyTorch (when installed).
+
+A backend is what ``sympy.lambdify`` needs to turn the same SymPy equations into code
+for one library: a printer class, a namespace of functions, and a way to make arrays.
+The generated code names a handful of *primitives* that SymPy has no printer for
+(sigmoid, relu, the step [z > 0], softmax, the matrix product, sums over one axis, ...);
+each backend binds those names to its library's functions. The numpy primitives are
+the op table's own numpy forms (:data:`symbackprop.ops.NUMPY_NAMESPACE` and each
+``Op.numpy``), so the kernels and the engine share one definition of every function,
+with its kink convention: relu'(0) = 0 through ``step``, and max/min ties to the first
+argument through ``step`` of the difference.
+
+JAX and PyTorch are imported only when asked for; a missing library is a
+:class:`~symbackprop.errors.SymbackpropError` that names the pip command.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import ops
+from ..errors import SymbackpropError
+
+BACKENDS = ("numpy", "jax", "torch")
+INSTALL = {"jax": "pip install jax jaxlib", "torch": "pip install torch"}
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One array library, as ``lambdify`` and the kernels see it."""
+
+    name: str
+    module: str  # lambdify's name for the library's namespace
+    printer: type  # a SymPy code printer class
+    primitives: dict[str, Callable]  # names the generated code calls, bound for this library
+    asarray: Callable  # array-like -> this library's float64 array
+    to_numpy: Callable  # this library's array -> numpy array
+    extra: dict = field(default_factory=dict)
+
+    def make_printer(self):
+        """A printer configured as ``lambdify`` configures its own."""
+        return self.printer({
+            "fully_qualified_modules": False, "inline": True,
+            "allow_unknown_functions": True,
+            "user_functions": {k: k for k in self.primitives},
+        })
+
+    @property
+    def modules(self) -> list:
+        return [self.primitives, self.module]
+
+
+class _KernelPrinting:
+    """What every backend's printer does the same way: a primitive is printed as a
+    plain call of its name (the namespace binds it), and ``Max``/``Min`` as the binary
+    ``maximum``/``minimum`` primitives (numpy's ``amax`` of a tuple breaks when a
+    scalar meets an array, and ``torch.max`` needs two tensors)."""
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        if name in self._settings["user_functions"]:
+            return f"{name}({', '.join(self._print(a) for a in expr.args)})"
+        return super()._print_Function(expr)
+
+    def _fold(self, name, args):
+        text = self._print(args[0])
+        for arg in args[1:]:
+            text = f"{name}({text}, {self._print(arg)})"
+        return text
+
+    def _print_Max(self, expr):
+        return self._fold("maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._fold("minimum", expr.args)
+
+
+# ------------------------------------------------------------------------------ numpy
+
+
+def _softmax_element(np_softmax, stack):
+    """softmax(j, z_0, ..., z_n) of the graph form, element j, over broadcast arrays:
+    the op table's stable softmax along a new leading axis."""
+
+    def softmax(j, *zs):
+        return np_softmax(stack(zs), axis=0)[int(j)]
+
+    return softmax
+
+
+def _np_stack(zs):
+    return np.stack(np.broadcast_arrays(*zs))
+
+
+def _np_logsumexp(z):
+    """log Σ_k e^(z_k) along each row (one sample), with the maximum taken out first."""
+    top = z.max(axis=1, keepdims=True)
+    return top + np.log(np.exp(z - top).sum(axis=1, keepdims=True))
+
+
+# The array methods, not np.sum: the function's dispatch costs more than summing a
+# 10 x 100 matrix.
+def _np_class_sum(a):
+    return a.sum(axis=1, keepdims=True)
+
+
+def _np_batch_sum(a):
+    return a.sum(axis=0)
+
+
+def _np_mean(a):
+    return a.mean() if isinstance(a, np.ndarray) else float(a)
+
+
+def _np_onehot(y, n):
+    """Class indices of shape (B, 1) as a one-hot (B, n) matrix."""
+    return (y == np.arange(n)).astype(float)
+
+
+def _numpy_backend() -> Backend:
+    from sympy.printing.numpy import NumPyPrinter
+
+    class Printer(_KernelPrinting, NumPyPrinter):
+        pass
+
+    table = ops.NUMPY_NAMESPACE
+    primitives = {
+        "sigmoid": table["sigmoid"], "relu": table["relu"], "step": table["step"],
+        "maximum": table["Max"], "minimum": table["Min"],
+        "softmax": _softmax_element(ops.OPS["softmax"].numpy, _np_stack),
+        # network form: one sample per row
+        "matmul": ops.OPS["matmul"].numpy, "transpose": np.transpose,
+        "class_sum": _np_class_sum, "batch_sum": _np_batch_sum,
+        "softmax_classes": functools.partial(ops.OPS["softmax"].numpy, axis=1),
+        "logsumexp": _np_logsumexp,
+        "softplus": functools.partial(np.logaddexp, 0.0),
+        "onehot": _np_onehot,
+        "batch_mean": _np_mean,
+    }
+    return Backend("numpy", "numpy", Printer, primitives,
+                   asarray=lambda a: np.asarray(a, dtype=float), to_numpy=np.asarray)
+
+
+# -------------------------------------------------------------------------------- JAX
+
+
+def _jax_backend() -> Backend:
+    jax = _import("jax")
+    jnp = importlib.import_module("jax.numpy")
+    jsp = importlib.import_module("jax.scipy.special")
+    from sympy.printing.numpy import JaxPrinter
+
+    class Printer(_KernelPrinting, JaxPrinter):
+        pass
+
+    def stack(zs):
+        return jnp.stack(jnp.broadcast_arrays(*zs))
+
+    primitives = {
+        "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu,
+        "step": lambda z: (z > 0).astype(jnp.result_type(float)),
+        "maximum": jnp.maximum, "minimum": jnp.minimum,
+        "softmax": _softmax_element(jax.nn.softmax, stack),
+        "matmul": jnp.matmul, "transpose": jnp.transpose,
+        "class_sum": functools.partial(jnp.sum, axis=1, keepdims=True),
+        "batch_sum": functools.partial(jnp.sum, axis=0),
+        "softmax_classes": functools.partial(jax.nn.softmax, axis=1),
+        "logsumexp": functools.partial(jsp.logsumexp, axis=1, keepdims=True),
+        "softplus": jax.nn.softplus,
+        "onehot": lambda y, n: (y == jnp.arange(n)).astype(jnp.result_type(float)),
+        "batch_mean": jnp.mean,
+    }
+    # JAX computes in float32 unless jax_enable_x64 is set; the kernel follows that
+    # setting rather than changing a global switch behind the user's back.
+    return Backend("jax", "jax", Printer, primitives,
+                   asarray=lambda a: jnp.asarray(a, dtype=jnp.result_type(float)),
+                   to_numpy=np.asarray)
+
+
+# ---------------------------------------------------------------------------- PyTorch
+
+
+def _torch_backend() -> Backend:
+    torch = _import("torch")
+    from sympy.printing.pytorch import TorchPrinter
+
+    class Printer(_KernelPrinting, TorchPrinter):
+        pass
+
+    def tensor(a):
+        return a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=torch.float64)
+
+    def stack(zs):
+        return torch.stack(torch.broadcast_tensors(*map(tensor, zs)))
+
+    def torch_softmax(z, axis):
+        return torch.softmax(z, dim=axis)
+
+    primitives = {
+        "sigmoid": torch.sigmoid, "relu": torch.relu,
+        "step": lambda z: (tensor(z) > 0).to(torch.float64),
+        "maximum": lambda a, b: torch.maximum(tensor(a), tensor(b)),
+        "minimum": lambda a, b: torch.minimum(tensor(a), tensor(b)),
+        "softmax": _softmax_element(torch_softmax, stack),
+        "matmul": torch.matmul, "transpose": lambda a: a.T,
+        "class_sum": lambda a: a.sum(dim=1, keepdim=True),
+        "batch_sum": lambda a: a.sum(dim=0),
+        "softmax_classes": lambda z: torch.softmax(z, dim=1),
+        "logsumexp": lambda z: torch.logsumexp(z, dim=1, keepdim=True),
+        "softplus": torch.nn.functional.softplus,
+        "onehot": lambda y, n: (y == torch.arange(n)).to(torch.float64),
+        "batch_mean": lambda a: tensor(a).mean(),
+    }
+    return Backend("torch", "torch", Printer, primitives, asarray=tensor,
+                   to_numpy=lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor)
+                   else np.asarray(a))
+
+
+def _import(name: str):
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        raise SymbackpropError(
+            f"the {name} backend needs {name}, which is not installed: {INSTALL[name]}"
+        ) from None
+
+
+_MAKERS = {"numpy": _numpy_backend, "jax": _jax_backend, "torch": _torch_backend}
+
+
+@functools.cache
+def get_backend(name: str) -> Backend:
+    """The backend called ``name``; an unknown or missing one is a SymbackpropError."""
+    if name not in _MAKERS:
+        from ..errors import did_you_mean
+
+        raise SymbackpropError(f"unknown backend '{name}'{did_you_mean(str(name), BACKENDS)}"
+                               f" (one of {', '.join(BACKENDS)})")
+    return _MAKERS[name]()
+
+
+def available(name: str) -> bool:
+    """Whether backend ``name`` can be used here (its library imports)."""
+    try:
+        get_backend(name)
+    except SymbackpropError:
+        return False
+    return True

@@ -1,0 +1,181 @@
+"""Network form: the matrix-level equations of BP1-BP4, lambdified.
+
+With one sample per column (A_0 = X of shape (n_0, B)), a network is the Wengert list
+
+    Z_l = W_l A_(l-1) + b_l,   A_l = act_l(Z_l)   (l = 1..N),   L = mean of loss(A_N, Y)
+
+and its backward pass is the four equations of seed 003, over whole batches:
+
+    BP1  δ_N = dL/dA_N ⊙ act_N'(Z_N)            (or a fused form, see :mod:`.losses`)
+    BP2  δ_l = (W_(l+1)ᵀ δ_(l+1)) ⊙ act_l'(Z_l)
+    BP3  dL/db_l = δ_l 1      (the add gate distributes; broadcasting b over the batch sums)
+    BP4  dL/dW_l = δ_l A_(l-1)ᵀ   (summed over the batch by the product itself)
+
+None of it is written by hand: act' is each activation's local rule from the op table
+(σ' = a(1 − a) from the layer's own output, tanh' = 1 − a², relu' = [z > 0]), and the
+two products of BP2 and BP4 are the op table's vector-Jacobian product of ``matmul``
+(:data:`symbackprop.ops.MATRIX_VJP`), applied to SymPy matrix symbols and translated
+into calls. SymPy's algebra on the other names is elementwise, as numpy's is. So a
+784-16-16-10 network costs five matrix products and a few elementwise passes.
+
+The arrays themselves are stored one sample per row, as data arrive (x of shape
+(B, n_0)): every product is turned around on the way out, (W A)ᵀ = Aᵀ Wᵀ, so the
+equations keep the lectures' columns while BLAS gets its fastest layout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .. import ops
+from ..network import LOSS_NAME
+from .backends import Backend
+from .codegen import lambdify_list
+from .kernel import Kernel
+from .losses import hidden_local, output_layer
+
+matmul = sp.Function("matmul")
+transpose = sp.Function("transpose")
+batch_sum = sp.Function("batch_sum")
+batch_mean = sp.Function("batch_mean")
+softmax_classes = sp.Function("softmax_classes")
+
+
+def _array(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+def _to_calls(expr, batch_arrays: dict, params: dict, transposed: bool) -> sp.Expr:
+    """A SymPy matrix expression (MatMul, Transpose of MatrixSymbols) as calls of the
+    ``matmul`` and ``transpose`` primitives, in the stored layout.
+
+    The equations are written as the lectures write them, one sample per column; the
+    arrays are stored one sample per row (``batch_arrays`` hold the transpose of the
+    matrix they name), the layout data arrive in and the one BLAS multiplies fastest.
+    ``transposed`` asks for the code of the expression's transpose, and products are
+    turned around as (P Q)ᵀ = Qᵀ Pᵀ, so no array is ever copied into another layout.
+    """
+    if isinstance(expr, sp.MatrixSymbol):
+        stored_transposed = expr.name in batch_arrays
+        array = batch_arrays.get(expr.name, params.get(expr.name))
+        return array if stored_transposed == transposed else transpose(array)
+    if isinstance(expr, sp.Transpose):
+        return _to_calls(expr.arg, batch_arrays, params, not transposed)
+    if isinstance(expr, sp.MatMul):
+        factors = list(expr.args)
+        if transposed:
+            factors.reverse()
+        codes = [_to_calls(f, batch_arrays, params, transposed) for f in factors]
+        result = codes[0]
+        for code in codes[1:]:
+            result = matmul(result, code)
+        return result
+    raise TypeError(f"no array form for {type(expr).__name__}")
+
+
+def _activation(act: str, Z) -> sp.Expr:
+    if act == "linear":
+        return Z
+    if act == "softmax":
+        return softmax_classes(Z)
+    return ops.build(act, Z)
+
+
+class NetworkKernel(Kernel):
+    """Kernels over the matrix-level equations of a ``[network]`` problem."""
+
+    form = "network"
+
+    def __init__(self, problem, backend: Backend, cse: bool = True):
+        super().__init__(problem, backend)
+        net = self.network = problem.network
+        depth = net.depth
+        W = {layer: _array(f"W{layer}") for layer in range(1, depth + 1)}
+        b = {layer: _array(f"b{layer}") for layer in range(1, depth + 1)}
+        Z = {layer: _array(f"Z{layer}") for layer in range(1, depth + 1)}
+        A = {layer: _array(f"A{layer}") for layer in range(0, depth + 1)}
+        D = {layer: _array(f"delta{layer}") for layer in range(1, depth + 1)}
+        Y, per_sample, batch = _array("Y"), _array("L_sample"), _array("batch")
+
+        rows = sp.Symbol("B", integer=True, positive=True)
+        batch_arrays = {**{a.name: a for a in A.values()}, **{d.name: d for d in D.values()}}
+        weights = {w.name: w for w in W.values()}
+
+        def matrix(symbol, n, m):
+            return sp.MatrixSymbol(symbol.name, n, m)
+
+        last = output_layer(net.loss, net.activations[-1], net.layers[-1], A[depth], Z[depth], Y)
+        forward = []
+        for layer in range(1, depth + 1):
+            n, m = net.layers[layer], net.layers[layer - 1]
+            product = matrix(W[layer], n, m) * matrix(A[layer - 1], m, rows)
+            forward.append((Z[layer], _to_calls(product, batch_arrays, weights, True) + b[layer]))
+            if layer == depth and last.activation is not None:
+                forward += last.extra + [(A[layer], last.activation)]
+            else:
+                forward.append((A[layer], _activation(net.activations[layer - 1], Z[layer])))
+        if last.activation is None:
+            forward += last.extra
+        forward.append((per_sample, last.per_sample))
+
+        backward = [(D[depth], last.delta / batch)]  # BP1, for the batch-mean loss
+        grads = []
+        for layer in range(depth, 0, -1):
+            n, m = net.layers[layer], net.layers[layer - 1]
+            dW, dA = ops.MATRIX_VJP["matmul"](
+                (matrix(W[layer], n, m), matrix(A[layer - 1], m, rows)), matrix(D[layer], n, rows))
+            gW, gb = _array(f"dW{layer}"), _array(f"db{layer}")
+            backward += [(gW, _to_calls(dW, batch_arrays, weights, False)),  # BP4
+                         (gb, batch_sum(D[layer]))]  # BP3
+            grads = [gW, gb] + grads
+            if layer > 1:  # BP2
+                act = net.activations[layer - 2]
+                backward.append((D[layer - 1], _to_calls(dA, batch_arrays, weights, True)
+                                 * hidden_local(act, Z[layer - 1], A[layer - 1])))
+
+        self.note = last.note
+        params = [x for layer in range(1, depth + 1) for x in (W[layer], b[layer])]
+        args = params + [A[0], Y, batch]
+        self._grad_fn, self.source = lambdify_list(
+            args, forward + backward, [batch_mean(per_sample), *grads], backend, cse)
+        self._loss_fn, _ = lambdify_list(args, forward, [batch_mean(per_sample)], backend, cse)
+        values = [x for layer in range(1, depth + 1) for x in (Z[layer], A[layer])]
+        self._forward_fn, _ = lambdify_list(args, forward, [*values, per_sample], backend, cse)
+        self._value_names = [x for layer in range(1, depth + 1) for x in (f"z{layer}", f"a{layer}")]
+
+        all_shapes = net.shapes()
+        self.parameter_shapes = {p: all_shapes[p] for p in net.parameters}
+        self.input_shapes = {"x": all_shapes["x"], "y": all_shapes["y"]}
+
+    def _args(self, params: dict, data: dict) -> list:
+        """Arguments as stored: one sample per row, as the data and params come."""
+        self._check_params(params)
+        batch = self._batch_size(data)
+        asarray = self.backend.asarray
+        args = [asarray(params[p]) for p in self.parameter_shapes]
+        for name in ("x", "y"):
+            if name in data:
+                args.append(asarray(data[name]).reshape(batch, -1))
+            else:
+                const = self._leaf_values(name, self.input_shapes[name]).reshape(1, -1)
+                args.append(asarray(np.repeat(const, batch, axis=0)))
+        args.append(float(batch))
+        return args
+
+    def loss_and_grad(self, params: dict, data: dict) -> tuple[float, dict]:
+        loss, *grads = self._grad_fn(*self._args(params, data))
+        out = {}
+        for (name, shape), g in zip(self.parameter_shapes.items(), grads, strict=True):
+            out[name] = g.reshape(shape)
+        return float(loss), out
+
+    def loss(self, params: dict, data: dict) -> float:
+        return float(self._loss_fn(*self._args(params, data))[0])
+
+    def forward(self, params: dict, data: dict) -> dict:
+        """``z1, a1, ..., zN, aN`` with shape (B, n) and the per-sample loss ``L``, (B,)."""
+        *values, per_sample = self._forward_fn(*self._args(params, data))
+        out = dict(zip(self._value_names, values, strict=True))
+        out[LOSS_NAME] = per_sample.reshape(-1)
+        return out
