@@ -1,16 +1,52 @@
 """Worked solutions as documents: LaTeX (and PDF), Markdown, and the notebook view.
 
 The stages are small: :mod:`.printer` (names and expressions in the lectures' notation,
-from the op table), :mod:`.environment` (the sandboxed Jinja environment and the TeX
-escaping filter), :mod:`.pdf` (latexmk in a sealed temporary directory). Every document
-of the package (worked solutions, exams, marked sheets) is rendered through them.
+from the op table), :mod:`.document` and :mod:`.matrices` (the worked solution as data:
+ready LaTeX math, laid out by :mod:`.equations`), :mod:`.environment` (the sandboxed
+Jinja environment and the TeX escaping filter), :mod:`.pdf` (latexmk in a sealed
+temporary directory). Every document of the package (worked solutions, exams, marked
+sheets) is rendered through them.
 """
 
 from __future__ import annotations
 
+import re
+
 from ..errors import UnsupportedError
+from ..numbers import DEFAULT_PLACES
+
+FORMATS = ("tex", "pdf", "md")
 
 
-def render_format(solution, fmt: str, places: int = 4, all_nodes: bool = False) -> str | bytes:
+def render_tex(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) -> str:
+    """The worked solution as a complete LaTeX document."""
+    from .document import worked_solution
+    from .environment import environment
+
+    doc = worked_solution(solution, places, all_nodes)
+    return environment().get_template("solution.tex.j2").render(doc=doc)
+
+
+def render_markdown(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) -> str:
+    """The worked solution as Markdown with ``$...$`` math (GitHub, Jupyter)."""
+    from .document import worked_solution
+    from .environment import markdown_environment
+
+    doc = worked_solution(solution, places, all_nodes)
+    return markdown_environment().get_template("solution.md.j2").render(doc=doc)
+
+
+def render_format(solution, fmt: str, places: int = DEFAULT_PLACES,
+                  all_nodes: bool = False) -> str | bytes:
     """The worked solution in one format: ``tex`` or ``md`` text, ``pdf`` bytes."""
-    raise UnsupportedError(f"--format {fmt} is not available in this version")
+    if fmt == "tex":
+        return render_tex(solution, places, all_nodes)
+    if fmt == "md":
+        return render_markdown(solution, places, all_nodes)
+    if fmt == "pdf":
+        from .pdf import compile_pdf
+
+        # The file name inside the sealed directory: the problem's, made safe for TeX.
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", solution.problem.name) or "solution"
+        return compile_pdf(render_tex(solution, places, all_nodes), name)
+    raise UnsupportedError(f"--format {fmt}: not a document format ({', '.join(FORMATS)})")

@@ -89,6 +89,30 @@ def environment() -> SandboxedEnvironment:
     return env
 
 
+_MD_SPECIAL = set("\\`*_{}[]|$~")
+
+
+def escape_markdown(text) -> str:
+    """Plain text made safe for Markdown: every character that Markdown or its math
+    (``$``) would read is backslash-escaped, ``<`` and ``>`` are entities, so a title
+    like ``<script>`` or ``$5`` shows as written."""
+    out = []
+    for ch in str(text):
+        if ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch in _MD_SPECIAL:
+            out.append("\\" + ch)
+        elif ch in "\t\n\r":
+            out.append(" ")
+        elif ch.isprintable():
+            out.append(ch)
+    return "".join(out)
+
+
 @lru_cache(maxsize=1)
 def markdown_environment() -> SandboxedEnvironment:
     """A sandboxed environment with Jinja's usual delimiters, for Markdown templates."""
@@ -98,4 +122,5 @@ def markdown_environment() -> SandboxedEnvironment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )
     env.filters["num"] = format_number
+    env.filters["md"] = escape_markdown
     return env

@@ -121,8 +121,18 @@ def op_latex(op: ops.Op, args: list[str]) -> str:
     template = op.latex
     for marker, sep in joins.items():
         if marker in template:
-            return template.replace(marker, sep.join(args)).replace("{{", "{").replace("}}", "}")
-    return template.format(*args)
+            filled = template.replace(marker, sep.join(args)).replace("{{", "{").replace("}}", "}")
+            return _tight(filled)
+    return _tight(template.format(*args))
+
+
+# A function name and its \left( would be set apart by a thin space (TeX's spacing
+# between an ordinary or operator atom and an inner one): σ (z) instead of σ(z).
+_FUNCTION_PAREN = re.compile(r"^(\\[A-Za-z]+|\\operatorname\{\w+\})\\left\(")
+
+
+def _tight(text: str) -> str:
+    return _FUNCTION_PAREN.sub(lambda m: m.group(1) + r"\!\left(", text, count=1)
 
 
 class NotationPrinter(LatexPrinter):
@@ -228,3 +238,24 @@ def latex(expr) -> str:
 
 # The classes whose printing the op table decides, checked by the tests.
 PRINTED_FROM_TABLE = (sigmoid, relu, softmax, step)
+
+
+class _SubstitutingPrinter(NotationPrinter):
+    """The notation printer with numbers in place of names, products written with a dot
+    (0.23 \\cdot 0.1 + 0.82 \\cdot 0.4), negative numbers in parentheses."""
+
+    def __init__(self, numbers):
+        super().__init__({"mul_symbol": "dot"})
+        self.numbers = numbers
+
+    def _print_Symbol(self, expr, style="plain"):
+        text = self.numbers.get(expr.name)
+        if text is None:
+            return latex_name(expr.name)
+        return f"({text})" if text.startswith("-") else text
+
+
+def substituted(expr, numbers) -> str:
+    """``expr`` with each name that ``numbers`` maps (name -> number as text) replaced
+    by that number: the middle side of ``z_a = x_1 w_1 + ... = 0.23 \\cdot 0.1 + ...``."""
+    return _SubstitutingPrinter(numbers).doprint(expr)

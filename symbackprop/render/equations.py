@@ -1,0 +1,214 @@
+"""Displayed equations that fit the page: ``lhs = side = side = ...`` broken into rows.
+
+A worked solution writes most quantities as a chain of equal sides (the partials, the
+local derivatives, the numbers, the result). :class:`Equation` holds one such chain and
+lays it out as rows of an ``align*`` (or a Markdown ``aligned``) block: as many sides on
+a row as fit, then one side per row, and a side that is still too wide (a long sum) is
+split at its top-level ``+`` and ``-`` signs into continuation rows.
+
+Widths are estimated from the LaTeX itself (:func:`width`, in "characters" of a
+digit's width): a fraction is as wide as its wider part, a matrix as its columns, an
+index counts less than a letter. The estimate errs on the wide side, so a row that it
+accepts does not run into the margin.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+#: Characters of a display line (A4, 2.2 cm margins, 11 pt), in digit widths.
+LINE = 70
+_BINARY = {"+": 2.6, "=": 2.8, "-": 2.0, "<": 2.6, ">": 2.6, ",": 1.0}
+_COMMAND_WIDTH = {"cdot": 2.0, "quad": 2.0, "qquad": 4.0, "odot": 2.6, "times": 2.6,
+                  "to": 2.6, "approx": 2.8, "ge": 2.6, "le": 2.6, "dots": 3.0,
+                  "ldots": 3.0, "cdots": 3.0, "partial": 1.1, "log": 2.6, "max": 3.0,
+                  "min": 3.0, "tanh": 3.6, "exp": 2.6}
+_ZERO = {"left", "right", "displaystyle", "textstyle", "mathsf", "mathrm", "operatorname",
+         "text", "hat", "bar", "tilde", "dot", "overline", "big", "Big", "mathbf",
+         "boldsymbol", "color", "phantom"}
+
+
+def width(tex: str) -> float:
+    """The estimated width of a piece of math, in digit widths."""
+    return _Reader(tex).sequence()
+
+
+class _Reader:
+    def __init__(self, tex: str):
+        self.tex = tex
+        self.i = 0
+
+    def sequence(self, stop: str | None = None) -> float:
+        total = 0.0
+        while self.i < len(self.tex):
+            ch = self.tex[self.i]
+            if stop is not None and ch == stop:
+                self.i += 1
+                return total
+            total += self.token()
+        return total
+
+    def group(self) -> float:
+        """One argument: a braced group or a single token."""
+        while self.i < len(self.tex) and self.tex[self.i] == " ":
+            self.i += 1
+        if self.i < len(self.tex) and self.tex[self.i] == "{":
+            self.i += 1
+            return self.sequence("}")
+        return self.token() if self.i < len(self.tex) else 0.0
+
+    def token(self) -> float:
+        tex = self.tex
+        ch = tex[self.i]
+        self.i += 1
+        if ch == "{":
+            return self.sequence("}")
+        if ch in "^_":
+            return 0.7 * self.group()
+        if ch in " &\n":
+            return 0.0
+        if ch in _BINARY:
+            return _BINARY[ch]
+        if ch != "\\":
+            return 1.0
+        m = re.match(r"[A-Za-z]+", tex[self.i:])
+        if not m:  # \, \; \! \{ \\
+            nxt = tex[self.i:self.i + 1]
+            self.i += 1
+            return {",": 0.3, ";": 0.5, "!": -0.3, " ": 0.5}.get(nxt, 1.0)
+        name = m.group(0)
+        self.i += len(name)
+        if name == "frac" or name == "tfrac":
+            return max(self.group(), self.group()) + 0.6
+        if name == "sqrt":
+            return self.group() + 1.2
+        if name == "begin":
+            return self.environment()
+        if name in ("left", "right"):
+            if tex[self.i:self.i + 1] == "\\":  # \left\{ or \left\lVert
+                self.i += 1
+                m2 = re.match(r"[A-Za-z]+|.", tex[self.i:])
+                self.i += len(m2.group(0)) if m2 else 0
+            else:
+                self.i += 1
+            return 0.6
+        if name in _ZERO:
+            return 0.0
+        return _COMMAND_WIDTH.get(name, 1.2)
+
+    def environment(self) -> float:
+        """``\\begin{bmatrix} ... \\end{bmatrix}``: the widest cell of each column."""
+        m = re.match(r"\{(\w+\*?)\}", self.tex[self.i:])
+        env = m.group(1) if m else ""
+        self.i += len(m.group(0)) if m else 0
+        end = self.tex.find(rf"\end{{{env}}}", self.i)
+        end = len(self.tex) if end < 0 else end
+        body = self.tex[self.i:end]
+        self.i = end + len(rf"\end{{{env}}}")
+        columns: list[float] = []
+        for row in body.split(r"\\"):
+            for j, cell in enumerate(row.split("&")):
+                w = width(cell)
+                if j < len(columns):
+                    columns[j] = max(columns[j], w)
+                else:
+                    columns.append(w)
+        return sum(columns) + 1.6 * max(0, len(columns) - 1) + 2.0
+
+
+def split_terms(tex: str) -> list[str]:
+    """A sum split at its top-level ``+`` and ``-`` (each later term keeps its sign), and
+    an element-wise product at its ``\\odot``."""
+    terms, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        if tex.startswith(r"\left", i) or tex.startswith(r"\begin", i):
+            depth += 1
+        elif tex.startswith(r"\right", i) or tex.startswith(r"\end", i):
+            depth -= 1
+        ch = tex[i]
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+        elif depth == 0 and tex[i:i + 3] in (" + ", " - ") and i > start:
+            terms.append(tex[start:i].strip())
+            start = i + 1
+        elif depth == 0 and tex.startswith(r" \odot ", i) and i > start:
+            terms.append(tex[start:i].strip())  # an element-wise product of long vectors
+            start = i + 1
+        i += 1
+    terms.append(tex[start:].strip())
+    return [t for t in terms if t]
+
+
+@dataclass
+class Equation:
+    """``lhs = sides[0] = sides[1] = ...`` as rows of an alignment at the ``=``."""
+
+    lhs: str
+    sides: list[str] = field(default_factory=list)
+
+    def rows(self, limit: float = LINE) -> list[str]:
+        """The rows of an ``align*``: ``lhs &= a = b``, then ``&= c``, ``&\\quad + d``.
+
+        Sides are packed greedily; the result (the last side) is kept on the row of the
+        side before it when it would otherwise stand alone, so that the numbers and
+        their value read together.
+        """
+        sides = _unique(self.sides)
+        if not sides:
+            return [self.lhs]
+        lead = width(self.lhs) + 2.8
+        groups: list[list[str]] = []  # sides per row
+        used = 0.0
+        split_rows: dict[int, list[str]] = {}  # row index -> a side split over rows
+        for side in sides:
+            w = width(side)
+            if groups and groups[-1] and len(groups) - 1 not in split_rows \
+                    and used + 2.8 + w <= limit:
+                groups[-1].append(side)
+                used += 2.8 + w
+                continue
+            groups.append([side])
+            used = lead + w
+            if used > limit and len(split_terms(side)) > 1:
+                split_rows[len(groups) - 1] = _pack(split_terms(side), limit - lead - 2.0)
+        if (len(groups) > 1 and len(groups[-1]) == 1 and len(groups[-2]) > 1
+                and len(groups) - 2 not in split_rows
+                and lead + width(groups[-2][-1]) + 2.8 + width(groups[-1][0]) <= limit):
+            groups[-1].insert(0, groups[-2].pop())
+        rows = []
+        for i, group in enumerate(groups):
+            prefix = f"{self.lhs} &= " if i == 0 else "&= "
+            if i in split_rows:
+                parts = split_rows[i]
+                rows.append(prefix + parts[0])
+                rows.extend(r"&\quad " + p for p in parts[1:])
+            else:
+                rows.append(prefix + " = ".join(group))
+        return rows
+
+
+def _pack(terms: list[str], limit: float) -> list[str]:
+    """Terms of a sum (later ones signed: ``+ b``, ``- c``) packed into lines."""
+    lines: list[str] = []
+    line, used = "", 0.0
+    for term in terms:
+        w = width(term)
+        if line and used + w + 1 > limit:
+            lines.append(line)
+            line, used = term, w
+        else:
+            line, used = (f"{line} {term}", used + w + 1) if line else (term, w)
+    lines.append(line)
+    return lines
+
+
+def _unique(sides: list[str]) -> list[str]:
+    """Sides without consecutive repeats (x_1 = x_1 = 0.23 reads x_1 = 0.23)."""
+    out: list[str] = []
+    for s in sides:
+        if s and (not out or out[-1] != s):
+            out.append(s)
+    return out

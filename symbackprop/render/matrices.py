@@ -1,0 +1,257 @@
+"""The network form of a worked solution: matrices, BP1-BP4 with shapes and numbers.
+
+A layered network (:class:`~symbackprop.network.Network`) is written the way seed 004
+writes its MLP: the forward pass as z = W a + b and a = f(z) with the matrices and
+vectors in numbers (``bmatrix``), the backward pass as the four equations of
+backpropagation, layer by layer from the output,
+
+* BP1  δ^[N] = ∇_a L ⊙ f'(z^[N])              (the output layer's error; softmax: Jᵀ ∇_a L)
+* BP2  δ^[l] = ((W^[l+1])ᵀ δ^[l+1]) ⊙ f'(z^[l])  (the error one layer down)
+* BP3  ∂L/∂b^[l] = δ^[l]
+* BP4  ∂L/∂W^[l] = δ^[l] (a^[l-1])ᵀ
+
+each with its shapes, then the update in matrix form and the second forward pass. Every
+number is read from the solution (δ^[l] is the adjoint of z^[l] in the scalar graph);
+nothing is recomputed here. Small networks also get their element-wise chains
+(:func:`.document.backward_blocks`).
+"""
+
+from __future__ import annotations
+
+from .. import ops
+from ..network import LOSS_NAME
+from ..parse import indexed_name
+from ..solution import Solution
+from . import document as d
+from .equations import LINE, Equation, split_terms, width
+from .printer import array_name, latex, latex_name, op_latex, substituted
+
+#: Matrices and vectors are written out in numbers up to this many rows and columns.
+MAX_SHOWN = 10
+#: Longer column vectors are written as transposed rows.
+MAX_COLUMN = 4
+#: A matrix product is written out with its factors up to this many entries in W.
+MAX_PRODUCT = 16
+
+LOSS_TEX = {  # the loss over a whole output vector, for outputs too long to expand
+    "half_sse": r"\tfrac{1}{2} \sum_{j} \left(y_{j} - a^{[N]}_{j}\right)^{2}",
+    "sse": r"\sum_{j} \left(y_{j} - a^{[N]}_{j}\right)^{2}",
+    "mse": r"\tfrac{1}{n} \sum_{j} \left(y_{j} - a^{[N]}_{j}\right)^{2}",
+    "bce": r"-\sum_{j} \left[y_{j} \log a^{[N]}_{j} + (1 - y_{j}) \log\left(1 - a^{[N]}_{j}\right)\right]",
+    "cce": r"-\sum_{j} y_{j} \log a^{[N]}_{j}",
+    "hinge": r"\sum_{j \ne y} \max\left(0, a^{[N]}_{j} - a^{[N]}_{y} + 1\right)",
+}
+T = r"^{\mathsf{T}}"
+
+
+def _values(solution: Solution, array: str, source: dict) -> list:
+    return solution.graph.groups[array].nest(source)
+
+
+def bmatrix(nested, places: int, transpose: bool = False) -> str:
+    """A vector (as a column) or a matrix in numbers, or its shape when it is large."""
+    if not isinstance(nested[0], list):
+        if transpose or len(nested) <= MAX_COLUMN:
+            rows = [list(nested)] if transpose else [[v] for v in nested]
+        else:  # a long column vector, written as a transposed row to save the page
+            return bmatrix([list(nested)], places) + T
+    else:
+        rows = nested
+    if transpose and isinstance(nested[0], list):
+        rows = [list(col) for col in zip(*rows, strict=True)]
+    if len(rows) > MAX_SHOWN or len(rows[0]) > MAX_SHOWN:
+        return rf"\left[\ {len(rows)} \times {len(rows[0])}\ \text{{values}}\ \right]"
+    body = r" \\ ".join(" & ".join(d.number(v, places) for v in row) for row in rows)
+    return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+
+def shape(rows: int, cols: int = 1) -> str:
+    return rf"({rows} \times {cols})"
+
+
+def array_partial(top: str, array: str) -> str:
+    return rf"\frac{{\partial {latex_name(top)}}}{{\partial {array_name(array)}}}"
+
+
+def _activation(act: str, arg: str, prime: bool = False) -> str:
+    if act == "linear":
+        return arg if not prime else "1"
+    text = op_latex(ops.OPS[act], [arg])
+    return text.replace(r"\left(", r"'\left(", 1) if prime else text
+
+
+def _rows(*equations: Equation) -> list[str]:
+    return [r for e in equations for r in e.rows()]
+
+
+def _fits(side: str) -> bool:
+    """Whether a side can be set within the line, split at its sums if need be."""
+    return all(width(part) <= LINE - 8 for part in split_terms(side))
+
+
+def _fitting(sides: list[str]) -> list[str]:
+    """The first (symbolic) and last (result) sides, and the middle ones that fit."""
+    return sides[:1] + [s for s in sides[1:-1] if _fits(s)] + sides[-1:]
+
+
+def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numbers) -> None:
+    """Fill the problem, forward, backward, update and second-pass sections of ``doc``."""
+    net = solution.problem.network
+    graph = solution.graph
+    depth = net.depth
+    a = ["x"] + [f"a{layer}" for layer in range(1, depth + 1)]
+    vals, grads = solution.values, solution.gradients
+    loss_node = graph.node(LOSS_NAME)
+    loss_symbolic = latex(loss_node.expr)
+    if width(loss_symbolic) > LINE // 2:  # the model keeps a column for the shapes
+        loss_symbolic = LOSS_TEX[net.loss].replace("[N]", f"[{depth}]")
+
+    # The problem: the matrix-level equations with shapes, the given arrays.
+    model = []
+    for layer in range(1, depth + 1):
+        n, m = net.layers[layer], net.layers[layer - 1]
+        model.append(rf"{array_name(f'z{layer}')} &= {array_name(f'W{layer}')} "
+                     rf"{array_name(a[layer - 1])} + {array_name(f'b{layer}')} "
+                     rf"&& {shape(n)} = {shape(n, m)}\,{shape(m)} + {shape(n)}")
+        model.append(rf"{array_name(f'a{layer}')} &= "
+                     rf"{_activation(net.activations[layer - 1], array_name(f'z{layer}'))} "
+                     rf"&& {shape(n)}")
+    model.append(rf"{latex_name(LOSS_NAME)} &= {loss_symbolic}")
+    given = []
+    for array in ["x", "y"] + net.parameters:
+        source = {n: vals[n] for n in graph.groups[array].names()}
+        given.append(Equation(array_name(array), [bmatrix(_values(solution, array, source),
+                                                          d.LEAF_PLACES)]))
+    doc.problem = [d.Block(kind="model", rows=model),
+                   d.Block(kind="given", rows=_pack_given(given))]
+
+    # Forward pass in matrix form.
+    forward = []
+    for layer in range(1, depth + 1):
+        W, b, z, act = f"W{layer}", f"b{layer}", f"z{layer}", net.activations[layer - 1]
+        prev = a[layer - 1]
+        sides = [rf"{array_name(W)} {array_name(prev)} + {array_name(b)}"]
+        if net.layers[layer] * net.layers[layer - 1] <= MAX_PRODUCT:
+            sides.append(" ".join([bmatrix(_values(solution, W, vals), places),
+                                   bmatrix(_values(solution, prev, vals), places), "+",
+                                   bmatrix(_values(solution, b, vals), places)]))
+        sides.append(bmatrix(_values(solution, z, vals), places))
+        forward.append(Equation(array_name(z), sides))
+        forward.append(Equation(array_name(a[layer]), [
+            _activation(act, array_name(z)),
+            bmatrix(_values(solution, a[layer], vals), places)]))
+    numeric = substituted(loss_node.expr, numbers.text)
+    forward.append(Equation(latex_name(LOSS_NAME), [
+        loss_symbolic, *([numeric] if _fits(numeric) else []), numbers[LOSS_NAME]]))
+    doc.forward = [d.Block(rows=_rows(*forward))]
+
+    # Backward pass: BP1-BP4, layer by layer from the output.
+    back: list[d.Block] = []
+    out_a = a[depth]
+    n_out = net.layers[depth]
+    grad_out = _values(solution, out_a, grads)
+    locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], places,
+                                   numbers)
+                  for e in graph.groups[out_a].names()] if n_out <= MAX_COLUMN else []
+    back.append(d.Block(kind="bp", text="The gradient of the loss with respect to the output",
+                        math=rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}"
+                             rf"\ {shape(n_out)}",
+                        rows=_rows(*locals_out, Equation(
+                            rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}",
+                            [bmatrix(grad_out, places)]))))
+    for layer in range(depth, 0, -1):
+        z, W, b, act = f"z{layer}", f"W{layer}", f"b{layer}", net.activations[layer - 1]
+        n, m = net.layers[layer], net.layers[layer - 1]
+        delta = rf"\delta^{{[{layer}]}}"
+        delta_v = bmatrix(_values(solution, z, grads), places)
+        head = rf"{delta} = \frac{{\partial {latex_name(LOSS_NAME)}}}{{\partial {array_name(z)}}}"
+        prime = _local_vector(solution, layer)
+        if layer == depth:
+            label, grad_a = "BP1, the error of the output layer", bmatrix(grad_out, places)
+            if act == "softmax":
+                jac = [[solution.derivative(indexed_name(f"a{layer}", i), indexed_name(z, j))
+                        for j in range(n)] for i in range(n)]
+                sides = [rf"\left(\frac{{\partial {array_name(a[layer])}}}{{\partial "
+                         rf"{array_name(z)}}}\right){T} \nabla_{{{array_name(a[layer])}}} L",
+                         f"{bmatrix(jac, places, transpose=True)} {grad_a}"]
+            else:
+                sides = [rf"\nabla_{{{array_name(a[layer])}}} L \odot "
+                         rf"{_activation(act, array_name(z), prime=True)}",
+                         rf"{grad_a} \odot {bmatrix(prime, places)}"]
+        else:
+            label = "BP2, the error one layer down"
+            W_up, up = f"W{layer + 1}", rf"\delta^{{[{layer + 1}]}}"
+            grad_a = bmatrix(_values(solution, a[layer], grads), places)
+            sides = [rf"\left(\left({array_name(W_up)}\right){T} {up}\right) \odot "
+                     rf"{_activation(act, array_name(z), prime=True)}",
+                     rf"\left({bmatrix(_values(solution, W_up, vals), places, transpose=True)} "
+                     rf"{bmatrix(_values(solution, f'z{layer + 1}', grads), places)}"
+                     rf"\right) \odot {bmatrix(prime, places)}",
+                     rf"{grad_a} \odot {bmatrix(prime, places)}"]
+        back.append(d.Block(kind="bp", text=label, math=rf"{delta}\ {shape(n)}",
+                            rows=Equation(head, _fitting(sides + [delta_v])).rows()))
+        dW = Equation(array_partial(LOSS_NAME, W), _fitting([
+            rf"{delta} \left({array_name(a[layer - 1])}\right){T}",
+            " ".join([delta_v, bmatrix(_values(solution, a[layer - 1], vals), places,
+                                       transpose=True)]),
+            bmatrix(_values(solution, W, grads), places)]))
+        back.append(d.Block(kind="bp", text="BP4, the gradient of the weights",
+                            math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}", rows=dW.rows()))
+        db = Equation(array_partial(LOSS_NAME, b), [delta, delta_v])
+        back.append(d.Block(kind="bp", text="BP3, the gradient of the biases",
+                            math=shape(n), rows=db.rows()))
+    doc.backward = back
+
+    names = d.targets(solution, all_nodes)
+    if len(names) <= d.MAX_ELEMENT_CHAINS:
+        doc.backward.append(d.Block(kind="heading", text="Element by element"))
+        doc.backward += d.backward_blocks(solution, names, places, numbers)
+    else:
+        doc.omitted.append(
+            f"The element-wise chains of the {len(names)} scalar gradients are left out "
+            f"(more than {d.MAX_ELEMENT_CHAINS}); BP1-BP4 above give every one of them.")
+
+    if solution.updated:
+        rate = d.number(solution.learning_rate, d.LEAF_PLACES)
+        rows = []
+        for P in net.parameters:
+            rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
+                rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
+                rf"{bmatrix(_values(solution, P, vals), d.LEAF_PLACES)} - {rate} \cdot "
+                rf"{bmatrix(_values(solution, P, grads), places)}",
+                bmatrix(_values(solution, P, solution.updated), places)])).rows()
+        doc.update = [d.Block(rows=rows)]
+        after = solution.values_after
+        rows = []
+        for layer in range(1, depth + 1):
+            z = f"z{layer}"
+            rows += Equation(rf"{array_name(z)}_{{\text{{new}}}}", [
+                bmatrix(_values(solution, z, after), places)]).rows()
+            rows += Equation(rf"{array_name(a[layer])}_{{\text{{new}}}}", [
+                bmatrix(_values(solution, a[layer], after), places)]).rows()
+        rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
+                         [d.number(after[LOSS_NAME], places)]).rows()
+        doc.after = [d.Block(rows=rows)]
+
+
+def _local_vector(solution: Solution, layer: int) -> list:
+    """f'(z^[l]) element by element: the local derivative of a_i with respect to z_i."""
+    names = solution.graph.groups[f"z{layer}"].names()
+    outs = solution.graph.groups[f"a{layer}"].names()
+    return [solution.derivative(o, z) for o, z in zip(outs, names, strict=True)]
+
+
+def _pack_given(equations: list[Equation]) -> list[str]:
+    """The given arrays, two or three to a row where they fit."""
+    rows, current, used = [], [], 0.0
+    for eq in equations:
+        text = f"{eq.lhs} = {eq.sides[0]}"
+        w = width(text) + 8
+        if current and used + w > LINE - 4:
+            rows.append(r", \quad ".join(current))
+            current, used = [], 0.0
+        current.append(text)
+        used += w
+    if current:
+        rows.append(r", \quad ".join(current))
+    return ["&" + r for r in rows]
