@@ -388,6 +388,29 @@ def test_a_flipped_sign_is_never_accepted_at_any_precision():
     assert tried > 300
 
 
+def test_a_reversed_derivative_key_is_an_error_and_unrelated_names_give_0(cli, tmp_path):
+    path = tmp_path / "claims.txt"
+    for text, words in [
+        ("dz_a/dh_a = 0.2425\n", ["h_a is not upstream of z_a", "did you mean dh_a/dz_a?"]),
+        ("E = 0.0739\n\ndx1/dE = 0\n", ["line 3", "E is not upstream of x1",
+                                        "did you mean dE/dx1?"]),
+    ]:
+        path.write_text(text)
+        r = cli("verify", "net-221", path)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {path} line"), r.stderr
+        for word in words:
+            assert word in lines[0], lines[0]
+    # arrays: checked element by element, reported as written
+    r = cli("verify", "mlp-relu-bce", "-", input="dz1/dL = [0, 0]\n")
+    assert r.returncode == 2 and "did you mean dL/dz1?" in r.stderr, r.stderr
+    # neither upstream of the other: a valid key, and the derivative is 0
+    report = sb.verify("net-221", {"dz_a/dz_b": "0", "dh_a/dw2": "0", "dz_b/dh_a": "0.5"})
+    assert statuses(report) == {"dz_a/dz_b": "correct", "dh_a/dw2": "correct",
+                                "dz_b/dh_a": "wrong"}
+
+
 def test_whole_arrays_and_one_element_vectors():
     report = sb.verify("mlp-relu-bce", {"W1_new": "[[0.1101, 0.2201], [0.3121, 0.4241]]",
                                         "a2": "0.7990", "dL/dW2": "[[-0.1206, -0.2613]]"})
