@@ -170,10 +170,32 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
     return list(zip(elements, flat, strict=True))
 
 
+def check_direction(key: Key, elements: list[Key], graph, upstream: dict) -> None:
+    """Refuse a derivative key written upside down: ``dz_a/dh_a`` where h_a = σ(z_a).
+
+    Contract section 2 defines d top / d bottom for a ``bottom`` upstream of ``top``. When
+    instead ``top`` is upstream of ``bottom``, the key is almost surely the intended
+    derivative with its names swapped; answering 0 (``top`` does not depend on
+    ``bottom``) would mark a right number wrong for a slip of notation. Names unrelated
+    either way keep their meaning: the derivative is 0. ``upstream`` memoizes
+    :meth:`Graph.upstream` over one file.
+    """
+    for element in elements:
+        top, bottom = element.name, element.wrt
+        if top == bottom:
+            continue
+        if bottom not in upstream:
+            upstream[bottom] = graph.upstream(bottom)
+        if top in upstream[bottom]:
+            raise ClaimError(f"'{key}': {key.wrt} is not upstream of {key.name} ({key.wrt} "
+                             f"depends on {key.name}); did you mean d{key.wrt}/d{key.name}?")
+
+
 def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
     """The claims of a claims file's text, resolved against a solved problem."""
     claims: list[Claim] = []
     seen: dict[Key, tuple[Number, int]] = {}
+    upstream: dict[str, set[str]] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -189,7 +211,10 @@ def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
                 raise ClaimError(f"'{left.strip()}' has no number after '='")
             key = parse_key(left, solution.key_names)
             value = parse_value(right)
-            for element, given in expand(key, value, solution):
+            expanded = expand(key, value, solution)
+            if key.kind == "derivative":
+                check_direction(key, [e for e, _ in expanded], solution.graph, upstream)
+            for element, given in expanded:
                 if element in seen:
                     first, first_line = seen[element]
                     if first.value != given.value:

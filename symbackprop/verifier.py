@@ -6,9 +6,10 @@ Each claim gets the first status that fits, in this order:
     The exact value rounded (or truncated) to the precision the author wrote.
 ``rounding``
     Within a band of the exact value (``band`` units of the last digit shown, 2 by
-    default), or equal to what the quantity gives when recomputed from the sheet's
-    accepted numbers with every other intermediate rounded or truncated to the author's
-    precision. Accepting a number can explain later ones, so this repeats until nothing
+    default; never of the other sign, nor off by more than half the value or one unit,
+    whichever is more: see :func:`within`), or equal to what the quantity gives when
+    recomputed from the sheet's accepted numbers with every other intermediate rounded
+    or truncated to the author's precision. Accepting a number can explain later ones, so this repeats until nothing
     changes.
 ``carried``
     Wrong, but recomputing it from *all* the sheet's numbers (its wrong ones included)
@@ -146,9 +147,34 @@ def matches(given: Number, value) -> str | None:
 
 
 def within(given: Number, value, band: Decimal) -> bool:
-    """Whether ``given`` lies within ``band`` units of its last digit of ``value``."""
+    """Whether ``given`` is close enough to ``value`` for rounding to explain it.
+
+    Three conditions, all needed:
+
+    * at most ``band`` units of the last digit written from ``value``;
+    * not of the other sign, unless ``value`` is 0 at the precision written (|value| below
+      half a unit): rounding intermediates shifts a number, it does not reflect it through
+      0, so -0.0534 written as 0.1 is a sign slip, not a rounding;
+    * off by at most half of |value|, or by one unit of the last digit when that is more.
+      A band counted in units of the last digit grows with the digit, not with the value:
+      at one decimal, 2 units is ±0.2, which would accept 0.4 for 0.2374 (67 % off). A
+      number that rounding really explains is close to its value in relative terms too;
+      one where it is not must be explained by the recomputation from rounded
+      intermediates (which the verifier tries separately), or it is not explained. The
+      floor of one unit keeps a value smaller than a unit or two (a single significant
+      digit) from being judged by a tolerance finer than the digits the author wrote.
+
+    With the floor, the third condition already excludes most sign flips (a flipped
+    nonzero number is at least 1.5 units away); the second says it outright.
+    """
     v = value if isinstance(value, Decimal) else to_decimal(value, 40)
-    return abs(given.value - v) <= band * given.unit * (1 + Decimal("1e-9"))
+    g, unit = given.value, given.unit
+    if not v.is_finite():
+        return False
+    if g * v < 0 and abs(v) >= unit / 2:
+        return False
+    tolerance = min(band * unit, max(abs(v) / 2, unit))
+    return abs(g - v) <= tolerance * (1 + Decimal("1e-9"))
 
 
 def exact_value(solution, key: Key):
@@ -282,7 +308,8 @@ def verify(problem, claims, *, band=DEFAULT_BAND, strict: bool = False) -> Repor
     ``problem``: a :class:`~symbackprop.problem.Problem`, a problem file or a built-in
     name. ``claims``: a claims file (path), or a mapping ``key -> number`` (give numbers
     as strings, ``"0.0010"``, to keep the precision written). ``band``: how many units
-    of the last digit shown a number may be off and still count as ``rounding``.
+    of the last digit shown a number may be off and still count as ``rounding`` (capped
+    by half the value, and never across 0: :func:`within`).
     ``strict``: accept only ``correct`` numbers (the report's exit status).
     """
     from .problem import Problem, load

@@ -105,6 +105,73 @@ def test_key_problem_reloads_and_resolves_every_ask(exam):
             assert close(solution.lookup(q["ask"]), q["answer"], rel=1e-12)
 
 
+def test_every_ask_is_a_claim_key_its_rounded_answer_verifies(exam):
+    """Each ask read as a line of a claims file (so never a derivative key written
+    upside down) and the answer rounded to the asked decimals: correct."""
+    for variant in exam.variants:
+        claims = {q.ask.key: f"{rounded(q.answer, q.ask.decimals):.{q.ask.decimals}f}"
+                  for q in variant.questions}
+        report = sb.verify(variant.problem, claims, strict=True)
+        assert report.accepted, (variant.id, report.to_text())
+
+
+def test_no_asked_update_is_the_value_before_it(exam):
+    for variant in exam.variants:
+        sol = variant.solution
+        for q in variant.questions:
+            asked = parse_key(q.ask.key, sol.key_names)
+            if asked.kind == "after":
+                d = q.ask.decimals
+                assert rounded(q.answer, d) != rounded(sol.values[asked.name], d), (variant.id,
+                                                                                    q.ask.key)
+
+
+def test_the_reviewers_dead_unit_bias_is_redrawn():
+    """mlp seed 3, variant 1 asked b1_new[1] behind a dead relu unit: the answer was the
+    given b1[1] = -0.5. That draw is now rejected as ``unchanged`` and redrawn."""
+    from symbackprop.exam.draw import Draw
+    from symbackprop.exam.families import family
+    from symbackprop.exam.generate import build_variant
+    from symbackprop.exam.wellposed import Rejected
+
+    fam = family("mlp")
+    first = None
+    for attempt in range(100):
+        try:
+            build_variant(fam, 3, 0, Draw("mlp", 3, 0, attempt))
+        except Rejected as rejected:
+            if rejected.rule == "unchanged":
+                first = attempt, rejected.detail
+                break
+    assert first is not None, "no draw of mlp-3-001 was rejected as unchanged"
+    assert fam.draw(Draw("mlp", 3, 0, first[0]))["parameters"]["b1"] == [0.1, -0.5]
+    assert "b1_new[1]" in first[1]
+    variant = make_exam("mlp", 3, seed=3, jobs=1).variants[0]
+    asked = {q.ask.key: q.answer for q in variant.questions}
+    (bias,) = [k for k in asked if k.startswith("b1_new")]
+    before = variant.solution.values[bias.replace("_new", "")]
+    assert rounded(asked[bias], 4) != rounded(before, 4)
+
+
+def test_the_unchanged_rule():
+    from symbackprop.exam.wellposed import Rejected, check_unchanged
+
+    solution = sb.load("net-221").solve()
+    w5_new = solution.lookup("w5_new")  # 0.2374 from w5 = 0.2
+    check_unchanged("w5_new", w5_new, solution, 4)
+    check_unchanged("dE/dw5", solution.lookup("dE/dw5"), solution, 4)  # not an update
+    with pytest.raises(Rejected) as rejected:  # 0.2 at one decimal, as given
+        check_unchanged("w5_new", w5_new, solution, 1)
+    assert rejected.value.rule == "unchanged"
+    with pytest.raises(Rejected, match="as before"):  # 0.1007 is 0.10 at two decimals
+        check_unchanged("w1_new", solution.lookup("w1_new"), solution, 2)
+    # a learning rate above 1 can move a parameter whose gradient rounds to 0
+    steep = sb.load_dict({"graph": {"E": "w*x"}, "inputs": {"x": 0.00004},
+                          "parameters": {"w": 0.5}, "learning_rate": 10}).solve()
+    with pytest.raises(Rejected, match="rounds to 0"):  # w_new = 0.4996, dE/dw = 0.00004
+        check_unchanged("w_new", steep.lookup("w_new"), steep, 4)
+
+
 def test_multiple_choice_has_exactly_one_right_choice(exam):
     seen_mc = 0
     for variant in exam.key()["variants"]:
@@ -144,6 +211,8 @@ def test_stress_500_seeds(family, capsys):
     report = stress(family, 500, jobs=2)
     with capsys.disabled():
         print(f"\n{report}")
+    assert "unchanged" in report.rules
+    assert [p for p in report.degenerate if "unchanged by the update" in p] == []
     assert report.degenerate == []
 
 

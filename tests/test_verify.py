@@ -20,6 +20,7 @@ import sympy as sp
 
 import symbackprop as sb
 from symbackprop import examples
+from symbackprop.verifier import DEFAULT_BAND
 from tests.oracle import graph_oracle, load_toml
 
 DATA = Path(__file__).parent / "data"
@@ -325,6 +326,89 @@ def test_strict_and_band(cli, tmp_path):
     assert cli("verify", "net-221", claims, "--band", "1.9").returncode == 0
     r = cli("verify", "net-221", claims, "--band", "lots")
     assert r.returncode == 2 and r.stderr.startswith("error: --band")
+
+
+# ------------------------------------------------------------------ the band's limits
+
+
+def test_the_band_does_not_accept_the_reviewers_numbers(cli):
+    """At one decimal the band of 2 units is +-0.2: it accepted 0.1 for dE/dw5 = -0.0534
+    (the sign flipped) and 0.4 for w5_new = 0.2374 (67 % off). Neither is a rounding."""
+    r = cli("verify", "net-221", "-", "--json", input="dE/dw5 = 0.1\nw5_new = 0.4\n")
+    assert r.returncode == 1, r.stderr
+    got = {c["claim"]: c for c in json.loads(r.stdout)["claims"]}
+    assert got["dE/dw5"]["status"] == "wrong"
+    assert "sign is flipped" in got["dE/dw5"]["note"]
+    assert got["w5_new"]["status"] == "wrong"
+    assert got["w5_new"]["note"].startswith("expected 0.2374")
+    # a number near the value in relative terms too is still a rounding
+    assert statuses(sb.verify("net-221", {"w5_new": "0.3"})) == {"w5_new": "rounding"}
+    assert statuses(sb.verify("net-221", {"dE/dw5": "-0.1"})) == {"dE/dw5": "correct"}
+
+
+@pytest.mark.parametrize(("given", "value", "band", "ok"), [
+    ("0.1", "-0.0534", 2, False),   # the other sign
+    ("0.4", "0.2374", 2, False),    # 1.6 units, but 68 % of the value
+    ("0.3", "0.2374", 2, True),     # 0.6 units, 26 %
+    ("0.0001", "0.00004", 2, True),   # below one unit: judged to the unit written
+    ("0.0002", "0.00004", 2, False),  # 1.6 units, more than one unit and half the value
+    ("-0.0001", "0.00006", 2, False),  # 0.0001 at the precision written: flipped
+    ("0.0737", "0.073879", 2, True),  # 1.8 units, 0.2 %
+    ("0.0737", "0.073879", 1.5, False),
+    ("0.5", "0.2374", 1000, False),  # a wide band is still capped by half the value
+])
+def test_the_band_rule(given, value, band, ok):
+    from symbackprop.claims import parse_number
+    from symbackprop.verifier import within
+
+    assert within(parse_number(given), Decimal(value), Decimal(str(band))) is ok
+
+
+def test_a_flipped_sign_is_never_accepted_at_any_precision():
+    """Every quantity of net-221 with its sign flipped, written to 1 to 6 decimals, alone
+    on a sheet, under the default band and a huge one: never accepted, and the note says
+    the sign is flipped. Values that are 0 at the precision written are left out."""
+    from symbackprop.claims import parse_claims
+    from symbackprop.verifier import judge
+
+    solution = sb.load("net-221").solve()
+    truth = oracle_quantities("net-221")
+    tried = 0
+    for k in range(1, 7):
+        for key, value in truth.items():
+            shown = Decimal(rounded(value, k))
+            if shown == 0:
+                continue
+            claims = parse_claims(f"{key} = {-shown}", solution)
+            for band in (DEFAULT_BAND, Decimal(1000)):
+                (verdict,) = judge(solution, claims, band)
+                assert verdict.status == "wrong", (key, -shown, band, verdict.note)
+                assert "sign is flipped" in verdict.note, (key, -shown, verdict.note)
+                tried += 1
+    assert tried > 300
+
+
+def test_a_reversed_derivative_key_is_an_error_and_unrelated_names_give_0(cli, tmp_path):
+    path = tmp_path / "claims.txt"
+    for text, words in [
+        ("dz_a/dh_a = 0.2425\n", ["h_a is not upstream of z_a", "did you mean dh_a/dz_a?"]),
+        ("E = 0.0739\n\ndx1/dE = 0\n", ["line 3", "E is not upstream of x1",
+                                        "did you mean dE/dx1?"]),
+    ]:
+        path.write_text(text)
+        r = cli("verify", "net-221", path)
+        assert r.returncode == 2, (r.stdout, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"error: {path} line"), r.stderr
+        for word in words:
+            assert word in lines[0], lines[0]
+    # arrays: checked element by element, reported as written
+    r = cli("verify", "mlp-relu-bce", "-", input="dz1/dL = [0, 0]\n")
+    assert r.returncode == 2 and "did you mean dL/dz1?" in r.stderr, r.stderr
+    # neither upstream of the other: a valid key, and the derivative is 0
+    report = sb.verify("net-221", {"dz_a/dz_b": "0", "dh_a/dw2": "0", "dz_b/dh_a": "0.5"})
+    assert statuses(report) == {"dz_a/dz_b": "correct", "dh_a/dw2": "correct",
+                                "dz_b/dh_a": "wrong"}
 
 
 def test_whole_arrays_and_one_element_vectors():

@@ -23,7 +23,7 @@ from .draw import Draw
 from .families import family as get_family
 from .mistakes import distractors
 from .model import Ask, Exam, Question, Variant, rounded
-from .wellposed import LARGEST, RULES, Rejected, check_gates
+from .wellposed import LARGEST, RULES, Rejected, check_gates, check_unchanged
 
 MAX_VARIANTS = 10_000
 SCREEN_DIGITS = 15
@@ -131,6 +131,7 @@ def make_question(ask: Ask, solution, table: dict, fam, draw: Draw, solved: dict
         raise Rejected("size", f"{ask.key} = {float(answer):.4g}")
     if shown == 0 and not (ask.zero_ok and answer == 0):
         raise Rejected("zero", f"{ask.key} = {float(answer):.3g} rounds to 0")
+    check_unchanged(ask.key, answer, solution, ask.decimals)
     question = Question(ask, answer)
     if not ask.choice:
         return question

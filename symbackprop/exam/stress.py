@@ -12,6 +12,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
+from ..keys import parse_key
 from .generate import make_exam
 from .model import rounded
 from .wellposed import KINK_MARGIN, RULES, SATURATION, TIE_MARGIN, gate_inputs
@@ -46,6 +47,9 @@ def problems_of(variant) -> list[str]:
         d = q.ask.decimals
         if rounded(q.answer, d) == 0 and not (q.ask.zero_ok and q.answer == 0):
             found.append(f"{q.ask.key}: rounds to 0")
+        asked = parse_key(q.ask.key, sol.key_names)
+        if asked.kind == "after" and rounded(q.answer, d) == rounded(sol.values[asked.name], d):
+            found.append(f"{q.ask.key}: unchanged by the update")
         if q.choices is None:
             continue
         shown = [rounded(c, d) for c in q.choices]

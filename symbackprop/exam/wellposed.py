@@ -9,6 +9,11 @@ A variant is redrawn when one of these fires (R/exams calls the loop "stress tes
   every answer rounds alike);
 * ``zero``: an answer that rounds to 0 at the precision asked, unless the question is
   about a gradient that is exactly 0 by the gate pattern (the losing input of a max);
+* ``unchanged``: an asked value after the update (``b1_new[1]``, ``E_new``) that equals,
+  at the precision asked, the value before it (the parameter as the problem gives it,
+  the node's value from the first pass), or an asked updated parameter whose gradient
+  rounds to 0 there: the answer can be copied from the sheet, so the question tests
+  nothing (a bias behind a dead relu unit keeps its given value);
 * ``size``: an answer larger than :data:`LARGEST` (not a number to compute by hand);
 * ``collision``: a multiple-choice question with fewer than four choices distinct at the
   precision asked;
@@ -23,13 +28,15 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import ops
+from ..keys import parse_key
+from .model import rounded
 
 KINK_MARGIN = 0.05
 TIE_MARGIN = 0.1
 SATURATION = 4.0
 LARGEST = 1000.0
 
-RULES = ("kink", "saturated", "zero", "size", "collision", "duplicate")
+RULES = ("kink", "saturated", "zero", "unchanged", "size", "collision", "duplicate")
 
 
 class Rejected(Exception):
@@ -71,3 +78,23 @@ def check_saturation(value: float, where: str) -> None:
     """The same rule for a sigmoid written out as 1/(1 + e^-z) (the neuron as gates)."""
     if abs(value) > SATURATION:
         raise Rejected("saturated", f"{where}: sigmoid input {value:.4f}")
+
+
+def check_unchanged(key: str, answer, solution, decimals: int) -> None:
+    """The ``unchanged`` rule for one asked quantity (a claim key) and its exact answer.
+
+    Only values after the update are judged: a gradient or forward value that happens to
+    equal a given number still has to be worked out (df/dx = z for f = (x + y)z is the
+    point of the exercise), but an updated value equal to the value before it does not.
+    """
+    parsed = parse_key(key, solution.key_names)
+    if parsed.kind != "after":
+        return
+    before = solution.values[parsed.name]
+    if rounded(answer, decimals) == rounded(before, decimals):
+        raise Rejected("unchanged", f"{key} = {float(answer):.6g}, as before the update")
+    if solution.graph.is_leaf(parsed.name):
+        gradient = solution.gradients[parsed.name]
+        if rounded(gradient, decimals) == 0:
+            raise Rejected("unchanged", f"d{solution.output}/d{parsed.name} = "
+                           f"{float(gradient):.3g} rounds to 0: {key} is its given value")
