@@ -51,6 +51,8 @@ def parse_toml(text: str) -> dict:
         return tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise ProblemError(f"not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ProblemError("not valid TOML: nested too deeply") from None
 
 
 def to_rational(value, field: str, section: str) -> sp.Rational:

@@ -7,7 +7,9 @@ and the loss before and after. Numbers are rounded only here, for display.
 
 from __future__ import annotations
 
-from .numbers import DEFAULT_PLACES, format_number
+import sympy as sp
+
+from .numbers import DEFAULT_PLACES, format_number, to_decimal
 from .parse import SourcePrinter
 from .solution import Chain, Solution
 
@@ -59,6 +61,18 @@ def chain_lines(chain: Chain, places: int) -> list[str]:
     return lines
 
 
+def _value(value, places: int) -> str:
+    """A value for display; an exact value (``--exact``) also in its exact form, as in
+    ``σ(351/1000) ≈ 0.5869``, when that form is short."""
+    shown = format_number(value, places)
+    if isinstance(value, sp.Float) or (isinstance(value, sp.Rational) and sp.Rational(shown) == value):
+        return shown
+    exact = expression(value)
+    if len(exact) > 60 or exact == shown:
+        return shown
+    return f"{exact} ≈ {shown}"
+
+
 def sweep_lines(solution: Solution, name: str, places: int) -> list[str]:
     """One step of the sweep: dE/dname = Σ over uses of dE/duser · duser/dname."""
     out = solution.output
@@ -88,7 +102,7 @@ def render_text(solution: Solution, places: int = DEFAULT_PLACES) -> str:
     lines += ["", "Forward pass"]
     for node in graph.nodes:
         lines.append(f"  {node.name} = {expression(node.expr)} = "
-                     f"{format_number(solution.values[node.name], places)}")
+                     f"{_value(solution.values[node.name], places)}")
 
     lines += ["", "Local derivatives (one per edge)"]
     upstream = graph.upstream(out) | {out}
@@ -119,7 +133,7 @@ def render_text(solution: Solution, places: int = DEFAULT_PLACES) -> str:
                 f"  {p}_new = {format_number(graph.leaves[p].value, 12)} - {rate} · "
                 f"{_number(solution.gradients[p], places)} = {format_number(solution.updated[p], places)}")
         before, after = solution.values[out], solution.values_after[out]
-        trend = "went down" if after < before else "did not go down"
+        trend = "went down" if to_decimal(after) < to_decimal(before) else "did not go down"
         lines += ["", "Second forward pass",
                   f"  {out} before = {format_number(before, places)}",
                   f"  {out} after  = {format_number(after, places)}   ({out} {trend})"]

@@ -147,3 +147,26 @@ def test_bp1_to_bp4_reproduced_by_the_scalar_sweep():
     assert np.allclose(np.array(s.lookup("dL/dz1"), dtype=float), d1, rtol=1e-12)
     assert np.allclose(np.array(s.lookup("dL/db1"), dtype=float), d1, rtol=1e-12)  # BP3
     assert np.allclose(np.array(s.lookup("dL/dW2"), dtype=float), np.outer(d2, a1), rtol=1e-12)  # BP4
+
+
+def test_exact_mode_prints_and_compares_like_floats(cli):
+    """--exact: the same numbers on every output, even where 40 digits cancel.
+
+    After logistic regression's update, L = -log(σ(125.05)) = log(1 + e^-125.05), which
+    is e^-125.05 to 55 digits (mpmath, independent of the engine); σ(125.05) rounds to 1
+    at 40 digits, so a naive evaluation of the exact form prints 0.
+    """
+    import json
+
+    import mpmath
+
+    truth = float(mpmath.log1p(mpmath.exp(-mpmath.mpf("125.05"))))
+    r = cli("solve", "logreg", "--exact", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["values_after"]["L"] == pytest.approx(truth, rel=1e-12)
+    text = cli("solve", "logreg", "--exact")
+    assert text.returncode == 0 and "(L went down)" in text.stdout, text.stderr
+    assert "σ(" in cli("solve", "net-221", "--exact").stdout  # the exact form is shown
+    floats = json.loads(cli("solve", "net-221", "--format", "json").stdout)
+    exact = json.loads(cli("solve", "net-221", "--exact", "--format", "json").stdout)
+    assert exact["gradients"] == pytest.approx(floats["gradients"], rel=1e-12)

@@ -79,6 +79,7 @@ BAD = {
     "hinge class": ('[network]\nlayers = [1, 2]\nactivations = ["linear"]\nloss = "hinge"\n'
                     '[parameters]\nW1 = [[1], [1]]\nb1 = [0, 0]\n[inputs]\nx = [1]\ny = 7\n',
                     ["[inputs]", "y", "class index"]),
+    "deeply nested TOML": ("a = " + "[" * 5000 + "]" * 5000 + "\n", ["not valid TOML", "nested"]),
     "tower": ('[graph]\nf = "x**x**x**x"\n[inputs]\nx = 10\n', ["[graph]", "f", "10^300"]),
     "tower in a graph": ('[graph]\ng = "x*1"\nf = "g**g**g**g"\n[inputs]\nx = 10\n',
                          ["[graph]", "f", "10^300"]),

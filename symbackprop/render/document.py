@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import ops
-from ..numbers import format_number
+from ..numbers import format_number, to_decimal
 from ..solution import Chain, Solution
 from ..text import MAX_PATHS_SHOWN
 from .equations import Equation, width
@@ -333,11 +333,12 @@ def second_pass_rows(solution: Solution, places: int) -> list[str]:
 
 def trend(solution: Solution, places: int) -> dict:
     out = solution.output
-    before, after = solution.values[out], solution.values_after[out]
+    # Decimals, so that exact values (``--exact``) compare and subtract reliably.
+    before, after = to_decimal(solution.values[out]), to_decimal(solution.values_after[out])
     change = after - before
     return {
         "before": number(before, places), "after": number(after, places),
-        "change": number(abs(change), places), "down": bool(after < before),
+        "change": number(abs(change), places), "down": after < before,
         "relative": number(abs(change) / abs(before) * 100, 1) if before != 0 else None,
     }
 
