@@ -259,3 +259,16 @@ def test_all_nodes_adds_the_chain_of_every_node():
 def test_places_changes_the_rounding():
     md = render_markdown(sb.load("net-221").solve(), places=2)
     assert "-0.05" in md and "-0.0534" not in md and "to 2 decimals" in md
+
+
+def test_a_saturated_value_is_not_shown_as_a_bare_one():
+    """After logistic regression's update ŷ = σ(125.05) rounds to 1; the handout writes
+    1 - δ so that log(1 - ŷ) does not read as log 0. δ from mpmath, not the engine."""
+    import mpmath
+
+    tail = mpmath.exp(-mpmath.mpf("125.05"))
+    gap = tail / (1 + tail)  # 1 - σ(z), in the form that does not cancel
+    mantissa, exponent = f"{float(gap):.3e}".split("e")
+    tex = render_tex(sb.load("logreg").solve())
+    assert rf"= 1 - {mantissa} \cdot 10^{{{int(exponent)}}}" in tex
+    assert rf"\log\!\left(1 - {mantissa}" in tex  # ŷ itself, without doubled brackets

@@ -93,8 +93,13 @@ _TINY = re.compile(r"(-?)0\.(0{5,})(\d)(\d*)")
 
 def number(value, places: int) -> str:
     r"""A number for display (the package's one formatter), in math: a tiny one such as
-    0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros."""
+    0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros, and a saturated one
+    such as σ(125.05) as 1 - 4.914 \cdot 10^{-55} rather than a bare 1 (which would make
+    log(1 - ŷ) read as log 0)."""
     text = format_number(value, places)
+    near = _near_whole(value, text)
+    if near is not None:
+        return near
     m = _TINY.fullmatch(text)
     if m:
         sign, zeros, first, rest = m.groups()
@@ -103,10 +108,23 @@ def number(value, places: int) -> str:
     return text
 
 
+def _near_whole(value, text: str) -> str | None:
+    """``N - d`` for a value that displays as a whole number N but is not one."""
+    if not isinstance(value, sp.Float) or not re.fullmatch(r"-?\d+", text):
+        return None
+    whole = sp.Integer(int(text))
+    gap = value - whole
+    if gap == 0 or abs(gap) > sp.Float("1e-12"):
+        return None  # the value is that whole number, or its rounding is an ordinary one
+    shown = number(abs(gap), 4)
+    return f"{text} {'-' if gap < 0 else '+'} {shown}" if text != "0" else None
+
+
 def factor(value, places: int) -> str:
     """A number inside a product: negative numbers in parentheses."""
     text = number(value, places)
-    return f"({text})" if text.startswith("-") else text
+    compound = text.startswith("-") or " - " in text or " + " in text
+    return f"({text})" if compound else text
 
 
 def product(parts: list[str]) -> str:

@@ -168,7 +168,11 @@ class NotationPrinter(LatexPrinter):
     # Functions, from the op table -------------------------------------------------------
 
     def _print_op(self, name: str, args) -> str:
-        return op_latex(ops.OPS[name], [self._print(a) for a in args])
+        return op_latex(ops.OPS[name], [self._print_argument(a) for a in args])
+
+    def _print_argument(self, arg) -> str:
+        """A function's argument: it sits in the function's own brackets."""
+        return self._print(arg)
 
     def _print_sigmoid(self, expr, exp=None):
         return self._power(self._print_op("sigmoid", expr.args), exp)
@@ -252,7 +256,13 @@ class _SubstitutingPrinter(NotationPrinter):
         text = self.numbers.get(expr.name)
         if text is None:
             return latex_name(expr.name)
-        return f"({text})" if text.startswith("-") else text
+        compound = text.startswith("-") or " - " in text or " + " in text
+        return f"({text})" if compound else text
+
+    def _print_argument(self, arg) -> str:
+        if isinstance(arg, sp.Symbol) and arg.name in self.numbers:
+            return self.numbers[arg.name]  # log(1 - 4.9e-55), not log((1 - 4.9e-55))
+        return self._print(arg)
 
 
 def substituted(expr, numbers) -> str:
