@@ -51,12 +51,68 @@ class Floating:
         return sp.Float(value, self.digits)
 
     def apply(self, expr: sp.Expr, env: dict) -> sp.Expr:
-        value = expr.xreplace(env)
+        value = substitute(expr, env)
         if not isinstance(value, sp.Float):
             value = value.evalf(self.digits)
         if isinstance(value, sp.Rational):  # an exact 0 or 1 that survived
             value = sp.Float(value, self.digits)
         return value
+
+
+_NUMBER = (sp.Float, sp.Rational)
+
+
+def substitute(expr: sp.Expr, rule: dict) -> sp.Expr:
+    """``expr.xreplace(rule)``, number for number, only faster.
+
+    xreplace rebuilds every changed Add and Mul through ``Add(*args)``, whose flatten
+    asks SymPy's assumption system about each fresh Float: most of an evaluation's time.
+    When every argument is already a finite number (Float or Rational), flatten does no
+    more than drop the identity and fold ``coeff += arg`` (``*=``) from the identity in
+    argument order, so that fold is done here directly, with the same Number operations
+    in the same order: the same digits. Everything else (powers, functions, anything
+    symbolic) is rebuilt with ``func(*args)`` exactly as xreplace does.
+    """
+    return _replace(expr, rule)[0]
+
+
+def _replace(a, rule: dict):
+    """(a with the rule applied, whether anything changed), as ``a._xreplace(rule)``."""
+    xreplace = getattr(type(a), "_xreplace", None)
+    if xreplace is None:
+        return a, False
+    if xreplace is not _BASIC_XREPLACE:
+        return a._xreplace(rule)
+    return _substitute(a, rule)
+
+
+def _substitute(expr, rule: dict):
+    if expr in rule:
+        return rule[expr], True
+    if not rule or not expr.args:
+        return expr, False
+    args = []
+    changed = False
+    for a in expr.args:
+        new, c = _replace(a, rule)
+        args.append(new)
+        changed |= c
+    if not changed:
+        return expr, False
+    if type(expr) in (sp.Add, sp.Mul) and all(isinstance(a, _NUMBER) for a in args):
+        identity = expr.identity
+        args = [a for a in args if a is not identity]  # as AssocOp.__new__ does
+        if len(args) == 1:
+            return args[0], True
+        total = identity
+        add = type(expr) is sp.Add
+        for a in args:
+            total = total + a if add else total * a
+        return total, True
+    return expr.func(*args), True
+
+
+_BASIC_XREPLACE = sp.Basic._xreplace
 
 
 @dataclass
