@@ -198,6 +198,11 @@ def derivation_of(graph: Graph) -> Derivation:
     return derivation
 
 
+def clear_derivations() -> None:
+    """Forget the derivations by shape (with SymPy's ``clear_cache``)."""
+    _BY_SHAPE.clear()
+
+
 def adjoint_equations(derivation: Derivation, top: str) -> list[tuple[str, sp.Expr]]:
     """The backward pass as a Wengert list: (name, expression for d top / d name), each
     in node symbols and the adjoint symbols of names earlier in the list.
