@@ -17,6 +17,7 @@ local derivatives along each path between two names (:meth:`Derivation.paths`).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -169,6 +170,37 @@ class Derivation:
                 memo[name] = sp.Add(*[memo[e.upper] * e.local for e in self.uses(name)
                                       if e.upper in memo])
         return memo.get(bottom, sp.S.Zero)
+
+
+#: Derivations by graph shape (see :func:`derivation_of`); a bound keeps it small.
+_BY_SHAPE: dict[tuple, Derivation] = {}
+_SHAPES_KEPT = 256
+
+
+def derivation_of(graph: Graph) -> Derivation:
+    """The derivation of ``graph``, reusing the edges of an earlier graph of the same shape.
+
+    Local derivatives depend only on the equations and the names, never on the values
+    (a problem's second forward pass already reuses them), and the exam generator loads
+    hundreds of problems that differ only in their numbers: deriving each anew was a
+    twentieth of the work. The copy gets ``graph`` itself; its edges are shared
+    (immutable).
+    """
+    shape = (tuple((n.name, n.expr) for n in graph.nodes),
+             tuple((name, leaf.kind) for name, leaf in graph.leaves.items()), graph.output)
+    known = _BY_SHAPE.get(shape)
+    if known is None:
+        if len(_BY_SHAPE) >= _SHAPES_KEPT:
+            _BY_SHAPE.clear()
+        known = _BY_SHAPE[shape] = Derivation(graph)
+    derivation = copy.copy(known)
+    derivation.graph = graph
+    return derivation
+
+
+def clear_derivations() -> None:
+    """Forget the derivations by shape (with SymPy's ``clear_cache``)."""
+    _BY_SHAPE.clear()
 
 
 def adjoint_equations(derivation: Derivation, top: str) -> list[tuple[str, sp.Expr]]:

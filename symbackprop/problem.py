@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .derive import Derivation
+from .derive import Derivation, derivation_of
 from .errors import SymbackpropError
 from .evaluate import evaluate
 from .graph import Graph, stage
@@ -39,8 +39,8 @@ class Problem:
 
     @cached_property
     def derivation(self) -> Derivation:
-        """The graph's edges with their local derivatives (computed once)."""
-        return Derivation(self.graph)
+        """The graph's edges with their local derivatives (computed once per graph shape)."""
+        return derivation_of(self.graph)
 
     def staged(self) -> Problem:
         """The same problem with every compound equation split into atomic gates."""
