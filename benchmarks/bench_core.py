@@ -25,6 +25,7 @@ from sympy.core.cache import clear_cache  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
 from symbackprop.derive import Derivation, adjoint_equations  # noqa: E402
+from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.functions import sigmoid  # noqa: E402
 
 
@@ -34,6 +35,7 @@ def best_of(fn, repeat=5):
     times = []
     for _ in range(repeat):
         clear_cache()
+        clear_memos()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
@@ -76,6 +78,7 @@ def main(quick=False):
         label = f"derive MLP {sizes} ({n} params)"
         if sizes == [4, 8, 8, 2] and not quick:
             clear_cache()
+            clear_memos()
             start = time.perf_counter()
             naive_gradients(problem, evaluate=False)
             base = time.perf_counter() - start

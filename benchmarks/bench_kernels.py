@@ -52,6 +52,7 @@ from scalar_mlp import scalar_mlp_table  # noqa: E402
 from sympy.core.cache import clear_cache  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
+from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.kernels import available  # noqa: E402
 
 
@@ -148,6 +149,7 @@ def bench_scalar_mlp(quick: bool):
         times = []
         for _ in range(3):
             clear_cache()
+            clear_memos()
             start = time.perf_counter()
             derive_and_compile(table)
             times.append(time.perf_counter() - start)
@@ -156,6 +158,7 @@ def bench_scalar_mlp(quick: bool):
         label = f"derive + compile scalar MLP {sizes} ({n} params)"
         if sizes == [4, 8, 8, 2] and not quick:
             clear_cache()
+            clear_memos()
             start = time.perf_counter()
             naive_derive_and_compile(table)
             base = time.perf_counter() - start

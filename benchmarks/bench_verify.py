@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sympy.core.cache import clear_cache  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
+from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.numbers import format_number  # noqa: E402
 
 
@@ -32,6 +33,7 @@ def best_of(fn, repeat=3):
     times = []
     for _ in range(repeat):
         clear_cache()
+        clear_memos()
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)

@@ -199,7 +199,7 @@ def derivation_of(graph: Graph) -> Derivation:
 
 
 def clear_derivations() -> None:
-    """Forget the derivations by shape (with SymPy's ``clear_cache``)."""
+    """Forget the derivations by shape (see :func:`symbackprop.evaluate.clear_memos`)."""
     _BY_SHAPE.clear()
 
 

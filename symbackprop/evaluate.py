@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
-from sympy.core import cache as sp_cache
 
 from . import ops
 from .derive import Derivation, clear_derivations
@@ -77,24 +76,15 @@ _MEMO_KEPT = 20_000
 _FREE: dict = {}
 
 
-class _Memos:
-    """These memos and the derivations by shape, in SymPy's cache registry, so that
-    ``sympy.core.cache.clear_cache()`` empties them too: the benchmarks time from a cold
-    cache, and a warm memo would flatter them."""
+def clear_memos() -> None:
+    """Forget every memo of the package (values, derivations by shape).
 
-    __name__ = "symbackprop memos"
-    __wrapped__ = None  # clear_cache() calls cache_clear on items that have both
-
-    def cache_clear(self) -> None:
-        _MEMO.clear()
-        _FREE.clear()
-        clear_derivations()
-
-    def cache_info(self):
-        return {"values": len(_MEMO)}
-
-
-sp_cache.CACHE.append(_Memos())
+    Benchmarks call it beside SymPy's ``clear_cache()`` so that they time from a cold
+    start; a warm memo would flatter them.
+    """
+    _MEMO.clear()
+    _FREE.clear()
+    clear_derivations()
 
 
 def _memo_key(expr, env: dict, digits: int):
