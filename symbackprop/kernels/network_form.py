@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from .. import ops
 from ..network import LOSS_NAME
@@ -35,8 +36,17 @@ from .codegen import lambdify_list
 from .kernel import Kernel
 from .losses import hidden_local, output_layer
 
-matmul = sp.Function("matmul")
-transpose = sp.Function("transpose")
+
+class matmul(sp.Function):  # noqa: N801 - named as the primitive it calls
+    """The matrix product of two arrays, printed ``a @ b``: it binds as ``*`` does."""
+
+    precedence = PRECEDENCE["Mul"]
+
+
+class transpose(sp.Function):  # noqa: N801
+    """The transpose of an array, printed ``a.T``."""
+
+
 batch_sum = sp.Function("batch_sum")
 batch_mean = sp.Function("batch_mean")
 softmax_classes = sp.Function("softmax_classes")
