@@ -207,7 +207,7 @@ def _numpy_backend() -> Backend:
         "batch_mean": _np_mean,
     }
     return Backend("numpy", "numpy", Printer, primitives,
-                   asarray=lambda a: np.asarray(a, dtype=float), to_numpy=np.asarray)
+                   asarray=functools.partial(np.asarray, dtype=float), to_numpy=np.asarray)
 
 
 # -------------------------------------------------------------------------------- JAX
