@@ -10,8 +10,9 @@
    parameters) against naive sympy.diff of the expanded loss per weight + lambdify
    (target: at least 100x faster), and the cost per parameter up to [8, 16, 16, 4].
 
-Timings alternate between the two sides and keep each side's best round, so a busy
-machine slows both alike. BLAS threads are pinned (default 1, ``--threads N``) before
+Timings alternate between the sides (in reversed order every other round, each timed
+block after one untimed call) and keep each side's best round, so a busy machine slows
+both alike; the kernel-vs-numpy line also gives the spread of the ratio round by round. BLAS threads are pinned (default 1, ``--threads N``) before
 numpy loads, and PyTorch gets the same number.
 
 Run: python benchmarks/bench_kernels.py [--threads N] [--quick]
@@ -57,21 +58,41 @@ from symbackprop.kernels import available  # noqa: E402
 
 
 def compare(functions: dict, number: int, rounds: int = 25) -> dict:
-    """Best time per call of each function, the functions taking turns round by round."""
-    best = dict.fromkeys(functions, float("inf"))
+    """Time per call of each function in every round, the functions taking turns.
+
+    Each side's timed calls start after one untimed call, and the order of the sides is
+    reversed every other round, so neither side always runs on the caches the other
+    left.
+    """
+    times = {name: [] for name in functions}
+    order = list(functions.items())
     for _ in range(rounds):
-        for name, fn in functions.items():
+        for name, fn in order:
+            fn()
             start = time.perf_counter()
             for _ in range(number):
                 fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / number)
-    return best
+            times[name].append((time.perf_counter() - start) / number)
+        order.reverse()
+    return times
 
 
-def row(label, ours, base, unit="us"):
-    scale = 1e6 if unit == "us" else 1.0
+def best(times: dict) -> dict:
+    """Each side's best round."""
+    return {name: min(t) for name, t in times.items()}
+
+
+def spread(ours: list, base: list) -> str:
+    """The ratio round by round (the two sides of one round ran next to each other):
+    its median and its 10th to 90th percentile."""
+    ratios = sorted(a / b for a, b in zip(ours, base, strict=True))
+    pick = lambda q: ratios[round(q * (len(ratios) - 1))]  # noqa: E731
+    return f"  (per round: median {pick(0.5):.2f}x, {pick(0.1):.2f}-{pick(0.9):.2f}x)"
+
+
+def row(label, ours, base, note=""):
     ratio = ours / base if base else float("nan")
-    print(f"{label:62} {ours * scale:10.1f} {base * scale:10.1f} {ratio:7.2f}x")
+    print(f"{label:62} {ours * 1e6:10.1f} {base * 1e6:10.1f} {ratio:7.2f}x{note}")
 
 
 def torch_step(params, x, y):
@@ -105,14 +126,19 @@ def bench_mlp():
     params = random_params(layers, seed=3)
     x, y = random_batch(layers, 100, seed=4)
     data = {"x": x, "y": y}
-    sides = {"kernel": lambda: kernel.loss_and_grad(params, data),
-             "numpy": lambda: mlp_loss_and_grad(params, x, y)}
+    step = lambda: kernel.loss_and_grad(params, data)  # noqa: E731
+    # numpy first, on its own: a side that runs after PyTorch finds the caches full of
+    # PyTorch's data (5-10 % slower), so PyTorch gets a comparison of its own.
+    times = compare({"kernel": step, "numpy": lambda: mlp_loss_and_grad(params, x, y)},
+                    number=20, rounds=60)
+    fastest = best(times)
+    row("784-16-16-10 cce, batch 100: kernel vs hand-written numpy", fastest["kernel"],
+        fastest["numpy"], spread(times["kernel"], times["numpy"]))
     if available("torch"):
-        sides["torch"] = torch_step(params, x, y)
-    best = compare(sides, number=20)
-    row("784-16-16-10 cce, batch 100: kernel vs hand-written numpy", best["kernel"], best["numpy"])
-    if "torch" in best:
-        row("784-16-16-10 cce, batch 100: kernel vs PyTorch eager", best["kernel"], best["torch"])
+        times = compare({"kernel": step, "torch": torch_step(params, x, y)}, number=20)
+        fastest = best(times)
+        row("784-16-16-10 cce, batch 100: kernel vs PyTorch eager", fastest["kernel"],
+            fastest["torch"], spread(times["kernel"], times["torch"]))
     print(f"{'compile the 784-16-16-10 kernel (s; loading the problem: ' + f'{loaded:.2f} s)':62}"
           f" {compiled:10.3f}")
 
@@ -123,10 +149,12 @@ def bench_net221():
     data = {"x1": rng.random(4096), "x2": rng.random(4096), "y_t": rng.random(4096)}
     params = kernel.parameters()
     plain = {k: float(v) for k, v in params.items()}
-    best = compare({"kernel": lambda: kernel.loss_and_grad(params, data),
-                    "numpy": lambda: net221_loss_and_grad(plain, data["x1"], data["x2"],
-                                                          data["y_t"])}, number=50)
-    row("2-2-1 graph form, batch 4096: kernel vs hand-written numpy", best["kernel"], best["numpy"])
+    times = compare({"kernel": lambda: kernel.loss_and_grad(params, data),
+                     "numpy": lambda: net221_loss_and_grad(plain, data["x1"], data["x2"],
+                                                           data["y_t"])}, number=50)
+    fastest = best(times)
+    row("2-2-1 graph form, batch 4096: kernel vs hand-written numpy", fastest["kernel"],
+        fastest["numpy"], spread(times["kernel"], times["numpy"]))
 
 
 def derive_and_compile(table):

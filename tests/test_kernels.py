@@ -379,11 +379,75 @@ def test_a_missing_backend_names_the_pip_command(monkeypatch):
 
 def test_generated_source_reads_like_the_equations():
     source = sb.load("four-pixel").compile().source
-    for line in ("Z1 = b1 + matmul(A0, transpose(W1))", "A1 = tanh(Z1)",
-                 "delta1 = (1 - A1**2)*matmul(delta2, W2)", "dW1 = matmul(transpose(delta1), A0)"):
+    for line in ("Z1 = b1 + A0 @ W1.T", "A1 = tanh(Z1)",
+                 "delta1 = (1 - A1**2)*(delta2 @ W2)", "dW1 = delta1.T @ A0"):
         assert line in source
     graph = sb.load("net-221").compile().source
     assert "v_h_a = sigmoid(v_z_a)" in graph and "g_z_c = " in graph
+
+
+def test_matrix_products_print_with_their_parentheses():
+    """``@`` binds as ``*`` does: the printed code must group as the expression does."""
+    import sympy as sp
+
+    from symbackprop.kernels.backends import get_backend
+    from symbackprop.kernels.network_form import matmul, transpose
+
+    a, b, c = sp.symbols("a b c", real=True)
+    printer = get_backend("numpy").make_printer()
+    cases = {
+        a * matmul(b, c): ("a*(b @ c)", "(b @ c)*a"),
+        matmul(a * b, c): ("(a*b) @ c",),
+        matmul(a, b * c): ("a @ (b*c)",),
+        matmul(matmul(a, b), c): ("a @ b @ c",),
+        matmul(a, matmul(b, c)): ("a @ (b @ c)",),
+        matmul(a + b, transpose(c)) + 1: ("(a + b) @ c.T + 1", "1 + (a + b) @ c.T"),
+        transpose(a + b): ("(a + b).T",),
+        matmul(b, c) ** 2: ("(b @ c)**2",),
+    }
+    for expr, texts in cases.items():
+        assert printer.doprint(expr) in texts, expr
+    rng = np.random.default_rng(0)
+    values = {"a": rng.random((3, 3)), "b": rng.random((3, 3)), "c": rng.random((3, 3))}
+    va, vb, vc = values.values()
+    assert np.allclose(eval(printer.doprint(a * matmul(b, c)), values), va * (vb @ vc))
+    assert np.allclose(eval(printer.doprint(matmul(a * b, c)), values), (va * vb) @ vc)
+
+
+def test_the_kernels_sigmoid_is_the_op_tables():
+    """Same numbers wherever the op table's are nonzero, and no overflow warning."""
+    import warnings
+
+    from symbackprop import ops
+    from symbackprop.kernels import backends
+
+    z = np.concatenate([np.linspace(-709.78, 709.78, 20001),
+                        np.random.default_rng(2).normal(0, 30, 2000)])
+    np.testing.assert_array_equal(backends._np_sigmoid(z), ops.NUMPY_NAMESPACE["sigmoid"](z))
+    assert backends._np_sigmoid(3) == ops.NUMPY_NAMESPACE["sigmoid"](3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        extreme = backends._np_sigmoid(np.array([-1e308, -800.0, 800.0, np.inf, -np.inf]))
+        assert backends._np_sigmoid(-1000) < 1e-307
+    assert (extreme[[0, 1, 4]] < 1e-307).all() and (extreme[[2, 3]] == 1.0).all()
+    assert np.isnan(backends._np_sigmoid(np.array([np.nan])))[0]
+
+
+def test_sums_along_an_axis_agree_with_numpy():
+    from symbackprop.kernels import backends
+
+    rng = np.random.default_rng(1)
+    for a in (rng.random((7, 3)), rng.random((1, 5)), np.arange(6.0).reshape(2, 3).T):
+        np.testing.assert_allclose(backends._np_class_sum(a), a.sum(axis=1, keepdims=True))
+        np.testing.assert_allclose(backends._np_batch_sum(a), a.sum(axis=0))
+        np.testing.assert_allclose(backends._np_logsumexp(a),
+                                   np.log(np.exp(a).sum(axis=1, keepdims=True)))
+    assert backends._np_class_sum(np.ones((2, 3), dtype=int)).tolist() == [[3], [3]]
+    big = np.array([[1000.0, 0.0], [-1000.0, -1001.0], [np.nan, 0.0]])
+    lse = backends._np_logsumexp(big)[:, 0]
+    assert lse[0] == 1000.0 and lse[1] == pytest.approx(-1000 + np.log1p(np.exp(-1)))
+    assert np.isnan(lse[2])
+    assert backends._np_mean(np.arange(4.0)) == 1.5 and backends._np_mean(2) == 2.0
 
 
 # ----------------------------------------------------------------------------- backends

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from .. import ops
 from ..network import LOSS_NAME
@@ -35,8 +36,17 @@ from .codegen import lambdify_list
 from .kernel import Kernel
 from .losses import hidden_local, output_layer
 
-matmul = sp.Function("matmul")
-transpose = sp.Function("transpose")
+
+class matmul(sp.Function):  # noqa: N801 - named as the primitive it calls
+    """The matrix product of two arrays, printed ``a @ b``: it binds as ``*`` does."""
+
+    precedence = PRECEDENCE["Mul"]
+
+
+class transpose(sp.Function):  # noqa: N801
+    """The transpose of an array, printed ``a.T``."""
+
+
 batch_sum = sp.Function("batch_sum")
 batch_mean = sp.Function("batch_mean")
 softmax_classes = sp.Function("softmax_classes")
@@ -147,9 +157,31 @@ class NetworkKernel(Kernel):
         all_shapes = net.shapes()
         self.parameter_shapes = {p: all_shapes[p] for p in net.parameters}
         self.input_shapes = {"x": all_shapes["x"], "y": all_shapes["y"]}
+        self._param_names = tuple(self.parameter_shapes)
+        self._param_shape_list = list(self.parameter_shapes.values())
+        self._widths = tuple(int(np.prod(self.input_shapes[n])) for n in ("x", "y"))
 
     def _args(self, params: dict, data: dict) -> list:
-        """Arguments as stored: one sample per row, as the data and params come."""
+        """Arguments as stored: one sample per row, as the data and params come.
+
+        The common case (every parameter and both inputs, arrays of the stored shapes) is
+        checked in a few comparisons; a kernel called in a training loop spends no more
+        than that on its arguments. Anything else takes the careful path, which converts
+        what it can and names what is wrong.
+        """
+        try:
+            asarray = self.backend.asarray
+            args = [asarray(params[p]) for p in self._param_names]
+            x, y = asarray(data["x"]), asarray(data["y"])
+            batch = x.shape[0]
+            if (len(data) == 2 and [a.shape for a in args] == self._param_shape_list
+                    and x.shape == (batch, self._widths[0]) and y.shape == (batch, self._widths[1])):
+                return [*args, x, y, float(batch)]
+        except Exception:  # noqa: BLE001 - the careful path says what is wrong
+            pass
+        return self._careful_args(params, data)
+
+    def _careful_args(self, params: dict, data: dict) -> list:
         self._check_params(params)
         batch = self._batch_size(data)
         asarray = self.backend.asarray
@@ -165,10 +197,9 @@ class NetworkKernel(Kernel):
 
     def loss_and_grad(self, params: dict, data: dict) -> tuple[float, dict]:
         loss, *grads = self._grad_fn(*self._args(params, data))
-        out = {}
-        for (name, shape), g in zip(self.parameter_shapes.items(), grads, strict=True):
-            out[name] = g.reshape(shape)
-        return float(loss), out
+        # each gradient comes out in its parameter's shape: dW (n, m) from the product,
+        # db (n,) from the sum over the batch
+        return float(loss), dict(zip(self._param_names, grads, strict=True))
 
     def loss(self, params: dict, data: dict) -> float:
         return float(self._loss_fn(*self._args(params, data))[0])
