@@ -70,6 +70,10 @@ class GraphError(ProblemError):
     """A graph that is not a DAG of defined names: cycles, undefined or doubled names."""
 
 
+class MagnitudeError(ProblemError):
+    """A value too large to compute with (beyond 10^300) at the problem's numbers."""
+
+
 class ClaimError(SymbackpropError):
     """A claims file line that cannot be read, or a key that names nothing."""
 

@@ -20,7 +20,7 @@ import sympy as sp
 
 from . import ops
 from .derive import Derivation, clear_derivations
-from .errors import ProblemError
+from .errors import MagnitudeError, ProblemError
 from .graph import Graph
 from .parse import to_source
 
@@ -252,7 +252,7 @@ def check_magnitudes(graph: Graph) -> None:
             try:
                 values[node.symbol] = _double(node.expr, values)
             except (FloatingPointError, OverflowError):
-                raise ProblemError(
+                raise MagnitudeError(
                     "a value in this equation grows beyond 10^300 (at the given inputs); "
                     "symbackprop computes with values of a size that can be written down"
                 ).at(field=_user_equation(graph, node.name)) from None

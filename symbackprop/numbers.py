@@ -50,7 +50,8 @@ def _agree(a: Decimal, b: Decimal, digits: int) -> bool:
 
 def format_number(value, places: int = DEFAULT_PLACES) -> str:
     """``value`` rounded for display: ``places`` decimals, or as many significant digits
-    when the number is smaller than 10^-places. Minus signs are ASCII hyphens."""
+    when the number is smaller than 10^-places, and from 10^15 on a mantissa with
+    ``places`` decimals and a power of ten (1.4013e+65). Minus signs are ASCII hyphens."""
     d = to_decimal(value)
     if not d.is_finite():
         return str(d)
@@ -58,6 +59,8 @@ def format_number(value, places: int = DEFAULT_PLACES) -> str:
         return "0"
     with localcontext() as ctx:
         ctx.prec = 60
+        if abs(d) >= LARGE:  # 1.4013e+65, not 66 digits of which 40 are noise
+            return _scientific(d, places)
         if abs(d) >= Decimal(1).scaleb(-places):
             q = Decimal(1).scaleb(-places)
         else:
@@ -69,6 +72,20 @@ def format_number(value, places: int = DEFAULT_PLACES) -> str:
     if "." in text and rounded == d:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+#: From here on numbers are written with a power of ten.
+LARGE = Decimal(10) ** 15
+
+
+def _scientific(d: Decimal, places: int) -> str:
+    """``places`` decimals of the mantissa and the power of ten: 1.4013e+65."""
+    mantissa = d.scaleb(-d.adjusted()).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    exponent = d.adjusted()
+    if abs(mantissa) >= 10:  # 9.99996 rounded up to 10.0000
+        mantissa, exponent = mantissa.scaleb(-1), exponent + 1
+    text = format(mantissa, "f").rstrip("0").rstrip(".")
+    return f"{text}e{exponent:+d}"
 
 
 def to_float(value) -> float:

@@ -110,3 +110,17 @@ def test_written_files_get_the_mode_of_any_new_file(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == reference.stat().st_mode & 0o777 == 0o644
+
+
+def test_large_values_are_written_with_a_power_of_ten(cli, tmp_path):
+    """e^150 has 66 digits; it is shown as a mantissa and a power of ten in every format
+    (math.exp is the independent value)."""
+    import math
+
+    path = tmp_path / "big.toml"
+    path.write_text('[graph]\nz = "x*w"\nE = "exp(z)"\n[inputs]\nx = 100\n[parameters]\nw = 1.5\n')
+    mantissa, exponent = f"{math.exp(150):.4e}".split("e")
+    result = cli("solve", path)
+    assert result.returncode == 0, result.stderr
+    assert f"E = exp(z) = {mantissa}e+{int(exponent)}" in result.stdout
+    assert cli("solve", path, "--format", "md,tex", "-o", tmp_path / "out").returncode == 0

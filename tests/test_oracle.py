@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import symbackprop as sb
 from symbackprop import examples
+from symbackprop.errors import MagnitudeError
 from tests.oracle import close, graph_oracle, graph_oracle_after, load_toml, network_oracle
 
 GRAPH_EXAMPLES = ["chain-xyz", "neuron", "net-221", "net-322", "logreg"]
@@ -94,12 +95,20 @@ def random_graphs(draw):
         graph[name] = text
         names.append(name)
     half = n_leaves // 2
-    return {
+    table = {
         "graph": graph,
         "inputs": {k: values[k] for k in leaves[:half]},
         "parameters": {k: values[k] for k in leaves[half:]},
         "learning_rate": Decimal("0.1"),
     }
+    # exp(exp(c**2)) and the like exceed 10^300, before or after the update: the engine
+    # refuses those with a located error (tests/test_bad_input.py); they are no graphs
+    # to compare numbers on.
+    try:
+        sb.load_dict(table).solve()
+    except MagnitudeError:
+        assume(False)
+    return table
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
