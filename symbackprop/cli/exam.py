@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import sys
 
-from ..errors import SymbackpropError, did_you_mean
+from ..errors import SymbackpropError
 from ..exam import all_families, make_exam
 from ..exam.outputs import FORMATS, outputs, write_outputs
 from ..files import target_directory
+from .options import format_list
 
 
 def register(sub):
@@ -29,17 +30,6 @@ def register(sub):
     p.add_argument("--jobs", type=int, default=None, metavar="J",
                    help="worker processes (default: the number of cores)")
     return p
-
-
-def parse_formats(text: str) -> list[str]:
-    formats = [f.strip() for f in text.split(",") if f.strip()]
-    for f in formats:
-        if f not in FORMATS:
-            raise SymbackpropError(f"--format: unknown format '{f}'{did_you_mean(f, FORMATS)}"
-                                   f" (formats: {', '.join(FORMATS)})")
-    if not formats:
-        raise SymbackpropError("--format: name at least one format")
-    return list(dict.fromkeys(formats))
 
 
 def _progress(done: int, total: int) -> None:
@@ -61,7 +51,7 @@ def run(args) -> int:
             raise SymbackpropError(f"--{option}: required")
     if args.jobs is not None and args.jobs < 1:
         raise SymbackpropError("--jobs: must be at least 1")
-    formats = parse_formats(args.format)
+    formats = format_list(args.format, FORMATS)
     show = sys.stderr.isatty()
     exam = make_exam(args.family, args.variants, args.seed, jobs=args.jobs,
                      progress=_progress if show else None)

@@ -11,10 +11,11 @@ import json
 import sys
 
 from .. import load
-from ..errors import SymbackpropError, UnsupportedError, did_you_mean
+from ..errors import SymbackpropError, UnsupportedError
 from ..files import target_directory, write_file
 from ..numbers import DEFAULT_PLACES
 from ..text import render_text
+from .options import format_list
 
 FORMATS = ("text", "json", "md", "tex", "pdf")
 STDOUT_FORMATS = ("text", "json", "md")
@@ -40,16 +41,7 @@ def register(sub):
 
 
 def parse_formats(text: str | None) -> list[str]:
-    if text is None:
-        return ["text"]
-    formats = [f.strip() for f in text.split(",") if f.strip()]
-    for f in formats:
-        if f not in FORMATS:
-            raise SymbackpropError(f"--format: unknown format '{f}'{did_you_mean(f, FORMATS)}"
-                                   f" (formats: {', '.join(FORMATS)})")
-    if not formats:
-        raise SymbackpropError("--format: name at least one format")
-    return list(dict.fromkeys(formats))
+    return ["text"] if text is None else format_list(text, FORMATS)
 
 
 def render(solution, fmt: str, args) -> str | bytes:

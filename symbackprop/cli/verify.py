@@ -14,9 +14,10 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..errors import SymbackpropError, did_you_mean
+from ..errors import SymbackpropError
 from ..files import target_directory, write_file
 from ..verifier import DEFAULT_BAND, verify
+from .options import format_list
 
 FORMATS = ("text", "json", "tex", "pdf")
 FILE_FORMATS = ("tex", "pdf")
@@ -56,13 +57,7 @@ def parse_band(text: str) -> Decimal:
 
 
 def parse_formats(text: str | None, as_json: bool) -> list[str]:
-    formats = [f.strip() for f in (text or "").split(",") if f.strip()]
-    for f in formats:
-        if f not in FORMATS:
-            raise SymbackpropError(f"--format: unknown format '{f}'{did_you_mean(f, FORMATS)}"
-                                   f" (formats: {', '.join(FORMATS)})")
-    if text is not None and not formats:
-        raise SymbackpropError("--format: name at least one format")
+    formats = format_list(text, FORMATS) if text is not None else []
     if as_json:
         formats.append("json")
     if "json" in formats and "text" in formats:
