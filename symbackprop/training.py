@@ -85,6 +85,11 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
     epochs = DEFAULT_EPOCHS if epochs is None else epochs
     if type(epochs) is not int or epochs < 1:
         raise SymbackpropError(f"--epochs: must be a whole number of at least 1, got {epochs}")
+    # numpy's generators take seeds >= 0 only; a negative one is refused rather than
+    # silently folded onto another seed, so two different --seed values never give the
+    # same run.
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SymbackpropError(f"--seed: must be a whole number of at least 0, got {seed}")
     if batch is not None and (type(batch) is not int or batch < 1):
         raise SymbackpropError(f"--batch: must be a whole number of at least 1, got {batch}")
     given = lr is not None or problem.learning_rate is not None

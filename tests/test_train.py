@@ -5,6 +5,7 @@ defaults, the JSON is contract section 4's, the plot is a real PNG, bad input is
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -132,6 +133,8 @@ BAD = [
     (["four-pixel", "--epochs", "ten"], "--epochs"),
     (["no-such-problem"], "no-such-problem"),
     (["four-pixel", "--plot", "/nonexistent-dir/x.png"], "does not exist"),
+    (["four-pixel", "--seed", "-1"], "--seed"),
+    (["four-pixel", "--seed", "x"], "--seed"),
 ]
 
 
@@ -161,6 +164,33 @@ def test_plot_to_a_directory_or_unwritable_place_changes_nothing(tmp_path):
         assert existing.read_bytes() == b"keep" or result.returncode == 0
     finally:
         locked.chmod(0o700)
+
+
+@pytest.mark.parametrize("where", ["/proc", "/sys"])
+def test_plot_where_no_file_can_be_created_fails_before_training(where):
+    """Even root cannot create files in /proc or /sys, though os.access says it may:
+    the check creates a temporary file there, before any training (exit 2, no output)."""
+    if not os.path.isdir(where):
+        pytest.skip(f"{where} is not a directory on this system")
+    result = run_cli("train", "four-pixel", "--epochs", "100000", "--plot", f"{where}/x.png")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --plot {where}/x.png: "), result.stderr
+    assert result.stdout == "" and not os.path.exists(f"{where}/x.png")
+
+
+def test_plot_inside_a_regular_file_fails_before_training(tmp_path):
+    regular = tmp_path / "file"
+    regular.write_text("not a directory")
+    result = run_cli("train", "four-pixel", "--epochs", "100000", "--plot", regular / "x.png")
+    assert result.returncode == 2 and result.stderr.startswith(f"error: --plot {regular}/x.png")
+    assert result.stdout == ""
+
+
+def test_seed_must_not_be_negative():
+    with pytest.raises(SymbackpropError, match="--seed"):
+        train(sb.load("four-pixel"), epochs=1, seed=-1)
+    assert train(sb.load("four-pixel"), epochs=1, seed=2**70).epochs == 1
 
 
 def test_problem_without_inputs_or_data(tmp_path):
