@@ -485,3 +485,28 @@ def test_rounded_decimals_stay_exact():
                             "parameters": {"w": Decimal("0.7")}})
     kernel = problem.compile()
     assert kernel.loss_and_grad(kernel.parameters(), kernel.data()) == (0.7 * 0.1, {"w": 0.1})
+
+
+@pytest.mark.parametrize("name,form", [("four-pixel", "network"), ("autoencoder-838", "network"),
+                                       ("net-221", "graph")])
+def test_jax_check_is_not_fooled_by_float32(name, form):
+    """JAX computes in float32 by default; the gradient check runs in float64 for its
+    own duration (the kernel stays float32 afterwards), and without float64 it takes a
+    step fit for float32, so a right gradient passes and a wrong one does not."""
+    if not available("jax"):
+        pytest.skip("jax is not installed (pip install jax)")
+    import dataclasses
+
+    kernel = sb.load(name).compile(backend="jax", form=form)
+    single = not _jax_x64()
+    for seed in range(3):
+        assert kernel.check(seed=seed) < 1e-7
+    if single:
+        assert kernel.backend.float_type() == np.float32
+    kernel.backend = dataclasses.replace(kernel.backend, float64=None)  # a JAX without it
+    for seed in range(3):
+        assert kernel.check(seed=seed) < (1e-2 if single else 1e-7)
+    right = kernel.loss_and_grad
+    kernel.loss_and_grad = lambda p, d: (lambda lg: (lg[0], {k: 1.5 * v for k, v in lg[1].items()}))(
+        right(p, d))
+    assert kernel.check() > 0.1
