@@ -222,3 +222,31 @@ def test_missing_matplotlib_names_the_extra(tmp_path):
     assert result.returncode == 2
     assert "pip install 'symbackprop[plot]'" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_logreg_trains_with_the_defaults():
+    """Seed 004's logistic regression: σ(w·50) saturates after one step; the loss stays
+    finite (exactly, about 4.9e-55) and never goes up."""
+    result = run_cli("train", "logreg", "--json")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    out = json.loads(result.stdout)
+    losses = out["losses"]
+    assert len(losses) == 2000 and "stopped" not in out
+    assert all(v is not None and np.isfinite(v) for v in losses)
+    assert losses[-1] < out["initial_loss"] / 1e50
+    assert all(b <= a for a, b in zip(losses, losses[1:], strict=False))
+
+
+def test_non_finite_values_are_named_not_blamed_on_the_rate(tmp_path):
+    """A loss that leaves double precision with moderate parameters says so; a step
+    whose gradient is not finite is not taken."""
+    path = tmp_path / "log.toml"
+    path.write_text('[graph]\nE = "log(w*x)"\n[inputs]\nx = 1\n[parameters]\nw = 1\n')
+    result = run_cli("train", path, "--epochs", "50")
+    assert result.returncode == 0
+    assert "outside double precision" in result.stderr and "epoch 6" in result.stderr
+    assert "learning rate is probably too large" not in result.stderr
+    path.write_text('[graph]\nE = "exp(w*x)"\n[inputs]\nx = 1000\n[parameters]\nw = 1\n')
+    result = train(sb.load(path), epochs=5)
+    assert "gradient of w" in result.stopped and "outside double precision" in result.stopped
+    assert result.parameters["w"] == 1.0
