@@ -41,7 +41,7 @@ class TrainResult:
     outputs: np.ndarray | None = None  # the network's predictions on the data, after training
     targets: np.ndarray | None = None
     inputs: np.ndarray | None = None
-    stopped: str | None = None  # why training stopped early (the loss became infinite)
+    stopped: str | None = None  # why training stopped early (a loss or gradient not finite)
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -85,6 +85,11 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
     epochs = DEFAULT_EPOCHS if epochs is None else epochs
     if type(epochs) is not int or epochs < 1:
         raise SymbackpropError(f"--epochs: must be a whole number of at least 1, got {epochs}")
+    # numpy's generators take seeds >= 0 only; a negative one is refused rather than
+    # silently folded onto another seed, so two different --seed values never give the
+    # same run.
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise SymbackpropError(f"--seed: must be a whole number of at least 0, got {seed}")
     if batch is not None and (type(batch) is not int or batch < 1):
         raise SymbackpropError(f"--batch: must be a whole number of at least 1, got {batch}")
     given = lr is not None or problem.learning_rate is not None
@@ -115,6 +120,7 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
         return kernel.loss(params, data)
 
     norms = {layer: [] for layer in layers} if grad_norms else None
+    start_scale = _largest(params)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         initial = evaluate()
         if norms is not None:
@@ -130,14 +136,18 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
                     rows = order[start:start + size]
                     chunk = {k: v[rows] for k, v in data.items()}
                 _, grads = kernel.loss_and_grad(params, chunk)
-                for name, g in grads.items():
-                    params[name] -= rate * np.asarray(kernel.backend.to_numpy(g))
+                steps = {name: np.asarray(kernel.backend.to_numpy(g)) for name, g in grads.items()}
+                if not np.isfinite(sum(float(np.sum(g)) for g in steps.values())):
+                    stopped = _gradient_stop(steps, params, start_scale, epoch)
+                    break
+                for name, g in steps.items():
+                    params[name] -= rate * g
             losses.append(float(evaluate()))
             if progress is not None:
                 progress(epoch, epochs, losses[-1])
-            if not np.isfinite(losses[-1]):
-                stopped = (f"the loss became {losses[-1]} at epoch {epoch}: "
-                           "the learning rate is probably too large (try a smaller --lr)")
+            if stopped is None and not np.isfinite(losses[-1]):
+                stopped = _loss_stop(kernel, params, data, start_scale, epoch, losses[-1])
+            if stopped is not None:
                 break
 
     result = TrainResult(
@@ -152,6 +162,51 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
         result.targets, result.inputs = data["y"], data["x"]
         result.accuracy = accuracy(result.outputs, data["y"], problem.network.loss)
     return result
+
+
+# Parameters this many times larger than at the start (and than 1) mean the steps
+# diverged: then the learning rate is the likely cause, not the formulas.
+DIVERGED = 1e6
+
+
+def _largest(params: dict) -> float:
+    return max((float(np.max(np.abs(v))) for v in params.values() if np.size(v)), default=0.0)
+
+
+def _learning_rate_hint(params: dict, start_scale: float) -> str:
+    largest = _largest(params)
+    if not np.isfinite(largest) or largest > DIVERGED * max(1.0, start_scale):
+        return (f"; the parameters grew from at most {start_scale:.3g} to {largest:.3g} in size:"
+                " the learning rate is probably too large (try a smaller --lr)")
+    return (f"; the parameters are still moderate (largest size {largest:.3g}): a smaller"
+            " --lr may not help; look at the values the formulas reach")
+
+
+def _gradient_stop(steps: dict, params: dict, start_scale: float, epoch: int) -> str:
+    """Why training stops when a step's gradient is NaN or infinite (not applied)."""
+    bad = [name for name, g in steps.items() if not np.isfinite(g).all()] or list(steps)
+    return (f"the gradient of {', '.join(bad)} became infinite or NaN at epoch {epoch}: a value"
+            " outside double precision in the backward pass (that step was not taken)"
+            + _learning_rate_hint(params, start_scale))
+
+
+def _loss_stop(kernel, params: dict, data: dict, start_scale: float, epoch: int,
+               loss: float) -> str:
+    """Why training stops when the loss is NaN or infinite: the first value of the
+    forward pass outside double precision, and whether the parameters diverged."""
+    where = ""
+    try:
+        with np.errstate(all="ignore"):
+            values = kernel.forward(params, data)
+        for name, value in values.items():
+            if not np.isfinite(np.asarray(kernel.backend.to_numpy(value), dtype=float)).all():
+                where = f", first at {name}"
+                break
+    except Exception:  # noqa: BLE001 - the diagnosis must never hide the warning
+        pass
+    return (f"the loss became {loss} at epoch {epoch}: a value outside double precision"
+            f" (infinite or NaN) in the forward pass{where}"
+            + _learning_rate_hint(params, start_scale))
 
 
 def _layers(kernel) -> dict[str, list[str]]:

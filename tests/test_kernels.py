@@ -485,3 +485,80 @@ def test_rounded_decimals_stay_exact():
                             "parameters": {"w": Decimal("0.7")}})
     kernel = problem.compile()
     assert kernel.loss_and_grad(kernel.parameters(), kernel.data()) == (0.7 * 0.1, {"w": 0.1})
+
+
+@pytest.mark.parametrize("name,form", [("four-pixel", "network"), ("autoencoder-838", "network"),
+                                       ("net-221", "graph")])
+def test_jax_check_is_not_fooled_by_float32(name, form):
+    """JAX computes in float32 by default; the gradient check runs in float64 for its
+    own duration (the kernel stays float32 afterwards), and without float64 it takes a
+    step fit for float32, so a right gradient passes and a wrong one does not."""
+    if not available("jax"):
+        pytest.skip("jax is not installed (pip install jax)")
+    import dataclasses
+
+    kernel = sb.load(name).compile(backend="jax", form=form)
+    single = not _jax_x64()
+    for seed in range(3):
+        assert kernel.check(seed=seed) < 1e-7
+    if single:
+        assert kernel.backend.float_type() == np.float32
+    kernel.backend = dataclasses.replace(kernel.backend, float64=None)  # a JAX without it
+    for seed in range(3):
+        assert kernel.check(seed=seed) < (1e-2 if single else 1e-7)
+    right = kernel.loss_and_grad
+    kernel.loss_and_grad = lambda p, d: (lambda lg: (lg[0], {k: 1.5 * v for k, v in lg[1].items()}))(
+        right(p, d))
+    assert kernel.check() > 0.1
+
+
+# ------------------------------------------------------------------ stable forms (graph)
+
+LOGREG = {"output": "L", "graph": {"z": "w*x + b", "y_hat": "sigmoid(z)",
+                                   "L": "-y*log(y_hat) - (1 - y)*log(1 - y_hat)"},
+          "inputs": {"x": 50, "y": 1}, "parameters": {"w": 2.5, "b": 0.05}}
+
+
+def test_logreg_saturated_sigmoid_matches_the_exact_solution():
+    """σ(125.05) is 1 in doubles: log(1 − ŷ) and (1 − y)/(1 − ŷ) were 0·(−∞) and 0/0.
+    The graph form now takes log σ by softplus and fuses the adjoint of z to
+    (1 − y)·ŷ − y·σ(−z): the exact loss 4.9e-55 and its tiny gradient, to rounding."""
+    problem = sb.load_dict(LOGREG)
+    kernel = problem.compile()
+    assert "softplus" in kernel.source and "/" not in kernel.source
+    answer = problem.solve().to_json()
+    loss, grads = kernel.loss_and_grad(kernel.parameters(), kernel.inputs())
+    assert loss == pytest.approx(float(answer["values"]["L"]), rel=1e-12)
+    assert 4e-55 < loss < 6e-55
+    for name in ("w", "b"):
+        assert np.isfinite(grads[name])
+        assert grads[name] == pytest.approx(float(answer["gradients"][name]), rel=1e-12)
+    for y in (0, 1):  # both tails, both targets
+        for w in (-2.5, 2.5):
+            table = {**LOGREG, "inputs": {"x": 50, "y": y}, "parameters": {"w": w, "b": 0.05}}
+            kernel = sb.load_dict(table).compile()
+            loss, grads = kernel.loss_and_grad(kernel.parameters(), kernel.inputs())
+            assert np.isfinite(loss) and all(np.isfinite(g) for g in grads.values())
+
+
+def test_stable_forms_keep_the_numbers_where_floats_were_fine():
+    """Away from saturation the rewritten kernel gives the lectures' formulas' numbers."""
+    kernel = sb.load_dict(LOGREG).compile()
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 2, 64)
+    y = (rng.random(64) < 0.5).astype(float)
+    for w, b in ((0.3, -0.2), (-1.1, 0.7), (2.0, 0.0)):
+        loss, grads = kernel.loss_and_grad({"w": np.asarray(w), "b": np.asarray(b)},
+                                           {"x": x, "y": y})
+        s = 1 / (1 + np.exp(-(w * x + b)))
+        plain = np.mean(-y * np.log(s) - (1 - y) * np.log(1 - s))
+        g_z = s * (1 - s) * (-y / s + (1 - y) / (1 - s))
+        assert loss == pytest.approx(plain, rel=1e-12)
+        assert grads["w"] == pytest.approx(np.mean(g_z * x), rel=1e-12)
+        assert grads["b"] == pytest.approx(np.mean(g_z), rel=1e-12)
+
+
+def test_fusion_leaves_other_sigmoids_alone():
+    """A sigmoid whose adjoint does not divide by it keeps the derived equations."""
+    kernel = sb.load("net-221").compile(form="graph")
+    assert "one_minus" not in kernel.source and "softplus" not in kernel.source

@@ -5,6 +5,7 @@ defaults, the JSON is contract section 4's, the plot is a real PNG, bad input is
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -132,6 +133,8 @@ BAD = [
     (["four-pixel", "--epochs", "ten"], "--epochs"),
     (["no-such-problem"], "no-such-problem"),
     (["four-pixel", "--plot", "/nonexistent-dir/x.png"], "does not exist"),
+    (["four-pixel", "--seed", "-1"], "--seed"),
+    (["four-pixel", "--seed", "x"], "--seed"),
 ]
 
 
@@ -163,6 +166,33 @@ def test_plot_to_a_directory_or_unwritable_place_changes_nothing(tmp_path):
         locked.chmod(0o700)
 
 
+@pytest.mark.parametrize("where", ["/proc", "/sys"])
+def test_plot_where_no_file_can_be_created_fails_before_training(where):
+    """Even root cannot create files in /proc or /sys, though os.access says it may:
+    the check creates a temporary file there, before any training (exit 2, no output)."""
+    if not os.path.isdir(where):
+        pytest.skip(f"{where} is not a directory on this system")
+    result = run_cli("train", "four-pixel", "--epochs", "100000", "--plot", f"{where}/x.png")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: --plot {where}/x.png: "), result.stderr
+    assert result.stdout == "" and not os.path.exists(f"{where}/x.png")
+
+
+def test_plot_inside_a_regular_file_fails_before_training(tmp_path):
+    regular = tmp_path / "file"
+    regular.write_text("not a directory")
+    result = run_cli("train", "four-pixel", "--epochs", "100000", "--plot", regular / "x.png")
+    assert result.returncode == 2 and result.stderr.startswith(f"error: --plot {regular}/x.png")
+    assert result.stdout == ""
+
+
+def test_seed_must_not_be_negative():
+    with pytest.raises(SymbackpropError, match="--seed"):
+        train(sb.load("four-pixel"), epochs=1, seed=-1)
+    assert train(sb.load("four-pixel"), epochs=1, seed=2**70).epochs == 1
+
+
 def test_problem_without_inputs_or_data(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text('[graph]\nE = "w*w"\n[parameters]\nw = 1\n')
@@ -192,3 +222,31 @@ def test_missing_matplotlib_names_the_extra(tmp_path):
     assert result.returncode == 2
     assert "pip install 'symbackprop[plot]'" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_logreg_trains_with_the_defaults():
+    """Seed 004's logistic regression: σ(w·50) saturates after one step; the loss stays
+    finite (exactly, about 4.9e-55) and never goes up."""
+    result = run_cli("train", "logreg", "--json")
+    assert result.returncode == 0 and "warning" not in result.stderr, result.stderr
+    out = json.loads(result.stdout)
+    losses = out["losses"]
+    assert len(losses) == 2000 and "stopped" not in out
+    assert all(v is not None and np.isfinite(v) for v in losses)
+    assert losses[-1] < out["initial_loss"] / 1e50
+    assert all(b <= a for a, b in zip(losses, losses[1:], strict=False))
+
+
+def test_non_finite_values_are_named_not_blamed_on_the_rate(tmp_path):
+    """A loss that leaves double precision with moderate parameters says so; a step
+    whose gradient is not finite is not taken."""
+    path = tmp_path / "log.toml"
+    path.write_text('[graph]\nE = "log(w*x)"\n[inputs]\nx = 1\n[parameters]\nw = 1\n')
+    result = run_cli("train", path, "--epochs", "50")
+    assert result.returncode == 0
+    assert "outside double precision" in result.stderr and "epoch 6" in result.stderr
+    assert "learning rate is probably too large" not in result.stderr
+    path.write_text('[graph]\nE = "exp(w*x)"\n[inputs]\nx = 1000\n[parameters]\nw = 1\n')
+    result = train(sb.load(path), epochs=5)
+    assert "gradient of w" in result.stopped and "outside double precision" in result.stopped
+    assert result.parameters["w"] == 1.0

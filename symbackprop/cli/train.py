@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def register(sub):
                    help=f"samples per step (default {DEFAULT_BATCH}, or all when fewer)")
     p.add_argument("--lr", type=float, default=None, metavar="X",
                    help="learning rate (default: the problem's learning_rate, else 0.1)")
-    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the shuffling (default 0)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the shuffling, a whole number >= 0 (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="FILE", help="write the loss curve as a PNG")
     p.add_argument("--grad-norms", action="store_true",
@@ -64,7 +65,12 @@ def run(args) -> int:
     if plot_path is not None:
         from ..plotting import loss_curve_png
 
-        write_file(plot_path, loss_curve_png(result, title=problem.title))
+        png = loss_curve_png(result, title=problem.title)
+        try:
+            write_file(plot_path, png)
+        except OSError as exc:  # the directory changed during training
+            raise SymbackpropError(f"--plot {args.plot}: cannot write there "
+                                   f"({exc.strerror or type(exc).__name__})") from None
     if result.stopped:
         sys.stderr.write(f"warning: {result.stopped}\n")
     if args.json:
@@ -77,15 +83,26 @@ def run(args) -> int:
 
 
 def _check_plot_path(text: str) -> Path:
-    """A path the PNG can be written to, checked before any training."""
+    """A path the PNG can be written to, checked before any training.
+
+    Permission bits are not enough (root passes ``os.access`` everywhere, yet cannot
+    create files in ``/proc`` or ``/sys``), so the check does what the final write will
+    do: create a temporary file in the target's directory, and remove it.
+    """
     path = Path(text)
     if path.is_dir():
         raise SymbackpropError(f"--plot {text}: is a directory, not a file name")
     parent = path.parent
     if not parent.is_dir():
         raise SymbackpropError(f"--plot {text}: the directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
         raise SymbackpropError(f"--plot {text}: cannot write there (permission denied)")
+    try:
+        with tempfile.NamedTemporaryFile(prefix=".tmp-", dir=parent):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise SymbackpropError(f"--plot {text}: cannot create a file in {parent} ({reason})") from None
     return path
 
 

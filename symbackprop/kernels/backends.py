@@ -44,6 +44,13 @@ class Backend:
     asarray: Callable  # array-like -> this library's float64 array
     to_numpy: Callable  # this library's array -> numpy array
     extra: dict = field(default_factory=dict)
+    #: a context manager in which the library computes in float64, for libraries whose
+    #: default is narrower (JAX's float32); None when the default already is float64
+    float64: Callable | None = None
+
+    def float_type(self) -> np.dtype:
+        """The numpy dtype of the floats this library computes in, here and now."""
+        return np.asarray(self.to_numpy(self.asarray([0.0]))).dtype
 
     def make_printer(self):
         """A printer configured as ``lambdify`` configures its own."""
@@ -240,10 +247,16 @@ def _jax_backend() -> Backend:
         "batch_mean": jnp.mean,
     }
     # JAX computes in float32 unless jax_enable_x64 is set; the kernel follows that
-    # setting rather than changing a global switch behind the user's back.
+    # setting rather than changing a global switch behind the user's back. The gradient
+    # check alone switches to float64 for its own duration, with JAX's context manager
+    # (``jax.enable_x64``, formerly ``jax.experimental.enable_x64``), where there is one.
+    enable_x64 = getattr(jax, "enable_x64", None)
+    if enable_x64 is None:
+        enable_x64 = getattr(importlib.import_module("jax.experimental"), "enable_x64", None)
     return Backend("jax", "jax", Printer, primitives,
                    asarray=lambda a: jnp.asarray(a, dtype=jnp.result_type(float)),
-                   to_numpy=np.asarray)
+                   to_numpy=np.asarray,
+                   float64=(lambda: enable_x64(True)) if enable_x64 is not None else None)
 
 
 # ---------------------------------------------------------------------------- PyTorch

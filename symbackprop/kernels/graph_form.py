@@ -8,6 +8,10 @@ what the parameters' gradients need. Vectorizing costs nothing: each scalar name
 holds an array with one entry per sample, since every op is elementwise, and the
 gradient of the batch-mean loss is the batch mean of each parameter's adjoint.
 
+Where sigmoid meets log (binary cross-entropy written out), the lectures' formulas
+give 0·(−∞) and 0/0 in floats once σ(z) rounds to 1; :mod:`.stable` rewrites those
+equations, found in the graph, into log-sum-exp and fused forms (see its doc).
+
 Kinks follow the engine's convention because the adjoints *are* the engine's: relu'(0)
 is ``step(0) = 0``, |x|'(0) is ``sign(0) = 0``, and a tie of max or min sends the
 gradient to the first argument. So the kernel gives the worked solution's numbers.
@@ -24,6 +28,7 @@ from ..parse import symbol
 from .backends import Backend
 from .codegen import Names, lambdify_list
 from .kernel import Kernel
+from .stable import fuse_sigmoid_adjoints, sigmoid_nodes, stable_logs
 
 batch_mean = sp.Function("batch_mean")
 
@@ -48,6 +53,14 @@ class GraphKernel(Kernel):
         backward = [(names.get(n, "g"), e.xreplace(rename))
                     for n, e in _needed(adjoint_equations(derivation, graph.output),
                                         graph.parameters, bar) if n != graph.output]
+        # Stable forms where sigmoid meets log (module doc of .stable): the forward
+        # list with log σ(u) by softplus, the backward with dividing adjoints fused.
+        sigmoids = sigmoid_nodes(forward)
+        forward = [(v, stable_logs(e, sigmoids)) for v, e in forward]
+        value_of = {names.get(n): n for n in graph.names}
+        complements, backward = fuse_sigmoid_adjoints(
+            forward, backward, adjoint=lambda v: names.get(value_of[v], "g"),
+            complement=lambda v: names.get(value_of[v], "one_minus"))
         defined = {s for s, _ in backward}
 
         self._param_leaves = graph.parameters
@@ -57,7 +70,7 @@ class GraphKernel(Kernel):
         grads = [batch_mean(names.get(p, "g")) if names.get(p, "g") in defined else sp.S.Zero
                  for p in self._param_leaves]
 
-        self._grad_fn, self.source = lambdify_list(args, forward + backward,
+        self._grad_fn, self.source = lambdify_list(args, forward + complements + backward,
                                                    [batch_mean(output), *grads], backend, cse)
         self._loss_fn, _ = lambdify_list(args, forward, [batch_mean(output)], backend, cse)
         node_names = [node.name for node in graph.nodes]

@@ -84,25 +84,49 @@ class Kernel:
         raise NotImplementedError
 
     def check(self, params: dict | None = None, data: dict | None = None,
-              eps: float = 1e-6, seed: int = 0) -> float:
+              eps: float | None = None, seed: int = 0) -> float:
         """The relative error between the gradient and a central finite difference.
 
         As HIPS/autograd's ``check_grads``: one random direction v (seeded), the
         directional derivative ∇L·v from the kernel against
-        (L(p + εv) − L(p − εv)) / 2ε. A right gradient gives 1e-8 or less (the
-        rounding of the difference quotient); a wrong one, 1e-3 or more.
+        (L(p + hv) − L(p − hv)) / 2h.
+
+        The check measures the *formulas*, so it runs in float64 even where the backend
+        computes in float32 by default (JAX: its float64 mode is switched on for the
+        check's duration only). The step h, unless ``eps`` gives it, follows the
+        precision of the floats the check computes in: the central difference errs by
+        about h² times the third derivative (truncation) plus u·|L|/h (rounding, u the
+        unit roundoff), least near h = u^(1/3); taken relative to the size of the
+        parameters, h·|v| = u^(1/3)·max(1, |p|). A right gradient then gives about 1e-8
+        or less in float64, a wrong one 1e-3 or more. Where a backend has no float64,
+        float32 leaves 1e-5 to 1e-2 for a right gradient (the rounding of L against a
+        small directional derivative), so only gross errors show.
         """
+        precise = self.backend.float64
+        if precise is None or self.backend.float_type() == np.float64:
+            return self._check(params, data, eps, seed)
+        with precise():
+            return self._check(params, data, eps, seed)
+
+    def _check(self, params, data, eps, seed) -> float:
         params = self.parameters() if params is None else params
         data = self.data() if data is None else data
+        asarray, to_np = self.backend.asarray, self.backend.to_numpy
+        # made again in the precision of the check (a float32 array would stay float32)
+        data = {k: asarray(np.asarray(to_np(v), dtype=float)) for k, v in data.items()}
         rng = np.random.default_rng(seed)
-        to_np = self.backend.to_numpy
         point = {k: np.asarray(to_np(v), dtype=float) for k, v in params.items()}
         direction = {k: rng.standard_normal(np.shape(v)) for k, v in point.items()}
-        _, grads = self.loss_and_grad(params, data)
+        if eps is None:
+            unit = float(np.finfo(self.backend.float_type()).eps)
+            size = float(np.sqrt(sum(np.sum(np.square(v)) for v in point.values())))
+            length = float(np.sqrt(sum(np.sum(np.square(v)) for v in direction.values())))
+            eps = unit ** (1 / 3) * max(1.0, size) / max(length, 1e-300)
+        _, grads = self.loss_and_grad({k: asarray(v) for k, v in point.items()}, data)
         analytic = sum(float(np.sum(np.asarray(to_np(grads[k])) * direction[k])) for k in point)
 
         def moved(sign):
-            return {k: self.backend.asarray(point[k] + sign * eps * direction[k]) for k in point}
+            return {k: asarray(point[k] + sign * eps * direction[k]) for k in point}
 
         numeric = (self.loss(moved(1), data) - self.loss(moved(-1), data)) / (2 * eps)
         scale = max(abs(analytic), abs(numeric), 1e-12)
