@@ -20,17 +20,10 @@ import sympy as sp
 from . import ops
 from .errors import ProblemError, did_you_mean
 from .graph import Graph, Group, Leaf, Node
+from .losses import LOSSES, loss_expression
 from .parse import indexed_name, symbol
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
-LOSSES = {
-    "half_sse": "½ Σ (y − a)²",
-    "sse": "Σ (y − a)²",
-    "mse": "(1/n) Σ (y − a)²",
-    "bce": "−Σ [y log a + (1 − y) log(1 − a)]",
-    "cce": "−Σ y log a",
-    "hinge": "Σ_{j≠y} max(0, s_j − s_y + 1)",
-}
 LOSS_NAME = "L"
 
 
@@ -110,44 +103,6 @@ def check_spec(spec: dict) -> Network:
     return Network(tuple(layers), tuple(acts), loss)
 
 
-def _neg(e):
-    return ops.build("neg", e)
-
-
-def _sum(terms):
-    total = terms[0]
-    for t in terms[1:]:
-        total = ops.build("add", total, t)
-    return total
-
-
-def _loss_expr(net: Network, a: list, y: list, y_class: int | None) -> sp.Expr:
-    """The loss node's expression, in the form the lectures write it."""
-    n = len(a)
-    if net.loss in ("half_sse", "sse", "mse"):
-        sq = _sum([ops.build("pow", ops.build("add", y[j], _neg(a[j])), sp.Integer(2))
-                   for j in range(n)])
-        if net.loss == "half_sse":
-            return ops.build("mul", sp.Rational(1, 2), sq)
-        if net.loss == "mse":
-            return ops.build("mul", sp.Rational(1, n), sq) if n > 1 else sq
-        return sq
-    if net.loss == "bce":
-        terms = [ops.build("add",
-                           ops.build("mul", y[j], ops.build("log", a[j])),
-                           ops.build("mul", ops.build("add", sp.S.One, _neg(y[j])),
-                                     ops.build("log", ops.build("add", sp.S.One, _neg(a[j])))))
-                 for j in range(n)]
-        return _neg(_sum(terms))
-    if net.loss == "cce":
-        return _neg(_sum([ops.build("mul", y[j], ops.build("log", a[j])) for j in range(n)]))
-    # hinge: the multiclass SVM loss on the last layer's scores
-    margins = [ops.build("max", sp.S.Zero,
-                         ops.build("add", ops.build("add", a[j], _neg(a[y_class])), sp.S.One))
-               for j in range(n) if j != y_class]
-    return _sum(margins)
-
-
 def build_network_graph(net: Network, leaves: dict[str, Leaf], groups: dict[str, Group]) -> Graph:
     """Expand the network into its scalar graph (one node per element).
 
@@ -188,5 +143,5 @@ def build_network_graph(net: Network, leaves: dict[str, Leaf], groups: dict[str,
             raise ProblemError(
                 f"for the hinge loss, y is the class index: a whole number from 0 to {net.layers[-1] - 1}"
             ).at(section="inputs", field="y")
-    nodes.append(Node(LOSS_NAME, _loss_expr(net, previous, ys, y_class)))
+    nodes.append(Node(LOSS_NAME, loss_expression(net.loss, previous, ys, y_class)))
     return Graph(dict(leaves), nodes, LOSS_NAME, groups)

@@ -6,8 +6,9 @@ adds up the outputs of each sample, giving one number per sample.
 Where the gradient comes from:
 
 * For the losses that are a sum over outputs of one term each (half_sse, sse, mse,
-  bce, cce), dL/da is *derived*, not written: the scalar loss node that
-  :mod:`symbackprop.network` builds for the worked solution is differentiated by the
+  bce, cce), the loss is the registered term (:mod:`symbackprop.losses`) lifted to the
+  output matrix, and dL/da is *derived*, not written: the scalar loss node that the
+  worked solution uses (:func:`symbackprop.losses.loss_expression`) is differentiated by the
   op table's local rules (:func:`symbackprop.derive.local_partials`), and the partial
   for output j, a function of a_j and y_j only, is read as an elementwise formula over
   the whole matrix. Then δ_L = dL/da ⊙ act'(z_L), act' from the op table too (BP1).
@@ -34,7 +35,7 @@ from .. import ops
 from ..derive import local_partials
 from ..functions import step
 from ..graph import Node
-from ..network import Network, _loss_expr
+from ..losses import LOSSES, loss_expression
 from ..parse import indexed_name, symbol
 
 class_sum = sp.Function("class_sum")
@@ -56,15 +57,13 @@ class OutputLayer:
 
 
 def _values(loss: str, A, Y, n: int) -> sp.Expr:
-    """The loss per sample (forward only), for the separable losses."""
-    sq = class_sum((Y - A) ** 2)
-    return {
-        "half_sse": sq / 2,
-        "sse": sq,
-        "mse": sq / n,
-        "bce": -class_sum(Y * sp.log(A) + (1 - Y) * sp.log(1 - A)),
-        "cce": -class_sum(Y * sp.log(A)),
-    }[loss]
+    """The loss per sample (forward only) of a separable loss: its registered term for
+    one output (:data:`symbackprop.losses.LOSSES`), lifted to the output matrix and
+    summed over each sample's outputs."""
+    entry = LOSSES[loss]
+    factor = entry.scale(n) if entry.scale else None
+    total = class_sum(entry.term(A, Y))
+    return total if factor is None else factor * total
 
 
 def lifted_gradient(loss: str, n: int, A, Y) -> sp.Expr:
@@ -76,8 +75,7 @@ def lifted_gradient(loss: str, n: int, A, Y) -> sp.Expr:
     """
     a = [symbol(indexed_name("a", j)) for j in range(n)]
     y = [symbol(indexed_name("y", j)) for j in range(n)]
-    net = Network((n, n), ("linear",), loss)
-    partials = local_partials(Node("L", _loss_expr(net, a, y, None)))
+    partials = local_partials(Node("L", loss_expression(loss, a, y)))
     lifted = None
     for j in range(n):
         d = partials[a[j].name].xreplace({a[j]: A, y[j]: Y})
