@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import symbackprop as sb
+from symbackprop.examples import EXAMPLES
 from symbackprop.numbers import format_number
 from symbackprop.render import render_format, render_markdown, render_tex
 from symbackprop.render.pdf import TexError, compile_many, compile_pdf, tex_available
@@ -53,6 +54,7 @@ def texts(tmp_path_factory):
     hostile = sb.load(hostile_problem(tmp))
     solutions = {name: sb.load(name).solve() for name in ("net-221", "neuron", "mlp-relu-bce")}
     solutions["hostile"] = hostile.solve()
+    solutions["mlp-staged"] = sb.load("mlp-relu-bce", stage_gates=True).solve()
     names = list(solutions)
     pdfs = compile_many([(n, render_tex(solutions[n])) for n in names])
     return {n: (solutions[n], pdf_text(data, tmp, n)) for n, data in zip(names, pdfs, strict=True)}
@@ -131,6 +133,36 @@ def test_mlp_in_matrix_form_shows_its_gradients_and_updated_b2(texts):
     for label in ("BP1", "BP2", "BP3", "BP4"):
         assert label in text
     assert "(1 × 2) = (1 × 1) (1 × 2)" in text  # the shapes of BP4 for W2
+
+
+# ------------------------------------------------------------------- --stage
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_every_built_in_renders_staged(name):
+    """--stage splits a network's layers into generated gates: the handout is then a
+    graph-form document of those gates, not BP1-BP4 over edges that no longer exist."""
+    solution = sb.load(name, stage_gates=True).solve()
+    tex, md = render_tex(solution), render_markdown(solution)
+    assert r"\end{document}" in tex and "## Backward pass" in md
+    if solution.problem.network is not None:
+        assert "BP1" not in tex and "BP1" not in md
+        assert "one equation per node" in tex and "one equation per node" in md
+
+
+def test_stage_cli_on_a_network(tmp_path):
+    result = run_cli("solve", "mlp-relu-bce", "--stage", "--format", "md")
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stderr
+    assert r"\frac{\partial L}{\partial W^{[2]}_{11}}" in result.stdout
+
+
+@needs_tex
+def test_staged_network_compiles(texts):
+    solution, text = texts["mlp-staged"]
+    # the update of an element of W^{[1]} (a name with a superscript) sets in TeX
+    assert "new" in text and shown(solution.updated["b2[0]"]) in text
+    assert "-0.2010" in text  # dL/db2, the same number as in matrix form
 
 
 # ------------------------------------------------------------------- hostile text

@@ -169,7 +169,7 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
     numbers = Numbers(solution, places)
     doc = Document(
         title=problem.title or problem.name, name=problem.name,
-        network=problem.network is not None, places=places,
+        network=matrix_form(solution), places=places,
         output=latex_name(solution.output), problem=[], inputs=[], parameters=[],
         learning_rate=(number(solution.learning_rate, LEAF_PLACES)
                        if solution.learning_rate is not None else None),
@@ -199,6 +199,15 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         if not doc.network:
             doc.after = [Block(rows=second_pass_rows(solution, places))]
     return doc
+
+
+def matrix_form(solution: Solution) -> bool:
+    """Whether the solution is written in matrix form (BP1-BP4): a network-form problem
+    whose graph is not staged. Staging (``--stage``) splits the layers' equations into
+    generated gates, so the matrix-level sections no longer match the graph's edges; a
+    staged network is written as a graph-form document of its gates."""
+    return (solution.problem.network is not None
+            and not any(node.generated for node in solution.graph.nodes))
 
 
 def _figure(solution: Solution, places: int) -> str | None:
@@ -329,9 +338,18 @@ def update_equation(solution: Solution, p: str, places: int) -> Equation:
     old = number(solution.values[p], LEAF_PLACES)
     grad = factor(solution.gradients[p], places)
     return Equation(
-        rf"{latex_name(p)}^{{\text{{new}}}}",
+        new_name(p),
         [rf"{latex_name(p)} - \eta\, {partial(solution.output, p)}",
          rf"{old} - {rate} \cdot {grad}", number(solution.updated[p], places)])
+
+
+def new_name(name: str) -> str:
+    """The name after the update, ``w_1^{new}``; a name that has a superscript already
+    (an element of a staged network's W^{[1]}) is braced first, as TeX needs."""
+    tex = latex_name(name)
+    if "^" in tex:
+        tex = "{" + tex + "}"
+    return rf"{tex}^{{\text{{new}}}}"
 
 
 def second_pass_rows(solution: Solution, places: int) -> list[str]:
@@ -345,7 +363,7 @@ def second_pass_rows(solution: Solution, places: int) -> list[str]:
     for node in graph.nodes:
         numeric = substituted(node.expr, new)
         sides = [numeric] if numeric != new[node.name] else []
-        rows += Equation(rf"{latex_name(node.name)}^{{\text{{new}}}}", sides + [new[node.name]]).rows()
+        rows += Equation(new_name(node.name), sides + [new[node.name]]).rows()
     return rows
 
 
@@ -371,6 +389,6 @@ def gate_notes(solution: Solution) -> list[Note]:
             found = ops.classify(sub)
             if found and found[0].name not in seen:
                 seen[found[0].name] = found[0]
-    if solution.problem.network is not None:
+    if matrix_form(solution):
         seen.setdefault("matmul", ops.OPS["matmul"])
     return [Note(op.gate, op.pattern, op.rule) for op in seen.values()]
