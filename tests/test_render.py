@@ -293,6 +293,32 @@ def test_places_changes_the_rounding():
     assert "-0.05" in md and "-0.0534" not in md and "to 2 decimals" in md
 
 
+def test_an_update_that_rounding_would_hide_shows_more_decimals():
+    """net-322's w1 moves from 0.1 to 0.09998: not written 0.1000 as if it had not moved,
+    and its small gradient keeps its significant digits (0.001984, not 0.0020)."""
+    md = render_markdown(sb.load("net-322").solve())
+    assert r"= 0.1 - 0.01 \cdot 0.001984 = 0.09998 \\" in md
+    assert r"= 0.2 - 0.01 \cdot 0.0004043 = 0.199996 \\" in md
+    assert r"= 0.3 - 0.01 \cdot 0.0079 = 0.2999 \\" in md  # visible: as before
+    assert r"1 \cdot 0.09998 + 4 \cdot 0.2999" in md  # the second pass uses the same
+    assert "as many more decimals as make the change visible (up to 8)" in md
+    # The lecture's 4-decimal style stays where the change shows (net-221's w1).
+    md = render_markdown(sb.load("net-221").solve())
+    assert r"0.1 - 0.7 \cdot (-0.0010) = 0.1007" in md
+    assert "more decimals" not in md
+
+
+def test_a_loss_change_that_rounding_would_hide_shows_more_decimals():
+    import tomllib
+
+    raw = tomllib.loads((ROOT / "symbackprop/examples/mlp-relu-bce.toml").read_text())
+    raw["learning_rate"] = 0.0001
+    md = render_markdown(sb.load_dict(raw, "small-step").solve())
+    assert r"\begin{bmatrix} 0.50001 & 0.60003 \end{bmatrix}" in md  # W2 in matrix form
+    assert "fell from $0.22441$ to $0.22438$ (by $0.00002711$" in md
+    assert r"L_{\text{new}} &= 0.22438" in md
+
+
 def test_a_saturated_value_is_not_shown_as_a_bare_one():
     """After logistic regression's update ŷ = σ(125.05) rounds to 1; the handout writes
     1 - δ so that log(1 - ŷ) does not read as log 0. δ from mpmath, not the engine."""

@@ -83,6 +83,9 @@ class Document:
     trend: dict | None
     warnings: list[str]
     omitted: list[str]
+    #: When some change that rounding would hide is shown with more decimals, the most
+    #: decimals this may take (the rounding note then says so); else 0.
+    widened: int = 0
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -125,6 +128,32 @@ def factor(value, places: int) -> str:
     text = number(value, places)
     compound = text.startswith("-") or " - " in text or " + " in text
     return f"({text})" if compound else text
+
+
+#: A change that rounding to ``places`` hides is shown with up to this many more decimals.
+MORE_PLACES = 4
+
+
+def visible_places(old, new, places: int) -> int:
+    """The decimals at which ``new`` displays differently from ``old``: ``places``, or
+    more (up to ``places + MORE_PLACES``) when rounding would hide the change, so that
+    w_1 = 0.1 updated to 0.09998 is not written 0.1000 as if nothing had moved."""
+    old, new = to_decimal(old), to_decimal(new)
+    if old == new or not (old.is_finite() and new.is_finite()):
+        return places
+    for p in range(places, places + MORE_PLACES + 1):
+        if to_decimal(format_number(new, p)) != to_decimal(format_number(old, p)):
+            return p
+    return places + MORE_PLACES
+
+
+def significant_places(value, places: int) -> int:
+    """The decimals that keep ``places`` significant digits of a small value (0.001984,
+    not 0.0020); ``places`` for a value of 0.1 or more."""
+    d = to_decimal(value)
+    if not d.is_finite() or d == 0:
+        return places
+    return max(places, places - d.adjusted() - 1)
 
 
 def product(parts: list[str]) -> str:
@@ -198,7 +227,17 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         doc.trend = trend(solution, places)
         if not doc.network:
             doc.after = [Block(rows=second_pass_rows(solution, places))]
+        doc.widened = places + MORE_PLACES if widened(solution, places) else 0
     return doc
+
+
+def widened(solution: Solution, places: int) -> bool:
+    """Whether some updated parameter or second-pass value is shown with more decimals
+    than ``places`` because rounding would hide its change."""
+    pairs = [(solution.values[p], v) for p, v in solution.updated.items()]
+    pairs += [(solution.values[n], v) for n, v in solution.values_after.items()
+              if n in solution.values]
+    return any(visible_places(old, new, places) > places for old, new in pairs)
 
 
 def matrix_form(solution: Solution) -> bool:
@@ -336,11 +375,15 @@ def update_equation(solution: Solution, p: str, places: int) -> Equation:
     """``w_1^{new} = w_1 - \\eta dE/dw_1 = 0.1 - 0.7 \\cdot (-0.0010) = 0.1007``."""
     rate = number(solution.learning_rate, LEAF_PLACES)
     old = number(solution.values[p], LEAF_PLACES)
-    grad = factor(solution.gradients[p], places)
+    shown = visible_places(solution.values[p], solution.updated[p], places)
+    gradient = solution.gradients[p]
+    # When the change is small enough for rounding to hide it, the gradient keeps its
+    # significant digits too (0.001984, not 0.0020), so that the line adds up.
+    grad = factor(gradient, significant_places(gradient, places) if shown > places else places)
     return Equation(
         new_name(p),
         [rf"{latex_name(p)} - \eta\, {partial(solution.output, p)}",
-         rf"{old} - {rate} \cdot {grad}", number(solution.updated[p], places)])
+         rf"{old} - {rate} \cdot {grad}", number(solution.updated[p], shown)])
 
 
 def new_name(name: str) -> str:
@@ -354,11 +397,13 @@ def new_name(name: str) -> str:
 
 def second_pass_rows(solution: Solution, places: int) -> list[str]:
     """The forward pass again with the updated parameters, one line per node."""
-    graph = solution.graph
-    new = {p: number(v, places) for p, v in solution.updated.items()}
-    new.update({n: number(solution.values_after[n], places) for n in graph.inputs})
+    graph, before, after = solution.graph, solution.values, solution.values_after
+    new = {p: number(v, visible_places(before[p], v, places))
+           for p, v in solution.updated.items()}
+    new.update({n: number(after[n], places) for n in graph.inputs})
     for node in graph.nodes:
-        new[node.name] = number(solution.values_after[node.name], places)
+        name = node.name
+        new[name] = number(after[name], visible_places(before[name], after[name], places))
     rows = []
     for node in graph.nodes:
         numeric = substituted(node.expr, new)
@@ -372,9 +417,12 @@ def trend(solution: Solution, places: int) -> dict:
     # Decimals, so that exact values (``--exact``) compare and subtract reliably.
     before, after = to_decimal(solution.values[out]), to_decimal(solution.values_after[out])
     change = after - before
+    shown = visible_places(before, after, places)
     return {
-        "before": number(before, places), "after": number(after, places),
-        "change": number(abs(change), places), "down": after < before,
+        "before": number(before, shown), "after": number(after, shown),
+        "change": number(abs(change), significant_places(change, places)
+                         if shown > places else places),
+        "down": after < before,
         "relative": number(abs(change) / abs(before) * 100, 1) if before != 0 else None,
     }
 
