@@ -281,6 +281,24 @@ def test_large_networks_stay_short(name):
     assert tex.count(r"\begin{align*}") < 40 and len(tex) < 60_000
 
 
+@pytest.mark.parametrize("name", ["net-322", "four-pixel", "net-221"])
+def test_the_figure_stays_where_it_is_written(name):
+    """Not a float: a float that does not fit goes to the top of the next page and
+    splits the first chain ('h' float specifier changed to 'ht')."""
+    tex = render_tex(sb.load(name).solve())
+    assert r"\begin{figure}" not in tex and r"\begin{minipage}{\linewidth}" in tex
+    assert tex.index("tikzpicture") < tex.index(r"\section*{Forward pass}")
+
+
+@pytest.mark.parametrize("name, layered", [("autoencoder-838", True), ("four-pixel", True),
+                                           ("net-221", False), ("mlp-relu-bce", False)])
+def test_the_figure_caption_says_what_the_figure_shows(name, layered):
+    tex = render_tex(sb.load(name).solve())
+    gate_caption = "above the edges" in tex
+    assert gate_caption is not layered  # the layer diagram has no values on its edges
+    assert ("the network layer by layer" in tex) is layered
+
+
 def test_all_nodes_adds_the_chain_of_every_node():
     solution = sb.load("net-221").solve()
     some, every = render_tex(solution), render_tex(solution, all_nodes=True)

@@ -86,6 +86,9 @@ class Document:
     #: When some change that rounding would hide is shown with more decimals, the most
     #: decimals this may take (the rounding note then says so); else 0.
     widened: int = 0
+    #: "graph" (the gate diagram, values on the wires) or "network" (layer by layer,
+    #: arrays and their shapes): which caption the figure gets.
+    figure_kind: str = ""
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -202,10 +205,13 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         output=latex_name(solution.output), problem=[], inputs=[], parameters=[],
         learning_rate=(number(solution.learning_rate, LEAF_PLACES)
                        if solution.learning_rate is not None else None),
-        data_note="", figure=_figure(solution, places), forward=[], backward=[],
+        data_note="", figure=None, forward=[], backward=[],
         notes=gate_notes(solution), update=[], after=[], trend=None,
         warnings=list(solution.warnings), omitted=[],
     )
+    picture = _figure(solution, places)
+    if picture is not None:
+        doc.figure_kind, doc.figure = picture
     if problem.data is not None and "inputs" not in problem.raw:
         count = len(next(iter(problem.data.values())))
         doc.data_note = (f"The problem carries {count} training samples; this solution works "
@@ -249,13 +255,15 @@ def matrix_form(solution: Solution) -> bool:
             and not any(node.generated for node in solution.graph.nodes))
 
 
-def _figure(solution: Solution, places: int) -> str | None:
-    """The computational graph as a TikZ picture, when the figure module is present."""
+def _figure(solution: Solution, places: int) -> tuple[str, str] | None:
+    """The computational graph as a TikZ picture and its kind ("graph": the gate diagram
+    with values on the wires; "network": layer by layer), when the figure module is
+    present."""
     try:
-        from .figure import figure_tex
+        from .figure import figure_picture
     except ImportError:
         return None
-    return figure_tex(solution, places=places)
+    return figure_picture(solution, places=places)
 
 
 def forward_equation(node, numbers: Numbers) -> Equation:
