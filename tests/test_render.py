@@ -306,6 +306,15 @@ def test_all_nodes_adds_the_chain_of_every_node():
     assert r"\frac{\partial E}{\partial h_{a}} &=" in every
 
 
+def test_a_chain_of_one_factor_is_written_once():
+    md = render_markdown(sb.load("chain-xyz").solve())
+    assert md.count(r"\frac{\partial f}{\partial z} &=") == 1
+    assert r"\frac{\partial f}{\partial z} &= s_{0} = 3" in md
+    md = render_markdown(sb.load("net-221").solve(), all_nodes=True)
+    assert md.count(r"\frac{\partial E}{\partial y} &=") == 1
+    assert r"\frac{\partial E}{\partial y} &= y - y_{t} = 0.6156 - 1 = -0.3844" in md
+
+
 def test_places_changes_the_rounding():
     md = render_markdown(sb.load("net-221").solve(), places=2)
     assert "-0.05" in md and "-0.0534" not in md and "to 2 decimals" in md

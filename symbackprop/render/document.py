@@ -360,6 +360,14 @@ def backward_blocks(solution: Solution, names: list[str], places: int,
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
             chain = solution.chain(name, limit=MAX_PATHS_SHOWN)
+            if len(chain.paths) == 1 and len(chain.paths[0]) == 1:
+                # A chain of one factor is that local derivative: written once, with
+                # its formula and value (not dE/dy = dE/dy = ..., then again under "where").
+                edge = chain.paths[0][0].edge
+                explained.add((edge.upper, edge.lower))
+                blocks.append(Block(kind="gradient", math=partial(out, name), rows=
+                                    local_equation(solution, edge, places, numbers).rows()))
+                continue
             blocks.append(Block(kind="gradient", math=partial(out, name),
                                 rows=chain_equation(chain, places).rows()))
             edges = [f.edge for path in chain.paths for f in path]
