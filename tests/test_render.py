@@ -315,6 +315,21 @@ def test_a_chain_of_one_factor_is_written_once():
     assert r"\frac{\partial E}{\partial y} &= y - y_{t} = 0.6156 - 1 = -0.3844" in md
 
 
+def test_an_exact_short_decimal_prints_as_itself():
+    """four-pixel's z1[6] is -0.03 (float noise in the 40th digit): -0.03 among the
+    other 2-decimal entries, not -0.0300; tanh of it, -0.029991, still shows 4 decimals."""
+    from symbackprop.render.document import number
+
+    solution = sb.load("four-pixel").solve()
+    z1 = [number(solution.values[n], 4) for n in solution.graph.groups["z1"].names()]
+    assert z1 == ["0.99", "1.22", "-0.17", "-0.08", "2.68", "0.88", "-0.03", "1.18"]
+    assert number(solution.values["a1[6]"], 4) == "-0.0300"
+    md = render_markdown(solution)
+    assert r"2.68 & 0.88 & -0.03 & 1.18 \end{bmatrix}" in md
+    exact = sb.load("net-221").solve(exact=True)  # exact values are left as they are
+    assert number(exact.values["z_a"], 4) == "0.351"
+
+
 def test_places_changes_the_rounding():
     md = render_markdown(sb.load("net-221").solve(), places=2)
     assert "-0.05" in md and "-0.0534" not in md and "to 2 decimals" in md

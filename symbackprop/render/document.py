@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import localcontext
 
 import sympy as sp
 
 from .. import ops
+from ..evaluate import GUARANTEED_DIGITS
 from ..numbers import format_number, to_decimal
 from ..solution import Chain, Solution
 from ..text import MAX_PATHS_SHOWN
@@ -102,7 +104,7 @@ def number(value, places: int) -> str:
     0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros, and a saturated one
     such as σ(125.05) as 1 - 4.914 \cdot 10^{-55} rather than a bare 1 (which would make
     log(1 - ŷ) read as log 0)."""
-    text = format_number(value, places)
+    text = format_number(_guaranteed(value), places)
     near = _near_whole(value, text)
     if near is not None:
         return near
@@ -112,6 +114,21 @@ def number(value, places: int) -> str:
         mantissa = f"{first}.{rest}" if rest else first
         return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
     return text
+
+
+def _guaranteed(value):
+    """A float value cut to the digits the engine guarantees, so that one which is an
+    exact short decimal up to float noise in its last digits prints as itself: four-pixel's
+    z1[6] is -0.0299...9 at 40 digits and -0.03 at 25, written -0.03 among 0.99, 1.22, ...
+    rather than -0.0300. Exact values (``--exact``) are left as they are."""
+    if not isinstance(value, sp.Float):
+        return value
+    d = to_decimal(value)
+    if not d.is_finite() or d == 0:
+        return value
+    with localcontext() as ctx:
+        ctx.prec = GUARANTEED_DIGITS
+        return +d
 
 
 def _near_whole(value, text: str) -> str | None:
