@@ -70,6 +70,22 @@ def test_negation_of_a_sum_keeps_its_parentheses():
     assert latex(ops.build("neg", ops.build("add", x, y))) == r"-\left(x + y\right)"
 
 
+def test_a_negated_sum_factor_takes_the_sign():
+    """SymPy's derivative of binary cross-entropy, written as the lectures write it
+    (seed 004): -y/ŷ + (1 - y)/(1 - ŷ), not -y/ŷ - (-1 + y)/(1 - ŷ)."""
+    import symbackprop as sb
+
+    local = sb.load("logreg").solve().derivation.edges["L", "y_hat"].local
+    assert latex(local) == r"- \frac{y}{\hat{y}} + \frac{1 - y}{1 - \hat{y}}"
+    assert substituted(local, {"y": "1", "y_hat": "0.5"}) == (
+        r"- \frac{1}{0.5} + \frac{1 - 1}{1 - 0.5}")
+    assert latex(-(y - 1) * x) == r"x \left(1 - y\right)"
+    nothing_to_flip = sp.Mul(-1, x, y + 1, 1 / z, evaluate=False)  # its sum reads well
+    assert latex(nothing_to_flip) == r"- \frac{x \left(1 + y\right)}{z}"
+    # a neg gate of a sum keeps its parentheses, whatever the sum's first sign
+    assert latex(ops.build("neg", ops.build("add", -1, y))) == r"-\left(-1 + y\right)"
+
+
 def test_substituted_numbers():
     expr = parse_expression("x1*w1 + x2*w3")
     numbers = {"x1": "0.23", "w1": "0.1", "x2": "0.82", "w3": "0.4"}

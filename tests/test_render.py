@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 import symbackprop as sb
+from symbackprop.examples import EXAMPLES
 from symbackprop.numbers import format_number
 from symbackprop.render import render_format, render_markdown, render_tex
 from symbackprop.render.pdf import TexError, compile_many, compile_pdf, tex_available
@@ -53,6 +54,7 @@ def texts(tmp_path_factory):
     hostile = sb.load(hostile_problem(tmp))
     solutions = {name: sb.load(name).solve() for name in ("net-221", "neuron", "mlp-relu-bce")}
     solutions["hostile"] = hostile.solve()
+    solutions["mlp-staged"] = sb.load("mlp-relu-bce", stage_gates=True).solve()
     names = list(solutions)
     pdfs = compile_many([(n, render_tex(solutions[n])) for n in names])
     return {n: (solutions[n], pdf_text(data, tmp, n)) for n, data in zip(names, pdfs, strict=True)}
@@ -131,6 +133,36 @@ def test_mlp_in_matrix_form_shows_its_gradients_and_updated_b2(texts):
     for label in ("BP1", "BP2", "BP3", "BP4"):
         assert label in text
     assert "(1 × 2) = (1 × 1) (1 × 2)" in text  # the shapes of BP4 for W2
+
+
+# ------------------------------------------------------------------- --stage
+
+
+@pytest.mark.parametrize("name", list(EXAMPLES))
+def test_every_built_in_renders_staged(name):
+    """--stage splits a network's layers into generated gates: the handout is then a
+    graph-form document of those gates, not BP1-BP4 over edges that no longer exist."""
+    solution = sb.load(name, stage_gates=True).solve()
+    tex, md = render_tex(solution), render_markdown(solution)
+    assert r"\end{document}" in tex and "## Backward pass" in md
+    if solution.problem.network is not None:
+        assert "BP1" not in tex and "BP1" not in md
+        assert "one equation per node" in tex and "one equation per node" in md
+
+
+def test_stage_cli_on_a_network(tmp_path):
+    result = run_cli("solve", "mlp-relu-bce", "--stage", "--format", "md")
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stderr
+    assert r"\frac{\partial L}{\partial W^{[2]}_{11}}" in result.stdout
+
+
+@needs_tex
+def test_staged_network_compiles(texts):
+    solution, text = texts["mlp-staged"]
+    # the update of an element of W^{[1]} (a name with a superscript) sets in TeX
+    assert "new" in text and shown(solution.updated["b2[0]"]) in text
+    assert "-0.2010" in text  # dL/db2, the same number as in matrix form
 
 
 # ------------------------------------------------------------------- hostile text
@@ -249,6 +281,24 @@ def test_large_networks_stay_short(name):
     assert tex.count(r"\begin{align*}") < 40 and len(tex) < 60_000
 
 
+@pytest.mark.parametrize("name", ["net-322", "four-pixel", "net-221"])
+def test_the_figure_stays_where_it_is_written(name):
+    """Not a float: a float that does not fit goes to the top of the next page and
+    splits the first chain ('h' float specifier changed to 'ht')."""
+    tex = render_tex(sb.load(name).solve())
+    assert r"\begin{figure}" not in tex and r"\begin{minipage}{\linewidth}" in tex
+    assert tex.index("tikzpicture") < tex.index(r"\section*{Forward pass}")
+
+
+@pytest.mark.parametrize("name, layered", [("autoencoder-838", True), ("four-pixel", True),
+                                           ("net-221", False), ("mlp-relu-bce", False)])
+def test_the_figure_caption_says_what_the_figure_shows(name, layered):
+    tex = render_tex(sb.load(name).solve())
+    gate_caption = "above the edges" in tex
+    assert gate_caption is not layered  # the layer diagram has no values on its edges
+    assert ("the network layer by layer" in tex) is layered
+
+
 def test_all_nodes_adds_the_chain_of_every_node():
     solution = sb.load("net-221").solve()
     some, every = render_tex(solution), render_tex(solution, all_nodes=True)
@@ -256,9 +306,59 @@ def test_all_nodes_adds_the_chain_of_every_node():
     assert r"\frac{\partial E}{\partial h_{a}} &=" in every
 
 
+def test_a_chain_of_one_factor_is_written_once():
+    md = render_markdown(sb.load("chain-xyz").solve())
+    assert md.count(r"\frac{\partial f}{\partial z} &=") == 1
+    assert r"\frac{\partial f}{\partial z} &= s_{0} = 3" in md
+    md = render_markdown(sb.load("net-221").solve(), all_nodes=True)
+    assert md.count(r"\frac{\partial E}{\partial y} &=") == 1
+    assert r"\frac{\partial E}{\partial y} &= y - y_{t} = 0.6156 - 1 = -0.3844" in md
+
+
+def test_an_exact_short_decimal_prints_as_itself():
+    """four-pixel's z1[6] is -0.03 (float noise in the 40th digit): -0.03 among the
+    other 2-decimal entries, not -0.0300; tanh of it, -0.029991, still shows 4 decimals."""
+    from symbackprop.render.document import number
+
+    solution = sb.load("four-pixel").solve()
+    z1 = [number(solution.values[n], 4) for n in solution.graph.groups["z1"].names()]
+    assert z1 == ["0.99", "1.22", "-0.17", "-0.08", "2.68", "0.88", "-0.03", "1.18"]
+    assert number(solution.values["a1[6]"], 4) == "-0.0300"
+    md = render_markdown(solution)
+    assert r"2.68 & 0.88 & -0.03 & 1.18 \end{bmatrix}" in md
+    exact = sb.load("net-221").solve(exact=True)  # exact values are left as they are
+    assert number(exact.values["z_a"], 4) == "0.351"
+
+
 def test_places_changes_the_rounding():
     md = render_markdown(sb.load("net-221").solve(), places=2)
     assert "-0.05" in md and "-0.0534" not in md and "to 2 decimals" in md
+
+
+def test_an_update_that_rounding_would_hide_shows_more_decimals():
+    """net-322's w1 moves from 0.1 to 0.09998: not written 0.1000 as if it had not moved,
+    and its small gradient keeps its significant digits (0.001984, not 0.0020)."""
+    md = render_markdown(sb.load("net-322").solve())
+    assert r"= 0.1 - 0.01 \cdot 0.001984 = 0.09998 \\" in md
+    assert r"= 0.2 - 0.01 \cdot 0.0004043 = 0.199996 \\" in md
+    assert r"= 0.3 - 0.01 \cdot 0.0079 = 0.2999 \\" in md  # visible: as before
+    assert r"1 \cdot 0.09998 + 4 \cdot 0.2999" in md  # the second pass uses the same
+    assert "as many more decimals as make the change visible (up to 8)" in md
+    # The lecture's 4-decimal style stays where the change shows (net-221's w1).
+    md = render_markdown(sb.load("net-221").solve())
+    assert r"0.1 - 0.7 \cdot (-0.0010) = 0.1007" in md
+    assert "more decimals" not in md
+
+
+def test_a_loss_change_that_rounding_would_hide_shows_more_decimals():
+    import tomllib
+
+    raw = tomllib.loads((ROOT / "symbackprop/examples/mlp-relu-bce.toml").read_text())
+    raw["learning_rate"] = 0.0001
+    md = render_markdown(sb.load_dict(raw, "small-step").solve())
+    assert r"\begin{bmatrix} 0.50001 & 0.60003 \end{bmatrix}" in md  # W2 in matrix form
+    assert "fell from $0.22441$ to $0.22438$ (by $0.00002711$" in md
+    assert r"L_{\text{new}} &= 0.22438" in md
 
 
 def test_a_saturated_value_is_not_shown_as_a_bare_one():

@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import localcontext
 
 import sympy as sp
 
 from .. import ops
+from ..evaluate import GUARANTEED_DIGITS
 from ..numbers import format_number, to_decimal
 from ..solution import Chain, Solution
 from ..text import MAX_PATHS_SHOWN
@@ -83,6 +85,12 @@ class Document:
     trend: dict | None
     warnings: list[str]
     omitted: list[str]
+    #: When some change that rounding would hide is shown with more decimals, the most
+    #: decimals this may take (the rounding note then says so); else 0.
+    widened: int = 0
+    #: "graph" (the gate diagram, values on the wires) or "network" (layer by layer,
+    #: arrays and their shapes): which caption the figure gets.
+    figure_kind: str = ""
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -96,7 +104,7 @@ def number(value, places: int) -> str:
     0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros, and a saturated one
     such as σ(125.05) as 1 - 4.914 \cdot 10^{-55} rather than a bare 1 (which would make
     log(1 - ŷ) read as log 0)."""
-    text = format_number(value, places)
+    text = format_number(_guaranteed(value), places)
     near = _near_whole(value, text)
     if near is not None:
         return near
@@ -106,6 +114,21 @@ def number(value, places: int) -> str:
         mantissa = f"{first}.{rest}" if rest else first
         return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
     return text
+
+
+def _guaranteed(value):
+    """A float value cut to the digits the engine guarantees, so that one which is an
+    exact short decimal up to float noise in its last digits prints as itself: four-pixel's
+    z1[6] is -0.0299...9 at 40 digits and -0.03 at 25, written -0.03 among 0.99, 1.22, ...
+    rather than -0.0300. Exact values (``--exact``) are left as they are."""
+    if not isinstance(value, sp.Float):
+        return value
+    d = to_decimal(value)
+    if not d.is_finite() or d == 0:
+        return value
+    with localcontext() as ctx:
+        ctx.prec = GUARANTEED_DIGITS
+        return +d
 
 
 def _near_whole(value, text: str) -> str | None:
@@ -125,6 +148,32 @@ def factor(value, places: int) -> str:
     text = number(value, places)
     compound = text.startswith("-") or " - " in text or " + " in text
     return f"({text})" if compound else text
+
+
+#: A change that rounding to ``places`` hides is shown with up to this many more decimals.
+MORE_PLACES = 4
+
+
+def visible_places(old, new, places: int) -> int:
+    """The decimals at which ``new`` displays differently from ``old``: ``places``, or
+    more (up to ``places + MORE_PLACES``) when rounding would hide the change, so that
+    w_1 = 0.1 updated to 0.09998 is not written 0.1000 as if nothing had moved."""
+    old, new = to_decimal(old), to_decimal(new)
+    if old == new or not (old.is_finite() and new.is_finite()):
+        return places
+    for p in range(places, places + MORE_PLACES + 1):
+        if to_decimal(format_number(new, p)) != to_decimal(format_number(old, p)):
+            return p
+    return places + MORE_PLACES
+
+
+def significant_places(value, places: int) -> int:
+    """The decimals that keep ``places`` significant digits of a small value (0.001984,
+    not 0.0020); ``places`` for a value of 0.1 or more."""
+    d = to_decimal(value)
+    if not d.is_finite() or d == 0:
+        return places
+    return max(places, places - d.adjusted() - 1)
 
 
 def product(parts: list[str]) -> str:
@@ -169,14 +218,17 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
     numbers = Numbers(solution, places)
     doc = Document(
         title=problem.title or problem.name, name=problem.name,
-        network=problem.network is not None, places=places,
+        network=matrix_form(solution), places=places,
         output=latex_name(solution.output), problem=[], inputs=[], parameters=[],
         learning_rate=(number(solution.learning_rate, LEAF_PLACES)
                        if solution.learning_rate is not None else None),
-        data_note="", figure=_figure(solution, places), forward=[], backward=[],
+        data_note="", figure=None, forward=[], backward=[],
         notes=gate_notes(solution), update=[], after=[], trend=None,
         warnings=list(solution.warnings), omitted=[],
     )
+    picture = _figure(solution, places)
+    if picture is not None:
+        doc.figure_kind, doc.figure = picture
     if problem.data is not None and "inputs" not in problem.raw:
         count = len(next(iter(problem.data.values())))
         doc.data_note = (f"The problem carries {count} training samples; this solution works "
@@ -198,16 +250,37 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         doc.trend = trend(solution, places)
         if not doc.network:
             doc.after = [Block(rows=second_pass_rows(solution, places))]
+        doc.widened = places + MORE_PLACES if widened(solution, places) else 0
     return doc
 
 
-def _figure(solution: Solution, places: int) -> str | None:
-    """The computational graph as a TikZ picture, when the figure module is present."""
+def widened(solution: Solution, places: int) -> bool:
+    """Whether some updated parameter or second-pass value is shown with more decimals
+    than ``places`` because rounding would hide its change."""
+    pairs = [(solution.values[p], v) for p, v in solution.updated.items()]
+    pairs += [(solution.values[n], v) for n, v in solution.values_after.items()
+              if n in solution.values]
+    return any(visible_places(old, new, places) > places for old, new in pairs)
+
+
+def matrix_form(solution: Solution) -> bool:
+    """Whether the solution is written in matrix form (BP1-BP4): a network-form problem
+    whose graph is not staged. Staging (``--stage``) splits the layers' equations into
+    generated gates, so the matrix-level sections no longer match the graph's edges; a
+    staged network is written as a graph-form document of its gates."""
+    return (solution.problem.network is not None
+            and not any(node.generated for node in solution.graph.nodes))
+
+
+def _figure(solution: Solution, places: int) -> tuple[str, str] | None:
+    """The computational graph as a TikZ picture and its kind ("graph": the gate diagram
+    with values on the wires; "network": layer by layer), when the figure module is
+    present."""
     try:
-        from .figure import figure_tex
+        from .figure import figure_picture
     except ImportError:
         return None
-    return figure_tex(solution, places=places)
+    return figure_picture(solution, places=places)
 
 
 def forward_equation(node, numbers: Numbers) -> Equation:
@@ -304,6 +377,14 @@ def backward_blocks(solution: Solution, names: list[str], places: int,
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
             chain = solution.chain(name, limit=MAX_PATHS_SHOWN)
+            if len(chain.paths) == 1 and len(chain.paths[0]) == 1:
+                # A chain of one factor is that local derivative: written once, with
+                # its formula and value (not dE/dy = dE/dy = ..., then again under "where").
+                edge = chain.paths[0][0].edge
+                explained.add((edge.upper, edge.lower))
+                blocks.append(Block(kind="gradient", math=partial(out, name), rows=
+                                    local_equation(solution, edge, places, numbers).rows()))
+                continue
             blocks.append(Block(kind="gradient", math=partial(out, name),
                                 rows=chain_equation(chain, places).rows()))
             edges = [f.edge for path in chain.paths for f in path]
@@ -327,25 +408,40 @@ def update_equation(solution: Solution, p: str, places: int) -> Equation:
     """``w_1^{new} = w_1 - \\eta dE/dw_1 = 0.1 - 0.7 \\cdot (-0.0010) = 0.1007``."""
     rate = number(solution.learning_rate, LEAF_PLACES)
     old = number(solution.values[p], LEAF_PLACES)
-    grad = factor(solution.gradients[p], places)
+    shown = visible_places(solution.values[p], solution.updated[p], places)
+    gradient = solution.gradients[p]
+    # When the change is small enough for rounding to hide it, the gradient keeps its
+    # significant digits too (0.001984, not 0.0020), so that the line adds up.
+    grad = factor(gradient, significant_places(gradient, places) if shown > places else places)
     return Equation(
-        rf"{latex_name(p)}^{{\text{{new}}}}",
+        new_name(p),
         [rf"{latex_name(p)} - \eta\, {partial(solution.output, p)}",
-         rf"{old} - {rate} \cdot {grad}", number(solution.updated[p], places)])
+         rf"{old} - {rate} \cdot {grad}", number(solution.updated[p], shown)])
+
+
+def new_name(name: str) -> str:
+    """The name after the update, ``w_1^{new}``; a name that has a superscript already
+    (an element of a staged network's W^{[1]}) is braced first, as TeX needs."""
+    tex = latex_name(name)
+    if "^" in tex:
+        tex = "{" + tex + "}"
+    return rf"{tex}^{{\text{{new}}}}"
 
 
 def second_pass_rows(solution: Solution, places: int) -> list[str]:
     """The forward pass again with the updated parameters, one line per node."""
-    graph = solution.graph
-    new = {p: number(v, places) for p, v in solution.updated.items()}
-    new.update({n: number(solution.values_after[n], places) for n in graph.inputs})
+    graph, before, after = solution.graph, solution.values, solution.values_after
+    new = {p: number(v, visible_places(before[p], v, places))
+           for p, v in solution.updated.items()}
+    new.update({n: number(after[n], places) for n in graph.inputs})
     for node in graph.nodes:
-        new[node.name] = number(solution.values_after[node.name], places)
+        name = node.name
+        new[name] = number(after[name], visible_places(before[name], after[name], places))
     rows = []
     for node in graph.nodes:
         numeric = substituted(node.expr, new)
         sides = [numeric] if numeric != new[node.name] else []
-        rows += Equation(rf"{latex_name(node.name)}^{{\text{{new}}}}", sides + [new[node.name]]).rows()
+        rows += Equation(new_name(node.name), sides + [new[node.name]]).rows()
     return rows
 
 
@@ -354,9 +450,12 @@ def trend(solution: Solution, places: int) -> dict:
     # Decimals, so that exact values (``--exact``) compare and subtract reliably.
     before, after = to_decimal(solution.values[out]), to_decimal(solution.values_after[out])
     change = after - before
+    shown = visible_places(before, after, places)
     return {
-        "before": number(before, places), "after": number(after, places),
-        "change": number(abs(change), places), "down": after < before,
+        "before": number(before, shown), "after": number(after, shown),
+        "change": number(abs(change), significant_places(change, places)
+                         if shown > places else places),
+        "down": after < before,
         "relative": number(abs(change) / abs(before) * 100, 1) if before != 0 else None,
     }
 
@@ -371,6 +470,6 @@ def gate_notes(solution: Solution) -> list[Note]:
             found = ops.classify(sub)
             if found and found[0].name not in seen:
                 seen[found[0].name] = found[0]
-    if solution.problem.network is not None:
+    if matrix_form(solution):
         seen.setdefault("matmul", ops.OPS["matmul"])
     return [Note(op.gate, op.pattern, op.rule) for op in seen.values()]

@@ -102,14 +102,22 @@ def figure_tex(solution, places: int = DEFAULT_PLACES) -> str | None:
     ``places``. A network too large for a scalar figure is drawn layer by layer; a large
     graph-form problem returns None.
     """
+    picture = figure_picture(solution, places)
+    return picture[1] if picture is not None else None
+
+
+def figure_picture(solution, places: int = DEFAULT_PLACES) -> tuple[str, str] | None:
+    """:func:`figure_tex` with the kind of figure it drew: ``("graph", tex)`` for the
+    scalar gate diagram (values on the wires), ``("network", tex)`` for the layer-level
+    diagram (arrays and shapes, no values on the edges), so that a caption can say which."""
     figure = graph_figure(solution, places)
     template = environment().get_template("figure.tex.j2")
     if figure is not None:
-        return template.render(kind="graph", figure=figure)
+        return "graph", template.render(kind="graph", figure=figure)
     network = getattr(solution.problem, "network", None)
     if network is None:
         return None
-    return template.render(kind="network", figure=network_figure(solution, places))
+    return "network", template.render(kind="network", figure=network_figure(solution, places))
 
 
 def graph_figure(solution, places: int = DEFAULT_PLACES,

@@ -48,20 +48,22 @@ def _values(solution: Solution, array: str, source: dict) -> list:
     return solution.graph.groups[array].nest(source)
 
 
-def bmatrix(nested, places: int, transpose: bool = False) -> str:
-    """A vector (as a column) or a matrix in numbers, or its shape when it is large."""
+def bmatrix(nested, places: int, transpose: bool = False, fmt=None) -> str:
+    """A vector (as a column) or a matrix in numbers, or its shape when it is large.
+    ``fmt`` (value -> LaTeX) replaces the rounding to ``places`` when given."""
     if not isinstance(nested[0], list):
         if transpose or len(nested) <= MAX_COLUMN:
             rows = [list(nested)] if transpose else [[v] for v in nested]
         else:  # a long column vector, written as a transposed row to save the page
-            return bmatrix([list(nested)], places) + T
+            return bmatrix([list(nested)], places, fmt=fmt) + T
     else:
         rows = nested
     if transpose and isinstance(nested[0], list):
         rows = [list(col) for col in zip(*rows, strict=True)]
     if len(rows) > MAX_SHOWN or len(rows[0]) > MAX_SHOWN:
         return rf"\left[\ {len(rows)} \times {len(rows[0])}\ \text{{values}}\ \right]"
-    body = r" \\ ".join(" & ".join(d.number(v, places) for v in row) for row in rows)
+    fmt = fmt or (lambda v: d.number(v, places))
+    body = r" \\ ".join(" & ".join(fmt(v) for v in row) for row in rows)
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
 
@@ -215,23 +217,35 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
         rate = d.number(solution.learning_rate, d.LEAF_PLACES)
         rows = []
         for P in net.parameters:
+            names = graph.groups[P].names()
+            shown = _visible(solution, names, solution.updated, places)
+            grad_fmt = None
+            if shown > places:  # small changes: the gradients keep significant digits
+                def grad_fmt(v):
+                    return d.number(v, d.significant_places(v, places))
             rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
                 rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
                 rf"{bmatrix(_values(solution, P, vals), d.LEAF_PLACES)} - {rate} \cdot "
-                rf"{bmatrix(_values(solution, P, grads), places)}",
-                bmatrix(_values(solution, P, solution.updated), places)])).rows()
+                rf"{bmatrix(_values(solution, P, grads), places, fmt=grad_fmt)}",
+                bmatrix(_values(solution, P, solution.updated), shown)])).rows()
         doc.update = [d.Block(rows=rows)]
         after = solution.values_after
         rows = []
         for layer in range(1, depth + 1):
-            z = f"z{layer}"
-            rows += Equation(rf"{array_name(z)}_{{\text{{new}}}}", [
-                bmatrix(_values(solution, z, after), places)]).rows()
-            rows += Equation(rf"{array_name(a[layer])}_{{\text{{new}}}}", [
-                bmatrix(_values(solution, a[layer], after), places)]).rows()
+            for array in (f"z{layer}", a[layer]):
+                shown = _visible(solution, graph.groups[array].names(), after, places)
+                rows += Equation(rf"{array_name(array)}_{{\text{{new}}}}", [
+                    bmatrix(_values(solution, array, after), shown)]).rows()
+        shown = d.visible_places(vals[LOSS_NAME], after[LOSS_NAME], places)
         rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
-                         [d.number(after[LOSS_NAME], places)]).rows()
+                         [d.number(after[LOSS_NAME], shown)]).rows()
         doc.after = [d.Block(rows=rows)]
+
+
+def _visible(solution: Solution, names, new: dict, places: int) -> int:
+    """The decimals at which every changed element of an array shows its change
+    (:func:`.document.visible_places`), one count for the whole matrix."""
+    return max(d.visible_places(solution.values[n], new[n], places) for n in names)
 
 
 def _local_vector(solution: Solution, layer: int) -> list:

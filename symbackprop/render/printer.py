@@ -153,11 +153,33 @@ class NotationPrinter(LatexPrinter):
 
     def _print_Add(self, expr, order=None):
         flat = _flatten(expr, sp.Add)
-        if len(flat) == len(expr.args):
+        absorbed = [self._absorbed_sign(t) for t in flat]
+        if len(flat) == len(expr.args) and not any(a is not None for a in absorbed):
             return super()._print_Add(expr, order)
-        return super()._print_Add(sp.Add(*flat, evaluate=False), order)
+        terms = [t if a is None else a for t, a in zip(flat, absorbed, strict=True)]
+        return super()._print_Add(sp.Add(*terms, evaluate=False), order)
+
+    def _absorbed_sign(self, expr):
+        """A negated product whose one sum factor reads with a leading minus, with the
+        sign taken into that sum: -(-1 + y)/(1 - ŷ) as (1 - y)/(1 - ŷ), so that SymPy's
+        derivative of binary cross-entropy reads -y/ŷ + (1 - y)/(1 - ŷ) as the lectures
+        write it. None when there is no such sum or the flipped one reads no better."""
+        if not isinstance(expr, sp.Mul):
+            return None
+        coeff, factors = expr.as_coeff_mul()
+        sums = [f for f in factors if isinstance(f, sp.Add)]
+        if (coeff != -1 or len(factors) < 2 or len(sums) != 1  # -(x + y) alone: a neg gate
+                or not self._print(sums[0]).startswith("-")):
+            return None
+        flipped = sp.Add(*[-t for t in sums[0].args], evaluate=False)
+        if self._print(flipped).startswith("-"):
+            return None
+        return sp.Mul(*[flipped if f is sums[0] else f for f in factors], evaluate=False)
 
     def _print_Mul(self, expr):
+        absorbed = self._absorbed_sign(expr)
+        if absorbed is not None:
+            return self._print(absorbed)
         if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Add):
             return rf"-\left({self._print(expr.args[1])}\right)"  # the neg gate of a sum
         flat = _flatten(expr, sp.Mul)
