@@ -103,7 +103,7 @@ def number(value, places: int) -> str:
     r"""A number for display (the package's one formatter), in math: a tiny one such as
     0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros, and a saturated one
     such as σ(125.05) as 1 - 4.914 \cdot 10^{-55} rather than a bare 1 (which would make
-    log(1 - ŷ) read as log 0)."""
+    log(1 - ŷ) read as log 0), and a large one as 1.4013 \cdot 10^{65}."""
     text = format_number(_guaranteed(value), places)
     near = _near_whole(value, text)
     if near is not None:
@@ -113,6 +113,9 @@ def number(value, places: int) -> str:
         sign, zeros, first, rest = m.groups()
         mantissa = f"{first}.{rest}" if rest else first
         return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
+    if "e" in text:  # a large number: 1.4013e+65
+        mantissa, exponent = text.split("e")
+        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
     return text
 
 

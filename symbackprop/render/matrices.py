@@ -19,6 +19,7 @@ nothing is recomputed here. Small networks also get their element-wise chains
 from __future__ import annotations
 
 from .. import ops
+from ..losses import LOSSES
 from ..network import LOSS_NAME
 from ..parse import indexed_name
 from ..solution import Solution
@@ -33,14 +34,6 @@ MAX_COLUMN = 4
 #: A matrix product is written out with its factors up to this many entries in W.
 MAX_PRODUCT = 16
 
-LOSS_TEX = {  # the loss over a whole output vector, for outputs too long to expand
-    "half_sse": r"\tfrac{1}{2} \sum_{j} \left(y_{j} - a^{[N]}_{j}\right)^{2}",
-    "sse": r"\sum_{j} \left(y_{j} - a^{[N]}_{j}\right)^{2}",
-    "mse": r"\tfrac{1}{n} \sum_{j} \left(y_{j} - a^{[N]}_{j}\right)^{2}",
-    "bce": r"-\sum_{j} \left[y_{j} \log a^{[N]}_{j} + (1 - y_{j}) \log\left(1 - a^{[N]}_{j}\right)\right]",
-    "cce": r"-\sum_{j} y_{j} \log a^{[N]}_{j}",
-    "hinge": r"\sum_{j \ne y} \max\left(0, a^{[N]}_{j} - a^{[N]}_{y} + 1\right)",
-}
 T = r"^{\mathsf{T}}"
 
 
@@ -106,7 +99,7 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
     loss_node = graph.node(LOSS_NAME)
     loss_symbolic = latex(loss_node.expr)
     if width(loss_symbolic) > LINE // 2:  # the model keeps a column for the shapes
-        loss_symbolic = LOSS_TEX[net.loss].replace("[N]", f"[{depth}]")
+        loss_symbolic = LOSSES[net.loss].tex.replace("[N]", f"[{depth}]")
 
     # The problem: the matrix-level equations with shapes, the given arrays.
     model = []
