@@ -144,7 +144,7 @@ register(Op(
 ))
 register(Op(
     name="pow", gate="power gate", arity=2,
-    pattern="multiplies by n x^(n−1) (power rule)",
+    pattern="multiplies the upstream gradient by the exponent times x to one power less (the power rule)",
     local=lambda args, out, expr=None: (
         args[1] * args[0] ** (args[1] - 1),
         out * sp.log(args[0]) if args[1].free_symbols else sp.S.Zero,
@@ -157,7 +157,7 @@ register(Op(
 
 register(Op(
     name="exp", gate="exp gate", arity=1, function="exp",
-    pattern="multiplies the upstream gradient by its own output e^x",
+    pattern="multiplies the upstream gradient by its own output (e to the x is its own derivative)",
     local=lambda args, out, expr=None: (out,),
     latex=r"e^{{{0}}}", symbol=r"\exp", numpy=np.exp,
     rule=r"\frac{d(e^x)}{dx} = e^x",
@@ -233,7 +233,7 @@ def _softmax_local(index):
 
 register(Op(
     name="softmax", gate="softmax gate", arity=None,
-    pattern="∂a_j/∂z_k = a_j(δ_jk − a_k): every logit receives gradient from every output",
+    pattern="every logit receives gradient from every output: its own through a(1 − a), each other one through −a times that output",
     local=lambda args, out, expr=None: _softmax_local(expr.index)(args, out),
     latex=r"\operatorname{{softmax}}\left({args,}\right)", symbol=r"\mathrm{softmax}",
     numpy=_np_softmax,
@@ -243,7 +243,7 @@ register(Op(
 # Matrix level (network form): vector-Jacobian products instead of scalar partials.
 register(Op(
     name="matmul", gate="matrix-product gate", arity=2,
-    pattern="dW = δ aᵀ and da = Wᵀ δ: the mul gate's swap, in matrix form",
+    pattern="the mul gate's swap in matrix form: the weights receive δ times the input transposed, the input the weights transposed times δ",
     local=lambda args, out, expr=None: (None, None),  # matrix gates are differentiated by MATRIX_VJP
     latex="{0} {1}", symbol=r"W a", numpy=np.matmul,
     rule=r"\frac{\partial L}{\partial W} = \delta\, a^{\mathsf T},\ \frac{\partial L}{\partial a} = W^{\mathsf T} \delta",
