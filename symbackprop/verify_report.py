@@ -12,6 +12,10 @@ helpers are the render package's: its environment, printer and compiler.
 
 from __future__ import annotations
 
+import re
+
+from .errors import ClaimError
+from .keys import parse_key
 from .numbers import format_number
 from .render.environment import environment, escape_tex
 from .render.pdf import compile_many
@@ -20,10 +24,29 @@ from .render.printer import derivatives_in_math, latex, latex_name, partial, par
 MAX_PATHS_SHOWN = 4
 
 
-def note_tex(note: str) -> str:
-    """A note as LaTeX text: escaped (the Unicode it uses, σ, −, ½, set as math) and
-    its derivatives as math."""
-    return derivatives_in_math(note, escape_tex)
+#: ``KEY = NUMBER`` inside a note: "follows from the given a2[0] = 0.7986".
+_ASSIGNMENT = re.compile(
+    r"(?<![\w\[\]/])([A-Za-z][\w]*(?:\[\d+\])*(?:/d[A-Za-z]\w*(?:\[\d+\])*)?)"
+    r" = (-?\d+(?:\.\d+)?(?:e[+-]?\d+)?)")
+
+
+def note_tex(note: str, names=()) -> str:
+    """A note as LaTeX text: escaped (the Unicode it uses, σ, −, ½, set as math), its
+    derivatives as math, and each ``KEY = NUMBER`` it quotes in the notation of the
+    table beside it (a^{[2]}_{1} = 0.7986, not a2[0] = 0.7986), so that a student
+    reads one notation. ``names`` are the problem's names (claim keys are read against
+    them); a token that is not a key stays text."""
+    out, last = [], 0
+    for m in _ASSIGNMENT.finditer(note):
+        try:
+            key = parse_key(m.group(1), names)
+        except ClaimError:
+            continue
+        out.append(derivatives_in_math(note[last:m.start()], escape_tex))
+        out.append(rf"\({key_inline_tex(key)} = {number_tex(m.group(2))}\)")
+        last = m.end()
+    out.append(derivatives_in_math(note[last:], escape_tex))
+    return "".join(out)
 
 
 def key_tex(key) -> str:
@@ -103,7 +126,7 @@ def report_context(report) -> dict:
             "given": number_tex(v.claim.given.text),
             "expected": format_number(v.expected, places),
             "status": v.status,
-            "note": note_tex(v.note) if v.status != "correct" else "",
+            "note": note_tex(v.note, solution.key_names) if v.status != "correct" else "",
             "correction": (correction_tex(solution, v.claim.key, shown)
                            if v.status == "wrong" else None),
         })

@@ -620,9 +620,11 @@ def test_marked_sheet_escapes_and_reports_carried(tmp_path):
     assert tex.count(r"& \vfyMark{carried} &") == 23  # table rows
     assert "the same number as given for" in tex  # the note of dL/dW1[0][1]
     sheet = render_report(sb.verify("net-221", DATA / "net-221-slides.claims"), "tex")
-    from symbackprop.render.environment import escape_tex
+    from symbackprop.render.printer import latex_name
 
-    assert escape_tex("h_a = 0.5868") in sheet and "h_a = 0.5868" not in sheet  # notes escaped
+    # a quoted number reads in the table's notation, not as a raw key (nor unescaped)
+    assert rf"\({latex_name('h_a')} = 0.5868\)" in sheet and "h_a = 0.5868" not in sheet
+    assert rf"\({latex_name('a2[0]')} = 0.7986\)" in tex and "a2[0]" not in tex
     assert render_report(report, "pdf").startswith(b"%PDF")
 
 
