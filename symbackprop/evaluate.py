@@ -296,20 +296,42 @@ def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evalu
     """
     check_magnitudes(graph)
     if exact:
-        return evaluate_once(graph, derivation, Exact())
+        return _checked(evaluate_once(graph, derivation, Exact()), graph, exact=True)
     last = None
     for digits in _PRECISIONS:
         low = evaluate_once(graph, derivation, Floating(digits))
         high = evaluate_once(graph, derivation, Floating(digits + _GUARD))
         if _agree(low, high):
-            return low
+            return _checked(low, graph)
         last = high
-    bad = [n for n, v in last.values.items() if not _finite(v)]
-    if bad:
-        raise ProblemError(
-            "its value is not a finite number (a log of 0, or a division by 0?)"
-        ).at(field=bad[0])
-    return last
+    return _checked(last, graph)
+
+
+def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluation:
+    """The evaluation, if every value and gradient is a real number of a size that can
+    be written down; else a located error saying what went wrong where."""
+    def bad(v) -> bool:
+        if exact:
+            return v.is_finite is False or v.is_real is False
+        return not _finite(v)
+
+    for name, v in result.values.items():
+        if bad(v):
+            why = ("not a real number (a log or square root of a negative number?)"
+                   if v.is_real is False and v.is_finite is not False
+                   else "not a finite number (a log of 0, or a division by 0?)")
+            raise ProblemError(f"its value is {why}").at(field=name)
+    for name, v in result.adjoints.items():
+        if bad(v):
+            raise ProblemError(
+                f"the gradient of {graph.output} with respect to it is not finite at the given "
+                "numbers (a square root, log or 1/x at 0 on its way to the output?)"
+            ).at(field=name)
+        if not exact and abs(v) > LARGEST:
+            raise MagnitudeError(
+                f"the gradient of {graph.output} with respect to it grows beyond 10^300"
+            ).at(field=name)
+    return result
 
 
 def _finite(v) -> bool:

@@ -50,8 +50,9 @@ def _agree(a: Decimal, b: Decimal, digits: int) -> bool:
 
 def format_number(value, places: int = DEFAULT_PLACES) -> str:
     """``value`` rounded for display: ``places`` decimals, or as many significant digits
-    when the number is smaller than 10^-places, and from 10^15 on a mantissa with
-    ``places`` decimals and a power of ten (1.4013e+65). Minus signs are ASCII hyphens."""
+    when the number is smaller than 10^-places. Beyond the sizes a reader takes in as
+    decimals, from 10^15 up and below 10^-5 (and 10^-places), a mantissa and a power of
+    ten: 1.4013e+65, 4.914e-55. Minus signs are ASCII hyphens."""
     d = to_decimal(value)
     if not d.is_finite():
         return str(d)
@@ -61,6 +62,8 @@ def format_number(value, places: int = DEFAULT_PLACES) -> str:
         ctx.prec = 60
         if abs(d) >= LARGE:  # 1.4013e+65, not 66 digits of which 40 are noise
             return _scientific(d, places)
+        if abs(d) < SMALL and abs(d) < Decimal(1).scaleb(-places):  # 4.914e-55
+            return _scientific(d, max(places - 1, 0))
         if abs(d) >= Decimal(1).scaleb(-places):
             q = Decimal(1).scaleb(-places)
         else:
@@ -74,13 +77,18 @@ def format_number(value, places: int = DEFAULT_PLACES) -> str:
     return "0" if text in ("-0", "") else text
 
 
-#: From here on numbers are written with a power of ten.
+#: From here on, and below SMALL, numbers are written with a power of ten.
 LARGE = Decimal(10) ** 15
+SMALL = Decimal(10) ** -5
 
 
 def _scientific(d: Decimal, places: int) -> str:
     """``places`` decimals of the mantissa and the power of ten: 1.4013e+65."""
-    mantissa = d.scaleb(-d.adjusted()).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+    sign, digits, _ = d.as_tuple()
+    # The mantissa from the digits themselves: no arithmetic on d, whose exponent may lie
+    # beyond what Decimal arithmetic allows (σ of -10^116 is about 10^(-4·10^115)).
+    mantissa = Decimal((sign, digits, 1 - len(digits))).quantize(
+        Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
     exponent = d.adjusted()
     if abs(mantissa) >= 10:  # 9.99996 rounded up to 10.0000
         mantissa, exponent = mantissa.scaleb(-1), exponent + 1

@@ -29,6 +29,24 @@ class _TextPrinter(SourcePrinter):
     def _print_Abs(self, expr):
         return f"|{self._print(expr.args[0])}|"
 
+    # For reading, sums and products are flat: ((a + b) + c) is a + b + c. (Only here:
+    # the source printer keeps the nesting, which staging and answer keys rely on.)
+
+    def _print_Add(self, expr, order=None):
+        flat = _flatten(expr, sp.Add)
+        return super()._print_Add(sp.Add(*flat, evaluate=False) if len(flat) != len(expr.args) else expr, order)
+
+    def _print_Mul(self, expr):
+        flat = _flatten(expr, sp.Mul)
+        return super()._print_Mul(sp.Mul(*flat, evaluate=False) if len(flat) != len(expr.args) else expr)
+
+
+def _flatten(expr, cls) -> list:
+    out = []
+    for a in expr.args:
+        out.extend(_flatten(a, cls) if isinstance(a, cls) else [a])
+    return out
+
 
 _PRINTER = _TextPrinter()
 
@@ -54,23 +72,24 @@ def chain_lines(chain: Chain, places: int) -> list[str]:
     numeric = " + ".join(" · ".join(_number(f.value, places) for f in path)
                          for path in chain.paths)
     pad = " " * len(head)
-    lines = [f"{head} = {symbolic}"]
-    if len(chain.paths) > 1 or len(chain.paths[0]) > 1:
-        lines.append(f"{pad} = {numeric}")
-    lines.append(f"{pad} = {format_number(chain.value, places)}")
-    return lines
+    if len(chain.paths) == 1 and len(chain.paths[0]) == 1:  # one edge: its local rule
+        local = chain.paths[0][0].edge.local
+        rule = "" if local.is_Number else f"{expression(local)} = "
+        return [f"{head} = {rule}{format_number(chain.value, places)}"]
+    return [f"{head} = {symbolic}", f"{pad} = {numeric}",
+            f"{pad} = {format_number(chain.value, places)}"]
 
 
 def _value(value, places: int) -> str:
-    """A value for display; an exact value (``--exact``) also in its exact form, as in
-    ``σ(351/1000) ≈ 0.5869``, when that form is short."""
+    """``= value`` for display; an exact value (``--exact``) also in its exact form, as in
+    ``= σ(351/1000) ≈ 0.5869`` when that form is short, else ``≈ 0.5932``."""
     shown = format_number(value, places)
     if isinstance(value, sp.Float) or (isinstance(value, sp.Rational) and sp.Rational(shown) == value):
-        return shown
+        return f"= {shown}"
     exact = expression(value)
-    if len(exact) > 60 or exact == shown:
-        return shown
-    return f"{exact} ≈ {shown}"
+    if len(exact) > 60:
+        return f"≈ {shown}"
+    return f"= {exact} ≈ {shown}"
 
 
 def sweep_lines(solution: Solution, name: str, places: int) -> list[str]:
@@ -101,7 +120,7 @@ def render_text(solution: Solution, places: int = DEFAULT_PLACES) -> str:
 
     lines += ["", "Forward pass"]
     for node in graph.nodes:
-        lines.append(f"  {node.name} = {expression(node.expr)} = "
+        lines.append(f"  {node.name} = {expression(node.expr)} "
                      f"{_value(solution.values[node.name], places)}")
 
     lines += ["", "Local derivatives (one per edge)"]
@@ -111,8 +130,8 @@ def render_text(solution: Solution, places: int = DEFAULT_PLACES) -> str:
             continue
         for edge in solution.derivation.inputs_of(node.name):
             value = solution.evaluation.locals[edge.upper, edge.lower]
-            lines.append(f"  {partial(edge.upper, edge.lower)} = {expression(edge.local)} = "
-                         f"{format_number(value, places)}")
+            rule = "" if edge.local.is_Number else f"{expression(edge.local)} = "
+            lines.append(f"  {partial(edge.upper, edge.lower)} = {rule}{format_number(value, places)}")
 
     lines += ["", f"Backward pass (gradients of {out}, by the chain rule)"]
     targets = graph.parameters or [n for n in graph.leaves if n in upstream]

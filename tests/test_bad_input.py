@@ -80,6 +80,9 @@ BAD = {
                     '[parameters]\nW1 = [[1], [1]]\nb1 = [0, 0]\n[inputs]\nx = [1]\ny = 7\n',
                     ["[inputs]", "y", "class index"]),
     "deeply nested TOML": ("a = " + "[" * 5000 + "]" * 5000 + "\n", ["not valid TOML", "nested"]),
+    "gradient of sqrt at 0": ('[graph]\nf = "sqrt(x)*w"\n[inputs]\nx = 0\n[parameters]\nw = 1\n',
+                              ["x", "gradient", "not finite"]),
+    "log of a negative number": ('[graph]\nf = "log(x)"\n[inputs]\nx = -1\n', ["f", "not a real number"]),
     "tower": ('[graph]\nf = "x**x**x**x"\n[inputs]\nx = 10\n', ["[graph]", "f", "10^300"]),
     "tower in a graph": ('[graph]\ng = "x*1"\nf = "g**g**g**g"\n[inputs]\nx = 10\n',
                          ["[graph]", "f", "10^300"]),
@@ -142,6 +145,7 @@ def test_missing_file_and_unknown_example(tmp_path, cli):
 def test_bad_options(tmp_path, cli):
     (tmp_path / "p.toml").write_text(GOOD)
     for args in (["solve", "p.toml", "--format", "jsn"], ["solve"], ["frobnicate"],
+                 ["solve", "p.toml", "--places", "0"],
                  ["solve", "p.toml", "--places", "x"]):
         result = cli(*args, cwd=tmp_path)
         assert result.returncode == 2, args

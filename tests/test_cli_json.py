@@ -124,3 +124,30 @@ def test_large_values_are_written_with_a_power_of_ten(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert f"E = exp(z) = {mantissa}e+{int(exponent)}" in result.stdout
     assert cli("solve", path, "--format", "md,tex", "-o", tmp_path / "out").returncode == 0
+
+
+def test_tiny_values_are_written_with_a_power_of_ten(cli, tmp_path):
+    """σ'(250) is e^-250 to 100 digits (mpmath, independent of the engine); after the
+    update σ of about -10^8 is about 10^-43429340, below what Decimal arithmetic allows:
+    every format still writes both, with a power of ten."""
+    import mpmath
+
+    path = tmp_path / "tiny.toml"
+    path.write_text('learning_rate = 0.01\n[graph]\nz = "w*x + b"\ny = "sigmoid(z)"\n'
+                    'E = "-(t*log(y) + (1-t)*log(1-y))"\n[inputs]\nx = 1e5\nt = 0\n'
+                    '[parameters]\nw = 2.5e-3\nb = 1e-7\n')
+    tail = mpmath.exp(-mpmath.mpf("250.0000001"))
+    mantissa, exponent = mpmath.nstr(tail / (1 + tail) ** 2, 4, min_fixed=1, max_fixed=0).split("e")
+    result = cli("solve", path)
+    assert result.returncode == 0, result.stderr
+    assert f"dy/dz = y*(1 - y) = {mantissa}e{int(exponent)}" in result.stdout
+    out = cli("solve", path, "--format", "md,tex", "-o", tmp_path / "out")
+    assert out.returncode == 0, out.stderr
+    assert r"\cdot 10^{-43429340}" in (tmp_path / "out" / "tiny.md").read_text()
+
+
+def test_text_account_reads_flat_and_says_a_one_edge_chain_once(cli):
+    text = cli("solve", "net-322").stdout
+    assert "z_a = x1*w1 + x2*w3 + x3*w5 + b1 = 4.3" in text  # not ((x1*w1 + x2*w3) + ...)
+    chain = cli("solve", "chain-xyz").stdout
+    assert "  df/dz = s0 = 3\n" in chain and "df/dz = df/dz" not in chain

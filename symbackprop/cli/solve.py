@@ -59,8 +59,8 @@ def render(solution, fmt: str, args) -> str | bytes:
 
 def run(args) -> int:
     formats = parse_formats(args.format)
-    if args.places < 0 or args.places > 30:
-        raise SymbackpropError("--places: must be between 0 and 30")
+    if args.places < 1 or args.places > 30:
+        raise SymbackpropError("--places: must be between 1 and 30")
     problem = load(args.problem, stage_gates=True if args.stage else None)
     solution = problem.solve(exact=args.exact)
     for warning in solution.warnings:

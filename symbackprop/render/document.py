@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import localcontext
+from decimal import MAX_EMAX, MIN_EMIN, localcontext
 
 import sympy as sp
 
@@ -131,19 +131,20 @@ def _guaranteed(value):
         return value
     with localcontext() as ctx:
         ctx.prec = GUARANTEED_DIGITS
+        ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX  # σ(-10^116) is tiny, not 0
         return +d
 
 
 def _near_whole(value, text: str) -> str | None:
     """``N - d`` for a value that displays as a whole number N but is not one."""
-    if not isinstance(value, sp.Float) or not re.fullmatch(r"-?\d+", text):
+    if not isinstance(value, sp.Float) or not re.fullmatch(r"-?\d+", text) or text in ("0", "-0"):
         return None
     whole = sp.Integer(int(text))
     gap = value - whole
     if gap == 0 or abs(gap) > sp.Float("1e-12"):
         return None  # the value is that whole number, or its rounding is an ordinary one
     shown = number(abs(gap), 4)
-    return f"{text} {'-' if gap < 0 else '+'} {shown}" if text != "0" else None
+    return f"{text} {'-' if gap < 0 else '+'} {shown}"
 
 
 def factor(value, places: int) -> str:
