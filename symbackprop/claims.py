@@ -155,7 +155,9 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
     given_shape = _shape(value)
     size = int(np.prod(shape)) if shape else 1
     row_or_column = len(shape) == 2 and 1 in shape  # [-0.1210, -0.2621] for a 1x2 matrix
-    if given_shape == shape or (row_or_column and given_shape == (size,)):
+    # and a vector written as the column (or row) it is on paper: [[-0.59], [1.38]]
+    as_column = len(shape) == 1 and given_shape in ((size, 1), (1, size))
+    if given_shape == shape or (row_or_column and given_shape == (size,)) or as_column:
         flat = list(np.array(value, dtype=object).reshape(-1)) if shape else [value]
     elif given_shape == () and len(elements) == 1:
         flat = [value]  # a scalar claim on a one-element array

@@ -17,7 +17,7 @@ x, y, z = (sp.Symbol(n, real=True) for n in "xyz")
 
 @pytest.mark.parametrize("name, expected", [
     ("w10", "w_{10}"), ("w1", "w_{1}"), ("z_a", "z_{a}"), ("h_b", "h_{b}"), ("y_t1", "y_{t1}"),
-    ("y_hat", r"\hat{y}"), ("x", "x"), ("E", "E"), ("alpha", r"\alpha"), ("loss", r"\mathrm{loss}"),
+    ("y_hat", r"\hat{y}"), ("y_hat2", r"\hat{y}_{2}"), ("x", "x"), ("E", "E"), ("alpha", r"\alpha"), ("loss", r"\mathrm{loss}"),
     ("W1[0][1]", "W^{[1]}_{12}"), ("b2[0]", "b^{[2]}_{1}"), ("x[1]", "x_{2}"),
     ("W1[9][10]", "W^{[1]}_{10,11}"),
 ])

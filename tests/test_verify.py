@@ -423,6 +423,10 @@ def test_whole_arrays_and_one_element_vectors():
     assert [v.key for v in flat.verdicts] == ["dL/dW2[0][0]", "dL/dW2[0][1]"]
     with pytest.raises(sb.SymbackpropError, match="shape 2x2"):
         sb.verify("mlp-relu-bce", {"dL/dW1": "[-0.1, -0.2, -0.1, -0.2]"})
+    # and a vector as the column it is on paper (z1 = W1 x + b1 = [0.6, 1.3] in seed 004)
+    column = sb.verify("mlp-relu-bce", {"z1": "[[0.6], [1.3]]", "a1": "[[0.6, 1.3]]"})
+    assert [v.key for v in column.verdicts] == ["z1[0]", "z1[1]", "a1[0]", "a1[1]"]
+    assert column.summary["correct"] == 4, column.to_text()
 
 
 def test_claims_from_standard_input(cli):

@@ -17,7 +17,7 @@ from ..loader import load_dict, parse_toml
 
 
 def _round(a, places=2):
-    return np.round(np.asarray(a, dtype=float), places).tolist()
+    return (np.round(np.asarray(a, dtype=float), places) + 0.0).tolist()  # no -0.0
 
 
 def _autoencoder() -> dict:

@@ -61,8 +61,10 @@ def latex_name(name: str) -> str:
         sub = ("," if any(len(s) > 1 for s in shown) else "").join(shown)
         return _with_subscript(array_name(base), sub)
     for suffix, accent in ACCENTS.items():
-        if name.endswith("_" + suffix) and len(name) > len(suffix) + 1:
-            return rf"{accent}{{{latex_name(name[: -len(suffix) - 1])}}}"
+        m = re.fullmatch(rf"(.+)_{suffix}(\d*)", name)  # y_hat, y_hat2
+        if m:
+            head = rf"{accent}{{{latex_name(m.group(1))}}}"
+            return f"{head}_{{{m.group(2)}}}" if m.group(2) else head
     m = _HEAD.fullmatch(name)
     if m is None:  # not a name this tool produces; keep it readable and safe
         return rf"\mathrm{{{re.sub(r'[^A-Za-z0-9]', '', name)}}}"
