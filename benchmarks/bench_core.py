@@ -20,26 +20,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sympy as sp  # noqa: E402
+from cold import best_of, cold_start  # noqa: E402
 from scalar_mlp import scalar_mlp_table  # noqa: E402
-from sympy.core.cache import clear_cache  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
 from symbackprop.derive import Derivation, adjoint_equations  # noqa: E402
-from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.functions import sigmoid  # noqa: E402
-
-
-def best_of(fn, repeat=5):
-    """Best wall time of ``repeat`` runs, each from a cold SymPy cache (a warm cache
-    would remember the previous run's expressions and flatter every measurement)."""
-    times = []
-    for _ in range(repeat):
-        clear_cache()
-        clear_memos()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def naive_gradients(problem, evaluate=True):
@@ -64,7 +50,7 @@ def derive(problem):
 
 def main(quick=False):
     print(f"{'measurement':58} {'time':>10} {'baseline':>10} {'ratio':>8}")
-    engine = best_of(lambda: sb.load("net-221").solve())
+    engine = best_of(lambda: sb.load("net-221").solve(), repeat=5)
     naive = best_of(lambda: naive_gradients(sb.load("net-221")), repeat=3)
     print(f"{'load + solve net-221 (vs naive sympy.diff per weight)':58} "
           f"{engine:10.4f} {naive:10.4f} {naive / engine:7.1f}x")
@@ -77,8 +63,7 @@ def main(quick=False):
         per_param[tuple(sizes)] = t / n
         label = f"derive MLP {sizes} ({n} params)"
         if sizes == [4, 8, 8, 2] and not quick:
-            clear_cache()
-            clear_memos()
+            cold_start()
             start = time.perf_counter()
             naive_gradients(problem, evaluate=False)
             base = time.perf_counter() - start

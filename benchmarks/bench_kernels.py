@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 import sympy as sp  # noqa: E402
 from bench_core import naive_gradients  # noqa: E402
+from cold import cold_start  # noqa: E402
 from numpy_backprop import (  # noqa: E402
     mlp_loss_and_grad,
     net221_loss_and_grad,
@@ -50,10 +51,8 @@ from numpy_backprop import (  # noqa: E402
     random_params,
 )
 from scalar_mlp import scalar_mlp_table  # noqa: E402
-from sympy.core.cache import clear_cache  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
-from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.kernels import available  # noqa: E402
 
 
@@ -176,8 +175,7 @@ def bench_scalar_mlp(quick: bool):
         n = len(sb.load_dict(table).graph.parameters)
         times = []
         for _ in range(3):
-            clear_cache()
-            clear_memos()
+            cold_start()
             start = time.perf_counter()
             derive_and_compile(table)
             times.append(time.perf_counter() - start)
@@ -185,8 +183,7 @@ def bench_scalar_mlp(quick: bool):
         per_param[n] = t / n
         label = f"derive + compile scalar MLP {sizes} ({n} params)"
         if sizes == [4, 8, 8, 2] and not quick:
-            clear_cache()
-            clear_memos()
+            cold_start()
             start = time.perf_counter()
             naive_derive_and_compile(table)
             base = time.perf_counter() - start

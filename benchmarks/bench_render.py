@@ -22,30 +22,17 @@ import platform
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sympy.core.cache import clear_cache  # noqa: E402
+from cold import best_of  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
-from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.render import render_format  # noqa: E402
 from symbackprop.render.pdf import tex_available  # noqa: E402
 from symbackprop.text import render_text  # noqa: E402
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        clear_cache()
-        clear_memos()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def cli_pdf(name: str) -> None:

@@ -16,28 +16,15 @@ cost of solving. Run: python benchmarks/bench_verify.py
 from __future__ import annotations
 
 import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sympy.core.cache import clear_cache  # noqa: E402
+from cold import best_of  # noqa: E402
 
 import symbackprop as sb  # noqa: E402
-from symbackprop.evaluate import clear_memos  # noqa: E402
 from symbackprop.numbers import format_number  # noqa: E402
-
-
-def best_of(fn, repeat=3):
-    times = []
-    for _ in range(repeat):
-        clear_cache()
-        clear_memos()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def sheet(name: str, off: Decimal) -> dict[str, str]:

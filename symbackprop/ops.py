@@ -257,7 +257,8 @@ MATRIX_VJP: dict[str, Callable] = {
 #: The functions users may call in expressions, by name: contract section 1.
 FUNCTIONS: dict[str, Op] = {op.function: op for op in OPS.values() if op.function}
 
-_FUNCTION_CLASSES = {
+#: SymPy function class -> op name: how expressions are classified and printed.
+FUNCTION_CLASSES = {
     sp.exp: "exp", sp.log: "log", sp.Abs: "abs", sigmoid: "sigmoid", sp.tanh: "tanh",
     relu: "relu", maximum: "max", minimum: "min", softmax: "softmax",
 }
@@ -298,6 +299,17 @@ def _is_reciprocal(e) -> bool:
     return isinstance(e, sp.Pow) and e.exp == -1
 
 
+def flat_args(expr: Expr) -> list:
+    """The arguments of a nested sum or product, flat: ((a + b) + c) gives a, b, c.
+
+    Parsing keeps the nesting the user wrote (staging needs it); printers read it flat.
+    """
+    out = []
+    for a in expr.args:
+        out.extend(flat_args(a) if type(a) is type(expr) else [a])
+    return out
+
+
 def classify(expr: Expr) -> tuple[Op, tuple] | None:
     """The op at the top of ``expr`` and its arguments; None for a symbol or number.
 
@@ -324,7 +336,7 @@ def classify(expr: Expr) -> tuple[Op, tuple] | None:
         return OPS["pow"], (expr.base, expr.exp)
     if isinstance(expr, softmax):
         return OPS["softmax"], expr.logits
-    for cls, name in _FUNCTION_CLASSES.items():
+    for cls, name in FUNCTION_CLASSES.items():
         if isinstance(expr, cls):
             return OPS[name], expr.args
     raise TypeError(f"no op registered for {type(expr).__name__}: {expr}")

@@ -299,12 +299,6 @@ class SourcePrinter(StrPrinter):
     def _print_minimum(self, expr):
         return f"min({', '.join(self._print(a) for a in expr.args)})"
 
-    def _print_Max(self, expr):
-        return f"max({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_Min(self, expr):
-        return f"min({', '.join(self._print(a) for a in expr.args)})"
-
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from . import ops
 from .numbers import DEFAULT_PLACES, format_number, to_decimal
 from .parse import SourcePrinter
 from .solution import Chain, Solution
@@ -33,19 +34,12 @@ class _TextPrinter(SourcePrinter):
     # the source printer keeps the nesting, which staging and answer keys rely on.)
 
     def _print_Add(self, expr, order=None):
-        flat = _flatten(expr, sp.Add)
+        flat = ops.flat_args(expr)
         return super()._print_Add(sp.Add(*flat, evaluate=False) if len(flat) != len(expr.args) else expr, order)
 
     def _print_Mul(self, expr):
-        flat = _flatten(expr, sp.Mul)
+        flat = ops.flat_args(expr)
         return super()._print_Mul(sp.Mul(*flat, evaluate=False) if len(flat) != len(expr.args) else expr)
-
-
-def _flatten(expr, cls) -> list:
-    out = []
-    for a in expr.args:
-        out.extend(_flatten(a, cls) if isinstance(a, cls) else [a])
-    return out
 
 
 _PRINTER = _TextPrinter()

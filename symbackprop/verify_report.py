@@ -19,7 +19,14 @@ from .keys import parse_key
 from .numbers import format_number
 from .render.environment import environment, escape_tex
 from .render.pdf import compile_many
-from .render.printer import derivatives_in_math, latex, latex_name, partial, partial_inline
+from .render.printer import (
+    derivatives_in_math,
+    latex,
+    latex_name,
+    number_tex,
+    partial,
+    partial_inline,
+)
 
 MAX_PATHS_SHOWN = 4
 
@@ -63,14 +70,6 @@ def key_inline_tex(key) -> str:
     if key.kind == "derivative":
         return partial_inline(key.name, key.wrt)
     return key_tex(key)
-
-
-def number_tex(text: str) -> str:
-    """A number as written (digits, sign, point, exponent) in math mode."""
-    if "e" in text.lower():
-        mantissa, exponent = text.lower().split("e")
-        return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
-    return text
 
 
 def correction_tex(solution, key, places: int) -> list[str] | None:

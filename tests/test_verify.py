@@ -73,6 +73,15 @@ def claims_of(path: Path) -> dict[str, str]:
     return out
 
 
+def assert_one_error_line(result, path, words) -> None:
+    """Exit 2 and one ``error: PATH ...`` line that contains every word."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), result.stderr
+    for word in words:
+        assert word in lines[0], lines[0]
+
+
 def statuses(report) -> dict[str, str]:
     return {v.key: v.status for v in report.verdicts}
 
@@ -396,12 +405,7 @@ def test_a_reversed_derivative_key_is_an_error_and_unrelated_names_give_0(cli, t
                                         "did you mean dE/dx1?"]),
     ]:
         path.write_text(text)
-        r = cli("verify", "net-221", path)
-        assert r.returncode == 2, (r.stdout, r.stderr)
-        lines = r.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith(f"error: {path} line"), r.stderr
-        for word in words:
-            assert word in lines[0], lines[0]
+        assert_one_error_line(cli("verify", "net-221", path), f"{path} line", words)
     # arrays: checked element by element, reported as written
     r = cli("verify", "mlp-relu-bce", "-", input="dz1/dL = [0, 0]\n")
     assert r.returncode == 2 and "did you mean dL/dz1?" in r.stderr, r.stderr
@@ -473,11 +477,7 @@ def test_bad_claims_file(case, cli, tmp_path):
         path.write_text(text)
     before = hashlib.sha256(path.read_bytes()).hexdigest()
     r = cli("verify", "net-221", path)
-    assert r.returncode == 2, (r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {path}"), r.stderr
-    for word in words:
-        assert word in lines[0], lines[0]
+    assert_one_error_line(r, path, words)
     assert "Traceback" not in r.stderr and r.stdout == ""
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
 

@@ -33,7 +33,7 @@ from ..numbers import format_number, to_decimal
 from ..solution import Chain, Solution
 from ..text import MAX_PATHS_SHOWN
 from .equations import Equation, width
-from .printer import latex, latex_name, partial, substituted
+from .printer import latex, latex_name, number_tex, partial, substituted
 
 #: Element-wise chains shown for a network (beyond: BP1-BP4 only).
 MAX_ELEMENT_CHAINS = 24
@@ -113,10 +113,7 @@ def number(value, places: int) -> str:
         sign, zeros, first, rest = m.groups()
         mantissa = f"{first}.{rest}" if rest else first
         return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
-    if "e" in text:  # a large number: 1.4013e+65
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return text
+    return number_tex(text)  # 1.4013e+65 with its power of ten
 
 
 def _guaranteed(value):

@@ -86,6 +86,15 @@ def _with_subscript(head: str, sub: str) -> str:
     return f"{head}_{{{sub}}}"
 
 
+def number_tex(text: str) -> str:
+    """A number as text (digits, sign, point, exponent) in math: 1.4013e+65 as
+    1.4013 \\cdot 10^{65}. Both a computed number and one a student wrote go through here."""
+    if "e" in text.lower():
+        mantissa, exponent = text.lower().split("e")
+        return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
+    return text
+
+
 def partial(top: str, bottom: str) -> str:
     r"""\frac{\partial E}{\partial w_{5}}: d top / d bottom as the lectures write it."""
     return rf"\frac{{\partial {latex_name(top)}}}{{\partial {latex_name(bottom)}}}"
@@ -154,7 +163,7 @@ class NotationPrinter(LatexPrinter):
     # Sums and products keep the user's order and read flat: ((a + b) + c) is a + b + c.
 
     def _print_Add(self, expr, order=None):
-        flat = _flatten(expr, sp.Add)
+        flat = ops.flat_args(expr)
         absorbed = [self._absorbed_sign(t) for t in flat]
         if len(flat) == len(expr.args) and not any(a is not None for a in absorbed):
             return super()._print_Add(expr, order)
@@ -184,7 +193,7 @@ class NotationPrinter(LatexPrinter):
             return self._print(absorbed)
         if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Add):
             return rf"-\left({self._print(expr.args[1])}\right)"  # the neg gate of a sum
-        flat = _flatten(expr, sp.Mul)
+        flat = ops.flat_args(expr)
         if len(flat) == len(expr.args):
             return super()._print_Mul(expr)
         return super()._print_Mul(sp.Mul(*flat, evaluate=False))
@@ -197,36 +206,6 @@ class NotationPrinter(LatexPrinter):
     def _print_argument(self, arg) -> str:
         """A function's argument: it sits in the function's own brackets."""
         return self._print(arg)
-
-    def _print_sigmoid(self, expr, exp=None):
-        return self._power(self._print_op("sigmoid", expr.args), exp)
-
-    def _print_relu(self, expr, exp=None):
-        return self._power(self._print_op("relu", expr.args), exp)
-
-    def _print_tanh(self, expr, exp=None):
-        return self._power(self._print_op("tanh", expr.args), exp)
-
-    def _print_log(self, expr, exp=None):
-        return self._power(self._print_op("log", expr.args), exp)
-
-    def _print_exp(self, expr, exp=None):
-        return self._power(self._print_op("exp", expr.args), exp)
-
-    def _print_Abs(self, expr, exp=None):
-        return self._power(self._print_op("abs", expr.args), exp)
-
-    def _print_maximum(self, expr, exp=None):
-        return self._power(self._print_op("max", expr.args), exp)
-
-    def _print_minimum(self, expr, exp=None):
-        return self._power(self._print_op("min", expr.args), exp)
-
-    def _print_Max(self, expr, exp=None):
-        return self._power(self._print_op("max", expr.args), exp)
-
-    def _print_Min(self, expr, exp=None):
-        return self._power(self._print_op("min", expr.args), exp)
 
     def _print_softmax(self, expr, exp=None):
         text = f"{self._print_op('softmax', expr.logits)}_{{{expr.index + 1}}}"
@@ -246,14 +225,17 @@ class NotationPrinter(LatexPrinter):
         return f"{{{text}}}^{{{exp}}}" if exp is not None else text
 
 
-def _flatten(expr, cls) -> list:
-    out = []
-    for a in expr.args:
-        if isinstance(a, cls):
-            out.extend(_flatten(a, cls))
-        else:
-            out.append(a)
-    return out
+def _function_printer(name: str):
+    def _print(self, expr, exp=None):
+        return self._power(self._print_op(name, expr.args), exp)
+    return _print
+
+
+# One printing method per function class the op table maps (exp, log, Abs, sigmoid, tanh,
+# relu, maximum, minimum), generated from that map; softmax prints its index as well.
+for _cls, _name in ops.FUNCTION_CLASSES.items():
+    if _name != "softmax":
+        setattr(NotationPrinter, f"_print_{_cls.__name__}", _function_printer(_name))
 
 
 _PRINTER = NotationPrinter()
