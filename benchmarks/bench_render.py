@@ -32,7 +32,7 @@ from cold import best_of  # noqa: E402
 import symbackprop as sb  # noqa: E402
 from symbackprop.render import render_format  # noqa: E402
 from symbackprop.render.pdf import tex_available  # noqa: E402
-from symbackprop.text import render_text  # noqa: E402
+from symbackprop.render.text import render_text  # noqa: E402
 
 
 def cli_pdf(name: str) -> None:

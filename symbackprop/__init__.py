@@ -11,9 +11,11 @@
 """
 
 from .errors import SymbackpropError
-from .problem import Problem, load
+from .loader import load
+from .problem import Problem
+from .render import render_format
 from .solution import Solution
-from .verifier import Report, verify
+from .verify import Report, verify
 
 __all__ = ["load", "load_dict", "verify", "train", "Problem", "Report", "Solution",
            "SymbackpropError", "__version__"]
@@ -33,3 +35,13 @@ def train(problem, **options):
     from .training import train as _train
 
     return _train(problem if isinstance(problem, Problem) else load(problem), **options)
+
+
+def _markdown(solution: Solution) -> str:
+    """The worked solution in a Jupyter notebook (Markdown with MathJax math)."""
+    return render_format(solution, "md")
+
+
+# The notebook view is wired here, where the package is put together, so that the
+# solution (data) does not import its renderers.
+Solution._repr_markdown_ = _markdown

@@ -14,10 +14,12 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from . import examples
 from .errors import ProblemError, SymbackpropError, did_you_mean
 from .graph import Group, Leaf, build_graph, stage
 from .network import Network, build_network_graph, check_spec
 from .parse import indexed_name, is_name, parse_expression, split_indexed
+from .problem import Problem
 
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
 MAX_FILE_BYTES = 5_000_000
@@ -32,9 +34,7 @@ def read_toml(path: Path) -> dict:
             raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        from .examples import EXAMPLES
-
-        hint = did_you_mean(path.name, EXAMPLES)
+        hint = did_you_mean(path.name, examples.EXAMPLES)
         raise ProblemError("no such file, and not a built-in example"
                            f"{hint or ' (`symbackprop examples` lists them)'}") from None
     except IsADirectoryError:
@@ -138,15 +138,13 @@ def read_data(table, leaves: dict, groups: dict) -> dict[str, np.ndarray]:
 
 def load_dict(raw: dict, *, name: str, source: str, stage_gates: bool | None = None):
     """Build a Problem from a parsed TOML table; errors are located in ``source``."""
-    from .problem import Problem
-
     try:
-        return _load(raw, name=name, source=source, stage_gates=stage_gates, Problem=Problem)
+        return _load(raw, name=name, source=source, stage_gates=stage_gates)
     except SymbackpropError as exc:
         raise exc.at(file=source) from None
 
 
-def _load(raw, *, name, source, stage_gates, Problem):
+def _load(raw, *, name, source, stage_gates):
     for key in raw:
         if key not in TOP_KEYS:
             raise ProblemError(f"unknown key{did_you_mean(key, TOP_KEYS)}"
@@ -284,3 +282,20 @@ def load_path(path: str | Path, stage_gates: bool | None = None):
     except SymbackpropError as exc:
         raise exc.at(file=str(path)) from None
     return load_dict(raw, name=path.stem, source=str(path), stage_gates=stage_gates)
+
+
+def load(problem: str | Path, stage_gates: bool | None = None) -> Problem:
+    """Load a problem file, or a built-in example by name (``symbackprop examples``).
+
+    ``stage_gates``: split compound equations into atomic gates. By default only a
+    problem that is a single equation is staged, as the lectures stage (x + y) z.
+    """
+    if isinstance(problem, str) and problem in examples.EXAMPLES:
+        return load_example(problem, stage_gates=stage_gates)
+    return load_path(problem, stage_gates=stage_gates)
+
+
+def load_example(name: str, stage_gates: bool | None = None) -> Problem:
+    """A built-in problem, read from its TOML text like a user's file."""
+    raw = parse_toml(examples.example_text(name))
+    return load_dict(raw, name=name, source=f"{name} (built-in)", stage_gates=stage_gates)

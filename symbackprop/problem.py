@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 import sympy as sp
@@ -115,17 +114,3 @@ def _plain_number(value: sp.Rational):
     if value.q == 1:
         return int(value.p)
     return float(value)
-
-
-def load(problem: str | Path, stage_gates: bool | None = None) -> Problem:
-    """Load a problem file, or a built-in example by name (``symbackprop examples``).
-
-    ``stage_gates``: split compound equations into atomic gates. By default only a
-    problem that is a single equation is staged, as the lectures stage (x + y) z.
-    """
-    from . import examples
-    from .loader import load_path
-
-    if isinstance(problem, str) and problem in examples.EXAMPLES:
-        return examples.load_example(problem, stage_gates=stage_gates)
-    return load_path(problem, stage_gates=stage_gates)

@@ -157,11 +157,5 @@ class Solution:
         result["warnings"] = list(self.warnings)
         return result
 
-    def _repr_markdown_(self) -> str:
-        """The worked solution in a Jupyter notebook (Markdown with MathJax math)."""
-        from .render import render_format
-
-        return render_format(self, "md")
-
     def __repr__(self) -> str:
         return f"<Solution of {self.problem.name}: {self.output} = {to_float(self.values[self.output]):.6g}>"

@@ -20,7 +20,7 @@ import sympy as sp
 
 import symbackprop as sb
 from symbackprop import examples
-from symbackprop.verifier import DEFAULT_BAND
+from symbackprop.verify import DEFAULT_BAND
 from tests.oracle import graph_oracle, load_toml
 
 DATA = Path(__file__).parent / "data"
@@ -367,8 +367,8 @@ def test_the_band_does_not_accept_the_reviewers_numbers(cli):
     ("0.5", "0.2374", 1000, False),  # a wide band is still capped by half the value
 ])
 def test_the_band_rule(given, value, band, ok):
-    from symbackprop.claims import parse_number
-    from symbackprop.verifier import within
+    from symbackprop.verify.claims import parse_number
+    from symbackprop.verify.tolerance import within
 
     assert within(parse_number(given), Decimal(value), Decimal(str(band))) is ok
 
@@ -377,8 +377,8 @@ def test_a_flipped_sign_is_never_accepted_at_any_precision():
     """Every quantity of net-221 with its sign flipped, written to 1 to 6 decimals, alone
     on a sheet, under the default band and a huge one: never accepted, and the note says
     the sign is flipped. Values that are 0 at the precision written are left out."""
-    from symbackprop.claims import parse_claims
-    from symbackprop.verifier import judge
+    from symbackprop.verify.claims import parse_claims
+    from symbackprop.verify.judge import judge
 
     solution = sb.load("net-221").solve()
     truth = oracle_quantities("net-221")
@@ -617,7 +617,7 @@ def test_marked_sheet_compiles_and_marks_every_number(cli, tmp_path):
 
 
 def test_marked_sheet_escapes_and_reports_carried(tmp_path):
-    from symbackprop.verify_report import render_report
+    from symbackprop.verify.sheet import render_report
 
     report = sb.verify("mlp-relu-bce", DATA / "mlp-relu-bce-handout.claims")
     tex = render_report(report, "tex")

@@ -14,7 +14,7 @@ from .. import load
 from ..errors import SymbackpropError, UnsupportedError
 from ..files import target_directory, write_file
 from ..numbers import DEFAULT_PLACES
-from ..text import render_text
+from ..render.text import render_text
 from .options import format_list
 
 FORMATS = ("text", "json", "md", "tex", "pdf")

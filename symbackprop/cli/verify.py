@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..files import target_directory, write_file
-from ..verifier import DEFAULT_BAND, verify
+from ..verify import DEFAULT_BAND, verify
 from .options import format_list
 
 FORMATS = ("text", "json", "tex", "pdf")
@@ -74,7 +74,7 @@ def run(args) -> int:
     files = [f for f in formats if f in FILE_FORMATS]
     outputs = {}
     if files:  # everything is rendered before anything is written
-        from ..verify_report import render_report
+        from ..verify.sheet import render_report
 
         outputs = {fmt: render_report(report, fmt) for fmt in files}
     if "json" in formats:

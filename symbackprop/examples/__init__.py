@@ -4,7 +4,8 @@ Six are TOML files beside this module. Two carry data sets that are generated he
 deterministically, rather than stored: the 8-3-8 autoencoder's one-hot patterns (seed
 003) and the four-pixel images (seed 001) with noisy copies. Each built-in is written
 out as TOML text and read by the same loader as a user's file, so ``symbackprop
-examples --show NAME`` prints a file a user can copy and edit.
+examples --show NAME`` prints a file a user can copy and edit; :func:`symbackprop.loader.load`
+reads it.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 from importlib import resources
 
 import numpy as np
-
-from ..loader import load_dict, parse_toml
 
 
 def _round(a, places=2):
@@ -105,11 +104,6 @@ def example_text(name: str) -> str:
     if callable(origin):
         return dump_toml(origin())
     return resources.files(__package__).joinpath(origin).read_text(encoding="utf-8")
-
-
-def load_example(name: str, stage_gates: bool | None = None):
-    raw = parse_toml(example_text(name))
-    return load_dict(raw, name=name, source=f"{name} (built-in)", stage_gates=stage_gates)
 
 
 def _toml_value(value) -> str:

@@ -20,8 +20,8 @@ FORMATS = ("tex", "pdf", "md")
 
 def render_tex(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) -> str:
     """The worked solution as a complete LaTeX document."""
-    from .document import worked_solution
     from .environment import environment
+    from .worked import worked_solution
 
     doc = worked_solution(solution, places, all_nodes)
     return environment().get_template("solution.tex.j2").render(doc=doc)
@@ -29,8 +29,8 @@ def render_tex(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) 
 
 def render_markdown(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) -> str:
     """The worked solution as Markdown with ``$...$`` math (GitHub, Jupyter)."""
-    from .document import worked_solution
     from .environment import markdown_environment
+    from .worked import worked_solution
 
     doc = worked_solution(solution, places, all_nodes)
     return markdown_environment().get_template("solution.md.j2").render(doc=doc)

@@ -1,6 +1,6 @@
 """The worked solution as data: every section, in ready LaTeX math, for the templates.
 
-:func:`worked_solution` walks a :class:`~symbackprop.solution.Solution` once and returns
+:func:`~.worked.worked_solution` walks a :class:`~symbackprop.solution.Solution` once and returns
 the document as plain data (:class:`Document`): the problem, the forward pass one line
 per node, the backward pass as chain-rule products with each local derivative explained
 once, a note per gate kind, the update, the second forward pass. Math is LaTeX that
@@ -11,7 +11,7 @@ again: numbers are formatted for display from the solution's full-precision valu
 
 Cut-offs that keep large problems readable (see the README, "Worked solutions"):
 
-* a gradient with more than :data:`~symbackprop.text.MAX_PATHS_SHOWN` paths is written as
+* a gradient with more than :data:`~symbackprop.render.text.MAX_PATHS_SHOWN` paths is written as
   one step of the sweep (a sum over the uses of the value) instead of path by path;
 * the network form is written in matrix form (BP1-BP4, :mod:`.matrices`); its
   element-wise chains are added only up to :data:`MAX_ELEMENT_CHAINS` of them;
@@ -31,9 +31,9 @@ from .. import ops
 from ..evaluate import GUARANTEED_DIGITS
 from ..numbers import format_number, to_decimal
 from ..solution import Chain, Solution
-from ..text import MAX_PATHS_SHOWN
 from .equations import Equation, width
 from .printer import latex, latex_name, number_tex, partial, substituted
+from .text import MAX_PATHS_SHOWN
 
 #: Element-wise chains shown for a network (beyond: BP1-BP4 only).
 MAX_ELEMENT_CHAINS = 24
@@ -211,50 +211,6 @@ class Numbers:
 # ---------------------------------------------------------------------------- sections
 
 
-def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False) -> Document:
-    """The whole worked solution of ``solution`` as a :class:`Document`."""
-    from .matrices import network_sections
-
-    problem, graph = solution.problem, solution.graph
-    numbers = Numbers(solution, places)
-    doc = Document(
-        title=problem.title or problem.name, name=problem.name,
-        network=matrix_form(solution), places=places,
-        output=latex_name(solution.output), problem=[], inputs=[], parameters=[],
-        learning_rate=(number(solution.learning_rate, LEAF_PLACES)
-                       if solution.learning_rate is not None else None),
-        data_note="", figure=None, forward=[], backward=[],
-        notes=gate_notes(solution), update=[], after=[], trend=None,
-        warnings=list(solution.warnings), omitted=[],
-    )
-    picture = _figure(solution, places)
-    if picture is not None:
-        doc.figure_kind, doc.figure = picture
-    if problem.data is not None and "inputs" not in problem.raw:
-        count = len(next(iter(problem.data.values())))
-        doc.data_note = (f"The problem carries {count} training samples; this solution works "
-                         "on the first of them.")
-    if doc.network:
-        network_sections(doc, solution, places, all_nodes, numbers)
-    else:
-        doc.problem = [Block(rows=[r for node in graph.nodes for r in
-                                   Equation(latex_name(node.name), [latex(node.expr)]).rows()])]
-        doc.inputs = [f"{latex_name(n)} = {numbers[n]}" for n in graph.inputs]
-        doc.parameters = [f"{latex_name(n)} = {numbers[n]}" for n in graph.parameters]
-        doc.forward = [Block(rows=[r for node in graph.nodes
-                                   for r in forward_equation(node, numbers).rows()])]
-        doc.backward = backward_blocks(solution, targets(solution, all_nodes), places, numbers)
-        if solution.updated:
-            doc.update = [Block(rows=[r for p in graph.parameters
-                                      for r in update_equation(solution, p, places).rows()])]
-    if solution.updated:
-        doc.trend = trend(solution, places)
-        if not doc.network:
-            doc.after = [Block(rows=second_pass_rows(solution, places))]
-        doc.widened = places + MORE_PLACES if widened(solution, places) else 0
-    return doc
-
-
 def widened(solution: Solution, places: int) -> bool:
     """Whether some updated parameter or second-pass value is shown with more decimals
     than ``places`` because rounding would hide its change."""
@@ -273,7 +229,7 @@ def matrix_form(solution: Solution) -> bool:
             and not any(node.generated for node in solution.graph.nodes))
 
 
-def _figure(solution: Solution, places: int) -> tuple[str, str] | None:
+def figure_of(solution: Solution, places: int) -> tuple[str, str] | None:
     """The computational graph as a TikZ picture and its kind ("graph": the gate diagram
     with values on the wires; "network": layer by layer), when the figure module is
     present."""

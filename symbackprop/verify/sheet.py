@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import re
 
-from .errors import ClaimError
-from .keys import parse_key
-from .numbers import format_number
-from .render.environment import environment, escape_tex
-from .render.pdf import compile_many
-from .render.printer import (
+from ..errors import ClaimError
+from ..keys import parse_key
+from ..numbers import format_number
+from ..render.environment import environment, escape_tex
+from ..render.pdf import compile_many
+from ..render.printer import (
     derivatives_in_math,
     latex,
     latex_name,

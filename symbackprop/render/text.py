@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import sympy as sp
 
-from . import ops
-from .numbers import DEFAULT_PLACES, format_number, to_decimal
-from .parse import SourcePrinter
-from .solution import Chain, Solution
+from .. import ops
+from ..numbers import DEFAULT_PLACES, format_number, to_decimal
+from ..parse import SourcePrinter
+from ..solution import Chain, Solution
 
 #: Above this many paths a gradient is shown as one step of the sweep instead.
 MAX_PATHS_SHOWN = 4

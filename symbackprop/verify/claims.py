@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ClaimError
-from .keys import Key, parse_key
+from ..errors import ClaimError
+from ..keys import Key, parse_key
 
 MAX_FILE_BYTES = 2_000_000
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")

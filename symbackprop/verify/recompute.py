@@ -25,10 +25,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
 import sympy as sp
 
-from .evaluate import Floating
-from .keys import Key
-from .numbers import to_decimal
-from .parse import symbol
+from ..evaluate import Floating
+from ..keys import Key
+from ..numbers import to_decimal
+from ..parse import symbol
 
 DIGITS = 30
 _MODES = {"round": ROUND_HALF_UP, "trunc": ROUND_DOWN}

@@ -27,10 +27,11 @@ from weakref import WeakKeyDictionary
 
 import sympy as sp
 
-from .functions import sigmoid
-from .keys import Key
-from .numbers import format_number, to_decimal
-from .parse import symbol
+from ..functions import sigmoid
+from ..keys import Key
+from ..numbers import format_number, to_decimal
+from ..parse import symbol
+from .tolerance import matches, within
 
 MAX_PATHS = 8  # subsets of paths tried for a missing path: 2^8 sums at most
 MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant digits
@@ -38,8 +39,6 @@ MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant
 
 def diagnose(solution, verdict, verdicts: dict, band) -> str:
     """The note for a wrong claim: the expected value, and the slip when one fits."""
-    from .verifier import matches, within
-
     claim = verdict.claim
     places = max(claim.given.decimals + 2, 4)
     expected = f"expected {format_number(verdict.expected, places)}"

@@ -1,0 +1,13 @@
+"""Checking hand-computed answers (``symbackprop verify``): a feature in small stages.
+
+:mod:`.claims` reads a claims file; :mod:`.tolerance` says when a written number counts
+as a value; :mod:`.recompute` recomputes a quantity from a sheet's own numbers;
+:mod:`.judge` gives each claim its status (correct, rounding, carried, wrong);
+:mod:`.diagnose` names the mistake behind a wrong number; :mod:`.report` gathers the
+verdicts and holds :func:`verify`, the API; :mod:`.sheet` renders the marked sheet.
+"""
+
+from .report import Report, verify
+from .tolerance import DEFAULT_BAND
+
+__all__ = ["DEFAULT_BAND", "Report", "verify"]

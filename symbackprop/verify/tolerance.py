@@ -1,0 +1,58 @@
+"""When a written number counts as a value: cut to its digits, or within a rounding band.
+
+Both the verifier and the diagnoses of :mod:`.diagnose` ask these two questions, so they
+live apart from either (see docs/verify.md for the policy in words).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..numbers import to_decimal
+from .claims import Number
+
+DEFAULT_BAND = Decimal(2)
+
+
+def matches(given: Number, value) -> str | None:
+    """"rounded" or "truncated" when ``given`` is ``value`` cut to the digits written."""
+    v = value if isinstance(value, Decimal) else to_decimal(value, 40)
+    g, unit = given.value, given.unit
+    slack = unit * Decimal("1e-9")
+    if abs(g - v) <= unit / 2 + slack:
+        return "rounded"
+    same_side = g == 0 or (g > 0) == (v > 0)
+    if same_side and -slack <= abs(v) - abs(g) < unit - slack:
+        return "truncated"
+    return None
+
+
+def within(given: Number, value, band: Decimal) -> bool:
+    """Whether ``given`` is close enough to ``value`` for rounding to explain it.
+
+    Three conditions, all needed:
+
+    * at most ``band`` units of the last digit written from ``value``;
+    * not of the other sign, unless ``value`` is 0 at the precision written (|value| below
+      half a unit): rounding intermediates shifts a number, it does not reflect it through
+      0, so -0.0534 written as 0.1 is a sign slip, not a rounding;
+    * off by at most half of |value|, or by one unit of the last digit when that is more.
+      A band counted in units of the last digit grows with the digit, not with the value:
+      at one decimal, 2 units is ±0.2, which would accept 0.4 for 0.2374 (67 % off). A
+      number that rounding really explains is close to its value in relative terms too;
+      one where it is not must be explained by the recomputation from rounded
+      intermediates (which the verifier tries separately), or it is not explained. The
+      floor of one unit keeps a value smaller than a unit or two (a single significant
+      digit) from being judged by a tolerance finer than the digits the author wrote.
+
+    With the floor, the third condition already excludes most sign flips (a flipped
+    nonzero number is at least 1.5 units away); the second says it outright.
+    """
+    v = value if isinstance(value, Decimal) else to_decimal(value, 40)
+    g, unit = given.value, given.unit
+    if not v.is_finite():
+        return False
+    if g * v < 0 and abs(v) >= unit / 2:
+        return False
+    tolerance = min(band * unit, max(abs(v) / 2, unit))
+    return abs(g - v) <= tolerance * (1 + Decimal("1e-9"))
