@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT.parent / "shared" / "seeds"
 
 
 def run_cli(*args, cwd=None, input=None, timeout=300) -> subprocess.CompletedProcess:
