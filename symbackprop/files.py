@@ -48,3 +48,23 @@ def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def write_files(directory: Path, files: dict[str, str | bytes]) -> list[Path]:
+    """Write several files so that they appear together: every file is first written
+    in full to a hidden staging directory inside ``directory``, then each is renamed
+    into place (a rename within one file system does not fail half-way for want of
+    space). When writing fails, no file of ``files`` has been replaced."""
+    stage = Path(tempfile.mkdtemp(prefix=".tmp-", dir=directory))
+    try:
+        staged = [write_file(stage / name, content) for name, content in files.items()]
+        placed = []
+        for path in staged:
+            target = directory / path.name
+            os.replace(path, target)
+            placed.append(target)
+        return placed
+    finally:
+        for leftover in stage.iterdir():
+            leftover.unlink()
+        stage.rmdir()

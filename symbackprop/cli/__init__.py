@@ -15,7 +15,7 @@ import sys
 from ..errors import SymbackpropError
 
 #: Subcommands in the order ``--help`` lists them; a module that is absent is skipped.
-COMMANDS = ("examples", "solve", "verify", "exam", "train")
+COMMANDS = ("examples", "solve", "verify", "exam", "grade", "train")
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,0 +1,83 @@
+"""``symbackprop grade EXAM_DIR RESPONSES``: grade a class against an exam's answer key.
+
+Writes ``gradebook.csv``, ``gradebook.json`` and ``moodle-grades.csv`` to ``-o DIR``
+(default ``EXAM_DIR/grades``), all together or none; ``--json`` prints the gradebook's
+JSON (contract section 7). Every answer that could not be graded (a bad number, an
+unknown variant or question) is listed on stderr as ``invalid: WHERE: STUDENT: REASON``.
+Exit status 0 when graded, however the students did; 2 on a bad key or responses file.
+"""
+
+from __future__ import annotations
+
+import sys
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from ..errors import SymbackpropError
+from ..files import target_directory, write_files
+from ..grade import grade
+from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
+from ..grade.marking import DEFAULT_CARRIED
+from .verify import parse_band
+
+
+def register(sub):
+    p = sub.add_parser(
+        "grade", help="grade a class's answers against an exam's key, with a gradebook",
+        description="Judge every student's answers against their own variant of an exam "
+                    "(the key.json of 'symbackprop exam'), with partial credit for errors "
+                    "carried forward; write the gradebook and the Moodle grade-import CSV.")
+    p.add_argument("exam", metavar="EXAM_DIR", help="the exam's directory (with key.json)")
+    p.add_argument("responses", metavar="RESPONSES",
+                   help="a CSV with the header student,variant,ask,answer; a Moodle quiz "
+                        "Responses report (CSV); or a folder of claims files, one per student")
+    p.add_argument("-o", "--output", metavar="DIR",
+                   help="write the files to DIR (default: EXAM_DIR/grades)")
+    p.add_argument("--json", action="store_true", help="print the gradebook as JSON")
+    p.add_argument("--carried", default=str(DEFAULT_CARRIED), metavar="F",
+                   help="share of the points for an error carried forward (default "
+                        f"{DEFAULT_CARRIED})")
+    p.add_argument("--band", default="2", metavar="UNITS",
+                   help="rounding band in units of the last digit written (default 2)")
+    return p
+
+
+def parse_share(text: str) -> Decimal:
+    try:
+        share = Decimal(text)
+    except InvalidOperation:
+        raise SymbackpropError(f"--carried: '{text}' is not a number") from None
+    if not share.is_finite() or not 0 <= share <= 1:
+        raise SymbackpropError("--carried: the share must be a number from 0 to 1")
+    return share
+
+
+def report_invalid(book) -> None:
+    for note in book.roster.notes:
+        sys.stderr.write(f"note: {note}\n")
+    for student in book.students:
+        for m in student.marks:
+            if m.status == "invalid":
+                where = m.where or book.roster.source
+                sys.stderr.write(f"invalid: {where}: {student.student}: {m.note}\n")
+
+
+def run(args) -> int:
+    share = parse_share(args.carried)
+    band = parse_band(args.band)
+    book = grade(args.exam, args.responses, carried=share, band=band)
+    report_invalid(book)
+    files = {"gradebook.csv": gradebook_csv(book), "gradebook.json": gradebook_json(book),
+             "moodle-grades.csv": moodle_grades_csv(book)}
+    exam = Path(args.exam)
+    default = (exam if exam.is_dir() else exam.parent) / "grades"
+    directory = target_directory(args.output or str(default), "grades")
+    written = write_files(directory, files)
+    if args.json:
+        sys.stdout.write(files["gradebook.json"])
+    s = book.summary()
+    sys.stderr.write(f"graded {s['students']} students: mean {s['mean']} of "
+                     f"{s['max_points']} points\n")
+    for path in written:
+        sys.stderr.write(f"wrote {path}\n")
+    return 0

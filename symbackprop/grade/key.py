@@ -1,0 +1,214 @@
+"""An exam's answer key (``key.json``, written by ``symbackprop exam``) as the grader reads it.
+
+The key is checked for shape when it is read, so a malformed key stops grading before
+any student is judged (exit status 2, naming the file and the field). Each variant's
+``problem`` is in graph form; it is loaded and solved the first time a student of that
+variant is graded, once per variant, however many students share it.
+
+A *paper* is what one student answers: the variant of a one-exercise exam, or, when the
+key's variants carry ``student`` numbers (an exam of several exercises), every variant
+with the same number, in the key's order.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from ..errors import ClaimError, SymbackpropError, Where
+from ..keys import Key, parse_key
+
+MAX_KEY_BYTES = 50_000_000
+
+
+@dataclass(frozen=True)
+class KeyQuestion:
+    """One question of a variant: its claim key, exact answer, precision and points."""
+
+    ask: str
+    answer: float
+    decimals: int
+    points: Decimal = Decimal(1)
+    choices: tuple[float, ...] | None = None
+    correct: int | None = None
+    mistakes: tuple[str | None, ...] | None = None
+
+
+@dataclass
+class KeyVariant:
+    """A variant: its id, problem table and questions; solved on first use."""
+
+    id: str
+    table: dict
+    questions: list[KeyQuestion]
+    exercise: str | None = None
+    student: int | None = None
+    index: int = 0  # position in key.json, for error messages
+    source: str = "key.json"
+    _solution: object = field(default=None, repr=False)
+    _keys: dict | None = field(default=None, repr=False)
+
+    @property
+    def solution(self):
+        """The variant's problem, loaded and solved (once)."""
+        if self._solution is None:
+            from .. import load_dict
+
+            where = f"variants[{self.index}].problem"
+            try:
+                self._solution = load_dict(self.table, name=self.id).solve()
+            except SymbackpropError as exc:
+                inner = [p for p in (exc.where.section, exc.where.field) if p]
+                where = ".".join([where, *inner])
+                raise SymbackpropError(exc.message, Where(file=self.source, field=where)) from None
+        return self._solution
+
+    def question_keys(self) -> dict[Key, int]:
+        """Each question's parsed claim key -> its index among the variant's questions."""
+        if self._keys is None:
+            names = self.solution.key_names
+            keys = {}
+            for i, q in enumerate(self.questions):
+                try:
+                    keys[parse_key(q.ask, names)] = i
+                except ClaimError as exc:
+                    raise SymbackpropError(exc.message, Where(
+                        file=self.source, field=f"variants[{self.index}].questions[{i}].ask")) from None
+            self._keys = keys
+        return self._keys
+
+    def find(self, ask: str) -> int | None:
+        """The index of the question a student's ``ask`` names, or None."""
+        for i, q in enumerate(self.questions):
+            if q.ask == ask.strip():
+                return i
+        try:
+            return self.question_keys().get(parse_key(ask, self.solution.key_names))
+        except ClaimError:
+            return None
+
+    @property
+    def max_points(self) -> Decimal:
+        return sum((q.points for q in self.questions), Decimal(0))
+
+
+@dataclass
+class ExamKey:
+    """Every variant by id, and the papers they make up."""
+
+    path: Path
+    family: str
+    seed: object
+    variants: dict[str, KeyVariant]
+
+    def paper(self, variant_id: str) -> list[KeyVariant]:
+        """The variants on the paper that holds ``variant_id``, in the key's order."""
+        variant = self.variants[variant_id]
+        if variant.student is None:
+            return [variant]
+        return [v for v in self.variants.values() if v.student == variant.student]
+
+    def paper_id(self, variant_id: str) -> str:
+        """A paper's name for the gradebook: its variant ids joined by '+'."""
+        return "+".join(v.id for v in self.paper(variant_id))
+
+    def typical_paper(self) -> list[KeyVariant]:
+        """The first paper of the key: its questions name the gradebook's columns."""
+        first = next(iter(self.variants))
+        return self.paper(first)
+
+
+def _fail(source: str, where: str, message: str):
+    raise SymbackpropError(message, Where(file=source, field=where))
+
+
+def _number(value, source: str, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        _fail(source, where, f"expected a number, not {json.dumps(value)[:40]}")
+    return float(value)
+
+
+def read_key(exam_dir: str | Path) -> ExamKey:
+    """The key of the exam in ``exam_dir`` (or a key.json file given directly)."""
+    path = Path(exam_dir)
+    if path.is_dir():
+        path = path / "key.json"
+    source = str(path)
+    try:
+        if path.stat().st_size > MAX_KEY_BYTES:
+            _fail(source, "", f"larger than {MAX_KEY_BYTES // 1_000_000} MB")
+        raw = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except FileNotFoundError:
+        what = "no key.json in the exam directory" if path.parent.is_dir() else "no such file"
+        raise SymbackpropError(what, Where(file=source)) from None
+    except UnicodeDecodeError:
+        raise SymbackpropError("is not UTF-8 text", Where(file=source)) from None
+    except json.JSONDecodeError as exc:
+        raise SymbackpropError(f"not JSON ({exc.msg}, line {exc.lineno})",
+                               Where(file=source)) from None
+    except OSError as exc:
+        raise SymbackpropError(f"cannot be read: {exc.strerror}", Where(file=source)) from None
+    if not isinstance(raw, dict):
+        _fail(source, "", "expected a JSON object with 'variants'")
+    variants_raw = raw.get("variants")
+    if not isinstance(variants_raw, list) or not variants_raw:
+        _fail(source, "variants", "expected a non-empty list of variants")
+    variants: dict[str, KeyVariant] = {}
+    for i, v in enumerate(variants_raw):
+        here = f"variants[{i}]"
+        if not isinstance(v, dict):
+            _fail(source, here, "expected an object")
+        vid = v.get("id")
+        if not isinstance(vid, str) or not vid.strip():
+            _fail(source, f"{here}.id", "expected the variant's id (a string)")
+        if vid in variants:
+            _fail(source, f"{here}.id", f"'{vid}' is the id of an earlier variant too")
+        table = v.get("problem")
+        if not isinstance(table, dict) or "graph" not in table:
+            _fail(source, f"{here}.problem", "expected the problem in graph form")
+        questions_raw = v.get("questions")
+        if not isinstance(questions_raw, list) or not questions_raw:
+            _fail(source, f"{here}.questions", "expected a non-empty list of questions")
+        student = v.get("student")
+        if student is not None and (isinstance(student, bool) or not isinstance(student, int)):
+            _fail(source, f"{here}.student", "expected the paper's number (an integer)")
+        exercise = v.get("exercise")
+        if exercise is not None and not isinstance(exercise, str):
+            _fail(source, f"{here}.exercise", "expected the exercise's name (a string)")
+        questions = [_question(q, source, f"{here}.questions[{j}]")
+                     for j, q in enumerate(questions_raw)]
+        variants[vid] = KeyVariant(vid, table, questions, exercise, student, i, source)
+    return ExamKey(path, str(raw.get("family", "")), raw.get("seed"), variants)
+
+
+def _question(q, source: str, here: str) -> KeyQuestion:
+    if not isinstance(q, dict):
+        _fail(source, here, "expected an object")
+    ask = q.get("ask")
+    if not isinstance(ask, str) or not ask.strip():
+        _fail(source, f"{here}.ask", "expected a claim key (a string)")
+    answer = _number(q.get("answer"), source, f"{here}.answer")
+    decimals = q.get("decimals", 4)
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 30:
+        _fail(source, f"{here}.decimals", "expected a whole number of decimals from 0 to 30")
+    points = Decimal(repr(_number(q.get("points", 1), source, f"{here}.points"))).normalize()
+    if not 0 <= points <= 1_000_000:
+        _fail(source, f"{here}.points", "expected points from 0 to 10^6")
+    choices = q.get("choices")
+    correct = q.get("correct")
+    mistakes = q.get("mistakes")
+    if choices is not None:
+        if not isinstance(choices, list) or not choices:
+            _fail(source, f"{here}.choices", "expected a list of numbers")
+        choices = tuple(_number(c, source, f"{here}.choices") for c in choices)
+        if isinstance(correct, bool) or not isinstance(correct, int) or not 0 <= correct < len(choices):
+            _fail(source, f"{here}.correct", "expected the index of the right choice")
+        if mistakes is not None:
+            if not isinstance(mistakes, list) or len(mistakes) != len(choices):
+                _fail(source, f"{here}.mistakes", "expected one entry per choice")
+            mistakes = tuple(m if isinstance(m, str) else None for m in mistakes)
+    else:
+        correct = mistakes = None
+    return KeyQuestion(ask.strip(), answer, decimals, points, choices, correct, mistakes)

@@ -1,0 +1,285 @@
+"""Marking a class: each student's answers judged against their own paper, with points.
+
+Each answer is judged by :func:`symbackprop.verify.judge.judge`, the judge of
+``verify``, on the student's own variant; the student's other answers to that variant
+are the sheet it reads, so a number that follows correctly from the student's own
+earlier mistake is ``carried`` (error carried forward). Before judging, an answer is
+read as a student writes it: a decimal comma (``0,0822``), a Unicode minus, spaces
+around it, a letter (``b``) for a multiple-choice question; an answer with fewer
+decimals than the question asks is read with zeros for the missing ones (``0.59`` for a
+four-decimal question is 0.5900), so a coarse number is not correct merely because it
+was written coarsely.
+
+Points (contract section 7): ``correct`` and ``rounding`` earn the question's points,
+``carried`` the ``carried`` share of them (0.5 by default), ``wrong``, ``invalid`` and
+``missing`` nothing. Every student of the responses gets a :class:`StudentGrade`, with a
+mark for every question of their paper and an ``invalid`` mark for every row that
+could not be placed (an unknown variant or question, a bad number), with its reason.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..errors import ClaimError, did_you_mean
+from ..verify.claims import Claim, Number, parse_number
+from ..verify.judge import Verdict, judge
+from ..verify.tolerance import DEFAULT_BAND
+from .key import ExamKey, KeyQuestion, KeyVariant
+from .responses import Response, Roster
+
+STATUSES = ("correct", "rounding", "carried", "wrong", "invalid", "missing")
+FULL = ("correct", "rounding")
+DEFAULT_CARRIED = Decimal("0.5")
+
+
+@dataclass
+class Mark:
+    """One question of a paper (or one row that fits none), judged and scored."""
+
+    ask: str
+    variant: str
+    status: str
+    note: str = ""
+    given: str | None = None  # as the student wrote it
+    value: Decimal | None = None  # the number judged
+    expected: float | None = None
+    points: Decimal = Decimal(0)
+    max_points: Decimal = Decimal(0)
+    slot: int | None = None  # 1-based position on the paper; None: a row that fits none
+    where: str | None = None
+    verdict: Verdict | None = None
+    question: KeyQuestion | None = None
+
+    def to_json(self) -> dict:
+        out = {"ask": self.ask, "variant": self.variant,
+               "given": float(self.value) if self.value is not None else None,
+               "expected": self.expected, "status": self.status, "note": self.note,
+               "points": _json_number(self.points)}
+        if self.given is not None and (self.value is None or self.status == "invalid"):
+            out["written"] = self.given
+        if self.slot is not None:
+            out["question"] = self.slot
+        return out
+
+
+@dataclass
+class StudentGrade:
+    student: str
+    variants: list[str]  # the paper's variant ids; the rows' own when no paper is known
+    marks: list[Mark]
+    person: dict = field(default_factory=dict)
+    max_points: Decimal = Decimal(0)
+
+    @property
+    def points(self) -> Decimal:
+        return sum((m.points for m in self.marks), Decimal(0))
+
+    @property
+    def variant(self) -> str:
+        return "+".join(self.variants)
+
+    @property
+    def slots(self) -> list[Mark]:
+        return [m for m in self.marks if m.slot is not None]
+
+    @property
+    def invalid_rows(self) -> list[Mark]:
+        return [m for m in self.marks if m.status == "invalid" and m.where]
+
+    def to_json(self) -> dict:
+        return {"student": self.student, "variant": self.variant,
+                "points": _json_number(self.points), "max_points": _json_number(self.max_points),
+                "answers": [m.to_json() for m in self.marks]}
+
+
+@dataclass
+class Gradebook:
+    """The whole class, graded: one :class:`StudentGrade` per student, in the order of
+    the responses."""
+
+    key: ExamKey
+    roster: Roster
+    students: list[StudentGrade]
+    carried: Decimal
+    band: Decimal
+
+    def summary(self) -> dict:
+        counts = dict.fromkeys(STATUSES, 0)
+        for s in self.students:
+            for m in s.marks:
+                counts[m.status] += 1
+        points = sorted(s.points for s in self.students)
+        n = len(points)
+        mean = sum(points, Decimal(0)) / n if n else Decimal(0)
+        median = ((points[(n - 1) // 2] + points[n // 2]) / 2) if n else Decimal(0)
+        return {"students": n, "max_points": _json_number(self.max_points),
+                "mean": round(float(mean), 4), "median": _json_number(median),
+                "statuses": counts, "carried_share": _json_number(self.carried)}
+
+    @property
+    def max_points(self) -> Decimal:
+        return max((s.max_points for s in self.students), default=Decimal(0))
+
+    def to_json(self) -> dict:
+        return {"students": [s.to_json() for s in self.students], "summary": self.summary()}
+
+
+def _json_number(d: Decimal):
+    """A Decimal for JSON: an int when whole, else the shortest float."""
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+# ------------------------------------------------------------------------ reading answers
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']+")
+_LETTER = re.compile(r"^\(?([A-Za-z])[).]?$")
+
+
+def read_answer(text: str, question: KeyQuestion) -> tuple[Number, str]:
+    """The number an answer states, read as at :mod:`this module's <.marking>` top, and
+    a note on how it was read ("" when as written). Raises ClaimError with the reason."""
+    clean = _SPACES.sub("", text)
+    note = ""
+    letter = _LETTER.match(clean)
+    if letter and question.choices is not None:
+        index = ord(letter.group(1).lower()) - ord("a")
+        if not 0 <= index < len(question.choices):
+            raise ClaimError(f"'{text}' is not one of the {len(question.choices)} choices")
+        from ..exam.model import shown
+
+        clean = shown(question.choices[index], question.decimals)
+        note = f"choice {letter.group(1).lower()} = {clean}"
+    if "," in clean:
+        if "." in clean or clean.count(",") > 1:
+            raise ClaimError(f"'{text}' is not a number (a comma and a point: write one "
+                             "decimal separator)")
+        clean = clean.replace(",", ".")
+    number = parse_number(clean) if clean else None
+    if number is None:
+        raise ClaimError("empty")
+    if number.decimals < question.decimals:
+        padded = number.value.quantize(Decimal(1).scaleb(-question.decimals))
+        read = format(padded, "f")
+        note = "; ".join(filter(None, [note, f"{question.decimals} decimals asked: read as "
+                                              f"{read}"]))
+        number = Number(read, padded)
+    return number, note
+
+
+# ------------------------------------------------------------------------ marking
+
+
+def points_for(status: str, points: Decimal, carried: Decimal) -> Decimal:
+    if status in FULL:
+        return points
+    if status == "carried":
+        return points * carried
+    return Decimal(0)
+
+
+def grade_class(key: ExamKey, roster: Roster, carried: Decimal = DEFAULT_CARRIED,
+                band: Decimal = DEFAULT_BAND) -> Gradebook:
+    """Mark every student of ``roster`` against ``key``."""
+    by_student: dict[str, list[Response]] = {s: [] for s in roster.students}
+    for r in roster.responses:
+        by_student[r.student].append(r)
+    typical = key.typical_paper()
+    students = [grade_student(s, rows, key, carried, band, typical, roster.people.get(s, {}))
+                for s, rows in by_student.items()]
+    return Gradebook(key, roster, students, carried, band)
+
+
+def _paper_of(rows: list[Response], key: ExamKey) -> list[KeyVariant] | None:
+    for r in rows:
+        if r.problem is None and r.variant in key.variants:
+            return key.paper(r.variant)
+    return None
+
+
+def grade_student(student: str, rows: list[Response], key: ExamKey, carried: Decimal,
+                  band: Decimal, typical: list[KeyVariant], person: dict) -> StudentGrade:
+    """Every question of the student's paper marked; rows that fit it not, ``invalid``."""
+    paper = _paper_of(rows, key)
+    extra: list[Mark] = []
+    placed: dict[tuple[str, int], list[Response]] = {}
+    on_paper = {v.id for v in paper} if paper else set()
+    for r in rows:
+        reason = r.problem
+        if reason is None:
+            if not r.variant:
+                reason = "no variant given"
+            elif r.variant not in key.variants:
+                reason = f"unknown variant '{r.variant}'{did_you_mean(r.variant, key.variants)}"
+            elif r.variant not in on_paper:
+                reason = (f"variant {r.variant} is not on this student's paper "
+                          f"({'+'.join(sorted(on_paper))})")
+            else:
+                index = key.variants[r.variant].find(r.ask) if r.ask else None
+                if index is None:
+                    asked = ", ".join(q.ask for q in key.variants[r.variant].questions)
+                    reason = (f"'{r.ask}' is not a question of variant {r.variant} (asked: {asked})"
+                              if r.ask else "no question (ask) given")
+                else:
+                    placed.setdefault((r.variant, index), []).append(r)
+                    continue
+        extra.append(Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where))
+    marks: list[Mark] = []
+    slot = 0
+    for variant in paper or []:
+        judged = _mark_variant(variant, placed, carried, band)
+        for mark in judged:
+            slot += 1
+            mark.slot = slot
+        marks += judged
+    if paper is None:  # no row names a variant of the key: the paper is unknown
+        for variant in typical:
+            for q in variant.questions:
+                slot += 1
+                marks.append(Mark(q.ask, "", "missing", "the paper is unknown: no row names a "
+                                  "variant of the key", max_points=q.points, slot=slot))
+    variants = [v.id for v in paper] if paper else sorted({r.variant for r in rows if r.variant})
+    max_points = sum((m.max_points for m in marks), Decimal(0))
+    return StudentGrade(student, variants, marks + extra, person, max_points)
+
+
+def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal,
+                  band: Decimal) -> list[Mark]:
+    """The marks of one variant's questions, judged together as one sheet."""
+    marks: list[Mark] = []
+    claims: list[Claim] = []
+    judged: dict[int, tuple[Mark, str]] = {}
+    keys = {i: k for k, i in variant.question_keys().items()}
+    for i, q in enumerate(variant.questions):
+        answers = [r for r in placed.get((variant.id, i), []) if r.answer.strip()]
+        mark = Mark(q.ask, variant.id, "missing", max_points=q.points, expected=q.answer,
+                    question=q)
+        marks.append(mark)
+        if not answers:
+            continue
+        mark.given, mark.where = answers[0].answer, answers[0].where
+        try:
+            numbers = [read_answer(r.answer, q) for r in answers]
+        except ClaimError as exc:
+            mark.status, mark.note = "invalid", exc.message
+            continue
+        if len({n.value for n, _ in numbers}) > 1:
+            mark.status = "invalid"
+            mark.note = "answered more than once: " + ", ".join(
+                f"{r.answer} ({r.where})" for r in answers)
+            continue
+        number, how = numbers[0]
+        mark.value = number.value
+        claims.append(Claim(keys[i], number))
+        judged[i] = (mark, how)
+    if claims:
+        verdicts = judge(variant.solution, claims, band)
+        for (mark, how), verdict in zip(judged.values(), verdicts, strict=True):
+            mark.verdict = verdict
+            mark.status = verdict.status
+            mark.note = "; ".join(filter(None, [how, verdict.note]))
+    for mark in marks:
+        mark.points = points_for(mark.status, mark.max_points, carried)
+    return marks

@@ -1,0 +1,395 @@
+"""``symbackprop grade``: a class of 300 students with planted mistakes.
+
+The exam is made by ``symbackprop exam``; every planted answer is computed in this file
+from the key's problem by the independent oracle (``sympy.diff`` of the fully
+substituted expression, tests/oracle.py), never by the engine: a sign flip, the local
+derivative dy/dz_c dropped from the chain, the learning rate forgotten or the update
+added, a wrong forward value with the later answers computed from it by hand (error
+carried forward), a bad number, a missing answer, a decimal comma, and one wrong value
+shared by many papers. The gradebook must give each planted answer the status and
+points the plant implies.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import pytest
+import sympy as sp
+from oracle import graph_oracle
+from test_exam import _as_toml_numbers
+
+from symbackprop.cli import main
+
+STUDENTS = 300
+VARIANTS = 60
+SHARED_WRONG = "0.1234"  # the same wrong y on many papers: suspicious
+
+
+def shown(value, decimals: int) -> str:
+    d = Decimal(str(sp.N(value, 30))).quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP)
+    return format(d, "f")
+
+
+class Oracle:
+    """The true and the planted answers of one variant, from its problem alone."""
+
+    def __init__(self, variant: dict):
+        table = _as_toml_numbers(variant["problem"])
+        self.table = table
+        _, self.grads, self.full, self.symbols, self.point = graph_oracle(table)
+        self.rate = sp.Rational(str(table["learning_rate"]))
+        self.asks = [q["ask"] for q in variant["questions"]]
+        self.decimals = [q["decimals"] for q in variant["questions"]]
+        assert self.asks[0] == "y" and self.asks[1].startswith("dE/dw")
+        assert self.asks[2].endswith("_new")
+        self.w_grad = self.asks[1].split("/d")[1]  # the hidden weight asked
+        self.w_new = self.asks[2][:-4]  # the updated output weight
+
+    def value(self, name):
+        return sp.N(self.full[name].xreplace(self.point), 40)
+
+    def leaf(self, name):
+        return sp.Rational(str({**self.table["inputs"], **self.table["parameters"]}[name]))
+
+    def truth(self) -> list:
+        w = self.w_new
+        return [self.value("y"), self.grads[self.w_grad],
+                self.leaf(w) - self.rate * self.grads[w]]
+
+    def dzc_dw(self, w):
+        return sp.diff(self.full["z_c"], self.symbols[w]).xreplace(self.point)
+
+    def dropped_dy_dzc(self):
+        y = self.value("y")
+        return self.grads[self.w_grad] / (y * (1 - y))
+
+    def carried_from(self, y_given):
+        """dE/dw and w_new computed by hand from a wrong y (σ' = y(1 − y) at the given y)."""
+        y_t = self.leaf("y_t")
+        factor = (y_given - y_t) * y_given * (1 - y_given)  # dE/dy * dy/dz_c
+        grad = factor * self.dzc_dw(self.w_grad)
+        w = self.w_new
+        return grad, self.leaf(w) - self.rate * factor * self.dzc_dw(w)
+
+
+#: plant -> (the statuses it implies for y, dE/dw, w_new; the points)
+PLANTS = {
+    "none": (("correct", "correct", "correct"), "3"),
+    "sign": (("correct", "wrong", "correct"), "2"),
+    "dropped": (("correct", "wrong", "correct"), "2"),
+    "no_rate": (("correct", "correct", "wrong"), "2"),
+    "carried": (("wrong", "carried", "carried"), "1"),
+    "bad_number": (("correct", "correct", "invalid"), "2"),
+    "missing": (("correct", "missing", "correct"), "2"),
+    "comma": (("correct", "correct", "correct"), "3"),
+    "added": (("correct", "correct", "wrong"), "2"),
+    "shared": (("wrong", "correct", "correct"), "2"),
+}
+
+
+def planted_rows(student: str, variant: dict, plant: str) -> tuple[list[list[str]], list, str]:
+    """The rows of one student, and the statuses and points the plant implies: a
+    planted number that comes out the same as the true one at the precision asked (a
+    forgotten learning rate on a tiny gradient) is correct, one within 2 units of its
+    last digit of it is rounding (verify's band)."""
+    o = Oracle(variant)
+    values = o.truth()
+    answers = [shown(v, d) for v, d in zip(values, o.decimals, strict=True)]
+    y_d, g_d, w_d = o.decimals
+    if plant == "sign":
+        answers[1] = shown(-values[1], g_d)
+    elif plant == "dropped":
+        answers[1] = shown(o.dropped_dy_dzc(), g_d)
+    elif plant == "no_rate":
+        answers[2] = shown(o.leaf(o.w_new) - o.grads[o.w_new], w_d)
+    elif plant == "added":
+        answers[2] = shown(o.leaf(o.w_new) + o.rate * o.grads[o.w_new], w_d)
+    elif plant == "carried":
+        y_given = sp.Rational(answers[0]) + sp.Rational("0.05")
+        grad, w_new = o.carried_from(y_given)
+        answers = [shown(y_given, y_d), shown(grad, g_d), shown(w_new, w_d)]
+    elif plant == "bad_number":
+        answers[2] = "0.62.1"
+    elif plant == "comma":
+        answers[0] = answers[0].replace(".", ",")
+    elif plant == "shared":
+        answers[0] = SHARED_WRONG
+    rows = [[student, variant["id"], ask, a] for ask, a in zip(o.asks, answers, strict=True)]
+    if plant == "missing":
+        del rows[1]
+    statuses = list(PLANTS[plant][0])
+    truth = [shown(v, d) for v, d in zip(values, o.decimals, strict=True)]
+    for i, answer in enumerate(answers):
+        if statuses[i] not in ("wrong", "carried"):
+            continue
+        exact = Decimal(str(sp.N(values[i], 30)))
+        off = abs(Decimal(answer) - exact) / Decimal(1).scaleb(-o.decimals[i])
+        if answer == truth[i]:
+            statuses[i] = "correct"  # the slip does not show at the precision asked
+        elif off <= 2:
+            statuses[i] = "rounding"  # within the rounding band of 2 units
+    worth = {"correct": 1, "rounding": 1, "carried": Decimal("0.5")}
+    points = str(sum(worth.get(st, 0) for st in statuses))
+    return rows, tuple(statuses), points
+
+
+@pytest.fixture(scope="module")
+def exam_dir(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("exam")
+    assert main(["exam", "net221", "--variants", str(VARIANTS), "--seed", "11",
+                 "--format", "key,moodle", "-o", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def key(exam_dir) -> dict:
+    return json.loads((exam_dir / "key.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def klass(exam_dir, key, tmp_path_factory):
+    """The class's CSV (300 students) and the plant of each student."""
+    plants = {}
+    rows = [["student", "variant", "ask", "answer", "comment"]]
+    names = list(PLANTS)
+    for i in range(STUDENTS):
+        student = f"s{i:03d}"
+        plant = names[i % len(names)]
+        planted, statuses, points = planted_rows(student, key["variants"][i % VARIANTS], plant)
+        plants[student] = (plant, key["variants"][i % VARIANTS], statuses, points)
+        rows += [r + ["planted"] for r in planted]
+    rows.append(["ghost", "net221-11-999", "y", "0.5", ""])  # an unknown variant
+    path = tmp_path_factory.mktemp("class") / "answers.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path, plants
+
+
+@pytest.fixture(scope="module")
+def graded(exam_dir, klass, tmp_path_factory):
+    path, plants = klass
+    out = tmp_path_factory.mktemp("grades")
+    import contextlib
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(["grade", str(exam_dir), str(path), "-o", str(out), "--json"])
+    assert status == 0, stderr.getvalue()
+    return json.loads(stdout.getvalue()), out, stderr.getvalue(), plants
+
+
+def test_the_oracle_agrees_with_the_key(key):
+    for variant in key["variants"][:10]:
+        o = Oracle(variant)
+        for value, q in zip(o.truth(), variant["questions"], strict=True):
+            assert abs(float(value) - q["answer"]) < 1e-12
+
+
+def test_every_status_and_point_is_what_the_plant_implies(graded):
+    report, _, _, plants = graded
+    students = {s["student"]: s for s in report["students"]}
+    assert len(students) == STUDENTS + 1
+    for name, (plant, variant, statuses, points) in plants.items():
+        s = students[name]
+        assert s["variant"] == variant["id"]
+        got = [a["status"] for a in s["answers"]]
+        assert got == list(statuses), (name, plant, s["answers"])
+        assert Decimal(str(s["points"])) == Decimal(points), (name, plant)
+        assert s["max_points"] == 3
+        for a, q in zip(s["answers"], variant["questions"], strict=True):
+            assert a["ask"] == q["ask"]
+            want = {"correct": 1, "rounding": 1, "carried": 0.5}.get(a["status"], 0)
+            assert a["points"] == want
+
+
+def test_the_planted_mistakes_are_named(graded):
+    report, _, _, plants = graded
+    students = {s["student"]: s for s in report["students"]}
+    expected_words = {"sign": (1, "sign is flipped"), "dropped": (1, "factor dy/dz_c"),
+                      "no_rate": (2, "learning rate"), "added": (2, "added"),
+                      "carried": (1, "follows from the given y"),
+                      "bad_number": (2, "not a number")}
+    for name, (plant, _, statuses, _) in plants.items():
+        if plant in expected_words and statuses == PLANTS[plant][0]:
+            index, words = expected_words[plant]
+            assert words in students[name]["answers"][index]["note"], (plant, students[name])
+
+
+def test_the_unknown_variant_is_graded_invalid_and_listed(graded):
+    report, out, stderr, _ = graded
+    ghost = next(s for s in report["students"] if s["student"] == "ghost")
+    assert ghost["points"] == 0 and ghost["max_points"] == 3
+    assert [a["status"] for a in ghost["answers"]] == ["missing"] * 3 + ["invalid"]
+    assert "unknown variant 'net221-11-999'" in ghost["answers"][3]["note"]
+    assert "ghost: unknown variant" in stderr
+    assert stderr.count("invalid:") == 31  # 30 bad numbers and the ghost
+    assert "not a number" in stderr
+
+
+def test_gradebook_csv_is_contract_section_7(graded):
+    report, out, _, plants = graded
+    rows = list(csv.reader((out / "gradebook.csv").open(encoding="utf-8")))
+    assert rows[0] == ["student", "variant", "points", "max_points", "q1", "q2", "q3"]
+    assert len(rows) == STUDENTS + 2
+    by_name = {r[0]: r for r in rows[1:]}
+    for name, (_, variant, statuses, points) in plants.items():
+        row = by_name[name]
+        assert row[1] == variant["id"]
+        assert Decimal(row[2]) == Decimal(points) and row[3] == "3"
+        cells = [Decimal(c) for c in row[4:]]
+        assert sum(cells) == Decimal(row[2])
+        for cell, status in zip(cells, statuses, strict=True):
+            assert cell == {"correct": 1, "rounding": 1, "carried": Decimal("0.5")}.get(status, 0)
+    assert by_name["ghost"][2:] == ["0", "3", "0", "0", "0"]
+
+
+def test_moodle_grades_csv(graded):
+    _, out, _, plants = graded
+    rows = list(csv.reader((out / "moodle-grades.csv").open(encoding="utf-8")))
+    assert rows[0] == ["Student", "Grade", "Feedback"]
+    grades = {r[0]: r for r in rows[1:]}
+    for name, (_, _, _, points) in plants.items():
+        assert Decimal(grades[name][1]) == Decimal(points)
+        assert grades[name][2].startswith(f"{grades[name][1]}/3: ")
+
+
+def test_carried_share(exam_dir, klass, tmp_path):
+    path, plants = klass
+    from symbackprop.grade import grade
+
+    book = grade(exam_dir, path, carried="0.25")
+    worth = {"correct": 1, "rounding": 1, "carried": Decimal("0.25")}
+    for s in book.students:
+        if s.student in plants and plants[s.student][0] == "carried":
+            statuses = plants[s.student][2]
+            assert s.points == sum(worth.get(st, 0) for st in statuses)
+
+
+# ------------------------------------------------------------------------ file formats
+
+
+def _grade_json(exam_dir, responses, tmp_path, *extra):
+    import contextlib
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        status = main(["grade", str(exam_dir), str(responses), "-o", str(tmp_path / "out"),
+                       "--json", *extra])
+    return status, (json.loads(stdout.getvalue()) if status == 0 else None), stderr.getvalue()
+
+
+def test_semicolon_csv_with_bom_and_decimal_commas(exam_dir, key, tmp_path):
+    variant = key["variants"][0]
+    o = Oracle(variant)
+    answers = [shown(v, d).replace(".", ",") for v, d in zip(o.truth(), o.decimals, strict=True)]
+    lines = ["Answer;Student;Variant;Ask"] + [f"{a};Ann Lee;{variant['id']};{ask}"
+                                              for a, ask in zip(answers, o.asks, strict=True)]
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\r\n".join(lines).encode("utf-8-sig"))
+    status, report, _ = _grade_json(exam_dir, path, tmp_path)
+    assert status == 0
+    (ann,) = report["students"]
+    assert ann["student"] == "Ann Lee"
+    assert [a["status"] for a in ann["answers"]] == ["correct"] * 3
+
+
+def test_multiple_choice_letter_and_fewer_decimals(exam_dir, key, tmp_path):
+    variant = key["variants"][0]
+    q = variant["questions"][2]
+    o = Oracle(variant)
+    letter = "abcd"[q["correct"]]
+    y = o.truth()[0]
+    rows = [f"s1,{variant['id']},{variant['questions'][2]['ask']},{letter.upper()}",
+            f"s1,{variant['id']},y,{shown(y, 2)}"]
+    path = tmp_path / "mc.csv"
+    path.write_text("student,variant,ask,answer\n" + "\n".join(rows) + "\n")
+    status, report, _ = _grade_json(exam_dir, path, tmp_path)
+    answers = report["students"][0]["answers"]
+    assert answers[2]["status"] == "correct"
+    # 2 decimals written where 4 are asked: read as 0.xx00, which is wrong unless y is
+    # that close to a multiple of 0.01.
+    close = abs(Decimal(shown(y, 2)) - Decimal(str(sp.N(y, 30)))) <= Decimal("0.00005")
+    assert answers[0]["status"] == ("correct" if close else "wrong")
+    assert "4 decimals asked" in answers[0]["note"]
+
+
+def test_claims_folder(exam_dir, key, tmp_path):
+    folder = tmp_path / "sheets"
+    folder.mkdir()
+    for i in range(3):
+        variant = key["variants"][i]
+        o = Oracle(variant)
+        lines = [f"# variant: {variant['id']}"] + [
+            f"{ask} = {shown(v, d)}" for ask, v, d in zip(o.asks, o.truth(), o.decimals, strict=True)]
+        if i == 2:
+            lines[1] = "y = 1,5"  # one wrong, with a decimal comma
+        (folder / f"student{i}.txt").write_text("\n".join(lines) + "\n")
+    status, report, _ = _grade_json(exam_dir, folder, tmp_path)
+    assert status == 0
+    points = {s["student"]: s["points"] for s in report["students"]}
+    assert points == {"student0": 3, "student1": 3, "student2": 2}
+
+
+# ------------------------------------------------------------------------ bad input
+
+
+def _run(exam_dir, responses, out):
+    import contextlib
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+        status = main(["grade", str(exam_dir), str(responses), "-o", str(out)])
+    return status, stderr.getvalue()
+
+
+def test_csv_without_header_exits_2_and_changes_nothing(exam_dir, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "gradebook.csv").write_text("mine\n")
+    path = tmp_path / "noheader.csv"
+    path.write_text("s1,net221-11-001,y,0.5\n")
+    status, err = _run(exam_dir, path, out)
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {path} header: no column")
+    assert (out / "gradebook.csv").read_text() == "mine\n"
+
+
+@pytest.mark.parametrize("breakage, field", [
+    (lambda k: k.pop("variants"), "variants"),
+    (lambda k: k["variants"][1]["questions"][0].update(answer="x"), "variants[1].questions[0].answer"),
+    (lambda k: k["variants"][0].update(id=k["variants"][1]["id"]), "variants[1].id"),
+    (lambda k: k["variants"][0]["questions"][0].update(decimals=-1), "variants[0].questions[0].decimals"),
+])
+def test_malformed_key_exits_2_naming_file_and_field(key, tmp_path, breakage, field):
+    broken = json.loads(json.dumps(key))
+    breakage(broken)
+    exam = tmp_path / "exam"
+    exam.mkdir()
+    (exam / "key.json").write_text(json.dumps(broken))
+    path = tmp_path / "a.csv"
+    path.write_text("student,variant,ask,answer\ns1,x,y,1\n")
+    status, err = _run(exam, path, tmp_path / "out")
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {exam / 'key.json'} {field}:"), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_key_whose_problem_does_not_load(key, tmp_path):
+    broken = json.loads(json.dumps(key))
+    broken["variants"][0]["problem"]["graph"]["y"] = "sigmoid(z_c"
+    exam = tmp_path / "exam"
+    exam.mkdir()
+    (exam / "key.json").write_text(json.dumps(broken))
+    path = tmp_path / "a.csv"
+    path.write_text(f"student,variant,ask,answer\ns1,{key['variants'][0]['id']},y,1\n")
+    status, err = _run(exam, path, tmp_path / "out")
+    assert status == 2
+    assert err.startswith(f"error: {exam / 'key.json'} variants[0].problem.graph.y")
+    assert len(err.strip().splitlines()) == 1
