@@ -16,7 +16,8 @@ from ..errors import SymbackpropError
 from ..verify.tolerance import DEFAULT_BAND
 from .key import ExamKey, read_key
 from .marking import DEFAULT_CARRIED, Gradebook, Mark, StudentGrade, grade_class
-from .responses import Roster, read_responses
+from .responses import Roster
+from .sources import read_responses
 
 __all__ = ["ExamKey", "Gradebook", "Mark", "Roster", "StudentGrade", "grade", "read_key",
            "read_responses"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from .responses import NO_ANSWER, Response, Roster, _error
+from .responses import NO_ANSWER, Response, Roster, error
 
 NAMES = ("First name", "Surname")
 IDENTITY = ("Email address", "ID number", "Username")
@@ -63,7 +63,7 @@ def read_moodle_export(rows: list[list[str]], header: list[str], source: str, ke
             continue
         question = _column(header, f"Question {m.group(1)}")
         if question is None:
-            raise _error(source, f"no 'Question {m.group(1)}' column: tick 'Question text' "
+            raise error(source, f"no 'Question {m.group(1)}' column: tick 'Question text' "
                                  "(with 'Response') in the report's options before downloading",
                          f"Response {m.group(1)}")
         slots.append((m.group(1), question, i))

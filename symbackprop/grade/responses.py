@@ -64,7 +64,7 @@ class Roster:
             self.students.append(student)
 
 
-def _error(source: str, message: str, where: str | None = None) -> SymbackpropError:
+def error(source: str, message: str, where: str | None = None) -> SymbackpropError:
     return SymbackpropError(message, Where(file=source, field=where))
 
 
@@ -75,7 +75,7 @@ def decode(data: bytes, source: str, notes: list[str] | None = None) -> str:
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
-            raise _error(source, "is not valid UTF-16 text") from None
+            raise error(source, "is not valid UTF-16 text") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -83,7 +83,7 @@ def decode(data: bytes, source: str, notes: list[str] | None = None) -> str:
     try:
         text = data.decode("cp1252")
     except UnicodeDecodeError:
-        raise _error(source, "is not UTF-8 text") from None
+        raise error(source, "is not UTF-8 text") from None
     if notes is not None:
         notes.append(f"{source}: not UTF-8; read as Windows-1252")
     return text
@@ -93,57 +93,17 @@ def read_rows(text: str, source: str) -> list[list[str]]:
     """The rows of a CSV text, its separator told from the header line: the one of
     ',', ';' and tab that splits it into the most fields."""
     if "\x00" in text:
-        raise _error(source, "is a binary file, not CSV text")
+        raise error(source, "is a binary file, not CSV text")
     first = text.split("\n", 1)[0]
     counts = {d: len(next(csv.reader([first], delimiter=d), [])) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d])  # ties: the comma
     try:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
     except csv.Error as exc:
-        raise _error(source, f"is not CSV ({exc})") from None
+        raise error(source, f"is not CSV ({exc})") from None
 
 
-def read_responses(path: str | Path, key) -> Roster:
-    """The answers in ``path``: a CSV of answers, a Moodle responses export, or a
-    folder of claims files. ``key`` is the exam's :class:`~.key.ExamKey` (Moodle's
-    question texts are searched for its variant ids)."""
-    path = Path(path)
-    source = str(path)
-    if path.is_dir():
-        return read_claims_folder(path)
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise _error(source, f"larger than {MAX_BYTES // 1_000_000} MB")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise _error(source, "no such file") from None
-    except OSError as exc:
-        raise _error(source, f"cannot be read: {exc.strerror}") from None
-    notes: list[str] = []
-    rows = [r for r in read_rows(decode(data, source, notes), source) if any(c.strip() for c in r)]
-    if not rows:
-        raise _error(source, "is empty: expected the header student,variant,ask,answer")
-    header = [c.strip() for c in rows[0]]
-    lower = [c.lower() for c in header]
-    if all(h in lower for h in HEADER):
-        roster = _answers_csv(rows, lower, source)
-    elif any(_RESPONSE.match(h) for h in header):
-        from .moodle import read_moodle_export
-
-        roster = read_moodle_export(rows, header, source, key)
-    else:
-        missing = [h for h in HEADER if h not in lower]
-        raise _error(source, f"no column {', '.join(missing)} (expected the header "
-                             "student,variant,ask,answer, or a Moodle responses export)",
-                     "header")
-    roster.notes[:0] = notes
-    return roster
-
-
-_RESPONSE = re.compile(r"^Response (\S+)$")
-
-
-def _answers_csv(rows: list[list[str]], lower: list[str], source: str) -> Roster:
+def answers_csv(rows: list[list[str]], lower: list[str], source: str) -> Roster:
     roster = Roster(source, "csv")
     column = {h: lower.index(h) for h in HEADER}
     for number, row in enumerate(rows[1:], start=2):
@@ -169,17 +129,17 @@ def read_claims_folder(folder: Path) -> Roster:
     roster = Roster(str(folder), "claims")
     files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if len(files) > MAX_FILES:
-        raise _error(str(folder), f"more than {MAX_FILES} files")
+        raise error(str(folder), f"more than {MAX_FILES} files")
     if not files:
-        raise _error(str(folder), "no claims files in the folder")
+        raise error(str(folder), "no claims files in the folder")
     for path in files:
         source = str(path)
         try:
             data = path.read_bytes()
         except OSError as exc:
-            raise _error(source, f"cannot be read: {exc.strerror}") from None
+            raise error(source, f"cannot be read: {exc.strerror}") from None
         if len(data) > MAX_BYTES:
-            raise _error(source, f"larger than {MAX_BYTES // 1_000_000} MB")
+            raise error(source, f"larger than {MAX_BYTES // 1_000_000} MB")
         text = decode(data, source, roster.notes)
         student, variant, answers = path.stem, "", []
         for number, raw in enumerate(text.splitlines(), start=1):
