@@ -311,14 +311,13 @@ def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluatio
     """The evaluation, if every value and gradient is a real number of a size that can
     be written down; else a located error saying what went wrong where."""
     def bad(v) -> bool:
-        if exact:
-            return v.is_finite is False or v.is_real is False
-        return not _finite(v)
+        return not _finite(_numeric(v) if exact else v)
 
     for name, v in result.values.items():
         if bad(v):
+            n = _numeric(v) if exact else v
             why = ("not a real number (a log or square root of a negative number?)"
-                   if v.is_real is False and v.is_finite is not False
+                   if n.is_real is False and n.is_finite is not False
                    else "not a finite number (a log of 0, or a division by 0?)")
             raise ProblemError(f"its value is {why}").at(field=name)
     for name, v in result.adjoints.items():
@@ -332,6 +331,17 @@ def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluatio
                 f"the gradient of {graph.output} with respect to it grows beyond 10^300"
             ).at(field=name)
     return result
+
+
+def _numeric(v: sp.Expr) -> sp.Expr:
+    """An exact value as a number, to decide whether it is real and finite.
+
+    SymPy's assumptions (``is_real``) are not a decision procedure: on log(1 − σ(125))
+    they evaluate the argument in low precision, where 1 − σ(125) cancels to 0 or below,
+    and answer "not real" or "real" depending on the order of the terms. ``evalf`` raises
+    its working precision until the digits asked for are right, so it decides.
+    """
+    return v.evalf(GUARANTEED_DIGITS) if isinstance(v, sp.Basic) else v
 
 
 def _finite(v) -> bool:

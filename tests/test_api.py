@@ -170,3 +170,25 @@ def test_exact_mode_prints_and_compares_like_floats(cli):
     floats = json.loads(cli("solve", "net-221", "--format", "json").stdout)
     exact = json.loads(cli("solve", "net-221", "--exact", "--format", "json").stdout)
     assert exact["gradients"] == pytest.approx(floats["gradients"], rel=1e-12)
+
+
+@pytest.mark.parametrize("hash_seed", ["3", "5"])
+def test_exact_mode_does_not_depend_on_the_hash_seed(hash_seed):
+    """log(1 − σ(125.05)) is a real number whatever order SymPy keeps its terms in (with
+    PYTHONHASHSEED 3 and 5, SymPy's assumptions once called it "not real")."""
+    import os
+    import subprocess
+    import sys
+
+    import mpmath
+
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    r = subprocess.run([sys.executable, "-m", "symbackprop", "solve", "logreg", "--exact",
+                        "--format", "json"], capture_output=True, text=True, env=env,
+                       timeout=300)
+    assert r.returncode == 0, r.stderr
+    import json
+
+    after = json.loads(r.stdout)["values_after"]["L"]
+    truth = float(mpmath.log1p(mpmath.exp(-mpmath.mpf("125.05"))))
+    assert after == pytest.approx(truth, rel=1e-12)

@@ -206,6 +206,7 @@ def test_a_longer_exam_starts_with_the_shorter_one():
     assert long[:3] == short
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 def test_stress_500_seeds(family, capsys):
     report = stress(family, 500, jobs=2)
@@ -288,6 +289,7 @@ def _pdf_text(path) -> str:
     return text.replace("\u2212", "-")  # TeX's minus sign
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", ["mlp", "chain"])
 def test_pdfs_show_each_variant(cli, tmp_path, family):
     r = cli("exam", family, "--variants", "2", "--seed", "21", "-o", tmp_path)

@@ -54,6 +54,7 @@ def _numbers(text: str) -> set[str]:
 
 
 @pytest.mark.skipif(not tex_available() or not shutil.which("pdftotext"), reason="needs TeX")
+@pytest.mark.slow
 def test_every_builtin_compiles_and_shows_its_numbers(solutions, tmp_path):
     """One document, one page per built-in (a single TeX run keeps the suite fast)."""
     places = {"neuron": 2}

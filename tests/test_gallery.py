@@ -25,6 +25,7 @@ def pdftotext(path) -> str:
 
 
 @needs_tex
+@pytest.mark.slow
 def test_committed_gallery_is_up_to_date(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     run = subprocess.run([sys.executable, "-m", "symbackprop.gallery", str(tmp_path / "g")],
@@ -43,6 +44,7 @@ def test_committed_gallery_is_up_to_date(tmp_path):
     assert list(tmp_path.iterdir()) == [fresh]  # nothing written outside the directory given
 
 
+@pytest.mark.slow
 def test_non_editable_install_renders_from_any_directory(tmp_path):
     """Build a wheel, install it into a fresh virtual environment, render from elsewhere
     (slow, about 30 s, and always run: it is what a user installing the package gets)."""

@@ -41,6 +41,7 @@ def test_graph_examples_match_the_oracle(name):
                      graph_oracle_after(table, table["learning_rate"]))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", NETWORK_EXAMPLES)
 def test_network_examples_match_the_oracle(name):
     table = load_toml(examples.example_text(name))
