@@ -205,7 +205,8 @@ def adjoints(derivation: Derivation, top: str, locals_: dict, zero) -> dict[str,
 
 
 def kinks(graph: Graph, values: dict, arithmetic) -> list[str]:
-    """Where a gate with a kink (relu at 0, a max tie, |x| at 0) sits exactly on it."""
+    """Where a gate with a kink (relu at 0, a max tie, |x| at 0: the op table's
+    :attr:`~symbackprop.ops.Op.kink`) sits exactly on it."""
     env = {sp.Symbol(n, real=True): v for n, v in values.items()}
     found = []
     for node in graph.nodes:
@@ -215,18 +216,17 @@ def kinks(graph: Graph, values: dict, arithmetic) -> list[str]:
                 continue
             args = tuple(arithmetic.apply(a, env) for a in c[1])
             if _on_kink(c[0], args):
-                found.append(
-                    f"{node.name}: {c[0].gate} at its kink ({to_source(sub)}); the gradient uses the "
-                    "convention relu'(0) = 0, |x|'(0) = 0, ties of max/min go to the first argument"
-                )
+                found.append(f"{node.name}: {c[0].gate} at its kink ({to_source(sub)}); "
+                             f"the gradient uses the convention {c[0].convention}")
     return found
 
 
+#: A gate is on its kink when its distance from it is below this share of its inputs' size.
+_KINK_TOLERANCE = sp.Float(10) ** -GUARANTEED_DIGITS
+
+
 def _on_kink(op: ops.Op, args: tuple) -> bool:
-    tol = sp.Float(10) ** -(GUARANTEED_DIGITS)
-    if op.name in ("max", "min"):
-        return abs(args[0] - args[1]) <= tol * (1 + abs(args[0]))
-    return abs(args[0]) <= tol
+    return op.kink(args) <= _KINK_TOLERANCE * (1 + max(abs(a) for a in args))
 
 
 def evaluate_once(graph: Graph, derivation: Derivation, arithmetic) -> Evaluation:
@@ -274,15 +274,10 @@ def _double(expr: sp.Expr, values: dict) -> float:
         return float(expr)
     op, args = ops.classify(expr)
     numbers = [_double(a, values) for a in args]
-    if op.name == "softmax":
-        result = float(ops.OPS["softmax"].numpy(np.array(numbers))[expr.index])
-    elif op.name in ("add", "mul"):
-        result = float(np.sum(numbers) if op.name == "add" else np.prod(numbers))
-    else:
-        result = float(op.numpy(*numbers))
+    result = op.double(expr, numbers)
     if np.isfinite(result) and abs(result) > LARGEST:
         raise OverflowError(expr)
-    if np.isinf(result) and all(np.isfinite(numbers)) and op.name not in ("log", "div", "inv", "pow"):
+    if np.isinf(result) and all(np.isfinite(numbers)) and not op.pole:
         raise OverflowError(expr)  # finite inputs, infinite output: an overflow numpy let by
     return result
 

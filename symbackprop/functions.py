@@ -219,7 +219,3 @@ def _float_softmax(j, zs):
     es = [sp.exp(sp.Float(z - top, precision=prec)) for z in zs]
     return sp.Float(es[j] / sp.Add(*es), precision=prec)
 
-
-#: Name → SymPy function, for the parser and for ``sympy.lambdify``'s namespace.
-CUSTOM = {"sigmoid": sigmoid, "relu": relu, "step": step, "softmax": softmax,
-          "maximum": maximum, "minimum": minimum}

@@ -275,13 +275,7 @@ def stage(graph: Graph, prefix: str = "s") -> Graph:
         if found is None or not expr.free_symbols:
             return expr
         op, args = found
-        new_args = [lift(a, False) for a in args]
-        if op.name == "softmax":
-            rebuilt = ops.build("softmax", expr.args[0], *new_args)
-        elif op.name == "pow":
-            rebuilt = ops.build("pow", *new_args)
-        else:
-            rebuilt = ops.build(op.name, *new_args)
+        rebuilt = ops.rebuild(op, expr, [lift(a, False) for a in args])
         if top:
             return rebuilt
         name = fresh()

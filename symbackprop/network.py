@@ -15,15 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sympy as sp
-
 from . import ops
 from .errors import ProblemError, did_you_mean
 from .graph import Graph, Group, Leaf, Node
 from .losses import LOSSES, loss_expression
 from .parse import indexed_name, symbol
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear", "softmax")
+#: The activations a layer may use: the op table's (:data:`symbackprop.ops.ACTIVATIONS`),
+#: the elementwise ones, then ``linear`` (no activation), then the whole-layer ones.
+LINEAR = "linear"
+ACTIVATIONS = (*(a for a, op in ops.ACTIVATIONS.items() if op.activation == ops.ELEMENTWISE),
+               LINEAR,
+               *(a for a, op in ops.ACTIVATIONS.items() if op.activation == ops.WHOLE_LAYER))
 LOSS_NAME = "L"
 
 
@@ -70,6 +73,12 @@ class Network:
         return eqs
 
 
+def whole_layer(act: str) -> bool:
+    """Whether activation ``act`` computes each output from the whole layer (softmax):
+    its local derivative is a Jacobian, not a diagonal, and it ends a network."""
+    return act != LINEAR and ops.ACTIVATIONS[act].activation == ops.WHOLE_LAYER
+
+
 def check_spec(spec: dict) -> Network:
     """Read and check the ``[network]`` table."""
     allowed = {"layers", "activations", "loss"}
@@ -93,8 +102,8 @@ def check_spec(spec: dict) -> Network:
                 f"unknown activation '{act}'{did_you_mean(str(act), ACTIVATIONS)}"
                 f" (one of {', '.join(ACTIVATIONS)})"
             ).at(field="activations")
-        if act == "softmax" and i != len(acts) - 1:
-            raise ProblemError("softmax is allowed on the last layer only").at(field="activations")
+        if whole_layer(act) and i != len(acts) - 1:
+            raise ProblemError(f"{act} is allowed on the last layer only").at(field="activations")
     loss = spec.get("loss")
     if loss not in LOSSES:
         raise ProblemError(
@@ -123,12 +132,7 @@ def build_network_graph(net: Network, leaves: dict[str, Leaf], groups: dict[str,
             zs.append(symbol(name))
         outs = []
         for i, z in enumerate(zs):
-            if act == "linear":
-                expr = z
-            elif act == "softmax":
-                expr = ops.build("softmax", sp.Integer(i), *zs)
-            else:
-                expr = ops.build(act, z)
+            expr = z if act == LINEAR else ops.activate(act, zs, i)
             name = indexed_name(f"a{layer}", i)
             nodes.append(Node(name, expr))
             outs.append(symbol(name))

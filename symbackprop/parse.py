@@ -219,11 +219,8 @@ class _Builder:
             )
         if node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
             self.fail("keyword or starred arguments")
-        if len(node.args) != op.arity:
-            raise ExpressionError(
-                f"{name}() takes {op.arity} argument{'s' if op.arity != 1 else ''}, "
-                f"got {len(node.args)}"
-            )
+        if not op.takes(len(node.args)):
+            raise ExpressionError(f"{name}() takes {op.arguments}, got {len(node.args)}")
         args = [self.build(a, depth) for a in node.args]
         return ops.build(op.name, *args)
 

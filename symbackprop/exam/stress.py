@@ -1,9 +1,10 @@
 """The stress test of R/exams (``stresstest_exercise``): draw a family over many seeds,
 count how often each well-posedness rule fired, and re-check every variant drawn.
 
-The re-check is written apart from the generator's rules: it reads the drawn variant
+The re-check is written apart from the generator's loop: it reads the drawn variant
 as a student would get it (its numbers, its rounded choices), so a rule the generator
-forgot to apply shows up here as a degenerate variant.
+forgot to apply shows up here as a degenerate variant. The gates' kinks and flat tails
+it reads from the op table, as the generator does (:func:`.wellposed.gate_problems`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from ..keys import parse_key
 from .generate import make_exam
 from .model import rounded
-from .wellposed import KINK_MARGIN, RULES, SATURATION, TIE_MARGIN, gate_inputs
+from .wellposed import RULES, gate_problems
 
 
 @dataclass
@@ -36,13 +37,7 @@ def problems_of(variant) -> list[str]:
     found = []
     sol = variant.solution
     for values in filter(None, (sol.values, sol.values_after)):
-        for name, op, args in gate_inputs(sol.graph, values):
-            if op == "relu" and abs(args[0]) < KINK_MARGIN:
-                found.append(f"{name}: relu at {args[0]}")
-            if op in ("max", "min") and abs(args[0] - args[1]) < TIE_MARGIN:
-                found.append(f"{name}: {op} tie {args}")
-            if op == "sigmoid" and abs(args[0]) > SATURATION:
-                found.append(f"{name}: saturated sigmoid at {args[0]}")
+        found += [f"{rule}: {detail}" for rule, detail in gate_problems(sol.graph, values)]
     for q in variant.questions:
         d = q.ask.decimals
         if rounded(q.answer, d) == 0 and not (q.ask.zero_ok and q.answer == 0):

@@ -2,11 +2,13 @@
 
 A variant is redrawn when one of these fires (R/exams calls the loop "stress testing"):
 
-* ``kink``: a relu input within :data:`KINK_MARGIN` of 0, or the two inputs of a max or
-  min gate closer than :data:`TIE_MARGIN`, before or after the update: there a student's
+* ``kink``: a gate within :data:`KINK_MARGIN` of its kink (the op table's
+  :attr:`~symbackprop.ops.Op.kink`: a relu or |x| input within 0.05 of 0, the two inputs
+  of a max or min gate closer than 0.1), before or after the update: there a student's
   rounded intermediate could land on the other side of the kink;
-* ``saturated``: a sigmoid input with |z| > :data:`SATURATION` (the gradient vanishes and
-  every answer rounds alike);
+* ``saturated``: a gate deeper than :data:`SATURATION` into a flat tail (the op table's
+  :attr:`~symbackprop.ops.Op.saturation`: a sigmoid input with |z| > 4, where the gradient
+  vanishes and every answer rounds alike);
 * ``zero``: an answer that rounds to 0 at the precision asked, unless the question is
   about a gradient that is exactly 0 by the gate pattern (the losing input of a max);
 * ``unchanged``: an asked value after the update (``b1_new[1]``, ``E_new``) that equals,
@@ -32,7 +34,6 @@ from ..keys import parse_key
 from .model import rounded
 
 KINK_MARGIN = 0.05
-TIE_MARGIN = 0.1
 SATURATION = 4.0
 LARGEST = 1000.0
 
@@ -49,29 +50,35 @@ class Rejected(Exception):
 
 
 def gate_inputs(graph, values: dict):
-    """(node name, op name, argument values as floats) for every kinked or saturating
-    gate in the graph, at the given forward values."""
+    """(node name, op, argument values as floats) for every gate in the graph that has a
+    kink or saturates, at the given forward values."""
     env = {sp.Symbol(n, real=True): v for n, v in values.items()}
     for node in graph.nodes:
         for sub in sp.preorder_traversal(node.expr):
             found = ops.classify(sub) if isinstance(sub, sp.Basic) else None
-            if found is None or found[0].name not in ("relu", "max", "min", "abs", "sigmoid"):
+            if found is None or (found[0].kink is None and found[0].saturation is None):
                 continue
             op, args = found
-            yield node.name, op.name, tuple(float(a.xreplace(env)) for a in args)
+            yield node.name, op, tuple(float(a.xreplace(env)) for a in args)
+
+
+def gate_problems(graph, values: dict):
+    """(rule, what is wrong in words) for every gate near its kink or saturated."""
+    for name, op, args in gate_inputs(graph, values):
+        shown = ", ".join(f"{a:.4f}" for a in args)
+        inputs = "input" if len(args) == 1 else "inputs"
+        if op.kink is not None and op.kink(args) < KINK_MARGIN:
+            yield "kink", f"{name}: {op.name} {inputs} {shown}"
+        if op.saturation is not None and op.saturation(args) > SATURATION:
+            yield "saturated", f"{name}: {op.name} {inputs} {shown}"
 
 
 def check_gates(graph, *passes: dict) -> None:
-    """Raise :class:`Rejected` for a gate near its kink or a saturated sigmoid, at each
-    forward pass given (values by name)."""
+    """Raise :class:`Rejected` for a gate near its kink or saturated, at each forward
+    pass given (values by name)."""
     for values in passes:
-        for name, op, args in gate_inputs(graph, values):
-            if op in ("relu", "abs") and abs(args[0]) < KINK_MARGIN:
-                raise Rejected("kink", f"{name}: {op} input {args[0]:.4f}")
-            if op in ("max", "min") and abs(args[0] - args[1]) < TIE_MARGIN:
-                raise Rejected("kink", f"{name}: {op} inputs {args[0]:.4f}, {args[1]:.4f}")
-            if op == "sigmoid" and abs(args[0]) > SATURATION:
-                raise Rejected("saturated", f"{name}: sigmoid input {args[0]:.4f}")
+        for rule, detail in gate_problems(graph, values):
+            raise Rejected(rule, detail)
 
 
 def check_saturation(value: float, where: str) -> None:

@@ -2,15 +2,17 @@
 
 A backend is what ``sympy.lambdify`` needs to turn the same SymPy equations into code
 for one library: a printer class, a namespace of functions, and a way to make arrays.
-The generated code names a handful of *primitives* that SymPy has no printer for
-(sigmoid, relu, the step [z > 0], softmax, the matrix product, sums over one axis, ...);
-each backend binds those names to its library's functions. The numpy primitives are
-the op table's own numpy forms (:data:`symbackprop.ops.NUMPY_NAMESPACE` and each
-``Op.numpy``), so the kernels and the engine share one definition of every function,
-with its kink convention: relu'(0) = 0 through ``step``, and max/min ties to the first
-argument through ``step`` of the difference. Two are recast for speed and give the same
-numbers: the sigmoid (the op table's formula without its ``np.errstate``) and the sums
-along one axis (products with ones), see below.
+The generated code names *primitives* that SymPy has no printer for, and each backend
+binds those names to its library's functions, from two tables:
+
+* the op table (:mod:`symbackprop.ops`): every op's :class:`~symbackprop.ops.ArrayForm`
+  (sigmoid, relu, the step [z > 0], maximum, minimum, softmax, the matrix product, ...),
+  its name and its form in numpy, JAX and PyTorch. The numpy forms are the ops' own, so
+  the kernels and the engine share one definition of every function, with its kink
+  convention: relu'(0) = 0 through ``step``, and max/min ties to the first argument
+  through ``step`` of the difference;
+* :data:`ARRAY_PRIMITIVES` below: the network form's array operations that are no op
+  of a graph (sums along one axis, the transpose, log-sum-exp, the one-hot mask, ...).
 
 JAX and PyTorch are imported only when asked for; a missing library is a
 :class:`~symbackprop.errors.SymbackpropError` that names the pip command.
@@ -108,40 +110,6 @@ class _KernelPrinting:
 # ------------------------------------------------------------------------------ numpy
 
 
-def _softmax_element(np_softmax, stack):
-    """softmax(j, z_0, ..., z_n) of the graph form, element j, over broadcast arrays:
-    the op table's stable softmax along a new leading axis."""
-
-    def softmax(j, *zs):
-        return np_softmax(stack(zs), axis=0)[int(j)]
-
-    return softmax
-
-
-# e^709.78... is the largest power of e a float holds.
-_EXP_MAX = float(np.log(np.finfo(float).max))
-
-
-def _np_sigmoid(z):
-    """σ(z) = 1 / (1 + e^(−z)), the op table's formula and passes, with e^(−z) taken of
-    min(−z, 709.78) so that it cannot overflow. The op table silences that overflow with
-    ``np.errstate`` instead, which inside a kernel costs more than the four passes (numpy
-    takes a slower path for every operation while an errstate is active). The numbers
-    are the op table's for z ≥ −709.78; below, where e^(−z) would overflow and the op
-    table gives 0, this gives 5.6e-309 (σ itself is below 1.8e-308 there)."""
-    e = np.negative(np.asarray(z, dtype=float))
-    if not e.ndim:  # a number: no array to work in
-        return 1.0 / (1.0 + np.exp(min(float(e), _EXP_MAX)))
-    np.minimum(e, _EXP_MAX, out=e)
-    np.exp(e, out=e)
-    e += 1.0
-    return np.reciprocal(e, out=e)
-
-
-def _np_stack(zs):
-    return np.stack(np.broadcast_arrays(*zs))
-
-
 # Sums along one axis of the network form's small (B, n) arrays are products with a
 # column of ones, as the equations write them (BP3's δ 1): numpy's reduction machinery
 # pays for each of the B rows (or n columns) what one BLAS call pays once, 2 µs against
@@ -193,27 +161,59 @@ def _np_onehot(y, n):
     return (y == np.arange(n)).astype(float)
 
 
+# ------------------------------------------------------------------ the array primitives
+
+
+def _jax_onehot(jax):
+    jnp = jax.numpy
+    return lambda y, n: (y == jnp.arange(n)).astype(jnp.result_type(float))
+
+
+#: The network form's array operations that are no op of the table, in each library:
+#: (numpy function, JAX form, PyTorch form), the latter two functions of the module.
+ARRAY_PRIMITIVES: dict[str, tuple[Callable, Callable, Callable]] = {
+    "transpose": (np.transpose, lambda jax: jax.numpy.transpose, lambda torch: lambda a: a.T),
+    "class_sum": (_np_class_sum,
+                  lambda jax: functools.partial(jax.numpy.sum, axis=1, keepdims=True),
+                  lambda torch: lambda a: a.sum(dim=1, keepdim=True)),
+    "batch_sum": (_np_batch_sum, lambda jax: functools.partial(jax.numpy.sum, axis=0),
+                  lambda torch: lambda a: a.sum(dim=0)),
+    "logsumexp": (_np_logsumexp,
+                  lambda jax: functools.partial(jax.scipy.special.logsumexp, axis=1, keepdims=True),
+                  lambda torch: lambda z: torch.logsumexp(z, dim=1, keepdim=True)),
+    "softplus": (functools.partial(np.logaddexp, 0.0), lambda jax: jax.nn.softplus,
+                 lambda torch: torch.nn.functional.softplus),
+    "onehot": (_np_onehot, _jax_onehot,
+               lambda torch: lambda y, n: (y == torch.arange(n)).to(torch.float64)),
+    "batch_mean": (_np_mean, lambda jax: jax.numpy.mean,
+                   lambda torch: lambda a: (a if isinstance(a, torch.Tensor)
+                                            else torch.as_tensor(a, dtype=torch.float64)).mean()),
+}
+
+_LIBRARIES = ("numpy", "jax", "torch")
+
+
+def primitives(library: str, module=None) -> dict[str, Callable]:
+    """Every name generated code may call, bound for ``library`` (its module given for
+    JAX and PyTorch): the op table's array forms and :data:`ARRAY_PRIMITIVES`."""
+    bound = {form.call: ops.bind(form, op, library, module)
+             for op in ops.OPS.values() for form in (op.kernel, op.layer_kernel) if form}
+    column = _LIBRARIES.index(library)
+    for name, forms in ARRAY_PRIMITIVES.items():
+        bound[name] = forms[0] if library == "numpy" else forms[column](module)
+    return bound
+
+
+# ------------------------------------------------------------------------------ numpy
+
+
 def _numpy_backend() -> Backend:
     from sympy.printing.numpy import NumPyPrinter
 
     class Printer(_KernelPrinting, NumPyPrinter):
         pass
 
-    table = ops.NUMPY_NAMESPACE
-    primitives = {
-        "sigmoid": _np_sigmoid, "relu": table["relu"], "step": table["step"],
-        "maximum": table["Max"], "minimum": table["Min"],
-        "softmax": _softmax_element(ops.OPS["softmax"].numpy, _np_stack),
-        # network form: one sample per row
-        "matmul": ops.OPS["matmul"].numpy, "transpose": np.transpose,
-        "class_sum": _np_class_sum, "batch_sum": _np_batch_sum,
-        "softmax_classes": functools.partial(ops.OPS["softmax"].numpy, axis=1),
-        "logsumexp": _np_logsumexp,
-        "softplus": functools.partial(np.logaddexp, 0.0),
-        "onehot": _np_onehot,
-        "batch_mean": _np_mean,
-    }
-    return Backend("numpy", "numpy", Printer, primitives,
+    return Backend("numpy", "numpy", Printer, primitives("numpy"),
                    asarray=functools.partial(np.asarray, dtype=float), to_numpy=np.asarray)
 
 
@@ -223,29 +223,12 @@ def _numpy_backend() -> Backend:
 def _jax_backend() -> Backend:
     jax = _import("jax")
     jnp = importlib.import_module("jax.numpy")
-    jsp = importlib.import_module("jax.scipy.special")
+    importlib.import_module("jax.scipy.special")  # logsumexp
     from sympy.printing.numpy import JaxPrinter
 
     class Printer(_KernelPrinting, JaxPrinter):
         pass
 
-    def stack(zs):
-        return jnp.stack(jnp.broadcast_arrays(*zs))
-
-    primitives = {
-        "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu,
-        "step": lambda z: (z > 0).astype(jnp.result_type(float)),
-        "maximum": jnp.maximum, "minimum": jnp.minimum,
-        "softmax": _softmax_element(jax.nn.softmax, stack),
-        "matmul": jnp.matmul, "transpose": jnp.transpose,
-        "class_sum": functools.partial(jnp.sum, axis=1, keepdims=True),
-        "batch_sum": functools.partial(jnp.sum, axis=0),
-        "softmax_classes": functools.partial(jax.nn.softmax, axis=1),
-        "logsumexp": functools.partial(jsp.logsumexp, axis=1, keepdims=True),
-        "softplus": jax.nn.softplus,
-        "onehot": lambda y, n: (y == jnp.arange(n)).astype(jnp.result_type(float)),
-        "batch_mean": jnp.mean,
-    }
     # JAX computes in float32 unless jax_enable_x64 is set; the kernel follows that
     # setting rather than changing a global switch behind the user's back. The gradient
     # check alone switches to float64 for its own duration, with JAX's context manager
@@ -253,7 +236,7 @@ def _jax_backend() -> Backend:
     enable_x64 = getattr(jax, "enable_x64", None)
     if enable_x64 is None:
         enable_x64 = getattr(importlib.import_module("jax.experimental"), "enable_x64", None)
-    return Backend("jax", "jax", Printer, primitives,
+    return Backend("jax", "jax", Printer, primitives("jax", jax),
                    asarray=lambda a: jnp.asarray(a, dtype=jnp.result_type(float)),
                    to_numpy=np.asarray,
                    float64=(lambda: enable_x64(True)) if enable_x64 is not None else None)
@@ -272,28 +255,7 @@ def _torch_backend() -> Backend:
     def tensor(a):
         return a if isinstance(a, torch.Tensor) else torch.as_tensor(a, dtype=torch.float64)
 
-    def stack(zs):
-        return torch.stack(torch.broadcast_tensors(*map(tensor, zs)))
-
-    def torch_softmax(z, axis):
-        return torch.softmax(z, dim=axis)
-
-    primitives = {
-        "sigmoid": torch.sigmoid, "relu": torch.relu,
-        "step": lambda z: (tensor(z) > 0).to(torch.float64),
-        "maximum": lambda a, b: torch.maximum(tensor(a), tensor(b)),
-        "minimum": lambda a, b: torch.minimum(tensor(a), tensor(b)),
-        "softmax": _softmax_element(torch_softmax, stack),
-        "matmul": torch.matmul, "transpose": lambda a: a.T,
-        "class_sum": lambda a: a.sum(dim=1, keepdim=True),
-        "batch_sum": lambda a: a.sum(dim=0),
-        "softmax_classes": lambda z: torch.softmax(z, dim=1),
-        "logsumexp": lambda z: torch.logsumexp(z, dim=1, keepdim=True),
-        "softplus": torch.nn.functional.softplus,
-        "onehot": lambda y, n: (y == torch.arange(n)).to(torch.float64),
-        "batch_mean": lambda a: tensor(a).mean(),
-    }
-    return Backend("torch", "torch", Printer, primitives, asarray=tensor,
+    return Backend("torch", "torch", Printer, primitives("torch", torch), asarray=tensor,
                    to_numpy=lambda a: a.detach().cpu().numpy() if isinstance(a, torch.Tensor)
                    else np.asarray(a))
 

@@ -30,11 +30,11 @@ import sympy as sp
 from sympy.printing.precedence import PRECEDENCE
 
 from .. import ops
-from ..network import LOSS_NAME
+from ..network import LINEAR, LOSS_NAME, whole_layer
 from .backends import Backend
 from .codegen import lambdify_list
 from .kernel import Kernel
-from .losses import hidden_local, output_layer
+from .losses import OutputLayer, hidden_local, output_layer
 
 
 class matmul(sp.Function):  # noqa: N801 - named as the primitive it calls
@@ -49,7 +49,6 @@ class transpose(sp.Function):  # noqa: N801
 
 batch_sum = sp.Function("batch_sum")
 batch_mean = sp.Function("batch_mean")
-softmax_classes = sp.Function("softmax_classes")
 
 
 def _array(name: str) -> sp.Symbol:
@@ -85,11 +84,39 @@ def _to_calls(expr, batch_arrays: dict, params: dict, transposed: bool) -> sp.Ex
 
 
 def _activation(act: str, Z) -> sp.Expr:
-    if act == "linear":
+    """A layer's activation over its whole array: an elementwise op applied to it, a
+    whole-layer one (softmax) by its layer form (the op table's ``layer_kernel``)."""
+    if act == LINEAR:
         return Z
-    if act == "softmax":
-        return softmax_classes(Z)
+    if whole_layer(act):
+        return sp.Function(ops.OPS[act].layer_kernel.call)(Z)
     return ops.build(act, Z)
+
+
+class _Arrays:
+    """The names of a network's arrays in the equations (W_l, b_l, Z_l, A_l, δ_l, Y, the
+    loss per sample, the batch size), and how a matrix expression over them becomes
+    calls in the stored layout."""
+
+    def __init__(self, depth: int):
+        layers = range(1, depth + 1)
+        self.W = {layer: _array(f"W{layer}") for layer in layers}
+        self.b = {layer: _array(f"b{layer}") for layer in layers}
+        self.Z = {layer: _array(f"Z{layer}") for layer in layers}
+        self.A = {layer: _array(f"A{layer}") for layer in range(0, depth + 1)}
+        self.D = {layer: _array(f"delta{layer}") for layer in layers}
+        self.Y, self.per_sample, self.batch = _array("Y"), _array("L_sample"), _array("batch")
+        self.rows = sp.Symbol("B", integer=True, positive=True)
+        self._batch_arrays = {**{a.name: a for a in self.A.values()},
+                              **{d.name: d for d in self.D.values()}}
+        self._weights = {w.name: w for w in self.W.values()}
+
+    @staticmethod
+    def matrix(symbol, n, m):
+        return sp.MatrixSymbol(symbol.name, n, m)
+
+    def calls(self, expr, transposed: bool) -> sp.Expr:
+        return _to_calls(expr, self._batch_arrays, self._weights, transposed)
 
 
 class NetworkKernel(Kernel):
@@ -100,62 +127,73 @@ class NetworkKernel(Kernel):
     def __init__(self, problem, backend: Backend, cse: bool = True):
         super().__init__(problem, backend)
         net = self.network = problem.network
-        depth = net.depth
-        W = {layer: _array(f"W{layer}") for layer in range(1, depth + 1)}
-        b = {layer: _array(f"b{layer}") for layer in range(1, depth + 1)}
-        Z = {layer: _array(f"Z{layer}") for layer in range(1, depth + 1)}
-        A = {layer: _array(f"A{layer}") for layer in range(0, depth + 1)}
-        D = {layer: _array(f"delta{layer}") for layer in range(1, depth + 1)}
-        Y, per_sample, batch = _array("Y"), _array("L_sample"), _array("batch")
+        arrays = _Arrays(net.depth)
+        forward, last = self._forward_equations(arrays)
+        backward, grads = self._backward_equations(arrays, last)
+        self.note = last.note
+        self._compile(arrays, forward, backward, grads, cse)
+        self._record_shapes()
 
-        rows = sp.Symbol("B", integer=True, positive=True)
-        batch_arrays = {**{a.name: a for a in A.values()}, **{d.name: d for d in D.values()}}
-        weights = {w.name: w for w in W.values()}
-
-        def matrix(symbol, n, m):
-            return sp.MatrixSymbol(symbol.name, n, m)
-
-        last = output_layer(net.loss, net.activations[-1], net.layers[-1], A[depth], Z[depth], Y)
+    def _forward_equations(self, arrays: _Arrays):
+        """Z_l = W_l A_(l-1) + b_l and A_l = act_l(Z_l), layer by layer, then the loss per
+        sample; the last layer as its loss wants it (fused or not, see :mod:`.losses`)."""
+        net, depth = self.network, self.network.depth
+        A, Z = arrays.A, arrays.Z
+        last = output_layer(net.loss, net.activations[-1], net.layers[-1], A[depth], Z[depth],
+                            arrays.Y)
         forward = []
         for layer in range(1, depth + 1):
             n, m = net.layers[layer], net.layers[layer - 1]
-            product = matrix(W[layer], n, m) * matrix(A[layer - 1], m, rows)
-            forward.append((Z[layer], _to_calls(product, batch_arrays, weights, True) + b[layer]))
+            product = arrays.matrix(arrays.W[layer], n, m) * arrays.matrix(A[layer - 1], m, arrays.rows)
+            forward.append((Z[layer], arrays.calls(product, transposed=True) + arrays.b[layer]))
             if layer == depth and last.activation is not None:
                 forward += last.extra + [(A[layer], last.activation)]
             else:
                 forward.append((A[layer], _activation(net.activations[layer - 1], Z[layer])))
         if last.activation is None:
             forward += last.extra
-        forward.append((per_sample, last.per_sample))
+        forward.append((arrays.per_sample, last.per_sample))
+        return forward, last
 
-        backward = [(D[depth], last.delta / batch)]  # BP1, for the batch-mean loss
+    def _backward_equations(self, arrays: _Arrays, last: OutputLayer):
+        """BP1 for the batch-mean loss, then per layer down BP4, BP3 and BP2, the matrix
+        products from the op table's vector-Jacobian product of ``matmul``."""
+        net, depth = self.network, self.network.depth
+        W, A, D, matrix = arrays.W, arrays.A, arrays.D, arrays.matrix
+        backward = [(D[depth], last.delta / arrays.batch)]  # BP1
         grads = []
         for layer in range(depth, 0, -1):
             n, m = net.layers[layer], net.layers[layer - 1]
             dW, dA = ops.MATRIX_VJP["matmul"](
-                (matrix(W[layer], n, m), matrix(A[layer - 1], m, rows)), matrix(D[layer], n, rows))
+                (matrix(W[layer], n, m), matrix(A[layer - 1], m, arrays.rows)),
+                matrix(D[layer], n, arrays.rows))
             gW, gb = _array(f"dW{layer}"), _array(f"db{layer}")
-            backward += [(gW, _to_calls(dW, batch_arrays, weights, False)),  # BP4
+            backward += [(gW, arrays.calls(dW, transposed=False)),  # BP4
                          (gb, batch_sum(D[layer]))]  # BP3
             grads = [gW, gb] + grads
             if layer > 1:  # BP2
                 act = net.activations[layer - 2]
-                backward.append((D[layer - 1], _to_calls(dA, batch_arrays, weights, True)
-                                 * hidden_local(act, Z[layer - 1], A[layer - 1])))
+                backward.append((D[layer - 1], arrays.calls(dA, transposed=True)
+                                 * hidden_local(act, arrays.Z[layer - 1], A[layer - 1])))
+        return backward, grads
 
-        self.note = last.note
-        params = [x for layer in range(1, depth + 1) for x in (W[layer], b[layer])]
-        args = params + [A[0], Y, batch]
+    def _compile(self, arrays: _Arrays, forward, backward, grads, cse: bool) -> None:
+        """The three functions: loss and gradients, loss alone, forward values."""
+        depth, backend, mean = self.network.depth, self.backend, batch_mean(arrays.per_sample)
+        params = [x for layer in range(1, depth + 1) for x in (arrays.W[layer], arrays.b[layer])]
+        args = params + [arrays.A[0], arrays.Y, arrays.batch]
         self._grad_fn, self.source = lambdify_list(
-            args, forward + backward, [batch_mean(per_sample), *grads], backend, cse)
-        self._loss_fn, _ = lambdify_list(args, forward, [batch_mean(per_sample)], backend, cse)
-        values = [x for layer in range(1, depth + 1) for x in (Z[layer], A[layer])]
-        self._forward_fn, _ = lambdify_list(args, forward, [*values, per_sample], backend, cse)
+            args, forward + backward, [mean, *grads], backend, cse)
+        self._loss_fn, _ = lambdify_list(args, forward, [mean], backend, cse)
+        values = [x for layer in range(1, depth + 1) for x in (arrays.Z[layer], arrays.A[layer])]
+        self._forward_fn, _ = lambdify_list(args, forward, [*values, arrays.per_sample],
+                                            backend, cse)
         self._value_names = [x for layer in range(1, depth + 1) for x in (f"z{layer}", f"a{layer}")]
 
-        all_shapes = net.shapes()
-        self.parameter_shapes = {p: all_shapes[p] for p in net.parameters}
+    def _record_shapes(self) -> None:
+        """The shapes the arguments are checked against."""
+        all_shapes = self.network.shapes()
+        self.parameter_shapes = {p: all_shapes[p] for p in self.network.parameters}
         self.input_shapes = {"x": all_shapes["x"], "y": all_shapes["y"]}
         self._param_names = tuple(self.parameter_shapes)
         self._param_shape_list = list(self.parameter_shapes.values())

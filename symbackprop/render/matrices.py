@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .. import ops
 from ..losses import LOSSES
-from ..network import LOSS_NAME
+from ..network import LINEAR, LOSS_NAME, whole_layer
 from ..parse import indexed_name
 from ..solution import Solution
 from . import document as d
@@ -69,7 +69,7 @@ def array_partial(top: str, array: str) -> str:
 
 
 def _activation(act: str, arg: str, prime: bool = False) -> str:
-    if act == "linear":
+    if act == LINEAR:
         return arg if not prime else "1"
     text = op_latex(ops.OPS[act], [arg])
     return text.replace(r"\left(", r"'\left(", 1) if prime else text
@@ -163,7 +163,7 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
         prime = _local_vector(solution, layer)
         if layer == depth:
             label, grad_a = "BP1, the error of the output layer", bmatrix(grad_out, places)
-            if act == "softmax":
+            if whole_layer(act):
                 jac = [[solution.derivative(indexed_name(f"a{layer}", i), indexed_name(z, j))
                         for j in range(n)] for i in range(n)]
                 sides = [rf"\left(\frac{{\partial {array_name(a[layer])}}}{{\partial "

@@ -20,7 +20,6 @@ import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
 from .. import ops
-from ..functions import relu, sigmoid, softmax, step
 from ..parse import split_indexed
 
 GREEK = {
@@ -207,14 +206,6 @@ class NotationPrinter(LatexPrinter):
         """A function's argument: it sits in the function's own brackets."""
         return self._print(arg)
 
-    def _print_softmax(self, expr, exp=None):
-        text = f"{self._print_op('softmax', expr.logits)}_{{{expr.index + 1}}}"
-        return self._power(text, exp)
-
-    def _print_step(self, expr, exp=None):
-        """relu's derivative, the Iverson bracket [z > 0]."""
-        return self._power(rf"\left[{self._print(expr.args[0])} > 0\right]", exp)
-
     def _print_Pow(self, expr):
         if expr.exp == sp.S.Half and not isinstance(expr.base, sp.Number):
             return self._print_op("sqrt", (expr.base,))
@@ -226,16 +217,20 @@ class NotationPrinter(LatexPrinter):
 
 
 def _function_printer(name: str):
+    op = ops.OPS[name]
+
     def _print(self, expr, exp=None):
-        return self._power(self._print_op(name, expr.args), exp)
+        text = self._print_op(name, ops.classify(expr)[1])
+        if op.subscript is not None:  # softmax's element index
+            text = f"{text}_{{{op.subscript(expr)}}}"
+        return self._power(text, exp)
     return _print
 
 
-# One printing method per function class the op table maps (exp, log, Abs, sigmoid, tanh,
-# relu, maximum, minimum), generated from that map; softmax prints its index as well.
+# One printing method per function class of the op table (exp, log, Abs, sigmoid, tanh,
+# relu, maximum, minimum, softmax, step, ...), generated from it.
 for _cls, _name in ops.FUNCTION_CLASSES.items():
-    if _name != "softmax":
-        setattr(NotationPrinter, f"_print_{_cls.__name__}", _function_printer(_name))
+    setattr(NotationPrinter, f"_print_{_cls.__name__}", _function_printer(_name))
 
 
 _PRINTER = NotationPrinter()
@@ -247,7 +242,7 @@ def latex(expr) -> str:
 
 
 # The classes whose printing the op table decides, checked by the tests.
-PRINTED_FROM_TABLE = (sigmoid, relu, softmax, step)
+PRINTED_FROM_TABLE = tuple(ops.FUNCTION_CLASSES)
 
 
 class _SubstitutingPrinter(NotationPrinter):
