@@ -80,10 +80,10 @@ def test_docs_list_exactly_the_tables_functions():
 
 
 def test_the_docs_table_is_the_generated_one():
-    from symbackprop.docs_ops import operations_table
+    from symbackprop.ops_doc import operations_table
 
     text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
-    assert operations_table() in text, "regenerate: python -m symbackprop.docs_ops"
+    assert operations_table() in text, "regenerate: python -m symbackprop.ops_doc"
 
 
 def test_unknown_function_suggests_from_the_table():
