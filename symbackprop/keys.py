@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 
 from .errors import ClaimError, did_you_mean
 
@@ -20,18 +21,34 @@ _NEW_SUFFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_new((?:\[\d+\])*)$")
 _NEW_AFTER_INDEX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])+)_new$")
 
 
+class Kind(StrEnum):
+    """What a claim key names: a value, a value after the update, or a derivative.
+
+    A ``StrEnum``: each kind equals (and prints as) its word, so JSON and messages
+    are unchanged.
+    """
+
+    VALUE = "value"
+    AFTER = "after"
+    DERIVATIVE = "derivative"
+
+
 @dataclass(frozen=True)
 class Key:
-    """A parsed claim key: ``kind`` is "value", "after" or "derivative"."""
+    """A parsed claim key: its :class:`Kind`, the name, and ``wrt`` for a derivative."""
 
-    kind: str
+    kind: Kind
     name: str
     wrt: str | None = None
 
+    def __post_init__(self):
+        # A plain word is accepted and stored as its Kind, so that equal keys hash alike.
+        object.__setattr__(self, "kind", Kind(self.kind))
+
     def __str__(self) -> str:
-        if self.kind == "derivative":
+        if self.kind == Kind.DERIVATIVE:
             return f"d{self.name}/d{self.wrt}"
-        if self.kind == "after":
+        if self.kind == Kind.AFTER:
             base, bracket, rest = self.name.partition("[")
             return f"{base}_new" + (bracket + rest if bracket else "")
         return self.name
@@ -49,17 +66,17 @@ def parse_key(text: str, names) -> Key:
         for n in (top, bottom):
             if n not in names:
                 raise ClaimError(f"'{n}' names nothing in the problem{did_you_mean(n, names)}")
-        return Key("derivative", top, bottom)
+        return Key(Kind.DERIVATIVE, top, bottom)
     m = _PLAIN.match(text)
     if not m:
         raise ClaimError(f"'{text.strip()}' is not a claim key (examples: z_a, dE/dw1, w1_new, "
                          "W1[0][1], dL/dW1[0][1])")
     name = m.group(1)
     if name in names:
-        return Key("value", name)
+        return Key(Kind.VALUE, name)
     new = _NEW_SUFFIX.match(name) or _NEW_AFTER_INDEX.match(name)
     if new:
         base = new.group(1) + (new.group(2) if new.re is _NEW_SUFFIX else "")
         if base in names:
-            return Key("after", base)
+            return Key(Kind.AFTER, base)
     raise ClaimError(f"'{name}' names nothing in the problem{did_you_mean(name, names)}")

@@ -19,9 +19,9 @@ import sympy as sp
 from .. import load_dict
 from ..errors import SymbackpropError
 from ..evaluate import Floating, forward
+from .distractors import distractors
 from .draw import Draw
 from .families import family as get_family
-from .mistakes import distractors
 from .model import Ask, Exam, Question, Variant, rounded
 from .wellposed import LARGEST, RULES, Rejected, check_gates, check_unchanged
 

@@ -31,7 +31,7 @@ class Ask:
 
     ``key`` is a claim key of the contract (``dE/dw5``, ``w1_new``, ``y``);
     ``prompt`` the question in LaTeX text (math in ``\\( \\)``); ``mistakes`` the
-    names of :mod:`~symbackprop.exam.mistakes` that give its distractors, in order of
+    ids of :mod:`~symbackprop.mistakes` (or the family's misreadings) that give its distractors, in order of
     preference; ``zero_ok`` marks an answer that is 0 by the gate pattern.
     """
 

@@ -50,6 +50,7 @@ class Verdict:
     note: str = ""
     sources: list[Key] = field(default_factory=list)  # given numbers it follows from
     recomputed: sp.Expr | None = None  # what those numbers give, for rounding/carried
+    mistake: str | None = None  # the id in symbackprop.mistakes of a wrong number's slip
 
     @property
     def key(self) -> str:
@@ -154,7 +155,7 @@ def judge(solution, claims: list[Claim], band=DEFAULT_BAND) -> list[Verdict]:
     for v in verdicts.values():
         if not v.status:
             v.status = "wrong"
-            v.note = diagnose(solution, v, verdicts, band)
+            v.note, v.mistake = diagnose(solution, v, verdicts, band)
     return [verdicts[c.key] for c in claims]
 
 

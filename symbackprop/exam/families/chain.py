@@ -20,7 +20,7 @@ FORMS = (
     ("(x + y)*z", r"(x + y)\,z", ("x", "y", "z")),
     ("(x + y)*(y + z)", r"(x + y)(y + z)", ("y", "x", "z")),
 )
-CHAIN = ("sign", "drop_local", "missing_path", "not_swapped")
+CHAIN = ("sign-flipped", "local-dropped", "path-missing", "mul-not-swapped")
 
 
 def draw(d) -> dict:

@@ -36,7 +36,7 @@ REWRITES = {
     "max_as_mul": ("the max gate taken for a mul gate (gradient times the other input)",
                    _rewrite("{0}*{1}")),
 }
-MISTAKES = ("max_as_add", "max_to_min", "max_as_mul", "drop_local", "sign", "not_swapped")
+MISTAKES = ("max_as_add", "max_to_min", "max_as_mul", "local-dropped", "sign-flipped", "mul-not-swapped")
 
 
 def draw(d) -> dict:

@@ -28,7 +28,7 @@ def _forget_clamp(t):
 
 
 REWRITES = {"clamp": ("the max(0, .) forgotten: every margin counted", _forget_clamp)}
-MISTAKES = ("clamp", "sign", "missing_path", "drop_local", "not_swapped")
+MISTAKES = ("clamp", "sign-flipped", "path-missing", "local-dropped", "mul-not-swapped")
 
 
 def draw(d) -> dict:

@@ -19,7 +19,7 @@ REWRITES = {
     "minus": ("the minus sign of the cross-entropy dropped",
               lambda t: {**t, "graph": {**t["graph"], "L": "y*log(y_hat) + (1 - y)*log(1 - y_hat)"}}),
 }
-CHAIN = ("minus", "drop_local", "not_swapped", "sign")
+CHAIN = ("minus", "local-dropped", "mul-not-swapped", "sign-flipped")
 
 
 def draw(d) -> dict:
@@ -38,5 +38,5 @@ def asks(d, problem, solution) -> list[Ask]:
         Ask("dL/db", r"Compute \(\partial L/\partial b\).", decimals=4),
         Ask("w_new", r"Compute \(w\) after one gradient-descent step.", decimals=4),
         Ask("b_new", r"Compute \(b\) after one gradient-descent step.", decimals=4, choice=True,
-            mistakes=("update_added", "no_rate", "drop_local", "minus")),
+            mistakes=("update-added", "rate-forgotten", "local-dropped", "minus")),
     ]

@@ -11,7 +11,7 @@ NAME = "mlp"
 TITLE = "A 2-layer ReLU/sigmoid network in matrix form"
 DESCRIPTION = "the 2-layer ReLU/sigmoid network with binary cross-entropy: an element of dL/dW1, updated biases"
 TEMPLATE = "mlp.tex.j2"
-CHAIN = ("sign", "drop_local", "transposed", "not_swapped")
+CHAIN = ("sign-flipped", "local-dropped", "transposed", "mul-not-swapped")
 
 
 def draw(d) -> dict:
@@ -45,7 +45,7 @@ def asks(d, problem, solution) -> list[Ask]:
             rf" {i + 1}, column {j + 1} of \(\partial L/\partial W^{{[1]}}\).",
             decimals=4, choice=True, mistakes=CHAIN),
         Ask("b2_new[0]", r"Compute \(b^{[2]}\) after one gradient-descent step.", decimals=4,
-            choice=True, mistakes=("update_added", "no_rate", "drop_local", "sign")),
+            choice=True, mistakes=("update-added", "rate-forgotten", "local-dropped", "sign-flipped")),
         Ask(f"b1_new[{k}]", rf"Compute \(b^{{[1]}}_{k + 1}\) after one gradient-descent step.",
             decimals=4, zero_ok=True),
     ]

@@ -19,11 +19,7 @@ GRAPH = {
     "y": "sigmoid(z_c)",
     "E": "(y_t - y)**2 / 2",
 }
-CHAIN = ("sign", "drop_local", "not_swapped", "half")
-REWRITES = {
-    "half": ("the 1/2 of the squared error forgotten",
-             lambda t: {**t, "graph": {**t["graph"], "E": "(y_t - y)**2"}}),
-}
+CHAIN = ("sign-flipped", "local-dropped", "mul-not-swapped", "half-dropped")
 
 
 def draw(d) -> dict:
@@ -44,5 +40,5 @@ def asks(d, problem, solution) -> list[Ask]:
         Ask(f"dE/dw{hidden}", rf"Compute \(\partial E/\partial w_{hidden}\) by the chain rule.",
             decimals=5, choice=True, mistakes=CHAIN),
         Ask(f"w{out}_new", rf"Compute \(w_{out}\) after one gradient-descent step.",
-            decimals=4, choice=True, mistakes=("update_added", "no_rate", "half", "drop_local")),
+            decimals=4, choice=True, mistakes=("update-added", "rate-forgotten", "half-dropped", "local-dropped")),
     ]

@@ -13,7 +13,7 @@ DESCRIPTION = "1/(1 + e^-(w0x0 + w1x1 + w2)) as gates: the gradient through the 
 TEMPLATE = "neuron.tex.j2"
 
 FORMULA = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
-CHAIN = ("sign", "drop_local", "not_swapped")
+CHAIN = ("sign-flipped", "local-dropped", "mul-not-swapped")
 
 
 def draw(d) -> dict:
