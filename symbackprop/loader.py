@@ -16,6 +16,7 @@ import sympy as sp
 
 from . import examples
 from .errors import ProblemError, SymbackpropError, did_you_mean
+from .files import read_limited
 from .graph import Group, Leaf, build_graph, stage
 from .network import Network, build_network_graph, check_spec
 from .parse import indexed_name, is_name, parse_expression, split_indexed
@@ -28,22 +29,21 @@ MAX_EQUATIONS = 20_000  # a worked solution of more is no handout; keeps a hosti
 
 
 def read_toml(path: Path) -> dict:
-    """The TOML table of a file, floats as Decimal. Errors name the file."""
+    """The TOML table of a file, floats as Decimal. Errors name the file.
+
+    At most :data:`MAX_FILE_BYTES` are read, and only from a regular file (files.py);
+    a UTF-8 byte order mark is skipped, as in claims files."""
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ProblemError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        text = path.read_bytes().decode("utf-8")
+        data = read_limited(path, MAX_FILE_BYTES, ProblemError, "problem file")
     except FileNotFoundError:
         hint = did_you_mean(path.name, examples.EXAMPLES)
         raise ProblemError("no such file, and not a built-in example"
                            f"{hint or ' (`symbackprop examples` lists them)'}") from None
-    except IsADirectoryError:
-        raise ProblemError("is a directory, not a problem file") from None
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ProblemError("is not UTF-8 text") from None
-    except OSError as exc:
-        raise ProblemError(f"cannot be read: {exc.strerror}") from None
-    return parse_toml(text)
+    return parse_toml(text.removeprefix("\ufeff"))
 
 
 def parse_toml(text: str) -> dict:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 from ..errors import SymbackpropError
+from ..printable import printable
 
 #: Subcommands in the order ``--help`` lists them; a module that is absent is skipped.
 COMMANDS = ("examples", "solve", "verify", "exam", "grade", "train")
@@ -22,7 +24,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a bad option is one ``error:`` line and exit status 2."""
 
     def error(self, message):
-        sys.stderr.write(f"error: {message} (see '{self.prog} --help')\n")
+        sys.stderr.write(f"error: {printable(message)} (see '{self.prog} --help')\n")
         sys.exit(2)
 
 
@@ -48,17 +50,35 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, handlers
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised like KeyboardInterrupt so that every ``finally`` runs: temporary
+    directories are removed and TeX processes killed (render/pdf.py)."""
+
+
+def _terminate(signum, frame):
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     try:
-        return handlers[args.command](args) or 0
+        previous = signal.signal(signal.SIGTERM, _terminate)
+    except ValueError:  # not the main thread (main() called from a test's thread)
+        previous = None
+    try:
+        status = handlers[args.command](args) or 0
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+        return status
     except SymbackpropError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {printable(str(exc))}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted\n")
         return 130
+    except Terminated:
+        sys.stderr.write("error: terminated\n")
+        return 128 + signal.SIGTERM
     except BrokenPipeError:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -66,14 +86,30 @@ def main(argv: list[str] | None = None) -> int:
     except RecursionError:
         sys.stderr.write("error: the input is nested too deeply to process\n")
         return 2
+    except OSError as exc:  # the machine, not the input: a full disk under stdout, ...
+        _quiet_stdout()
+        sys.stderr.write(f"error: {printable(exc.strerror or str(exc))}\n")
+        return 2
     except Exception as exc:  # a bug, not a user mistake: still no traceback for users
         if os.environ.get("SYMBACKPROP_DEBUG"):
             raise
         sys.stderr.write(
-            f"error: internal error ({type(exc).__name__}: {exc}); "
+            f"error: internal error ({type(exc).__name__}: {printable(str(exc))}); "
             "rerun with SYMBACKPROP_DEBUG=1 for the traceback and please report it\n"
         )
         return 70
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _quiet_stdout() -> None:
+    """Drop what is left in stdout's buffer, so that exiting does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

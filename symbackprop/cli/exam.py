@@ -52,11 +52,11 @@ def run(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise SymbackpropError("--jobs: must be at least 1")
     formats = format_list(args.format, FORMATS)
+    directory = target_directory(args.output, f"exam-{args.family}-{args.seed}")
     show = sys.stderr.isatty()
     exam = make_exam(args.family, args.variants, args.seed, jobs=args.jobs,
                      progress=_progress if show else None)
     files = outputs(exam, formats, log=lambda m: sys.stderr.write(m + "\n") if show else None)
-    directory = target_directory(args.output, f"exam-{exam.family}-{exam.seed}")
     for path in write_outputs(files, directory):
         sys.stderr.write(f"wrote {path}\n")
     return 0

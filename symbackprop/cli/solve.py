@@ -12,8 +12,9 @@ import sys
 
 from .. import load
 from ..errors import SymbackpropError, UnsupportedError
-from ..files import target_directory, write_file
+from ..files import check_targets, plain_name, target_directory, write_files
 from ..numbers import DEFAULT_PLACES
+from ..printable import printable, printable_lines
 from ..render.text import render_text
 from .options import format_list
 
@@ -62,17 +63,21 @@ def run(args) -> int:
     if args.places < 1 or args.places > 30:
         raise SymbackpropError("--places: must be between 1 and 30")
     problem = load(args.problem, stage_gates=True if args.stage else None)
+    suffix = {"text": "txt"}
+    names = [f"{problem.name}.{suffix.get(fmt, fmt)}" for fmt in formats]
+    to_stdout = args.output is None and len(formats) == 1 and formats[0] in STDOUT_FORMATS
+    if not to_stdout:  # where the files go is checked before the work
+        plain_name(problem.name, "problem name")
+        directory = target_directory(args.output, problem.name)
+        check_targets(directory, names)
     solution = problem.solve(exact=args.exact)
     for warning in solution.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
-    to_stdout = args.output is None and len(formats) == 1 and formats[0] in STDOUT_FORMATS
+        sys.stderr.write(f"warning: {printable(str(warning))}\n")
     if to_stdout:
-        sys.stdout.write(render(solution, formats[0], args))
+        sys.stdout.write(printable_lines(render(solution, formats[0], args)))
         return 0
-    outputs = {fmt: render(solution, fmt, args) for fmt in formats}  # all before any write
-    directory = target_directory(args.output, problem.name)
-    suffix = {"text": "txt"}
-    for fmt, content in outputs.items():
-        path = write_file(directory / f"{problem.name}.{suffix.get(fmt, fmt)}", content)
-        sys.stderr.write(f"wrote {path}\n")
+    outputs = {name: render(solution, fmt, args)
+               for name, fmt in zip(names, formats, strict=True)}  # all, then all written
+    for path in write_files(directory, outputs):
+        sys.stderr.write(f"wrote {printable(str(path))}\n")
     return 0

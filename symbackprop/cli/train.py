@@ -19,7 +19,8 @@ import numpy as np
 
 from .. import load
 from ..errors import SymbackpropError
-from ..files import write_file
+from ..files import check_target, write_file
+from ..printable import printable, printable_lines, quoted
 from ..training import DEFAULT_BATCH, DEFAULT_EPOCHS, train
 
 SHOW_SAMPLES = 16  # list every sample when there are at most this many
@@ -48,7 +49,7 @@ def register(sub):
 
 
 def run(args) -> int:
-    plot_path = _check_plot_path(args.plot) if args.plot else None
+    plot_path = _check_plot_path(args.plot) if args.plot is not None else None
     if plot_path is not None:
         from ..plotting import require_matplotlib
 
@@ -68,17 +69,16 @@ def run(args) -> int:
         png = loss_curve_png(result, title=problem.title)
         try:
             write_file(plot_path, png)
-        except OSError as exc:  # the directory changed during training
-            raise SymbackpropError(f"--plot {args.plot}: cannot write there "
-                                   f"({exc.strerror or type(exc).__name__})") from None
+        except SymbackpropError as exc:  # the directory changed during training
+            raise SymbackpropError(f"--plot {exc}") from None
     if result.stopped:
-        sys.stderr.write(f"warning: {result.stopped}\n")
+        sys.stderr.write(f"warning: {printable(str(result.stopped))}\n")
     if args.json:
         sys.stdout.write(json.dumps(result.to_json()) + "\n")
     else:
-        sys.stdout.write(summary(problem, result))
+        sys.stdout.write(printable_lines(summary(problem, result)))
     if plot_path is not None:
-        sys.stderr.write(f"wrote {plot_path}\n")
+        sys.stderr.write(f"wrote {printable(str(plot_path))}\n")
     return 0
 
 
@@ -89,20 +89,26 @@ def _check_plot_path(text: str) -> Path:
     create files in ``/proc`` or ``/sys``), so the check does what the final write will
     do: create a temporary file in the target's directory, and remove it.
     """
+    if not text.strip():
+        raise SymbackpropError("--plot: give a file name (it is empty)")
     path = Path(text)
-    if path.is_dir():
-        raise SymbackpropError(f"--plot {text}: is a directory, not a file name")
+    try:
+        check_target(path)  # a device, FIFO, socket or directory is never replaced
+    except SymbackpropError as exc:
+        raise SymbackpropError(f"--plot {exc}") from None
     parent = path.parent
     if not parent.is_dir():
-        raise SymbackpropError(f"--plot {text}: the directory {parent} does not exist")
+        raise SymbackpropError(f"--plot {quoted(text)}: the directory {quoted(str(parent))} "
+                               "does not exist")
     if path.exists() and not os.access(path, os.W_OK):
-        raise SymbackpropError(f"--plot {text}: cannot write there (permission denied)")
+        raise SymbackpropError(f"--plot {quoted(text)}: cannot write there (permission denied)")
     try:
         with tempfile.NamedTemporaryFile(prefix=".tmp-", dir=parent):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SymbackpropError(f"--plot {text}: cannot create a file in {parent} ({reason})") from None
+        raise SymbackpropError(f"--plot {quoted(text)}: cannot create a file in "
+                               f"{quoted(str(parent))} ({reason})") from None
     return path
 
 

@@ -15,7 +15,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from ..errors import SymbackpropError
-from ..files import target_directory, write_file
+from ..files import plain_name, target_directory, write_files
+from ..printable import printable, printable_lines
 from ..verify import DEFAULT_BAND, verify
 from .options import format_list
 
@@ -70,22 +71,21 @@ def run(args) -> int:
     formats = parse_formats(args.format, args.json)
     report = verify(args.problem, args.claims, band=band, strict=args.strict)
     for warning in report.solution.warnings:
-        sys.stderr.write(f"warning: {warning}\n")
+        sys.stderr.write(f"warning: {printable(str(warning))}\n")
     files = [f for f in formats if f in FILE_FORMATS]
     outputs = {}
+    source = "claims" if args.claims == "-" else Path(args.claims).name.rsplit(".", 1)[0]
+    stem = plain_name(f"{source}-marked")
+    directory = target_directory(args.output, report.problem.name) if files else None
     if files:  # everything is rendered before anything is written
         from ..verify.sheet import render_report
 
-        outputs = {fmt: render_report(report, fmt) for fmt in files}
+        outputs = {f"{stem}.{fmt}": render_report(report, fmt) for fmt in files}
     if "json" in formats:
         sys.stdout.write(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(report.to_text())
+        sys.stdout.write(printable_lines(report.to_text()))
     if outputs:
-        directory = target_directory(args.output, report.problem.name)
-        source = "claims" if args.claims == "-" else Path(args.claims).name.rsplit(".", 1)[0]
-        stem = f"{source}-marked"
-        for fmt, content in outputs.items():
-            path = write_file(directory / f"{stem}.{fmt}", content)
-            sys.stderr.write(f"wrote {path}\n")
+        for path in write_files(directory, outputs):
+            sys.stderr.write(f"wrote {printable(str(path))}\n")
     return report.exit_status

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from ..files import write_file
+from ..files import write_files
 from .model import Exam
 
 FORMATS = ("key", "moodle", "tex", "pdf")
@@ -46,4 +46,5 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
 
 
 def write_outputs(files: dict[str, str | bytes], directory: Path) -> list[Path]:
-    return [write_file(directory / name, content) for name, content in files.items()]
+    """All the exam's files, written together or not at all."""
+    return write_files(directory, files)

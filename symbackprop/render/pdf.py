@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from ..errors import SymbackpropError, UnsupportedError
 DEBIAN_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-pictures latexmk "
                    "poppler-utils")
 TIMEOUT = 300  # seconds for one document
+_RUNNING: set[subprocess.Popen] = set()  # TeX runs in progress, to kill on a signal
+_LOCK = threading.Lock()
 
 
 class TexError(SymbackpropError):
@@ -68,18 +72,62 @@ def compile_pdf(tex: str, name: str = "document") -> bytes:
                    "-no-shell-escape",
                    "-pdflatex=pdflatex -no-shell-escape -interaction=nonstopmode %O %S",
                    source.name]
-        try:
-            run = subprocess.run(command, cwd=tmp, capture_output=True, text=True,
-                                 timeout=TIMEOUT, env=_environment(), stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired:
-            raise TexError(f"{name}.tex: TeX did not finish within {TIMEOUT} s") from None
+        returncode, stdout, stderr = _run_tex(command, tmp, name)
         pdf = Path(tmp) / f"{name}.pdf"
-        if run.returncode != 0 or not pdf.exists():
+        if returncode != 0 or not pdf.exists():
             log_path = Path(tmp) / f"{name}.log"
-            log = log_path.read_text(errors="replace") if log_path.exists() else run.stdout
-            excerpt = log_excerpt(log) or (run.stderr or run.stdout).strip()[-400:]
+            log = log_path.read_text(errors="replace") if log_path.exists() else stdout
+            excerpt = log_excerpt(log) or (stderr or stdout).strip()[-400:]
             raise TexError(f"{name}.tex: TeX failed: {excerpt}")
         return pdf.read_bytes()
+
+
+def _run_tex(command: list[str], cwd: str, name: str) -> tuple[int, str, str]:
+    """Run latexmk in its own process group; on a timeout, a signal or any exception the
+    whole group (latexmk and the pdflatex it started) is killed before returning.
+
+    TeX's output is read as bytes and decoded leniently: a log is not always UTF-8
+    (pdflatex writes Latin letters of a title in its own 8-bit form)."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, env=_environment(),
+                               start_new_session=True)
+    with _LOCK:
+        _RUNNING.add(process)
+    try:
+        out, err = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        _kill(process)
+        raise TexError(f"{name}.tex: TeX did not finish within {TIMEOUT} s") from None
+    except BaseException:
+        _kill(process)
+        raise
+    finally:
+        with _LOCK:
+            _RUNNING.discard(process)
+    return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def _kill(process: subprocess.Popen) -> None:
+    """Kill a TeX run's process group and reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        process.communicate(timeout=10)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        pass
+
+
+def kill_all() -> None:
+    """Kill every TeX run still going (the main thread was interrupted)."""
+    with _LOCK:
+        running = list(_RUNNING)
+    for process in running:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except OSError:
+            pass
 
 
 def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:
@@ -87,4 +135,8 @@ def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:
     _require_tex()
     workers = max(1, min(len(sources), os.cpu_count() or 1))
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(lambda item: compile_pdf(item[1], item[0]), sources))
+        try:
+            return list(pool.map(lambda item: compile_pdf(item[1], item[0]), sources))
+        except BaseException:
+            kill_all()  # so that the pool's threads end now, each removing its directory
+            raise

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ClaimError
+from ..files import read_limited
 from ..keys import Key, parse_key
 
 MAX_FILE_BYTES = 2_000_000
@@ -247,17 +248,11 @@ def read_claims(path: str | Path, solution) -> list[Claim]:
         return parse_claims(text.lstrip("\ufeff"), solution, source="<stdin>")
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ClaimError(f"the file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        text = path.read_bytes().decode("utf-8")
+        text = read_limited(path, MAX_FILE_BYTES, ClaimError, "claims file").decode("utf-8")
     except FileNotFoundError:
         raise ClaimError("no such file").at(file=str(path)) from None
-    except IsADirectoryError:
-        raise ClaimError("is a directory, not a claims file").at(file=str(path)) from None
     except UnicodeDecodeError:
         raise ClaimError("is not UTF-8 text").at(file=str(path)) from None
-    except OSError as exc:
-        raise ClaimError(f"cannot be read: {exc.strerror}").at(file=str(path)) from None
     except ClaimError as exc:
         raise exc.at(file=str(path)) from None
     return parse_claims(text.lstrip("\ufeff"), solution, source=str(path))
