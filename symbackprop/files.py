@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import SymbackpropError
-from .printable import quoted
+from .printable import printable, quoted
 
 _KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a FIFO"),
@@ -105,10 +105,10 @@ def target_directory(option: str | None, problem_name: str) -> Path:
     except FileNotFoundError:
         mode = None
     except OSError as exc:
-        raise SymbackpropError(f"{quoted(str(directory))}: cannot use the directory "
+        raise SymbackpropError(f"{printable(str(directory))}: cannot use the directory "
                                f"({exc.strerror})") from None
     if mode is not None and not stat.S_ISDIR(mode):
-        raise SymbackpropError(f"{quoted(str(directory))}: exists and is {_kind(mode)}, "
+        raise SymbackpropError(f"{printable(str(directory))}: exists and is {_kind(mode)}, "
                                "not a directory")
     return directory
 
@@ -121,9 +121,9 @@ def check_target(path: Path) -> None:
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise SymbackpropError(f"{quoted(str(path))}: cannot write there ({exc.strerror})") from None
+        raise SymbackpropError(f"{printable(str(path))}: cannot write there ({exc.strerror})") from None
     if not stat.S_ISREG(mode):
-        raise SymbackpropError(f"{quoted(str(path))}: exists and is {_kind(mode)}; "
+        raise SymbackpropError(f"{printable(str(path))}: exists and is {_kind(mode)}; "
                                "only a regular file is replaced")
 
 
@@ -151,7 +151,7 @@ def write_files(directory: Path, files: dict[str, str | bytes]) -> list[Path]:
         _commit(staging, targets)
         staging = _remove_staging(staging)
     except OSError as exc:
-        raise SymbackpropError(f"{quoted(str(directory))}: cannot write the files "
+        raise SymbackpropError(f"{printable(str(directory))}: cannot write the files "
                                f"({exc.strerror or type(exc).__name__}); nothing was written") from None
     finally:
         if staging is not None:  # failed or interrupted: leave the directory as it was

@@ -20,7 +20,7 @@ import numpy as np
 from .. import load
 from ..errors import SymbackpropError
 from ..files import check_target, write_file
-from ..printable import printable, printable_lines, quoted
+from ..printable import printable, printable_lines
 from ..training import DEFAULT_BATCH, DEFAULT_EPOCHS, train
 
 SHOW_SAMPLES = 16  # list every sample when there are at most this many
@@ -98,17 +98,17 @@ def _check_plot_path(text: str) -> Path:
         raise SymbackpropError(f"--plot {exc}") from None
     parent = path.parent
     if not parent.is_dir():
-        raise SymbackpropError(f"--plot {quoted(text)}: the directory {quoted(str(parent))} "
+        raise SymbackpropError(f"--plot {printable(text)}: the directory {printable(str(parent))} "
                                "does not exist")
     if path.exists() and not os.access(path, os.W_OK):
-        raise SymbackpropError(f"--plot {quoted(text)}: cannot write there (permission denied)")
+        raise SymbackpropError(f"--plot {printable(text)}: cannot write there (permission denied)")
     try:
         with tempfile.NamedTemporaryFile(prefix=".tmp-", dir=parent):
             pass
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        raise SymbackpropError(f"--plot {quoted(text)}: cannot create a file in "
-                               f"{quoted(str(parent))} ({reason})") from None
+        raise SymbackpropError(f"--plot {printable(text)}: cannot create a file in "
+                               f"{printable(str(parent))} ({reason})") from None
     return path
 
 
