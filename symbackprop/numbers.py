@@ -59,7 +59,7 @@ def format_number(value, places: int = DEFAULT_PLACES) -> str:
     if d == 0:
         return "0"
     with localcontext() as ctx:
-        ctx.prec = 60
+        ctx.prec = max(60, places + 20)  # every place asked (a claim may have 60 decimals)
         if abs(d) >= LARGE:  # 1.4013e+65, not 66 digits of which 40 are noise
             return _scientific(d, places)
         if abs(d) < SMALL and abs(d) < Decimal(1).scaleb(-places):  # 4.914e-55

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 
 import pytest
@@ -335,6 +335,71 @@ def test_strict_and_band(cli, tmp_path):
     assert cli("verify", "net-221", claims, "--band", "1.9").returncode == 0
     r = cli("verify", "net-221", claims, "--band", "lots")
     assert r.returncode == 2 and r.stderr.startswith("error: --band")
+
+
+# ------------------------------------------------------------------ a power of ten
+
+
+def test_a_power_of_ten_cannot_make_a_wrong_number_correct(cli, tmp_path):
+    """0e9 everywhere was 16 correct (its unit a billion), 1e9 everywhere all rounding,
+    1e60 for a negative gradient rounding: a number written with a power of ten is
+    judged by its significant digits, and a zero so written claims 0 itself."""
+    sheet = student_221()
+    truth = oracle_quantities("net-221")
+    assert all(truth[k] != 0 for k in sheet if k in truth)  # no 0 here: none may be accepted
+    for fake in ("0e9", "1e9", "0.0e5"):
+        claims = tmp_path / "c.txt"
+        claims.write_text("".join(f"{k} = {fake}\n" for k in sheet))
+        for strict in ((), ("--strict",)):
+            r = cli("verify", "net-221", claims, "--json", *strict)
+            assert r.returncode == 1, (fake, r.stdout)
+            got = {c["claim"]: c["status"] for c in json.loads(r.stdout)["claims"]}
+            assert "correct" not in got.values() and "rounding" not in got.values(), (fake, got)
+    (v,) = sb.verify("net-221", {"dE/dw5": "1e60"}).verdicts
+    assert v.status == "wrong" and Decimal(1e60) not in cut(truth["dE/dw5"], "1e60")
+
+
+@pytest.mark.parametrize("written, unit", [("5.34e-2", "1e-4"), ("-5.3E-2", "1e-3"),
+                                           ("1e9", "1e9"), ("1.50e3", "1e1"), ("0.0010", "1e-4"),
+                                           ("1500", "1")])
+def test_the_precision_of_a_number_is_its_digits(written, unit):
+    from symbackprop.verify.claims import parse_number
+
+    assert parse_number(written).unit == Decimal(unit)
+
+
+def test_significant_digits_are_judged_against_the_oracle():
+    """dE/dw5 = -0.053381...: -5.34e-2, -5.338e-2 and -5.3e-2 are it rounded (correct),
+    -5.32e-2 is 1.8 units of 1e-4 off (rounding), 5.34e-2 the sign flipped."""
+    truth = oracle_quantities("net-221")["dE/dw5"]
+    for written in ("-5.34e-2", "-5.338e-2", "-5.3e-2"):
+        assert Decimal(written) in cut(truth, written)
+        (v,) = sb.verify("net-221", {"dE/dw5": written}).verdicts
+        assert v.status == "correct", (written, v.note)
+    assert units_off(truth, "-5.32e-2") < 2
+    (v,) = sb.verify("net-221", {"dE/dw5": "-5.32e-2"}).verdicts
+    assert v.status == "rounding", v.note
+    (v,) = sb.verify("net-221", {"dE/dw5": "5.34e-2"}).verdicts
+    assert v.status == "wrong" and v.mistake == "sign-flipped", v.note
+
+
+def test_a_claim_with_many_decimals_is_judged(cli, tmp_path):
+    """29 decimals and more crashed the recomputation (Decimal's 28-digit context); the
+    oracle's value cut to 29, 35 and 60 decimals is correct, and one unit of its last
+    digit off is still judged (not a crash)."""
+    truth = oracle_quantities("net-221")
+    for places in (29, 35, 60):
+        with localcontext(prec=120):
+            exact = Decimal(str(sp.N(truth["dE/dw5"], 80)))
+            given = exact.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+            off = given + 5 * Decimal(1).scaleb(-places)
+        claims = tmp_path / "c.txt"
+        claims.write_text(f"dE/dw5 = {given}\nh_a = {off}\n")
+        r = cli("verify", "net-221", claims, "--json")
+        assert r.returncode in (0, 1) and not r.stderr, r.stderr
+        got = {c["claim"]: c["status"] for c in json.loads(r.stdout)["claims"]}
+        assert got["dE/dw5"] == "correct"
+        assert got["h_a"] == "wrong"  # h_a is 0.58686: far more than the band away
 
 
 # ------------------------------------------------------------------ the band's limits

@@ -30,16 +30,36 @@ _TOKEN = re.compile(r"\s*(\[|\]|,|[^\s\[\],]+)")
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
 
 
+#: A zero written with a power of ten (``0e9``) has no significant digit, so it claims
+#: 0 itself: it is judged as if written with this many decimals.
+ZERO_DECIMALS = 30
+
+
 @dataclass(frozen=True)
 class Number:
-    """A number as written: its exact decimal value and the text it came from."""
+    """A number as written: its exact decimal value and the text it came from.
+
+    Its precision is what the author wrote, and never coarser than that: the digits
+    after the point (``0.0010``: four decimals), or for a number written with a power
+    of ten its significant digits (``5.34e-2``: three, so its last digit is 1e-4). A
+    power of ten cannot widen the precision past the number itself: ``1e9`` is one
+    significant digit of a billion, not 0 give or take a billion (see
+    :func:`~.tolerance.within`), and ``0e9`` claims exactly 0.
+    """
 
     text: str
     value: Decimal
 
     @property
+    def scientific(self) -> bool:
+        """Written with a power of ten (``5.34e-2``): judged by its significant digits."""
+        return "e" in self.text.lower()
+
+    @property
     def exponent(self) -> int:
-        """The power of ten of the last digit written: -4 for ``0.0010``."""
+        """The power of ten of the last digit written: -4 for ``0.0010`` and ``5.34e-2``."""
+        if self.scientific and self.value == 0:
+            return -ZERO_DECIMALS
         return self.value.as_tuple().exponent
 
     @property

@@ -21,7 +21,7 @@ claim itself; :meth:`World.sources` names the given numbers it was computed from
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 
 import sympy as sp
 
@@ -207,6 +207,8 @@ class World:
         """A value written down by hand: rounded or truncated to ``places`` decimals."""
         if self.mode is None:
             return value
-        d = to_decimal(value, DIGITS).quantize(Decimal(1).scaleb(-self.places),
-                                               rounding=_MODES[self.mode])
+        d = to_decimal(value, DIGITS)
+        with localcontext() as context:  # room for every decimal asked (a claim may have 60)
+            context.prec = max(DIGITS, d.adjusted() + self.places + 2)
+            d = d.quantize(Decimal(1).scaleb(-self.places), rounding=_MODES[self.mode])
         return sp.Float(str(d), DIGITS)

@@ -21,7 +21,8 @@ def matches(given: Number, value) -> str | None:
     slack = unit * Decimal("1e-9")
     if abs(g - v) <= unit / 2 + slack:
         return "rounded"
-    same_side = g == 0 or (g > 0) == (v > 0)
+    # Truncation keeps digits; a 0 keeps none, so it is never a truncation (0 for 0.7).
+    same_side = g != 0 and (g > 0) == (v > 0)
     if same_side and -slack <= abs(v) - abs(g) < unit - slack:
         return "truncated"
     return None
@@ -47,12 +48,17 @@ def within(given: Number, value, band: Decimal) -> bool:
 
     With the floor, the third condition already excludes most sign flips (a flipped
     nonzero number is at least 1.5 units away); the second says it outright.
+
+    A number written with a power of ten gets no floor: its unit is set by its own
+    significant digits, so one unit of ``1e9`` is a billion, and a floor of one unit
+    would let it pass for any small value (or ``1e60`` for -0.0534).
     """
     v = value if isinstance(value, Decimal) else to_decimal(value, 40)
     g, unit = given.value, given.unit
     if not v.is_finite():
         return False
-    if g * v < 0 and abs(v) >= unit / 2:
+    if g * v < 0 and (abs(v) >= unit / 2 or given.scientific):
         return False
-    tolerance = min(band * unit, max(abs(v) / 2, unit))
+    floor = 0 if given.scientific else unit
+    tolerance = min(band * unit, max(abs(v) / 2, floor))
     return abs(g - v) <= tolerance * (1 + Decimal("1e-9"))
