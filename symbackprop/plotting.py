@@ -14,12 +14,12 @@ from .errors import SymbackpropError
 INSTALL = "pip install 'symbackprop[plot]'"
 
 
-def require_matplotlib() -> None:
+def require_matplotlib(what: str = "--plot") -> None:
     """Fail early, before any training, when matplotlib is missing."""
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise SymbackpropError(f"--plot needs matplotlib, which is not installed: {INSTALL}") from None
+        raise SymbackpropError(f"{what} needs matplotlib, which is not installed: {INSTALL}") from None
 
 
 def loss_curve_png(result, title: str | None = None) -> bytes:

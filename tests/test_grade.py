@@ -393,3 +393,154 @@ def test_a_key_whose_problem_does_not_load(key, tmp_path):
     assert status == 2
     assert err.startswith(f"error: {exam / 'key.json'} variants[0].problem.graph.y")
     assert len(err.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------------ Moodle
+
+
+def _moodle_questions(exam_dir) -> dict[tuple[str, int], str]:
+    """(variant id, question number) -> the question's text as plain text, the way
+    Moodle's Responses report shows it (tags stripped, entities decoded)."""
+    import html
+    import re
+    import xml.etree.ElementTree as ET
+
+    texts = {}
+    for q in ET.parse(exam_dir / "moodle.xml").getroot().iter("question"):
+        if q.get("type") == "category":
+            continue
+        name = q.find("name/text").text
+        variant, number = name.split()[0], int(name.split()[1][1:])
+        body = q.find("questiontext/text").text
+        plain = html.unescape(re.sub(r"<[^>]+>", "\n", body))
+        texts[variant, number] = re.sub(r"\n+", "\n", plain).strip()
+    return texts
+
+
+def test_moodle_responses_export(exam_dir, key, tmp_path):
+    """A quiz of one random question per slot: each slot may hold another variant."""
+    import random
+
+    texts = _moodle_questions(exam_dir)
+    rng = random.Random(5)
+    header = ["Surname", "First name", "Email address", "State", "Started on", "Completed",
+              "Time taken", "Grade/3.00"]
+    for k in (1, 2, 3):
+        header += [f"Question {k}", f"Response {k}", f"Right answer {k}"]
+    rows, expected = [header], {}
+    for i in range(20):
+        email = f"student{i}@uni.example"
+        row = [f"Surname{i}", f"First{i}", email, "Finished", "1 May 2025  10:00 AM",
+               "1 May 2025  10:40 AM", "40 mins", "2.00"]
+        statuses = []
+        for k in (1, 2, 3):
+            variant = key["variants"][rng.randrange(VARIANTS)]
+            o = Oracle(variant)
+            truth = shown(o.truth()[k - 1], o.decimals[k - 1])
+            wrong = (i + k) % 4 == 0
+            answer = shown(-o.truth()[k - 1], o.decimals[k - 1]) if wrong else truth
+            if i == 7 and k == 2:
+                answer, status = "-", "missing"  # not answered
+            else:
+                status = "wrong" if wrong else "correct"
+            row += [texts[variant["id"], k], answer, truth]
+            statuses.append(status)
+        rows.append(row)
+        expected[email] = statuses
+    rows.append(["Nobody", "Nora", "nora@uni.example", "-", "-", "-", "-", "-"] + ["-"] * 9)
+    expected["nora@uni.example"] = ["missing"] * 3
+    path = tmp_path / "responses.csv"
+    with path.open("w", newline="", encoding="utf-8-sig") as f:
+        csv.writer(f).writerows(rows)
+    status, report, err = _grade_json(exam_dir, path, tmp_path)
+    assert status == 0, err
+    got = {s["student"]: [a["status"] for a in s["answers"]] for s in report["students"]}
+    assert got == expected
+    rows = list(csv.reader((tmp_path / "out" / "moodle-grades.csv").open(encoding="utf-8")))
+    assert rows[0] == ["First name", "Surname", "Email address", "Grade", "Feedback"]
+    assert rows[1][:3] == ["First0", "Surname0", "student0@uni.example"]
+    assert rows[1][3] == points_of(expected["student0@uni.example"])
+
+
+def points_of(statuses) -> str:
+    return str(sum(1 for s in statuses if s == "correct"))
+
+
+def test_moodle_export_without_question_text_exits_2(exam_dir, tmp_path):
+    path = tmp_path / "responses.csv"
+    path.write_text('"Surname","First name","Email address","Response 1"\n"A","B","a@b","0.5"\n')
+    status, err = _run(exam_dir, path, tmp_path / "out")
+    assert status == 2
+    assert err.startswith(f"error: {path} Response 1: no 'Question 1' column")
+
+
+# ------------------------------------------------------------------------ class report
+
+#: plant -> (the question it touches, the words the report names it with)
+NAMED = {"sign": (1, "the sign is flipped"),
+         "dropped": (1, "leaves out the factor dy/dz\\_c"),
+         "no_rate": (2, "the learning rate η is missing"),
+         "added": (2, "the update added the gradient step instead of subtracting it")}
+
+
+def _share(n: int, whole: int) -> str:
+    return f"{round(100 * n / whole)} %"
+
+
+def _expected_lines(plants) -> list[str]:
+    """The report's lines for the planted mistakes, with the counts the plants imply."""
+    whole = STUDENTS + 1
+    lines = []
+    for plant, (index, words) in NAMED.items():
+        n = sum(1 for p, _, st, _ in plants.values() if p == plant and st[index] == "wrong")
+        assert n >= 10
+        lines.append(f"- {n} students ({_share(n, whole)}): {words} (q{index + 1})")
+    carried = sum(1 for p, _, st, _ in plants.values() if p == "carried" and "carried" in st)
+    lines.append(f"- a wrong y: {carried} students ({_share(carried, whole)}) carried it into q2, q3")
+    shared = sum(1 for p, *_ in plants.values() if p == "shared")
+    lines.append(f"- q1 = {SHARED_WRONG}, the same wrong number on {shared} papers of ")
+    return lines
+
+
+def test_class_report_names_the_planted_mistakes_with_their_counts(graded):
+    _, out, _, plants = graded
+    text = (out / "report.md").read_text(encoding="utf-8")
+    for line in _expected_lines(plants):
+        assert line in text, line
+    assert "net221-11-999" in text and text.count("is not a number") == 30
+    assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "![Scores](scores.png)" in text
+
+
+def test_class_report_pdf(graded, tmp_path):
+    import subprocess
+
+    _, out, _, plants = graded
+    subprocess.run(["pdftotext", "-layout", str(out / "report.pdf"), str(tmp_path / "r.txt")],
+                   check=True)
+    text = " ".join((tmp_path / "r.txt").read_text(encoding="utf-8").split())
+    for line in _expected_lines(plants):
+        # the PDF sets derivatives as math: dy/dz_c is ∂y/∂z_c, its subscript lowered
+        words = " ".join(line[2:].replace("dy/dz\\_c", "∂y/∂zc").split())
+        assert words in text, words
+    assert "Class report: net221" in text
+
+
+def test_class_report_tex_has_no_bad_boxes(exam_dir, klass, tmp_path):
+    import subprocess
+
+    from symbackprop.grade import grade
+    from symbackprop.grade.classreport import report_data
+    from symbackprop.grade.document import report_tex
+    from symbackprop.grade.figures import question_chart, score_histogram
+
+    book = grade(exam_dir, klass[0])
+    data = report_data(book)
+    (tmp_path / "report.tex").write_text(report_tex(data), encoding="utf-8")
+    (tmp_path / "scores.pdf").write_bytes(score_histogram(data["points"], book.max_points, "pdf"))
+    (tmp_path / "questions.pdf").write_bytes(question_chart(data["questions"], "pdf"))
+    run = subprocess.run(["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                          "report.tex"], cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-2000:]
+    log = (tmp_path / "report.log").read_text(errors="replace")
+    assert "Overfull" not in log and "Underfull" not in log

@@ -17,7 +17,9 @@ from ..errors import SymbackpropError
 from ..files import target_directory, write_files
 from ..grade import grade
 from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
+from ..grade.document import report_files
 from ..grade.marking import DEFAULT_CARRIED
+from ..render.pdf import tex_available
 from .verify import parse_band
 
 
@@ -69,6 +71,11 @@ def run(args) -> int:
     report_invalid(book)
     files = {"gradebook.csv": gradebook_csv(book), "gradebook.json": gradebook_json(book),
              "moodle-grades.csv": moodle_grades_csv(book)}
+    pdf = tex_available()
+    if not pdf:
+        sys.stderr.write("note: no TeX (latexmk, pdflatex): the class report is written "
+                         "as Markdown only\n")
+    files.update(report_files(book, pdf=pdf))
     exam = Path(args.exam)
     default = (exam if exam.is_dir() else exam.parent) / "grades"
     directory = target_directory(args.output or str(default), "grades")

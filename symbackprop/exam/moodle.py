@@ -52,7 +52,7 @@ def moodle_xml(exam: Exam) -> str:
             node = ET.SubElement(quiz, "question", type=kind)
             _text(node, "name", f"{variant.id} Q{number} {q.ask.key}")
             _text(node, "questiontext", to_html(f"{text}\n\n{prompt(q)}") +
-                  f"<p><small>Variant {variant.id}</small></p>", "html")
+                  f"<p><small>Variant {variant.id}, question {number}</small></p>", "html")
             _text(node, "generalfeedback", feedback_html(variant, q), "html")
             _simple(node, "defaultgrade", "1")
             _simple(node, "penalty", "0")

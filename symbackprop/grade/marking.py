@@ -199,60 +199,103 @@ def _paper_of(rows: list[Response], key: ExamKey) -> list[KeyVariant] | None:
     return None
 
 
+def _place(r: Response, key: ExamKey, on_paper) -> tuple[int | None, str | None]:
+    """The index of the question a row answers in its variant, or why it has none."""
+    if r.problem is not None:
+        return None, r.problem
+    if not r.variant:
+        return None, "no variant given"
+    if r.variant not in key.variants:
+        return None, f"unknown variant '{r.variant}'{did_you_mean(r.variant, key.variants)}"
+    if on_paper is not None and r.variant not in on_paper:
+        return None, (f"variant {r.variant} is not on this student's paper "
+                      f"({'+'.join(sorted(on_paper))})")
+    index = key.variants[r.variant].find(r.ask) if r.ask else None
+    if index is None:
+        asked = ", ".join(q.ask for q in key.variants[r.variant].questions)
+        return None, (f"'{r.ask}' is not a question of variant {r.variant} (asked: {asked})"
+                      if r.ask else "no question (ask) given")
+    return index, None
+
+
 def grade_student(student: str, rows: list[Response], key: ExamKey, carried: Decimal,
                   band: Decimal, typical: list[KeyVariant], person: dict) -> StudentGrade:
-    """Every question of the student's paper marked; rows that fit it not, ``invalid``."""
+    """Every question of the student's paper marked; rows that fit it not, ``invalid``.
+
+    The paper is the key's paper of the first variant the rows name, or, when the rows
+    come in numbered slots (a Moodle quiz, where each slot may draw another variant),
+    the questions of the slots in their order."""
+    if any(r.slot is not None for r in rows):
+        return _grade_slots(student, rows, key, carried, band, person)
     paper = _paper_of(rows, key)
     extra: list[Mark] = []
     placed: dict[tuple[str, int], list[Response]] = {}
     on_paper = {v.id for v in paper} if paper else set()
     for r in rows:
-        reason = r.problem
+        index, reason = _place(r, key, on_paper)
         if reason is None:
-            if not r.variant:
-                reason = "no variant given"
-            elif r.variant not in key.variants:
-                reason = f"unknown variant '{r.variant}'{did_you_mean(r.variant, key.variants)}"
-            elif r.variant not in on_paper:
-                reason = (f"variant {r.variant} is not on this student's paper "
-                          f"({'+'.join(sorted(on_paper))})")
-            else:
-                index = key.variants[r.variant].find(r.ask) if r.ask else None
-                if index is None:
-                    asked = ", ".join(q.ask for q in key.variants[r.variant].questions)
-                    reason = (f"'{r.ask}' is not a question of variant {r.variant} (asked: {asked})"
-                              if r.ask else "no question (ask) given")
-                else:
-                    placed.setdefault((r.variant, index), []).append(r)
-                    continue
-        extra.append(Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where))
+            placed.setdefault((r.variant, index), []).append(r)
+        else:
+            extra.append(Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where))
     marks: list[Mark] = []
-    slot = 0
     for variant in paper or []:
-        judged = _mark_variant(variant, placed, carried, band)
-        for mark in judged:
-            slot += 1
-            mark.slot = slot
-        marks += judged
+        marks += _mark_variant(variant, placed, carried, band)
     if paper is None:  # no row names a variant of the key: the paper is unknown
         for variant in typical:
             for q in variant.questions:
-                slot += 1
-                marks.append(Mark(q.ask, "", "missing", "the paper is unknown: no row names a "
-                                  "variant of the key", max_points=q.points, slot=slot))
+                marks.append(Mark("", "", "missing", "the paper is unknown: no row names a "
+                                  "variant of the key", max_points=q.points))
+    for slot, mark in enumerate(marks, start=1):
+        mark.slot = slot
     variants = [v.id for v in paper] if paper else sorted({r.variant for r in rows if r.variant})
     max_points = sum((m.max_points for m in marks), Decimal(0))
     return StudentGrade(student, variants, marks + extra, person, max_points)
 
 
-def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal,
-                  band: Decimal) -> list[Mark]:
-    """The marks of one variant's questions, judged together as one sheet."""
+def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Decimal,
+                 band: Decimal, person: dict) -> StudentGrade:
+    """A paper made of the rows' slots: each row one question, judged with the other
+    answers to the same variant as its sheet."""
+    layout: list[tuple[Response, int | None, str | None]] = []
+    placed: dict[tuple[str, int], list[Response]] = {}
+    for r in sorted(rows, key=lambda r: r.slot or 0):
+        index, reason = _place(r, key, None)
+        layout.append((r, index, reason))
+        if reason is None:
+            placed.setdefault((r.variant, index), []).append(r)
+    judged: dict[tuple[str, int], Mark] = {}
+    for variant_id in dict.fromkeys(v for v, _ in placed):
+        variant = key.variants[variant_id]
+        indices = {i for v, i in placed if v == variant_id}
+        for i, mark in enumerate(_mark_variant(variant, placed, carried, band, indices)):
+            judged[variant_id, sorted(indices)[i]] = mark
+    marks: list[Mark] = []
+    for r, index, reason in layout:
+        if reason is None:
+            mark = judged.get((r.variant, index))
+            if mark is None or any(m is mark for m in marks):
+                continue  # the same question in two slots: marked once
+        else:
+            mark = Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where,
+                        max_points=Decimal(1))
+        mark.slot = len(marks) + 1
+        marks.append(mark)
+    variants = list(dict.fromkeys(m.variant for m in marks if m.variant in key.variants))
+    max_points = sum((m.max_points for m in marks), Decimal(0))
+    return StudentGrade(student, variants, marks, person, max_points)
+
+
+def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Decimal,
+                  only: set[int] | None = None) -> list[Mark]:
+    """The marks of one variant's questions (those in ``only``, if given), judged
+    together as one sheet."""
     marks: list[Mark] = []
     claims: list[Claim] = []
     judged: dict[int, tuple[Mark, str]] = {}
     keys = {i: k for k, i in variant.question_keys().items()}
     for i, q in enumerate(variant.questions):
+        if only is not None and i not in only:
+            continue
         answers = [r for r in placed.get((variant.id, i), []) if r.answer.strip()]
         mark = Mark(q.ask, variant.id, "missing", max_points=q.points, expected=q.answer,
                     question=q)

@@ -93,11 +93,13 @@ def read_moodle_export(rows: list[list[str]], header: list[str], source: str, ke
             roster.notes.append(f"{student}: {len(tried)} attempts in {source}; the one on "
                                 f"row {chosen[0]} is graded")
         number, row = chosen
-        for label, question, response in slots:
+        for ordinal, (label, question, response) in enumerate(slots, start=1):
             text = row[question] if question < len(row) else ""
             answer = row[response].strip() if response < len(row) else ""
             where = f"{source} row {number}, Response {label}"
-            roster.responses += _slot_answers(student, text, answer, where, finder, key)
+            for r in _slot_answers(student, text, answer, where, finder, key):
+                r.slot = ordinal
+                roster.responses.append(r)
     return roster
 
 

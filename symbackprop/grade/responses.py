@@ -45,6 +45,7 @@ class Response:
     answer: str
     where: str  # "responses.csv row 5", for the list of invalid answers
     problem: str | None = None  # why the variant or question cannot be told
+    slot: int | None = None  # the quiz slot it answers (Moodle), in the quiz's order
 
 
 @dataclass

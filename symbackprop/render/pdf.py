@@ -62,10 +62,13 @@ def log_excerpt(log: str, context: int = 3, limit: int = 3) -> str:
     return "; ".join(picked)
 
 
-def compile_pdf(tex: str, name: str = "document") -> bytes:
-    """Compile one LaTeX source to PDF bytes."""
+def compile_pdf(tex: str, name: str = "document", files: dict[str, bytes] | None = None) -> bytes:
+    """Compile one LaTeX source to PDF bytes; ``files`` (name -> bytes: figures, PDFs
+    to include) are placed beside the source, the only files TeX may read there."""
     _require_tex()
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as tmp:
+        for extra, data in (files or {}).items():
+            (Path(tmp) / Path(extra).name).write_bytes(data)
         source = Path(tmp) / f"{name}.tex"
         source.write_text(tex, encoding="utf-8")
         command = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error",

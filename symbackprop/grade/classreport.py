@@ -1,0 +1,204 @@
+"""The class report: what a teacher reads after grading, as Markdown and PDF.
+
+It holds the score distribution, each question's success rate, the most common
+mistakes with their counts and share of the class ("30 students (10 %): the sign is
+flipped"), where carried errors start (the answer a chain of carried marks goes back
+to), the answers that look copied (the same wrong number on several papers, or another
+variant's right answer), and every row that could not be graded, with its reason.
+
+This module computes the numbers; ``templates/grade/report.{md,tex}.j2`` lay them out
+and :mod:`.figures` draws the two charts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .gradebook import points_text, question_count
+from .marking import STATUSES, Gradebook, Mark
+
+TOP_MISTAKES = 12
+SUSPICIOUS_FROM = 3  # papers with the same wrong number
+_NUMBER = r"(?<![\w.])[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])"
+
+
+def mistake_label(mark: Mark) -> str | None:
+    """What went wrong in a ``wrong`` mark, without its numbers, so that the same slip
+    on different variants reads the same: the judge's diagnosis (the slip after the
+    expected value, its numbers and formula left out), else the mistake behind the
+    multiple-choice distractor chosen. None when neither names a slip."""
+    verdict = mark.verdict
+    catalogued = getattr(verdict, "mistake", None)
+    if catalogued is not None:
+        return getattr(catalogued, "sentence", None) or str(catalogued)
+    note = verdict.note if verdict is not None else mark.note
+    slip = note.split("; ", 1)[1] if note.startswith("expected ") and "; " in note else ""
+    if slip:
+        slip = slip.split(": ", 1)[-1]  # "0.93 = w5 − dE/dw5: the learning rate ..."
+        slip = re.sub(rf"\s*\(\s*{_NUMBER}\s*\)", "", slip)
+        slip = re.sub(rf"\s*=\s*{_NUMBER}", "", slip)
+        slip = re.sub(rf"^{_NUMBER}\s+", "", slip)
+        return re.sub(_NUMBER, "…", slip).strip()
+    q = mark.question
+    if q is not None and q.choices is not None and q.mistakes and mark.value is not None:
+        from ..exam.model import shown
+
+        for choice, mistake in zip(q.choices, q.mistakes, strict=True):
+            if mistake and shown(choice, q.decimals) == format(mark.value, "f"):
+                return mistake
+    return None
+
+
+def percent(part: int, whole: int) -> str:
+    """A share as a whole percentage, as the report prints it (0 % only when none)."""
+    if not whole or not part:
+        return "0 %"
+    share = round(100 * part / whole)
+    return f"{share} %" if share else "< 1 %"
+
+
+@dataclass
+class Question:
+    """One question slot of the paper across the class."""
+
+    slot: int
+    asks: list[str]
+    counts: dict[str, int]
+    total: int
+
+    @property
+    def success(self) -> float:
+        """The share of the class with full marks (correct or rounding)."""
+        return (self.counts["correct"] + self.counts["rounding"]) / self.total if self.total else 0
+
+
+@dataclass
+class Finding:
+    """A mistake, a carried-error origin or a suspicious number, with who made it."""
+
+    text: str
+    students: list[str] = field(default_factory=list)
+    questions: Counter = field(default_factory=Counter)
+    detail: str = ""
+
+    @property
+    def count(self) -> int:
+        return len(self.students)
+
+    def slots(self) -> str:
+        return ", ".join(f"q{s}" for s in sorted(self.questions))
+
+
+def question_rates(book: Gradebook) -> list[Question]:
+    n = question_count(book)
+    out = []
+    for slot in range(1, n + 1):
+        counts = dict.fromkeys(STATUSES, 0)
+        asks: dict[str, None] = {}
+        for s in book.students:
+            for m in s.slots:
+                if m.slot == slot:
+                    counts[m.status] += 1
+                    if m.ask:
+                        asks[m.ask] = None
+        out.append(Question(slot, list(asks), counts, sum(counts.values())))
+    return out
+
+
+def common_mistakes(book: Gradebook, limit: int = TOP_MISTAKES) -> list[Finding]:
+    found: dict[str, Finding] = {}
+    for s in book.students:
+        for m in s.slots:
+            if m.status != "wrong":
+                continue
+            label = mistake_label(m) or "a wrong number the diagnosis cannot explain"
+            f = found.setdefault(label, Finding(label))
+            if s.student not in f.students:
+                f.students.append(s.student)
+            f.questions[m.slot] += 1
+    return sorted(found.values(), key=lambda f: (-f.count, f.text))[:limit]
+
+
+def carried_origins(book: Gradebook) -> list[Finding]:
+    """For each quantity that carried marks follow from, who carried it and into which
+    questions: where the chains of carried errors start."""
+    found: dict[str, Finding] = {}
+    for s in book.students:
+        for m in s.slots:
+            if m.status != "carried" or m.verdict is None:
+                continue
+            for source in m.verdict.sources:
+                name = str(source)
+                f = found.setdefault(name, Finding(name))
+                if s.student not in f.students:
+                    f.students.append(s.student)
+                f.questions[m.slot] += 1
+    return sorted(found.values(), key=lambda f: (-f.count, f.text))
+
+
+def suspicious(book: Gradebook, minimum: int = SUSPICIOUS_FROM) -> list[Finding]:
+    """Wrong numbers that several papers share although their variants differ, and wrong
+    numbers that are the right answer of another variant."""
+    from ..exam.model import shown
+
+    answers: dict[tuple[int, str], set[str]] = defaultdict(set)  # the right answers by slot
+    for s in book.students:
+        for m in s.slots:
+            if m.question is not None:
+                answers[m.slot, shown(m.question.answer, m.question.decimals)].add(m.variant)
+    same: dict[tuple[int, str], list[tuple[str, str]]] = defaultdict(list)
+    out: list[Finding] = []
+    for s in book.students:
+        for m in s.slots:
+            if m.status not in ("wrong", "carried") or m.value is None:
+                continue
+            value = format(m.value, "f")
+            same[m.slot, value].append((s.student, m.variant))
+            others = answers.get((m.slot, value), set()) - {m.variant}
+            if others and m.status == "wrong":
+                out.append(Finding(f"q{m.slot} = {value}", [s.student], Counter({m.slot: 1}),
+                                   "the right answer of variant " + ", ".join(sorted(others))))
+    for (slot, value), who in same.items():
+        variants = {v for _, v in who}
+        if len(who) >= minimum and len(variants) > 1:
+            out.append(Finding(f"q{slot} = {value}", [st for st, _ in who],
+                               Counter({slot: len(who)}),
+                               f"the same wrong number on {len(who)} papers of "
+                               f"{len(variants)} variants"))
+    return sorted(out, key=lambda f: (-f.count, f.text))
+
+
+def invalid_rows(book: Gradebook) -> list[tuple[str, str, str]]:
+    """(where, student, reason) for every answer graded invalid."""
+    rows = []
+    for s in book.students:
+        for m in s.marks:
+            if m.status == "invalid":
+                rows.append((m.where or book.roster.source, s.student, m.note))
+    return rows
+
+
+def report_data(book: Gradebook) -> dict:
+    """Everything the report shows, as plain values (the templates format them)."""
+    n = len(book.students)
+    summary = book.summary()
+    return {
+        "family": book.key.family,
+        "source": book.roster.source,
+        "students": n,
+        "max_points": points_text(book.max_points),
+        "mean": summary["mean"],
+        "median": points_text(Decimal(str(summary["median"]))),
+        "statuses": summary["statuses"],
+        "carried_share": points_text(book.carried),
+        "questions": question_rates(book),
+        "mistakes": common_mistakes(book),
+        "carried": carried_origins(book),
+        "suspicious": suspicious(book),
+        "invalid": invalid_rows(book),
+        "notes": list(book.roster.notes),
+        "points": [s.points for s in book.students],
+    }
