@@ -16,8 +16,8 @@ from pathlib import Path
 from ..errors import SymbackpropError
 from ..files import target_directory, write_files
 from ..grade import grade
-from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
 from ..grade.document import report_files
+from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
 from ..grade.marking import DEFAULT_CARRIED
 from ..render.pdf import tex_available
 from .verify import parse_band

@@ -22,33 +22,30 @@ from .marking import STATUSES, Gradebook, Mark
 
 TOP_MISTAKES = 12
 SUSPICIOUS_FROM = 3  # papers with the same wrong number
+AS_IF = "; as if one "  # how verify's notes introduce the mistake's sentence
 _NUMBER = r"(?<![\w.])[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])"
 
 
-def mistake_label(mark: Mark) -> str | None:
-    """What went wrong in a ``wrong`` mark, without its numbers, so that the same slip
-    on different variants reads the same: the judge's diagnosis (the slip after the
-    expected value, its numbers and formula left out), else the mistake behind the
-    multiple-choice distractor chosen. None when neither names a slip."""
+def mistake_of(mark: Mark) -> tuple[str, str] | None:
+    """The mistake behind a ``wrong`` mark as (catalogue id, what the student did),
+    the sentence without its numbers and formula, so that the same slip on different
+    variants reads the same ("left out the factor dy/dz_c"). A multiple-choice answer
+    the judge cannot explain takes the mistake behind the distractor chosen. None when
+    neither names a slip."""
     verdict = mark.verdict
-    catalogued = getattr(verdict, "mistake", None)
-    if catalogued is not None:
-        return getattr(catalogued, "sentence", None) or str(catalogued)
-    note = verdict.note if verdict is not None else mark.note
-    slip = note.split("; ", 1)[1] if note.startswith("expected ") and "; " in note else ""
-    if slip:
-        slip = slip.split(": ", 1)[-1]  # "0.93 = w5 − dE/dw5: the learning rate ..."
-        slip = re.sub(rf"\s*\(\s*{_NUMBER}\s*\)", "", slip)
-        slip = re.sub(rf"\s*=\s*{_NUMBER}", "", slip)
-        slip = re.sub(rf"^{_NUMBER}\s+", "", slip)
-        return re.sub(_NUMBER, "…", slip).strip()
+    if verdict is not None and verdict.mistake:
+        sentence = verdict.note.split(AS_IF, 1)[1] if AS_IF in verdict.note else ""
+        sentence = sentence.split(": ", 1)[0]
+        sentence = re.sub(rf"\s*\(\s*{_NUMBER}\s*\)", "", sentence)
+        sentence = re.sub(rf"\s*=\s*{_NUMBER}", "", sentence)
+        return verdict.mistake, re.sub(_NUMBER, "…", sentence).strip()
     q = mark.question
     if q is not None and q.choices is not None and q.mistakes and mark.value is not None:
         from ..exam.model import shown
 
         for choice, mistake in zip(q.choices, q.mistakes, strict=True):
             if mistake and shown(choice, q.decimals) == format(mark.value, "f"):
-                return mistake
+                return mistake, ""
     return None
 
 
@@ -109,17 +106,38 @@ def question_rates(book: Gradebook) -> list[Question]:
 
 
 def common_mistakes(book: Gradebook, limit: int = TOP_MISTAKES) -> list[Finding]:
-    found: dict[str, Finding] = {}
+    """The mistakes of the class's wrong answers by catalogue id, most common first.
+
+    A mistake that every student made the same way reads as what they did ("left out
+    the factor dy/dz_c"); one made in several ways (the update added to w5 by some, to
+    w6 by others) reads as the catalogue's title with the commonest way as example."""
+    from ..mistakes import MISTAKES
+
+    groups: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for s in book.students:
         for m in s.slots:
-            if m.status != "wrong":
-                continue
-            label = mistake_label(m) or "a wrong number the diagnosis cannot explain"
-            f = found.setdefault(label, Finding(label))
-            if s.student not in f.students:
-                f.students.append(s.student)
-            f.questions[m.slot] += 1
-    return sorted(found.values(), key=lambda f: (-f.count, f.text))[:limit]
+            if m.status == "wrong":
+                found = mistake_of(m)
+                mistake, sentence = found if found else ("", "")
+                groups[mistake].append((s.student, sentence, m.slot))
+    out = []
+    for mistake, made in groups.items():
+        sentences = Counter(sentence for _, sentence, _ in made)
+        common = sentences.most_common(1)[0][0]
+        if not mistake:
+            text, detail = "", "a wrong number no known mistake explains"
+        elif len(sentences) == 1 and common:
+            text, detail = common, ""
+        else:
+            title = MISTAKES[mistake].title if mistake in MISTAKES else mistake
+            text, detail = "", title + (f", such as: {common}" if common else "")
+        f = Finding(text, detail=detail)
+        for student, _, slot in made:
+            if student not in f.students:
+                f.students.append(student)
+            f.questions[slot] += 1
+        out.append(f)
+    return sorted(out, key=lambda f: (-f.count, f.text or f.detail))[:limit]
 
 
 def carried_origins(book: Gradebook) -> list[Finding]:

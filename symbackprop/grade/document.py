@@ -8,7 +8,6 @@ from ..render.environment import environment, escape_tex, markdown_environment
 from .classreport import percent, report_data
 from .figures import question_chart, score_histogram
 
-
 LISTED = 12  # students named in one finding; the rest are counted
 
 
