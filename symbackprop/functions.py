@@ -8,6 +8,7 @@ user expressions in tests; the engine itself reads derivatives from :mod:`symbac
 
 from __future__ import annotations
 
+import mpmath
 import sympy as sp
 from sympy.core.function import ArgumentIndexError
 
@@ -219,3 +220,121 @@ def _float_softmax(j, zs):
     es = [sp.exp(sp.Float(z - top, precision=prec)) for z in zs]
     return sp.Float(es[j] / sp.Add(*es), precision=prec)
 
+
+def _float_call(function, z: sp.Float) -> sp.Float:
+    """An mpmath ``function`` at the float z, at z's precision."""
+    prec = z._prec
+    with mpmath.workprec(prec):
+        return sp.Float(function(z._to_mpmath(prec)), precision=prec)
+
+
+def _mp_softplus(z):
+    """log(1 + e^z) without overflow for large z or lost digits for very negative z."""
+    if z > 0:
+        return z + mpmath.log1p(mpmath.exp(-z))
+    return mpmath.log1p(mpmath.exp(z))
+
+
+class softplus(sp.Function):
+    """softplus(z) = log(1 + e^z), the smooth rectifier; its derivative is σ(z)."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if z is sp.S.Zero:
+            return sp.log(2)
+        if isinstance(z, sp.Float):
+            return _float_call(_mp_softplus, z)
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_log(self, z, **kwargs):
+        return sp.log(1 + sp.exp(z))
+
+    def _eval_evalf(self, prec):
+        z = self.args[0]._eval_evalf(prec)
+        if z is None or not z.is_Number:
+            return None
+        return _float_call(_mp_softplus, sp.Float(z, precision=prec))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
+#: The slope of leaky_relu(z) below 0 when it is written with one argument.
+LEAKY_SLOPE = sp.Rational(1, 100)
+
+
+class leaky_relu(sp.Function):
+    """The leaky rectifier: z for z > 0, else a z. Written ``leaky_relu(z)`` the slope a
+    is :data:`LEAKY_SLOPE` (0.01); ``leaky_relu(z, a)`` gives it, and the slope is then
+    an input like any other (its gradient is min(z, 0))."""
+
+    nargs = (1, 2)
+
+    @property
+    def slope(self) -> sp.Expr:
+        return self.args[1] if len(self.args) == 2 else LEAKY_SLOPE
+
+    @classmethod
+    def eval(cls, z, a=LEAKY_SLOPE):
+        if isinstance(z, sp.Number) and isinstance(a, sp.Number):
+            return z if z > 0 else a * z
+        return None
+
+    def fdiff(self, argindex=1):
+        z = self.args[0]
+        if argindex == 1:
+            return step(z) + self.slope * (1 - step(z))
+        if argindex == 2 and len(self.args) == 2:
+            return z * (1 - step(z))
+        raise ArgumentIndexError(self, argindex)
+
+    def _eval_evalf(self, prec):
+        values = [a._eval_evalf(prec) for a in self.args]
+        if any(v is None or not v.is_Number for v in values):
+            return None
+        z, a = values[0], values[1] if len(values) == 2 else sp.Float(LEAKY_SLOPE, precision=prec)
+        return z if z > 0 else a * z
+
+    def _eval_is_real(self):
+        return all(a.is_real for a in self.args) or None
+
+
+def _mp_elu(z):
+    return z if z > 0 else mpmath.expm1(z)
+
+
+class elu(sp.Function):
+    """The exponential linear unit with α = 1: z for z > 0, else e^z − 1. Its derivative,
+    1 for z > 0 and e^z otherwise, is continuous: both sides give 1 at 0."""
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, z):
+        if isinstance(z, sp.Float):
+            return _float_call(_mp_elu, z)
+        if isinstance(z, sp.Rational):
+            return z if z > 0 else sp.exp(z) - 1
+        return None
+
+    def fdiff(self, argindex=1):
+        if argindex != 1:
+            raise ArgumentIndexError(self, argindex)
+        z = self.args[0]
+        return step(z) + (1 - step(z)) * sp.exp(z)
+
+    def _eval_evalf(self, prec):
+        z = self.args[0]._eval_evalf(prec)
+        if z is None or not z.is_Number:
+            return None
+        return _float_call(_mp_elu, sp.Float(z, precision=prec))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real

@@ -47,7 +47,18 @@ from types import ModuleType
 import numpy as np
 import sympy as sp
 
-from .functions import maximum, minimum, relu, sigmoid, softmax, step
+from .functions import (
+    LEAKY_SLOPE,
+    elu,
+    leaky_relu,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+)
 
 Expr = sp.Expr
 
@@ -365,6 +376,67 @@ register(Op(
     kink=_tie, convention="a tie of min goes to the first argument",
     kernel=ArrayForm("minimum", jax=lambda jax: jax.numpy.minimum, torch=_torch_binary("minimum")),
     rule=r"\frac{\partial \min(a, b)}{\partial a} = [a \le b]",
+))
+
+register(Op(
+    name="softplus", gate="softplus gate", arity=1, function="softplus", sympy=softplus,
+    pattern="multiplies the upstream gradient by σ of its input (softplus is the sigmoid's integral)",
+    local=lambda args, out, expr=None: (sigmoid(args[0]),),
+    latex=r"\operatorname{{softplus}}\left({0}\right)", symbol=r"\mathrm{softplus}",
+    numpy=functools.partial(np.logaddexp, 0.0), activation=ELEMENTWISE,
+    kernel=ArrayForm("softplus", jax=lambda jax: jax.nn.softplus,
+                     torch=lambda torch: lambda z: torch.nn.functional.softplus(_tensor(torch, z))),
+    rule=r"\frac{d\,\mathrm{softplus}(z)}{dz} = \sigma(z)",
+))
+
+
+def _leaky_local(args):
+    z = args[0]
+    slope = args[1] if len(args) == 2 else LEAKY_SLOPE
+    # [z > 0] + a (1 − [z > 0]), as written (SymPy would print 99[z > 0]/100 + 1/100);
+    # a at z = 0: the slope on the left, as relu'(0) = 0
+    dz = sp.Add(step(z), sp.Mul(slope, 1 - step(z), evaluate=False), evaluate=False)
+    return (dz,) if len(args) == 1 else (dz, z * (1 - step(z)))
+
+
+def _np_leaky_relu(z, a=float(LEAKY_SLOPE)):
+    return np.where(np.asarray(z) > 0, z, np.multiply(a, z))
+
+
+register(Op(
+    name="leaky_relu", gate="leaky ReLU gate", arity=(1, 2), function="leaky_relu",
+    sympy=leaky_relu,
+    pattern="passes the upstream gradient where its input is positive, times its slope a elsewhere",
+    local=lambda args, out, expr=None: _leaky_local(args),
+    latex=r"\operatorname{{leaky\_relu}}\left({args,}\right)", symbol=r"\mathrm{leaky}",
+    numpy=_np_leaky_relu, kink=_at_zero, activation=ELEMENTWISE,
+    convention="leaky_relu'(0) = a, the slope on the left (0.01 unless given)",
+    kernel=ArrayForm(
+        "leaky_relu",
+        jax=lambda jax: lambda z, a=float(LEAKY_SLOPE): jax.numpy.where(z > 0, z, a * z),
+        torch=lambda torch: lambda z, a=float(LEAKY_SLOPE): torch.where(
+            _tensor(torch, z) > 0, _tensor(torch, z), a * _tensor(torch, z))),
+    rule=r"\frac{\partial \operatorname{leaky\_relu}(z, a)}{\partial z} = [z > 0] + a\,[z \le 0],"
+         r"\ \frac{\partial \operatorname{leaky\_relu}(z, a)}{\partial a} = z\,[z \le 0]",
+))
+
+
+def _np_elu(z):
+    z = np.asarray(z, dtype=float)
+    return np.where(z > 0, z, np.expm1(np.minimum(z, 0.0)))
+
+
+register(Op(
+    name="elu", gate="ELU gate", arity=1, function="elu", sympy=elu,
+    pattern="passes the upstream gradient where its input is positive, times e to the power of its input elsewhere",
+    local=lambda args, out, expr=None: (sp.Add(step(args[0]), (1 - step(args[0])) * sp.exp(args[0]),
+                                               evaluate=False),),
+    latex=r"\operatorname{{elu}}\left({0}\right)", symbol=r"\mathrm{elu}", numpy=_np_elu,
+    kink=_at_zero, activation=ELEMENTWISE,
+    convention="elu'(0) = 1 from either side (its two formulas meet there)",
+    kernel=ArrayForm("elu", jax=lambda jax: jax.nn.elu,
+                     torch=lambda torch: lambda z: torch.nn.functional.elu(_tensor(torch, z))),
+    rule=r"\frac{d\,\mathrm{elu}(z)}{dz} = [z > 0] + [z \le 0]\, e^{z}",
 ))
 
 

@@ -93,3 +93,10 @@ def test_unknown_function_suggests_from_the_table():
     for name in ops.FUNCTIONS:
         with pytest.raises(ExpressionError, match=f"did you mean '{name}'|functions: .*{name}"):
             parse_expression(f"{name}x(z)")
+
+
+def test_the_docs_example_entry_is_the_tables():
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
+    example = text.split("```python\n")[1].split("```")[0]
+    assert example.startswith("register(Op(")
+    assert example in (ROOT / "symbackprop" / "ops.py").read_text(encoding="utf-8")

@@ -39,8 +39,13 @@ def _args(name, rng):
     sampler = DOMAINS.get(name)
     if sampler:
         return [sp.Rational(str(round(v, 6))) for v in sampler(rng)]
-    n = ARITY.get(name, ops.OPS[name].arity or 2)
-    return [sp.Rational(str(round(rng.uniform(-3, 3), 6))) for _ in range(n)]
+    arity = ops.OPS[name].arity
+    n = ARITY.get(name, max(arity) if isinstance(arity, tuple) else arity or 2)
+    kink = ops.OPS[name].kink
+    while True:  # away from the kink, read from the table
+        args = [sp.Rational(str(round(rng.uniform(-3, 3), 6))) for _ in range(n)]
+        if kink is None or kink(args) > sp.Rational(1, 10):
+            return args
 
 
 def _value(name, args, index=0):

@@ -181,8 +181,6 @@ ARRAY_PRIMITIVES: dict[str, tuple[Callable, Callable, Callable]] = {
     "logsumexp": (_np_logsumexp,
                   lambda jax: functools.partial(jax.scipy.special.logsumexp, axis=1, keepdims=True),
                   lambda torch: lambda z: torch.logsumexp(z, dim=1, keepdim=True)),
-    "softplus": (functools.partial(np.logaddexp, 0.0), lambda jax: jax.nn.softplus,
-                 lambda torch: torch.nn.functional.softplus),
     "onehot": (_np_onehot, _jax_onehot,
                lambda torch: lambda y, n: (y == torch.arange(n)).to(torch.float64)),
     "batch_mean": (_np_mean, lambda jax: jax.numpy.mean,

@@ -33,14 +33,13 @@ import sympy as sp
 
 from .. import ops
 from ..derive import local_partials
-from ..functions import step
+from ..functions import softplus, step
 from ..graph import Node
 from ..losses import LOSSES, loss_expression
 from ..parse import indexed_name, symbol
 
 class_sum = sp.Function("class_sum")
 logsumexp = sp.Function("logsumexp")
-softplus = sp.Function("softplus")
 onehot = sp.Function("onehot")
 
 

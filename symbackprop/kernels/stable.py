@@ -36,8 +36,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..functions import sigmoid
-from .losses import softplus
+from ..functions import sigmoid, softplus
 
 Equation = tuple[sp.Symbol, sp.Expr]
 

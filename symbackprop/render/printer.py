@@ -138,7 +138,7 @@ def op_latex(op: ops.Op, args: list[str]) -> str:
 
 # A function name and its \left( would be set apart by a thin space (TeX's spacing
 # between an ordinary or operator atom and an inner one): σ (z) instead of σ(z).
-_FUNCTION_PAREN = re.compile(r"^(\\[A-Za-z]+|\\operatorname\{\w+\})\\left\(")
+_FUNCTION_PAREN = re.compile(r"^(\\[A-Za-z]+|\\operatorname\{(?:\w|\\_)+\})\\left\(")
 
 
 def _tight(text: str) -> str:
