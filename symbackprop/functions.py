@@ -228,6 +228,23 @@ def _float_call(function, z: sp.Float) -> sp.Float:
         return sp.Float(function(z._to_mpmath(prec)), precision=prec)
 
 
+class _MpmathFunction(sp.Function):
+    """A function of one real argument whose value at a float is an mpmath formula
+    (``_mp``, a staticmethod), evaluated at the float's precision."""
+
+    nargs = 1
+    _mp = None
+
+    def _eval_evalf(self, prec):
+        z = self.args[0]._eval_evalf(prec)
+        if z is None or not z.is_Number:
+            return None
+        return _float_call(self._mp, sp.Float(z, precision=prec))
+
+    def _eval_is_real(self):
+        return self.args[0].is_real
+
+
 def _mp_softplus(z):
     """log(1 + e^z) without overflow for large z or lost digits for very negative z."""
     if z > 0:
@@ -235,10 +252,10 @@ def _mp_softplus(z):
     return mpmath.log1p(mpmath.exp(z))
 
 
-class softplus(sp.Function):
+class softplus(_MpmathFunction):
     """softplus(z) = log(1 + e^z), the smooth rectifier; its derivative is σ(z)."""
 
-    nargs = 1
+    _mp = staticmethod(_mp_softplus)
 
     @classmethod
     def eval(cls, z):
@@ -255,15 +272,6 @@ class softplus(sp.Function):
 
     def _eval_rewrite_as_log(self, z, **kwargs):
         return sp.log(1 + sp.exp(z))
-
-    def _eval_evalf(self, prec):
-        z = self.args[0]._eval_evalf(prec)
-        if z is None or not z.is_Number:
-            return None
-        return _float_call(_mp_softplus, sp.Float(z, precision=prec))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
 
 
 #: The slope of leaky_relu(z) below 0 when it is written with one argument.
@@ -310,11 +318,11 @@ def _mp_elu(z):
     return z if z > 0 else mpmath.expm1(z)
 
 
-class elu(sp.Function):
+class elu(_MpmathFunction):
     """The exponential linear unit with α = 1: z for z > 0, else e^z − 1. Its derivative,
     1 for z > 0 and e^z otherwise, is continuous: both sides give 1 at 0."""
 
-    nargs = 1
+    _mp = staticmethod(_mp_elu)
 
     @classmethod
     def eval(cls, z):
@@ -329,12 +337,3 @@ class elu(sp.Function):
             raise ArgumentIndexError(self, argindex)
         z = self.args[0]
         return step(z) + (1 - step(z)) * sp.exp(z)
-
-    def _eval_evalf(self, prec):
-        z = self.args[0]._eval_evalf(prec)
-        if z is None or not z.is_Number:
-            return None
-        return _float_call(_mp_elu, sp.Float(z, precision=prec))
-
-    def _eval_is_real(self):
-        return self.args[0].is_real
