@@ -231,6 +231,7 @@ def test_markdown_handout_prints_them():
     assert r"\operatorname{elu}" in text
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not tex_available() or not shutil.which("pdftotext"),
                     reason="TeX and pdftotext are installed by the README's test command")
 def test_handout_compiles_with_real_tex_without_bad_boxes(tmp_path):
