@@ -547,3 +547,42 @@ def test_class_report_tex_has_no_bad_boxes(exam_dir, klass, tmp_path):
     assert run.returncode == 0, run.stdout[-2000:]
     log = (tmp_path / "report.log").read_text(errors="replace")
     assert "Overfull" not in log and "Underfull" not in log
+
+
+# ------------------------------------------------------------------------ marked sheets
+
+
+def test_marked_sheets_one_per_student_and_one_for_printing(exam_dir, klass, tmp_path):
+    import subprocess
+
+    path, plants = klass
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    chosen = {f"s{i:03d}" for i in range(len(PLANTS))} | {"ghost"}
+    small = tmp_path / "small.csv"
+    with small.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if r[0] in chosen])
+    status, report, err = _grade_json(exam_dir, small, tmp_path, "--sheets", "--jobs", "2")
+    assert status == 0, err
+    out = tmp_path / "out"
+    pages = 0
+    for s in report["students"]:
+        pdf = out / f"sheet-{s['student']}.pdf"
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        flat = " ".join(text.split())
+        assert s["student"] in flat
+        assert f"{s['points']} of 3 points" in flat
+        if s["student"] != "ghost":
+            assert f"variant {s['variant']}" in flat
+            for a in s["answers"]:
+                word = {"rounding": "rounded"}.get(a["status"], a["status"])
+                assert word in flat, (s["student"], a["status"])
+        info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+        pages += int(next(ln.split()[-1] for ln in info.splitlines() if ln.startswith("Pages")))
+    info = subprocess.run(["pdfinfo", str(out / "sheets.pdf")], capture_output=True, text=True).stdout
+    assert f"Pages:           {pages}" in info
+    merged = subprocess.run(["pdftotext", str(out / "sheets.pdf"), "-"], capture_output=True,
+                            text=True, check=True).stdout
+    order = [merged.index(s["student"]) for s in report["students"]]
+    assert order == sorted(order)  # the class's order
+    assert "marked sheets" in err

@@ -13,7 +13,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from ..errors import SymbackpropError
+from ..errors import SymbackpropError, UnsupportedError
 from ..files import target_directory, write_files
 from ..grade import grade
 from ..grade.document import report_files
@@ -41,6 +41,12 @@ def register(sub):
                         f"{DEFAULT_CARRIED})")
     p.add_argument("--band", default="2", metavar="UNITS",
                    help="rounding band in units of the last digit written (default 2)")
+    p.add_argument("--sheets", action="store_true",
+                   help="also write each student's marked sheet (sheet-NAME.pdf) and all of "
+                        "them in one PDF for printing (sheets.pdf)")
+    p.add_argument("--jobs", type=int, default=None, metavar="J",
+                   help="worker processes for grading and TeX processes for the sheets "
+                        "(default: the cores)")
     return p
 
 
@@ -64,10 +70,19 @@ def report_invalid(book) -> None:
                 sys.stderr.write(f"invalid: {where}: {student.student}: {m.note}\n")
 
 
+def _progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rcompiling sheets: {done}/{total}")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
 def run(args) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise SymbackpropError("--jobs: must be at least 1")
     share = parse_share(args.carried)
     band = parse_band(args.band)
-    book = grade(args.exam, args.responses, carried=share, band=band)
+    book = grade(args.exam, args.responses, carried=share, band=band, jobs=args.jobs)
     report_invalid(book)
     files = {"gradebook.csv": gradebook_csv(book), "gradebook.json": gradebook_json(book),
              "moodle-grades.csv": moodle_grades_csv(book)}
@@ -76,6 +91,13 @@ def run(args) -> int:
         sys.stderr.write("note: no TeX (latexmk, pdflatex): the class report is written "
                          "as Markdown only\n")
     files.update(report_files(book, pdf=pdf))
+    if args.sheets:
+        if not pdf:
+            raise UnsupportedError("--sheets needs TeX (latexmk and pdflatex)")
+        from ..grade.sheets import sheet_files
+
+        show = sys.stderr.isatty()
+        files.update(sheet_files(book, jobs=args.jobs, progress=_progress if show else None))
     exam = Path(args.exam)
     default = (exam if exam.is_dir() else exam.parent) / "grades"
     directory = target_directory(args.output or str(default), "grades")
@@ -85,6 +107,10 @@ def run(args) -> int:
     s = book.summary()
     sys.stderr.write(f"graded {s['students']} students: mean {s['mean']} of "
                      f"{s['max_points']} points\n")
+    sheets = [p for p in written if p.name.startswith("sheet-")]
     for path in written:
-        sys.stderr.write(f"wrote {path}\n")
+        if path not in sheets:
+            sys.stderr.write(f"wrote {path}\n")
+    if sheets:
+        sys.stderr.write(f"wrote {len(sheets)} marked sheets ({directory}/sheet-*.pdf)\n")
     return 0

@@ -24,17 +24,18 @@ __all__ = ["ExamKey", "Gradebook", "Mark", "Roster", "StudentGrade", "grade", "r
 
 
 def grade(exam_dir: str | Path, responses: str | Path, *, carried=DEFAULT_CARRIED,
-          band=DEFAULT_BAND) -> Gradebook:
+          band=DEFAULT_BAND, jobs: int | None = None) -> Gradebook:
     """Grade the answers in ``responses`` (a CSV of answers, a Moodle responses export or
     a folder of claims files) against the exam in ``exam_dir`` (its ``key.json``).
 
     ``carried``: the share of a question's points that an error carried forward earns
     (0 to 1, default 0.5). ``band``: the rounding band of ``verify``, in units of the
-    last digit written.
+    last digit written. ``jobs``: worker processes for a large class (default: the
+    machine's cores).
     """
     carried = Decimal(str(carried))
     if not carried.is_finite() or not 0 <= carried <= 1:
         raise SymbackpropError("--carried: the share must be a number from 0 to 1")
     key = read_key(exam_dir)
     roster = read_responses(responses, key)
-    return grade_class(key, roster, carried, Decimal(str(band)))
+    return grade_class(key, roster, carried, Decimal(str(band)), jobs)

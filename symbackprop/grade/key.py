@@ -13,7 +13,7 @@ with the same number, in the key's order.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -48,6 +48,7 @@ class KeyVariant:
     index: int = 0  # position in key.json, for error messages
     source: str = "key.json"
     _solution: object = field(default=None, repr=False)
+    _problem: object = field(default=None, repr=False)
     _keys: dict | None = field(default=None, repr=False)
 
     @property
@@ -58,12 +59,19 @@ class KeyVariant:
 
             where = f"variants[{self.index}].problem"
             try:
-                self._solution = load_dict(self.table, name=self.id).solve()
+                self._problem = load_dict(self.table, name=self.id)
+                self._solution = self._problem.solve()
             except SymbackpropError as exc:
                 inner = [p for p in (exc.where.section, exc.where.field) if p]
                 where = ".".join([where, *inner])
                 raise SymbackpropError(exc.message, Where(file=self.source, field=where)) from None
         return self._solution
+
+    @property
+    def problem(self):
+        """The variant's problem, loaded (with :attr:`solution`)."""
+        self.solution  # noqa: B018 - loads both
+        return self._problem
 
     def question_keys(self) -> dict[Key, int]:
         """Each question's parsed claim key -> its index among the variant's questions."""
@@ -102,6 +110,12 @@ class ExamKey:
     family: str
     seed: object
     variants: dict[str, KeyVariant]
+
+    def unsolved(self) -> ExamKey:
+        """The key without its solved variants: small to send to a worker process."""
+        variants = {i: replace(v, _solution=None, _problem=None, _keys=None)
+                    for i, v in self.variants.items()}
+        return replace(self, variants=variants)
 
     def paper(self, variant_id: str) -> list[KeyVariant]:
         """The variants on the paper that holds ``variant_id``, in the key's order."""

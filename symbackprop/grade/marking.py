@@ -19,6 +19,7 @@ could not be placed (an unknown variant or question, a bad number), with its rea
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -52,6 +53,7 @@ class Mark:
     where: str | None = None
     verdict: Verdict | None = None
     question: KeyQuestion | None = None
+    index: int | None = None  # the question's index among its variant's questions
 
     def to_json(self) -> dict:
         out = {"ask": self.ask, "variant": self.variant,
@@ -180,16 +182,62 @@ def points_for(status: str, points: Decimal, carried: Decimal) -> Decimal:
     return Decimal(0)
 
 
+#: Below this many students, starting worker processes costs more than it saves.
+PARALLEL_FROM = 40
+
+
 def grade_class(key: ExamKey, roster: Roster, carried: Decimal = DEFAULT_CARRIED,
-                band: Decimal = DEFAULT_BAND) -> Gradebook:
-    """Mark every student of ``roster`` against ``key``."""
+                band: Decimal = DEFAULT_BAND, jobs: int | None = None) -> Gradebook:
+    """Mark every student of ``roster`` against ``key``, over ``jobs`` worker processes
+    (default: the machine's cores) for a large class. Students of the same variant go
+    to the same worker, which solves that variant once."""
     by_student: dict[str, list[Response]] = {s: [] for s in roster.students}
     for r in roster.responses:
         by_student[r.student].append(r)
-    typical = key.typical_paper()
-    students = [grade_student(s, rows, key, carried, band, typical, roster.people.get(s, {}))
-                for s, rows in by_student.items()]
+    jobs = jobs or os.cpu_count() or 1
+    tasks = [(s, rows, roster.people.get(s, {})) for s, rows in by_student.items()]
+    if jobs == 1 or len(tasks) < PARALLEL_FROM:
+        students = _grade_chunk(key, tasks, carried, band)
+    else:
+        students = _grade_parallel(key, tasks, carried, band, jobs)
     return Gradebook(key, roster, students, carried, band)
+
+
+def _grade_chunk(key: ExamKey, tasks, carried: Decimal, band: Decimal) -> list[StudentGrade]:
+    typical = key.typical_paper()
+    return [grade_student(s, rows, key, carried, band, typical, person)
+            for s, rows, person in tasks]
+
+
+def _grade_parallel(key: ExamKey, tasks, carried, band, jobs: int) -> list[StudentGrade]:
+    """The tasks split into chunks of whole variants, graded in worker processes, put
+    back in the class's order."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    def variant_of(task) -> str:
+        return next((r.variant for r in task[1] if r.variant), "")
+
+    order = sorted(range(len(tasks)), key=lambda i: variant_of(tasks[i]))
+    size = max(1, len(tasks) // (4 * jobs))
+    chunks, current, last = [], [], None
+    for i in order:
+        v = variant_of(tasks[i])
+        if len(current) >= size and v != last:
+            chunks.append(current)
+            current = []
+        current.append(i)
+        last = v
+    if current:
+        chunks.append(current)
+    unsolved = key.unsolved()
+    results: list[StudentGrade | None] = [None] * len(tasks)
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(_grade_chunk, unsolved, [tasks[i] for i in chunk], carried, band)
+                   for chunk in chunks]
+        for chunk, future in zip(chunks, futures, strict=True):
+            for i, graded in zip(chunk, future.result(), strict=True):
+                results[i] = graded
+    return results
 
 
 def _paper_of(rows: list[Response], key: ExamKey) -> list[KeyVariant] | None:
@@ -298,7 +346,7 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
             continue
         answers = [r for r in placed.get((variant.id, i), []) if r.answer.strip()]
         mark = Mark(q.ask, variant.id, "missing", max_points=q.points, expected=q.answer,
-                    question=q)
+                    question=q, index=i)
         marks.append(mark)
         if not answers:
             continue

@@ -62,9 +62,12 @@ def log_excerpt(log: str, context: int = 3, limit: int = 3) -> str:
     return "; ".join(picked)
 
 
-def compile_pdf(tex: str, name: str = "document", files: dict[str, bytes] | None = None) -> bytes:
+def compile_pdf(tex: str, name: str = "document", files: dict[str, bytes] | None = None,
+                once: bool = False) -> bytes:
     """Compile one LaTeX source to PDF bytes; ``files`` (name -> bytes: figures, PDFs
-    to include) are placed beside the source, the only files TeX may read there."""
+    to include) are placed beside the source, the only files TeX may read there.
+    ``once``: one pdflatex pass instead of latexmk's until stable, for a document with
+    no cross-references or tables of contents (a third of the time)."""
     _require_tex()
     with tempfile.TemporaryDirectory(prefix="symbackprop-tex-") as tmp:
         for extra, data in (files or {}).items():
@@ -75,6 +78,9 @@ def compile_pdf(tex: str, name: str = "document", files: dict[str, bytes] | None
                    "-no-shell-escape",
                    "-pdflatex=pdflatex -no-shell-escape -interaction=nonstopmode %O %S",
                    source.name]
+        if once:
+            command = ["pdflatex", "-no-shell-escape", "-interaction=nonstopmode",
+                       "-halt-on-error", source.name]
         returncode, stdout, stderr = _run_tex(command, tmp, name)
         pdf = Path(tmp) / f"{name}.pdf"
         if returncode != 0 or not pdf.exists():
@@ -133,13 +139,26 @@ def kill_all() -> None:
             pass
 
 
-def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:
-    """Compile (name, LaTeX) pairs to PDF, in parallel over the machine's cores."""
+def compile_many(sources: list[tuple[str, str]], jobs: int | None = None, once: bool = False,
+                 progress=None) -> list[bytes]:
+    """Compile (name, LaTeX) pairs to PDF, in parallel over ``jobs`` TeX processes (the
+    machine's cores by default); ``once`` as for :func:`compile_pdf`; ``progress(done,
+    total)`` is called as documents finish."""
     _require_tex()
-    workers = max(1, min(len(sources), os.cpu_count() or 1))
+    workers = max(1, min(len(sources), jobs or os.cpu_count() or 1))
+    done = [0]
+
+    def one(item):
+        pdf = compile_pdf(item[1], item[0], once=once)
+        if progress:
+            with _LOCK:
+                done[0] += 1
+                progress(done[0], len(sources))
+        return pdf
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
-            return list(pool.map(lambda item: compile_pdf(item[1], item[0]), sources))
+            return list(pool.map(one, sources))
         except BaseException:
             kill_all()  # so that the pool's threads end now, each removing its directory
             raise
