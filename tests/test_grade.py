@@ -586,3 +586,54 @@ def test_marked_sheets_one_per_student_and_one_for_printing(exam_dir, klass, tmp
     order = [merged.index(s["student"]) for s in report["students"]]
     assert order == sorted(order)  # the class's order
     assert "marked sheets" in err
+
+
+# ------------------------------------------------------------------------ papers of several exercises
+
+
+def test_papers_of_several_exercises(tmp_path):
+    """A key whose variants carry "exercise" and "student" (contract section 6): each
+    student's paper is every variant with their number, graded as one row."""
+    from test_exam import oracle_answer
+
+    from symbackprop.exam import make_exam
+
+    variants = []
+    for family in ("net221", "chain"):
+        for number, v in enumerate(make_exam(family, 3, seed=7).key()["variants"], start=1):
+            variants.append({**v, "exercise": family, "student": number})
+    exam = tmp_path / "exam"
+    exam.mkdir()
+    (exam / "key.json").write_text(json.dumps({"family": "", "seed": 7, "variants": variants}))
+    papers = {n: [v for v in variants if v["student"] == n] for n in (1, 2, 3)}
+
+    def right(student, n, only=None):
+        rows = []
+        for v in papers[n]:
+            if only and v["exercise"] != only:
+                continue
+            for q in v["questions"]:
+                rows.append([student, v["id"], q["ask"],
+                             shown(oracle_answer(v["problem"], q["ask"]), q["decimals"])])
+        return rows
+
+    rows = [["student", "variant", "ask", "answer"]] + right("ann", 1) + right("bob", 2)
+    stray = papers[3][1]
+    rows.append(["bob", stray["id"], stray["questions"][0]["ask"], "1"])
+    rows += right("cid", 3, only="net221")
+    path = tmp_path / "answers.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    status, report, err = _grade_json(exam, path, tmp_path)
+    assert status == 0, err
+    s = {x["student"]: x for x in report["students"]}
+    size = sum(len(v["questions"]) for v in papers[1])
+    assert s["ann"]["variant"] == "+".join(v["id"] for v in papers[1])
+    assert [a["status"] for a in s["ann"]["answers"]] == ["correct"] * size
+    assert s["ann"]["points"] == s["ann"]["max_points"] == size
+    assert s["bob"]["answers"][-1]["status"] == "invalid"
+    assert "is not on this student's paper" in s["bob"]["answers"][-1]["note"]
+    chain = len(papers[3][1]["questions"])
+    assert [a["status"] for a in s["cid"]["answers"]][-chain:] == ["missing"] * chain
+    header = next(csv.reader((tmp_path / "out" / "gradebook.csv").open()))
+    assert header[4:] == [f"q{i}" for i in range(1, size + 1)]
