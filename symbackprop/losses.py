@@ -43,6 +43,9 @@ class Loss:
     tex: str
     term: Callable | None = None  # (a_j, y_j) -> the term of output j
     scale: Callable | None = None  # n -> the factor in front of the sum (None: none)
+    #: the output activation whose derivative cancels the loss's division, δ = a − y
+    #: (sigmoid for bce, softmax for cce); the kernels fuse the pair (kernels/losses.py)
+    canonical: str | None = None
 
 
 LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
@@ -61,11 +64,11 @@ LOSSES: dict[str, Loss] = {loss.name: loss for loss in (
          r"-\sum_{j} \left[y_{j} \log a^{[N]}_{j} + (1 - y_{j}) \log\left(1 - a^{[N]}_{j}\right)\right]",
          term=lambda a, y: ops.build("add", ops.build("mul", y, ops.build("log", a)),
                                      ops.build("mul", _one_minus(y), ops.build("log", _one_minus(a)))),
-         scale=lambda n: sp.S.NegativeOne),
+         scale=lambda n: sp.S.NegativeOne, canonical="sigmoid"),
     Loss("cce", "−Σ y log a",
          r"-\sum_{j} y_{j} \log a^{[N]}_{j}",
          term=lambda a, y: ops.build("mul", y, ops.build("log", a)),
-         scale=lambda n: sp.S.NegativeOne),
+         scale=lambda n: sp.S.NegativeOne, canonical="softmax"),
     Loss("hinge", "Σ_{j≠y} max(0, s_j − s_y + 1)",
          r"\sum_{j \ne y} \max\left(0, a^{[N]}_{j} - a^{[N]}_{y} + 1\right)"),
 )}

@@ -106,6 +106,9 @@ class Op:
     pole: bool = False  # finite arguments can give an infinite value (log 0, 1/0)
     kernel: ArrayForm | None = None  # for an op SymPy's code printers do not know
     layer_kernel: ArrayForm | None = None  # a whole-layer activation over (batch, units)
+    #: a whole-layer activation's vector-Jacobian product over a layer's arrays:
+    #: (its output a, the upstream gradient g, the sum over each sample) -> δ
+    layer_vjp: Callable | None = None
     activation: str | None = None  # ELEMENTWISE or WHOLE_LAYER for a layer activation
     #: arguments of the SymPy expression that are not inputs of the gate, put first when
     #: it is built (softmax's element index)
@@ -462,6 +465,8 @@ register(Op(
         "softmax_classes", numpy=functools.partial(_np_softmax, axis=1),
         jax=lambda jax: functools.partial(jax.nn.softmax, axis=1),
         torch=lambda torch: lambda z: torch.softmax(z, dim=1)),
+    # Σ_j g_j ∂a_j/∂z_k = Σ_j g_j a_j (δ_jk − a_k) = a_k (g_k − Σ_j g_j a_j)
+    layer_vjp=lambda a, g, total: a * (g - total(a * g)),
     rule=r"\frac{\partial a_j}{\partial z_k} = a_j(\delta_{jk} - a_k)",
 ))
 

@@ -36,6 +36,7 @@ from ..derive import local_partials
 from ..functions import softplus, step
 from ..graph import Node
 from ..losses import LOSSES, loss_expression
+from ..network import LINEAR, whole_layer
 from ..parse import indexed_name, symbol
 
 class_sum = sp.Function("class_sum")
@@ -89,21 +90,31 @@ def lifted_gradient(loss: str, n: int, A, Y) -> sp.Expr:
 
 def _activation_local(act: str, Z, A) -> sp.Expr:
     """act'(z) from the op table, in terms of the layer's output where it can be."""
-    if act == "linear":
+    if act == LINEAR:
         return sp.S.One
     return ops.OPS[act].partials((Z,), A)[0]
 
 
+def _fused_cce(n, A, Z, Y) -> OutputLayer:
+    total, lse = class_sum(Y), sp.Symbol("lse", real=True)
+    return OutputLayer([(lse, logsumexp(Z))], total * lse - class_sum(Y * Z), total * A - Y,
+                       "softmax + cce fused: delta = a - y, loss by log-sum-exp",
+                       activation=sp.exp(Z - lse))  # softmax from the same lse
+
+
+def _fused_bce(n, A, Z, Y) -> OutputLayer:
+    return OutputLayer([], class_sum(softplus(Z) - Y * Z), A - Y,
+                       "sigmoid + bce fused: delta = a - y, loss by softplus")
+
+
+#: Each loss's fused form with its canonical activation (:attr:`symbackprop.losses.Loss.canonical`).
+_FUSED = {"cce": _fused_cce, "bce": _fused_bce}
+
+
 def output_layer(loss: str, act: str, n: int, A, Z, Y) -> OutputLayer:
     """The last layer's loss and δ_L for this loss and activation (see the module doc)."""
-    if act == "softmax" and loss == "cce":
-        total, lse = class_sum(Y), sp.Symbol("lse", real=True)
-        return OutputLayer([(lse, logsumexp(Z))], total * lse - class_sum(Y * Z), total * A - Y,
-                           "softmax + cce fused: delta = a - y, loss by log-sum-exp",
-                           activation=sp.exp(Z - lse))  # softmax from the same lse
-    if act == "sigmoid" and loss == "bce":
-        return OutputLayer([], class_sum(softplus(Z) - Y * Z), A - Y,
-                           "sigmoid + bce fused: delta = a - y, loss by softplus")
+    if act == LOSSES[loss].canonical:
+        return _FUSED[loss](n, A, Z, Y)
     extra = []
     if loss == "hinge":
         T = sp.Symbol("T", real=True)  # one-hot mask of each sample's class
@@ -117,8 +128,8 @@ def output_layer(loss: str, act: str, n: int, A, Z, Y) -> OutputLayer:
         value = _values(loss, A, Y, n)
         grad = lifted_gradient(loss, n, A, Y)
         note = f"{loss}: dL/da from the op table"
-    if act == "softmax":
-        delta = A * (grad - class_sum(A * grad))
+    if whole_layer(act):  # a Jacobian: the op table's vector-Jacobian product
+        delta = ops.OPS[act].layer_vjp(A, grad, class_sum)
     else:
         delta = grad * _activation_local(act, Z, A)
     return OutputLayer(extra, value, delta, note)
