@@ -16,7 +16,7 @@ import sympy as sp
 from .derive import Derivation, Edge
 from .errors import ClaimError
 from .evaluate import Evaluation, adjoints
-from .keys import Key, parse_key
+from .keys import Key, Kind, parse_key
 from .numbers import to_float
 
 
@@ -74,7 +74,7 @@ class Solution:
         """
         if bottom is None:
             key = parse_key(top, self.key_names)
-            if key.kind != "derivative":
+            if key.kind != Kind.DERIVATIVE:
                 raise ClaimError(f"'{top}' is not a derivative key (like dy/dz_c)")
             top, bottom = key.name, key.wrt
         if top == bottom:
@@ -106,9 +106,9 @@ class Solution:
         """The exact value a claim key names: a number, or nested lists for an array."""
         if isinstance(key, str):
             key = parse_key(key, self.key_names)
-        if key.kind == "value":
+        if key.kind == Kind.VALUE:
             return self._scalar_or_array(key.name, self.values.__getitem__)
-        if key.kind == "after":
+        if key.kind == Kind.AFTER:
             if not self.values_after:
                 raise ClaimError(f"'{key}' needs a learning_rate in the problem")
             return self._scalar_or_array(key.name, self.values_after.__getitem__)

@@ -159,3 +159,28 @@ def test_the_exam_labels_are_the_old_notes(mistake):
         assert got == []  # df/dx is no update
     else:
         assert labels[mistake] in got, got
+
+
+def test_a_transposed_non_square_gradient_is_named(cli, tmp_path):
+    """dL/dW1 of a 3-2-1 network is 2x3; written as its 3x2 transpose (BP4 as a·δᵀ),
+    the error says so, with the line, and exit 2."""
+    table = {**TANH, "network": {**TANH["network"], "layers": [3, 2, 1]},
+             "parameters": {**TANH["parameters"], "W1": [[0.1, -0.4, 0.2], [0.3, 0.8, -0.5]]},
+             "inputs": {"x": [1, 2, -1], "y": [1]}}
+    problem = tmp_path / "p.toml"
+    problem.write_text(toml_of(table))
+    claims = tmp_path / "c.txt"
+    claims.write_text("dL/dW1 = [[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]]\n")
+    r = cli("verify", problem, claims)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert "line 1" in r.stderr and "the transpose? dL/dW1 has the shape of W1" in r.stderr
+
+
+def toml_of(table: dict) -> str:
+    """A problem file from a table of plain numbers and lists (no TOML writer needed)."""
+    lines = [f'title = "{table["title"]}"', f'learning_rate = {table["learning_rate"]}']
+    for section in ("network", "parameters", "inputs"):
+        lines.append(f"[{section}]")
+        for k, v in table[section].items():
+            lines.append(f"{k} = {v!r}".replace("'", '"'))
+    return "\n".join(lines) + "\n"

@@ -402,6 +402,43 @@ def test_a_claim_with_many_decimals_is_judged(cli, tmp_path):
         assert got["h_a"] == "wrong"  # h_a is 0.58686: far more than the band away
 
 
+# ------------------------------------------------------------------ early rounding, commas
+
+
+def test_an_intermediate_rounded_early_is_named():
+    """h_a = 0.59 (two decimals) carried into z_c at four: z_c is 6 units of its last
+    digit off the truth, accepted as rounding, and the note says h_a was rounded early;
+    E = 0.0737 is within the band, and the note finds y rounded early to 0.616."""
+    truth = oracle_quantities("net-221")
+    h_b = sigmoid(D("0.23") * D("0.5") + D("0.82") * D("0.3"))
+    z_c = r4(D("0.59") * D("0.2") + D(r4(h_b)) * D("0.6"))
+    assert units_off(truth["z_c"], z_c) > 2 and Decimal("0.59") in cut(truth["h_a"], "0.59")
+    report = sb.verify("net-221", {"h_a": "0.59", "h_b": r4(h_b), "z_c": z_c})
+    v = {v.key: v for v in report.verdicts}["z_c"]
+    assert v.status == "rounding", v.note
+    assert "h_a = 0.59 (rounded early, to 2 decimals" in v.note, v.note
+    e = r4((1 - D("0.616")) ** 2 / 2)
+    assert e == "0.0737" and units_off(truth["E"], e) < 2
+    (v,) = sb.verify("net-221", {"E": e}).verdicts
+    assert v.status == "rounding" and "y rounded early to 0.616" in v.note, v.note
+
+
+def test_a_decimal_comma(cli, tmp_path):
+    """0,0822 is 0.0822 in a claims file and through the API; 1,234 could be a thousand
+    and is refused with its line."""
+    truth = oracle_quantities("net-221")
+    claims = tmp_path / "c.txt"
+    claims.write_text("dE/dw5 = -0,0534\nh_a = 0,5869\n")
+    assert Decimal("-0.0534") in cut(truth["dE/dw5"], "-0.0534")
+    r = cli("verify", "net-221", claims, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert [c["status"] for c in json.loads(r.stdout)["claims"]] == ["correct", "correct"]
+    (v,) = sb.verify("net-221", {"dE/dw5": "0,0534"}).verdicts
+    assert v.status == "wrong" and v.mistake == "sign-flipped"
+    claims.write_text("z_a = 0.351\nz_b = 1,234\n")
+    assert_one_error_line(cli("verify", "net-221", claims), claims, ["line 2", "ambiguous"])
+
+
 # ------------------------------------------------------------------ the band's limits
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import re
 
-from ..keys import parse_key
+from ..keys import Kind, parse_key
 from ..numbers import format_number
 from ..render.environment import environment as render_environment
 from ..render.environment import escape_tex
@@ -42,9 +42,9 @@ def _paren(text: str) -> str:
 def key_tex(key: str, solution) -> str:
     """A claim key as LaTeX: dE/dw1 as a fraction of partials, w1_new as w_1'."""
     parsed = parse_key(key, solution.key_names)
-    if parsed.kind == "derivative":
+    if parsed.kind == Kind.DERIVATIVE:
         return partial_tex(parsed.name, parsed.wrt)
-    if parsed.kind == "after":
+    if parsed.kind == Kind.AFTER:
         return "{" + name_tex(parsed.name) + r"}^{\mathrm{new}}"
     return name_tex(parsed.name)
 
@@ -74,9 +74,9 @@ def worked_steps(variant, question) -> list[str]:
     sol = variant.solution
     parsed = parse_key(question.ask.key, sol.key_names)
     d = question.ask.decimals
-    if parsed.kind == "derivative":
+    if parsed.kind == Kind.DERIVATIVE:
         return chain_steps(sol, parsed.name, parsed.wrt, d)
-    if parsed.kind == "after":
+    if parsed.kind == Kind.AFTER:
         p = parsed.name
         g = sol.gradients[p]
         lines = chain_steps(sol, sol.output, p, d)

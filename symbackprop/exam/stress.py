@@ -13,7 +13,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
-from ..keys import parse_key
+from ..keys import Kind, parse_key
 from .generate import make_exam
 from .model import rounded
 from .wellposed import RULES, gate_problems
@@ -43,7 +43,7 @@ def problems_of(variant) -> list[str]:
         if rounded(q.answer, d) == 0 and not (q.ask.zero_ok and q.answer == 0):
             found.append(f"{q.ask.key}: rounds to 0")
         asked = parse_key(q.ask.key, sol.key_names)
-        if asked.kind == "after" and rounded(q.answer, d) == rounded(sol.values[asked.name], d):
+        if asked.kind == Kind.AFTER and rounded(q.answer, d) == rounded(sol.values[asked.name], d):
             found.append(f"{q.ask.key}: unchanged by the update")
         if q.choices is None:
             continue

@@ -30,7 +30,7 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import ops
-from ..keys import parse_key
+from ..keys import Kind, parse_key
 from .model import rounded
 
 KINK_MARGIN = 0.05
@@ -95,7 +95,7 @@ def check_unchanged(key: str, answer, solution, decimals: int) -> None:
     point of the exercise), but an updated value equal to the value before it does not.
     """
     parsed = parse_key(key, solution.key_names)
-    if parsed.kind != "after":
+    if parsed.kind != Kind.AFTER:
         return
     before = solution.values[parsed.name]
     if rounded(answer, decimals) == rounded(before, decimals):

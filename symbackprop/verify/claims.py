@@ -22,10 +22,11 @@ import numpy as np
 
 from ..errors import ClaimError
 from ..files import read_limited
-from ..keys import Key, parse_key
+from ..keys import Key, Kind, parse_key
 
 MAX_FILE_BYTES = 2_000_000
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+_DECIMAL_COMMA = re.compile(r"([+-]?)(\d+),(\d+)([eE][+-]?\d+)?")
 _TOKEN = re.compile(r"\s*(\[|\]|,|[^\s\[\],]+)")
 _MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
 
@@ -75,12 +76,11 @@ class Number:
 @dataclass(frozen=True)
 class Claim:
     """One scalar claim: the quantity (a :class:`Key` naming one scalar), the number
-    given, and where it was written (``line``; the array claim it came from, if any)."""
+    given, and the line it was written on."""
 
     key: Key
     given: Number
     line: int | None = None
-    written_as: str | None = None
 
     @property
     def name(self) -> str:
@@ -89,8 +89,9 @@ class Claim:
 
 
 def parse_number(text: str) -> Number:
-    """A decimal number as written (``-0.0533``, ``5e-05``, a Unicode minus sign)."""
-    clean = text.strip().translate(_MINUS_SIGNS)
+    """A decimal number as written (``-0.0533``, ``5e-05``, a Unicode minus sign, a
+    decimal comma ``0,0822`` where it cannot be a thousands separator)."""
+    clean = _decimal_point(text.strip().translate(_MINUS_SIGNS))
     if not _NUMBER.fullmatch(clean):
         raise ClaimError(f"'{text.strip()}' is not a number")
     try:
@@ -100,6 +101,20 @@ def parse_number(text: str) -> Number:
     if abs(value.as_tuple().exponent) > 60 or value.adjusted() > 60:
         raise ClaimError(f"'{text.strip()}' has too many digits")
     return Number(clean, value)
+
+
+def _decimal_point(text: str) -> str:
+    """``0,0822`` read as ``0.0822``. A comma is a decimal comma when it is the only
+    separator between digits; ``1,234`` (a whole part and exactly three digits) could
+    be a thousand and is refused, ``0,123`` cannot and is read."""
+    m = _DECIMAL_COMMA.fullmatch(text)
+    if not m:
+        return text
+    whole, decimals = m.group(2), m.group(3)
+    if len(decimals) == 3 and whole.lstrip("0"):
+        raise ClaimError(f"'{text}' is ambiguous: write {whole}.{decimals} (a decimal) or "
+                         f"{whole}{decimals} (a whole number)")
+    return f"{m.group(1)}{whole}.{decimals}{m.group(4) or ''}"
 
 
 def parse_value(text: str):
@@ -155,9 +170,9 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
     """A claim on ``key`` as scalar claims, one per element for an array."""
     graph = solution.graph
     groups = graph.groups
-    if key.kind == "after" and not solution.values_after:
+    if key.kind == Kind.AFTER and not solution.values_after:
         raise ClaimError(f"'{key}' needs a learning_rate in the problem")
-    if key.kind == "derivative":
+    if key.kind == Kind.DERIVATIVE:
         top, bottom = groups.get(key.name), groups.get(key.wrt)
         if top and bottom:
             raise ClaimError(f"'{key}' is a Jacobian, not a number or an array: name one "
@@ -166,9 +181,9 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
         if group is None:
             elements = [key]
         elif top:
-            elements = [Key("derivative", n, key.wrt) for n in group.names()]
+            elements = [Key(Kind.DERIVATIVE, n, key.wrt) for n in group.names()]
         else:
-            elements = [Key("derivative", key.name, n) for n in group.names()]
+            elements = [Key(Kind.DERIVATIVE, key.name, n) for n in group.names()]
     else:
         group = groups.get(key.name)
         elements = [key] if group is None else [Key(key.kind, n) for n in group.names()]
@@ -189,7 +204,11 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
     else:
         want = "x".join(map(str, shape)) if shape else "a single number"
         got = "x".join(map(str, given_shape))
-        raise ClaimError(f"'{key}' has shape {want}, but {got} numbers are given")
+        hint = ""
+        if len(shape) == 2 and given_shape == shape[::-1]:
+            hint = (f": the transpose? d{key.name}/d{key.wrt} has the shape of {key.wrt}"
+                    if key.kind == Kind.DERIVATIVE else ": the transpose?")
+        raise ClaimError(f"'{key}' has shape {want}, but {got} numbers are given{hint}")
     return list(zip(elements, flat, strict=True))
 
 
@@ -235,7 +254,7 @@ def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
             key = parse_key(left, solution.key_names)
             value = parse_value(right)
             expanded = expand(key, value, solution)
-            if key.kind == "derivative":
+            if key.kind == Kind.DERIVATIVE:
                 check_direction(key, [e for e, _ in expanded], solution.graph, upstream)
             for element, given in expanded:
                 if element in seen:
@@ -245,8 +264,7 @@ def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
                                          f"({first.text} on line {first_line}, {given.text} here)")
                     continue
                 seen[element] = (given, number)
-                written = left.strip() if element != key else None
-                claims.append(Claim(element, given, number, written))
+                claims.append(Claim(element, given, number))
         except ClaimError as exc:
             raise exc.at(file=source, line=number) from None
     if not claims:

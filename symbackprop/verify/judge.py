@@ -9,8 +9,10 @@ Each claim gets the first status that fits, in this order:
     default; never of the other sign, nor off by more than half the value or one unit,
     whichever is more: see :func:`within`), or equal to what the quantity gives when
     recomputed from the sheet's accepted numbers with every other intermediate rounded
-    or truncated to the author's precision. Accepting a number can explain later ones, so this repeats until nothing
-    changes.
+    or truncated to the author's precision. Accepting a number can explain later ones,
+    so this repeats until nothing changes. The note names an intermediate rounded
+    early, to fewer decimals than the claim (h_a = 0.59 carried into z_c at four
+    decimals), whether the sheet gives it or not.
 ``carried``
     Wrong, but recomputing it from *all* the sheet's numbers (its wrong ones included)
     gives it: an error carried forward, which markers give credit for.
@@ -24,29 +26,47 @@ rules as the engine, in the lectures' form (σ' = y(1 − y) from the node's own
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
+from enum import StrEnum
+from itertools import product
 
 import sympy as sp
 
-from ..keys import Key
+from ..keys import Key, Kind
 from ..numbers import format_number, to_decimal, to_float
 from .claims import Claim, Number
 from .diagnose import diagnose
-from .recompute import World
+from .recompute import Cut, World
 from .tolerance import DEFAULT_BAND, matches, within
 
-STATUSES = ("correct", "rounding", "carried", "wrong")
-ACCEPTED = ("correct", "rounding")
+
+class Status(StrEnum):
+    """A verdict's status; each equals (and prints as) its word in the JSON."""
+
+    CORRECT = "correct"
+    ROUNDING = "rounding"
+    CARRIED = "carried"
+    WRONG = "wrong"
+
+
+STATUSES = tuple(Status)
+ACCEPTED = (Status.CORRECT, Status.ROUNDING)
+CUTS = tuple(Cut)  # no cut first, then rounded, then truncated intermediates
 MAX_SOURCES = 4
+MAX_EARLY_TRIES = 400  # recomputations spent looking for an early rounding, per sheet
+#: An intermediate rounded early keeps at least this many decimals: one decimal moves a
+#: value so far (0.351 to 0.4) that it would explain numbers by coincidence.
+MIN_EARLY_DECIMALS = 2
+WIDE = Context(prec=200)  # room for the 60 decimals a claim may have
 
 
 @dataclass
 class Verdict:
-    """The judgement on one claim."""
+    """The judgement on one claim (``status`` None while it is being judged)."""
 
     claim: Claim
     expected: sp.Expr  # the exact value, full precision
-    status: str
+    status: Status | None = None
     note: str = ""
     sources: list[Key] = field(default_factory=list)  # given numbers it follows from
     recomputed: sp.Expr | None = None  # what those numbers give, for rounding/carried
@@ -66,16 +86,32 @@ class Verdict:
 
     def to_json(self) -> dict:
         return {"claim": self.key, "given": float(self.claim.given.value),
-                "expected": to_float(self.expected), "status": self.status, "note": self.note}
+                "expected": to_float(self.expected), "status": str(self.status),
+                "note": self.note}
+
+
+class Worlds:
+    """The recomputations from one set of known numbers, made once for each way of
+    cutting intermediates and number of decimals, and shared by every claim."""
+
+    def __init__(self, solution, known: dict):
+        self.solution = solution
+        self.known = known
+        self._made: dict[tuple[Cut, int], World] = {}
+
+    def __call__(self, mode: Cut, places: int) -> World:
+        if (mode, places) not in self._made:
+            self._made[mode, places] = World(self.solution, self.known, mode, places)
+        return self._made[mode, places]
 
 
 # ------------------------------------------------------------------------ the verifier
 
 
 def exact_value(solution, key: Key):
-    if key.kind == "value":
+    if key.kind == Kind.VALUE:
         return solution.values[key.name]
-    if key.kind == "after":
+    if key.kind == Kind.AFTER:
         return solution.values_after[key.name]
     return solution.derivative(key.name, key.wrt)
 
@@ -83,90 +119,132 @@ def exact_value(solution, key: Key):
 def judge(solution, claims: list[Claim], band=DEFAULT_BAND) -> list[Verdict]:
     """A verdict for each claim (in order), by the rules of the module docstring."""
     band = Decimal(str(band))
-    verdicts = {c.key: Verdict(c, exact_value(solution, c.key), "") for c in claims}
+    verdicts = {c.key: Verdict(c, exact_value(solution, c.key)) for c in claims}
     given = {c.key: c.given.value for c in claims}
-
     for v in verdicts.values():
-        how = matches(v.claim.given, v.expected)
-        if how:
-            v.status = "correct"
-            if how == "truncated":
-                v.note = f"truncated; rounded it is {_cut(v.expected, v.claim.given)}"
-        elif within(v.claim.given, v.expected, band):
-            v.status = "rounding"
-            off = abs(v.claim.given.value - to_decimal(v.expected, 40)) / v.claim.given.unit
-            v.note = (f"{_plain(off.quantize(Decimal('0.1')))} units of the last digit off "
-                      f"(band {_units(band)})")
-
-    # Accepted numbers explain later ones: repeat until no verdict changes. A number
-    # within the band is explained the same way when it can be (a better note).
-    explained_by_band = [v for v in verdicts.values() if v.status == "rounding"]
-    while True:
-        pending = [v for v in verdicts.values() if not v.status]
-        known = {k: given[k] for k, v in verdicts.items() if v.accepted}
-        worlds: dict = {}
-        changed = False
-        for v in pending + explained_by_band:
-            for mode in (None, "round", "trunc"):
-                places = v.claim.given.decimals
-                world = worlds.get((mode, places))
-                if world is None:
-                    world = worlds[mode, places] = World(solution, known, mode, places)
-                value = world.recompute(v.claim.key)
-                if matches(v.claim.given, value):
-                    changed = changed or not v.status
-                    v.status, v.recomputed = "rounding", value
-                    v.sources = world.sources(v.claim.key)
-                    v.note = _rounding_note(v, mode, places, given)
-                    break
-        explained_by_band = []
-        if not changed:
-            break
-
-    # Error carried forward: follows from the sheet's own numbers, wrong ones included.
-    everything: dict = {}
-    for v in verdicts.values():
-        if v.status:
-            continue
-        for mode in (None, "round", "trunc"):
-            places = v.claim.given.decimals
-            world = everything.get((mode, places))
-            if world is None:
-                world = everything[mode, places] = World(solution, given, mode, places)
-            for deeper in (False, True):
-                value = world.recompute(v.claim.key, deeper)
-                sources = world.sources(v.claim.key, deeper)
-                wrong = [k for k in sources if not verdicts[k].accepted]
-                if mode is None and not deeper and wrong:  # what the sheet's numbers give
-                    v.recomputed, v.sources = value, wrong
-                if not wrong:
-                    continue
-                if matches(v.claim.given, value) or within(v.claim.given, value, band):
-                    v.status, v.recomputed, v.sources = "carried", value, wrong
-                    v.note = (f"expected {v.expected_text()}; follows from the given "
-                              f"{_list(wrong, given)} (error carried forward)")
-                    skipped = [k for k in world.bypassed(v.claim.key) if k not in wrong]
-                    if deeper and skipped:
-                        v.note += f", though not from the given {_list(skipped, given)}"
-                    break
-            if v.status:
-                break
-
-    for v in verdicts.values():
-        if not v.status:
-            v.status = "wrong"
-            v.note, v.mistake = diagnose(solution, v, verdicts, band)
+        _by_value(v, band)
+    _by_rounded_work(solution, verdicts, given)
+    _by_early_rounding(solution, verdicts, given)
+    carried = Worlds(solution, given)
+    for v in _pending(verdicts):
+        _by_carried_error(v, carried, verdicts, given, band)
+    for v in _pending(verdicts):
+        v.status = Status.WRONG
+        v.note, v.mistake = diagnose(solution, v, verdicts, band)
     return [verdicts[c.key] for c in claims]
 
 
-def _rounding_note(v: Verdict, mode: str | None, places: int, given: dict) -> str:
+def _pending(verdicts: dict) -> list[Verdict]:
+    return [v for v in verdicts.values() if v.status is None]
+
+
+def _by_value(v: Verdict, band: Decimal) -> None:
+    """``correct`` when cut to the digits written, ``rounding`` within the band."""
+    how = matches(v.claim.given, v.expected)
+    if how:
+        v.status = Status.CORRECT
+        if how == "truncated":
+            v.note = f"truncated; rounded it is {_cut(v.expected, v.claim.given)}"
+    elif within(v.claim.given, v.expected, band):
+        v.status = Status.ROUNDING
+        off = abs(v.claim.given.value - to_decimal(v.expected, 40)) / v.claim.given.unit
+        v.note = (f"{_plain(off.quantize(Decimal('0.1')))} units of the last digit off "
+                  f"(band {_units(band)})")
+
+
+def _by_rounded_work(solution, verdicts: dict, given: dict) -> None:
+    """``rounding`` for what follows from the accepted numbers with intermediates cut,
+    until nothing changes. A number within the band is explained the same way when it
+    can be (a better note than "units off")."""
+    explained_by_band = [v for v in verdicts.values() if v.status == Status.ROUNDING]
+    changed = True
+    while changed:
+        known = {k: given[k] for k, v in verdicts.items() if v.accepted}
+        worlds = Worlds(solution, known)
+        changed = False
+        for v in _pending(verdicts) + explained_by_band:
+            places = v.claim.given.decimals
+            for mode in CUTS:
+                world = worlds(mode, places)
+                value = world.recompute(v.claim.key)
+                if matches(v.claim.given, value):
+                    changed = changed or v.status is None
+                    v.status, v.recomputed = Status.ROUNDING, value
+                    v.sources = world.sources(v.claim.key)
+                    v.note = _rounding_note(v, mode, places, verdicts)
+                    break
+        explained_by_band = []
+
+
+def _by_early_rounding(solution, verdicts: dict, given: dict) -> None:
+    """A better note for a number accepted only by the band: it follows when one
+    intermediate the sheet does not give was rounded to fewer decimals than the claim
+    (y rounded early to 0.616 gives E = 0.0737). The status stays: an early rounding
+    explains, it does not widen what is accepted."""
+    known = {k: given[k] for k, v in verdicts.items() if v.accepted}
+    plain = World(solution, known)
+    tries = 0
+    for v in verdicts.values():
+        if v.status != Status.ROUNDING or v.recomputed is not None:
+            continue
+        places = v.claim.given.decimals
+        earlier = range(places - 1, max(MIN_EARLY_DECIMALS, places - 3) - 1, -1)
+        for name, early in product(plain.computed_values(v.claim.key), earlier):
+            if tries >= MAX_EARLY_TRIES:
+                return
+            tries += 1
+            cut = to_decimal(solution.values[name], 40).quantize(
+                Decimal(1).scaleb(-early), rounding=ROUND_HALF_UP, context=WIDE)
+            world = World(solution, {**known, Key(Kind.VALUE, name): cut}, Cut.NONE, places)
+            value = world.recompute(v.claim.key)
+            if matches(v.claim.given, value):
+                v.recomputed = value
+                v.note = (f"follows from {name} rounded early to {_plain(cut)} ({early} "
+                          f"decimals; it is {format_number(solution.values[name], places + 2)})")
+                break
+
+
+def _by_carried_error(v: Verdict, worlds: Worlds, verdicts: dict, given: dict,
+                      band: Decimal) -> None:
+    """``carried`` when it follows from the sheet's own numbers, wrong ones included."""
+    for mode, deeper in product(CUTS, (False, True)):
+        world = worlds(mode, v.claim.given.decimals)
+        value = world.recompute(v.claim.key, deeper)
+        wrong = [k for k in world.sources(v.claim.key, deeper) if not verdicts[k].accepted]
+        if mode is Cut.NONE and not deeper and wrong:  # what the sheet's numbers give
+            v.recomputed, v.sources = value, wrong
+        if wrong and (matches(v.claim.given, value) or within(v.claim.given, value, band)):
+            v.status, v.recomputed, v.sources = Status.CARRIED, value, wrong
+            v.note = (f"expected {v.expected_text()}; follows from the given "
+                      f"{_list(wrong, given)} (error carried forward)")
+            skipped = [k for k in world.bypassed(v.claim.key) if k not in wrong]
+            if deeper and skipped:
+                v.note += f", though not from the given {_list(skipped, given)}"
+            return
+
+
+def _rounding_note(v: Verdict, mode: Cut, places: int, verdicts: dict) -> str:
     parts = []
     if v.sources:
-        parts.append(f"follows from the given {_list(v.sources, given)}")
-    if mode is not None:
-        how = "rounded" if mode == "round" else "truncated"
+        parts.append("follows from the given "
+                     + ", ".join(_early(verdicts[k], places) for k in v.sources[:MAX_SOURCES])
+                     + (f", {len(v.sources) - MAX_SOURCES} more" if len(v.sources) > MAX_SOURCES
+                        else ""))
+    if mode is not Cut.NONE:
+        how = "rounded" if mode is Cut.ROUND else "truncated"
         parts.append(f"{'other ' if v.sources else ''}intermediates {how} to {places} decimals")
     return "; ".join(parts) or "follows from the exact values"
+
+
+def _early(source: Verdict, places: int) -> str:
+    """``h_a = 0.59``, and when it has fewer decimals than the claim it feeds and is not
+    exact, that it was rounded early: the intermediate that explains the difference."""
+    given = source.claim.given
+    text = f"{source.claim.key} = {_plain(given.value)}"
+    if given.decimals < places and to_decimal(source.expected, 40) != given.value:
+        text += (f" (rounded early, to {given.decimals} decimal{'s' if given.decimals != 1 else ''};"
+                 f" it is {format_number(source.expected, places + 2)})")
+    return text
 
 
 def _list(keys: list[Key], given: dict) -> str:

@@ -22,37 +22,60 @@ claim itself; :meth:`World.sources` names the given numbers it was computed from
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from enum import Enum, StrEnum
+from typing import NamedTuple
 
 import sympy as sp
 
 from ..evaluate import Floating
-from ..keys import Key
+from ..keys import Key, Kind
 from ..numbers import to_decimal
 from ..parse import symbol
 
 DIGITS = 30
-_MODES = {"round": ROUND_HALF_UP, "trunc": ROUND_DOWN}
 
-# A quantity: ("value", name), ("after", name), ("deriv", top, bottom) or
-# ("local", upper, lower) for the local derivative on one edge.
-Quantity = tuple
+
+class Cut(Enum):
+    """How a person writes down an intermediate number: in full, rounded, or truncated."""
+
+    NONE = None
+    ROUND = ROUND_HALF_UP
+    TRUNC = ROUND_DOWN
+
+
+class Part(StrEnum):
+    """The kinds of quantity a recomputation is made of."""
+
+    VALUE = "value"  # a forward value
+    AFTER = "after"  # a value after the update
+    DERIV = "deriv"  # d top / d bottom, summed over paths
+    LOCAL = "local"  # the local derivative on one edge
+
+
+class Quantity(NamedTuple):
+    """A quantity on the page: ``(VALUE, name)``, ``(AFTER, name)``, ``(DERIV, top,
+    bottom)`` or ``(LOCAL, upper, lower)``."""
+
+    part: Part
+    name: str
+    other: str | None = None
 
 
 def quantity(key: Key) -> Quantity:
     """The quantity a claim key names."""
-    if key.kind == "derivative":
-        return ("deriv", key.name, key.wrt)
-    return (key.kind, key.name)
+    if key.kind == Kind.DERIVATIVE:
+        return Quantity(Part.DERIV, key.name, key.wrt)
+    return Quantity(Part.AFTER if key.kind == Kind.AFTER else Part.VALUE, key.name)
 
 
 class World:
     """Quantities computed from ``known`` numbers (by claim key) and the problem's leaves.
 
-    ``mode`` is None (no rounding), "round" or "trunc": how values and local derivatives
-    that ``known`` does not give are cut to ``places`` decimals.
+    ``mode``: how values and local derivatives that ``known`` does not give are cut to
+    ``places`` decimals (:class:`Cut`).
     """
 
-    def __init__(self, solution, known: dict[Key, Decimal], mode: str | None = None,
+    def __init__(self, solution, known: dict[Key, Decimal], mode: Cut = Cut.NONE,
                  places: int = 4):
         self.solution = solution
         self.graph = solution.graph
@@ -71,15 +94,16 @@ class World:
 
     def claim_key(self, q: Quantity) -> Key | None:
         """The claim key under which the sheet would give ``q``, if it can."""
-        kind = q[0]
-        if kind in ("value", "after"):
-            return Key(kind, q[1])
-        if kind == "deriv":
-            return Key("derivative", q[1], q[2])
+        if q.part == Part.VALUE:
+            return Key(Kind.VALUE, q.name)
+        if q.part == Part.AFTER:
+            return Key(Kind.AFTER, q.name)
+        if q.part == Part.DERIV:
+            return Key(Kind.DERIVATIVE, q.name, q.other)
         # A local derivative is given as d upper / d lower when that is the only path.
         if q not in self._single:
-            self._single[q] = self.derivation.count_paths(q[1], q[2]) == 1
-        return Key("derivative", q[1], q[2]) if self._single[q] else None
+            self._single[q] = self.derivation.count_paths(q.name, q.other) == 1
+        return Key(Kind.DERIVATIVE, q.name, q.other) if self._single[q] else None
 
     def get(self, q: Quantity) -> sp.Float:
         """``q`` as the sheet gives it, else computed from its parts."""
@@ -117,7 +141,22 @@ class World:
 
     def sources(self, key: Key, deeper: bool = False) -> list[Key]:
         """The given numbers that :meth:`recompute` of ``key`` reads, in graph order."""
+        found, _ = self._walk(key, deeper)
+        order = {n: i for i, n in enumerate(self.graph.names)}
+        return sorted(set(found), key=lambda k: (order.get(k.name, 0), str(k)))
+
+    def computed_values(self, key: Key) -> list[str]:
+        """The nodes whose values :meth:`recompute` of ``key`` works out itself (the
+        sheet does not give them), in graph order: where a person may round early."""
+        _, computed = self._walk(key, False)
+        names = {q.name for q in computed if q.part == Part.VALUE and self.graph.is_node(q.name)}
+        return [n for n in self.graph.names if n in names]
+
+    def _walk(self, key: Key, deeper: bool) -> tuple[list[Key], list[Quantity]]:
+        """The sheet's numbers that the recomputation of ``key`` reads, and the
+        quantities it computes on the way."""
         found: list[Key] = []
+        computed: list[Quantity] = []
         seen: set[Quantity] = set()
         stack = list(self.parts(quantity(key)))
         if deeper:
@@ -131,39 +170,37 @@ class World:
             if k is not None and k != key and k in self.known:
                 found.append(k)
                 continue
+            computed.append(q)
             stack.extend(self.parts(q))
-        order = {n: i for i, n in enumerate(self.graph.names)}
-        return sorted(set(found), key=lambda k: (order.get(k.name, 0), str(k)))
+        return found, computed
 
     # ---------------------------------------------------------------- the formulas
 
     def parts(self, q: Quantity) -> list[Quantity]:
         """The quantities ``q`` is computed from."""
-        kind = q[0]
-        if kind == "value":
-            if self.graph.is_leaf(q[1]):
+        if q.part == Part.VALUE:
+            if self.graph.is_leaf(q.name):
                 return []
-            return [("value", n) for n in self.graph.node(q[1]).inputs]
-        if kind == "local":
-            edge = self.derivation.edges[q[1], q[2]]
-            return [("value", s.name) for s in edge.local.free_symbols]
-        if kind == "deriv":
-            top, bottom = q[1], q[2]
+            return [Quantity(Part.VALUE, n) for n in self.graph.node(q.name).inputs]
+        if q.part == Part.LOCAL:
+            edge = self.derivation.edges[q.name, q.other]
+            return [Quantity(Part.VALUE, s.name) for s in edge.local.free_symbols]
+        if q.part == Part.DERIV:
+            top, bottom = q.name, q.other
             if top == bottom:
                 return []
             inside = self._between(top, bottom)
             parts = []
             for user in self.graph.users.get(bottom, []):
                 if user in inside:
-                    parts += [("deriv", top, user), ("local", user, bottom)]
+                    parts += [Quantity(Part.DERIV, top, user), Quantity(Part.LOCAL, user, bottom)]
             return parts
-        # after
-        name = q[1]
+        name = q.name  # AFTER
         if self.graph.is_leaf(name):
             if self.graph.leaves[name].kind == "parameter":
-                return [("value", name), ("deriv", self.graph.output, name)]
-            return [("value", name)]
-        return [("after", n) for n in self.graph.node(name).inputs]
+                return [Quantity(Part.VALUE, name), Quantity(Part.DERIV, self.graph.output, name)]
+            return [Quantity(Part.VALUE, name)]
+        return [Quantity(Part.AFTER, n) for n in self.graph.node(name).inputs]
 
     def _between(self, top: str, bottom: str) -> set[str]:
         if (top, bottom) not in self._inside:
@@ -171,44 +208,42 @@ class World:
         return self._inside[top, bottom]
 
     def _compute(self, q: Quantity, get) -> sp.Float:
-        kind = q[0]
-        if kind == "value":
-            name = q[1]
-            if self.graph.is_leaf(name):
-                return sp.Float(self.graph.leaves[name].value, DIGITS)
-            node = self.graph.node(name)
-            env = {symbol(n): get(("value", n)) for n in node.inputs}
+        if q.part == Part.VALUE:
+            if self.graph.is_leaf(q.name):
+                return sp.Float(self.graph.leaves[q.name].value, DIGITS)
+            node = self.graph.node(q.name)
+            env = {symbol(n): get(Quantity(Part.VALUE, n)) for n in node.inputs}
             return self._cut(self.arithmetic.apply(node.expr, env))
-        if kind == "local":
-            edge = self.derivation.edges[q[1], q[2]]
-            env = {s: get(("value", s.name)) for s in edge.local.free_symbols}
+        if q.part == Part.LOCAL:
+            edge = self.derivation.edges[q.name, q.other]
+            env = {s: get(Quantity(Part.VALUE, s.name)) for s in edge.local.free_symbols}
             return self._cut(self.arithmetic.apply(edge.local, env))
-        if kind == "deriv":
-            top, bottom = q[1], q[2]
+        if q.part == Part.DERIV:
+            top, bottom = q.name, q.other
             if top == bottom:
                 return sp.Float(1, DIGITS)
             total = sp.Float(0, DIGITS)
             inside = self._between(top, bottom)
             for user in self.graph.users.get(bottom, []):
                 if user in inside:
-                    total += get(("deriv", top, user)) * get(("local", user, bottom))
+                    total += get(Quantity(Part.DERIV, top, user)) * get(Quantity(Part.LOCAL, user, bottom))
             return total
-        name = q[1]
+        name = q.name  # AFTER
         if self.graph.is_leaf(name):
-            value = get(("value", name))
+            value = get(Quantity(Part.VALUE, name))
             if self.graph.leaves[name].kind == "parameter":
-                return value - self.rate * get(("deriv", self.graph.output, name))
+                return value - self.rate * get(Quantity(Part.DERIV, self.graph.output, name))
             return value
         node = self.graph.node(name)
-        env = {symbol(n): get(("after", n)) for n in node.inputs}
+        env = {symbol(n): get(Quantity(Part.AFTER, n)) for n in node.inputs}
         return self._cut(self.arithmetic.apply(node.expr, env))
 
     def _cut(self, value: sp.Float) -> sp.Float:
         """A value written down by hand: rounded or truncated to ``places`` decimals."""
-        if self.mode is None:
+        if self.mode is Cut.NONE:
             return value
         d = to_decimal(value, DIGITS)
         with localcontext() as context:  # room for every decimal asked (a claim may have 60)
             context.prec = max(DIGITS, d.adjusted() + self.places + 2)
-            d = d.quantize(Decimal(1).scaleb(-self.places), rounding=_MODES[self.mode])
+            d = d.quantize(Decimal(1).scaleb(-self.places), rounding=self.mode.value)
         return sp.Float(str(d), DIGITS)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ..errors import ClaimError
-from ..keys import parse_key
+from ..keys import Kind, parse_key
 from ..numbers import format_number
 from ..render.environment import environment, escape_tex
 from ..render.pdf import compile_many
@@ -58,16 +58,16 @@ def note_tex(note: str, names=()) -> str:
 
 def key_tex(key) -> str:
     """A claim key the lectures' way: \\frac{\\partial E}{\\partial w_1}, w_1^{new}."""
-    if key.kind == "derivative":
+    if key.kind == Kind.DERIVATIVE:
         return partial(key.name, key.wrt)
-    if key.kind == "after":
+    if key.kind == Kind.AFTER:
         return f"{{{latex_name(key.name)}}}^{{\\mathrm{{new}}}}"
     return latex_name(key.name)
 
 
 def key_inline_tex(key) -> str:
     """A claim key for a table row: \\partial E / \\partial w_1 rather than a fraction."""
-    if key.kind == "derivative":
+    if key.kind == Kind.DERIVATIVE:
         return partial_inline(key.name, key.wrt)
     return key_tex(key)
 
@@ -79,7 +79,7 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
         text = format_number(value, places)
         return f"({text})" if text.startswith("-") else text
 
-    if key.kind == "derivative":
+    if key.kind == Kind.DERIVATIVE:
         if key.name == key.wrt:
             return None
         head = partial(key.name, key.wrt)
@@ -96,7 +96,7 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
         return [head, *steps, format_number(chain.value, places)]
     name = key.name
     graph = solution.graph
-    if key.kind == "after" and graph.is_leaf(name):
+    if key.kind == Kind.AFTER and graph.is_leaf(name):
         if graph.leaves[name].kind != "parameter":
             return None
         w, g = solution.values[name], solution.gradients[name]
@@ -106,7 +106,7 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
                 format_number(solution.updated[name], places)]
     if not graph.is_node(name):
         return None
-    values = solution.values_after if key.kind == "after" else solution.values
+    values = solution.values_after if key.kind == Kind.AFTER else solution.values
     head = key_tex(key)
     return [head, latex(graph.node(name).expr), format_number(values[name], places)]
 
