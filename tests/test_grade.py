@@ -637,3 +637,12 @@ def test_papers_of_several_exercises(tmp_path):
     assert [a["status"] for a in s["cid"]["answers"]][-chain:] == ["missing"] * chain
     header = next(csv.reader((tmp_path / "out" / "gradebook.csv").open()))
     assert header[4:] == [f"q{i}" for i in range(1, size + 1)]
+
+
+@pytest.mark.parametrize("responses", ["/dev/null", "missing.csv"])
+def test_responses_that_are_no_file_exit_2(exam_dir, tmp_path, responses):
+    path = responses if responses.startswith("/") else tmp_path / responses
+    status, err = _run(exam_dir, path, tmp_path / "out")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {path}: ")
+    assert not (tmp_path / "out").exists()

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import ClaimError, SymbackpropError, Where
+from ..files import read_limited
 from ..keys import Key, parse_key
 
 MAX_KEY_BYTES = 50_000_000
@@ -151,12 +152,12 @@ def read_key(exam_dir: str | Path) -> ExamKey:
         path = path / "key.json"
     source = str(path)
     try:
-        if path.stat().st_size > MAX_KEY_BYTES:
-            _fail(source, "", f"larger than {MAX_KEY_BYTES // 1_000_000} MB")
-        raw = json.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = json.loads(read_limited(path, MAX_KEY_BYTES, what="key.json").decode("utf-8-sig"))
     except FileNotFoundError:
         what = "no key.json in the exam directory" if path.parent.is_dir() else "no such file"
         raise SymbackpropError(what, Where(file=source)) from None
+    except SymbackpropError as exc:
+        raise exc.at(file=source) from None
     except UnicodeDecodeError:
         raise SymbackpropError("is not UTF-8 text", Where(file=source)) from None
     except json.JSONDecodeError as exc:

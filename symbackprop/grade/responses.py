@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SymbackpropError, Where
+from ..files import read_limited
 
 MAX_BYTES = 50_000_000
 MAX_FILES = 20_000
@@ -67,6 +68,16 @@ class Roster:
 
 def error(source: str, message: str, where: str | None = None) -> SymbackpropError:
     return SymbackpropError(message, Where(file=source, field=where))
+
+
+def read_file(path: Path) -> bytes:
+    """A responses or claims file's bytes: a regular file of at most MAX_BYTES."""
+    try:
+        return read_limited(path, MAX_BYTES, what="responses file")
+    except FileNotFoundError:
+        raise error(str(path), "no such file") from None
+    except SymbackpropError as exc:
+        raise exc.at(file=str(path)) from None
 
 
 def decode(data: bytes, source: str, notes: list[str] | None = None) -> str:
@@ -135,12 +146,7 @@ def read_claims_folder(folder: Path) -> Roster:
         raise error(str(folder), "no claims files in the folder")
     for path in files:
         source = str(path)
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise error(source, f"cannot be read: {exc.strerror}") from None
-        if len(data) > MAX_BYTES:
-            raise error(source, f"larger than {MAX_BYTES // 1_000_000} MB")
+        data = read_file(path)
         text = decode(data, source, roster.notes)
         student, variant, answers = path.stem, "", []
         for number, raw in enumerate(text.splitlines(), start=1):

@@ -17,14 +17,15 @@ from ..verify.report import Report
 from ..verify.sheet import key_inline_tex, key_tex, note_tex, report_context
 from .gradebook import points_text
 
-MAX_NAME = 60
+MAX_NAME = 120  # bytes of a sheet's file name taken from the student's name
 
 
 def file_names(students) -> list[str]:
     """A file name for each student's sheet: their name made safe, unique in the class."""
     names, seen = [], set()
     for s in students:
-        base = re.sub(r"[^\w.@-]+", "_", s.student).strip("._")[:MAX_NAME] or "student"
+        base = re.sub(r"[^\w.@-]+", "_", s.student).strip("._")
+        base = base.encode()[:MAX_NAME].decode("utf-8", "ignore") or "student"
         name, n = base, 1
         while name.lower() in seen:
             n += 1

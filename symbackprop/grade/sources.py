@@ -10,12 +10,12 @@ from pathlib import Path
 from .moodle import read_moodle_export
 from .responses import (
     HEADER,
-    MAX_BYTES,
     Roster,
     answers_csv,
     decode,
     error,
     read_claims_folder,
+    read_file,
     read_rows,
 )
 
@@ -30,14 +30,7 @@ def read_responses(path: str | Path, key) -> Roster:
     source = str(path)
     if path.is_dir():
         return read_claims_folder(path)
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise error(source, f"larger than {MAX_BYTES // 1_000_000} MB")
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise error(source, "no such file") from None
-    except OSError as exc:
-        raise error(source, f"cannot be read: {exc.strerror}") from None
+    data = read_file(path)
     notes: list[str] = []
     rows = [r for r in read_rows(decode(data, source, notes), source) if any(c.strip() for c in r)]
     if not rows:
