@@ -238,11 +238,13 @@ def _rounding_note(v: Verdict, mode: Cut, places: int, verdicts: dict) -> str:
 
 def _early(source: Verdict, places: int) -> str:
     """``h_a = 0.59``, and when it has fewer decimals than the claim it feeds and is not
-    exact, that it was rounded early: the intermediate that explains the difference."""
+    exact, that it was rounded (or truncated) early: the intermediate that explains
+    the difference."""
     given = source.claim.given
     text = f"{source.claim.key} = {_plain(given.value)}"
     if given.decimals < places and to_decimal(source.expected, 40) != given.value:
-        text += (f" (rounded early, to {given.decimals} decimal{'s' if given.decimals != 1 else ''};"
+        how = matches(given, source.expected) or "rounded"
+        text += (f" ({how} early, to {given.decimals} decimal{'s' if given.decimals != 1 else ''};"
                  f" it is {format_number(source.expected, places + 2)})")
     return text
 
