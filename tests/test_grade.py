@@ -646,3 +646,41 @@ def test_responses_that_are_no_file_exit_2(exam_dir, tmp_path, responses):
     assert status == 2 and len(err.strip().splitlines()) == 1
     assert err.startswith(f"error: {path}: ")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("written, read", [
+    ("1,234", "1.2340"), ("0,0822", "0.0822"), ("-0,5", "-0.5000"), (" 0.5853 ", "0.5853"),
+    ("\u22120.5853", "-0.5853"), ("1,234.5", None), ("abc", None), ("0.1.2", None)])
+def test_reading_an_answer(written, read):
+    from symbackprop.errors import ClaimError
+    from symbackprop.grade.key import KeyQuestion
+    from symbackprop.grade.marking import read_answer
+
+    question = KeyQuestion("y", 0.5, 4)
+    if read is None:
+        with pytest.raises(ClaimError):
+            read_answer(written, question)
+    else:
+        assert format(read_answer(written, question)[0].value, "f") == read
+
+
+def test_points_from_the_key(key, klass, tmp_path):
+    """A question worth 2 points: 2 when right, 1 when carried (half), 0 when wrong."""
+    path, plants = klass
+    weighted = json.loads(json.dumps(key))
+    for v in weighted["variants"]:
+        v["questions"][1]["points"] = 2
+    exam = tmp_path / "exam"
+    exam.mkdir()
+    (exam / "key.json").write_text(json.dumps(weighted))
+    from symbackprop.grade import grade
+
+    book = grade(exam, path, jobs=1)
+    worth = {"correct": 1, "rounding": 1, "carried": Decimal("0.5")}
+    for s in book.students:
+        if s.student == "ghost":
+            continue
+        _, _, statuses, _ = plants[s.student]
+        assert s.max_points == 4
+        assert s.points == sum(worth.get(st, 0) * (2 if i == 1 else 1)
+                               for i, st in enumerate(statuses))
