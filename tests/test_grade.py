@@ -89,10 +89,12 @@ PLANTS = {
     "comma": (("correct", "correct", "correct"), "3"),
     "added": (("correct", "correct", "wrong"), "2"),
     "shared": (("wrong", "correct", "correct"), "2"),
+    "copied": (("wrong", "correct", "correct"), "2"),
 }
 
 
-def planted_rows(student: str, variant: dict, plant: str) -> tuple[list[list[str]], list, str]:
+def planted_rows(student: str, variant: dict, plant: str,
+                 neighbour: dict | None = None) -> tuple[list[list[str]], list, str]:
     """The rows of one student, and the statuses and points the plant implies: a
     planted number that comes out the same as the true one at the precision asked (a
     forgotten learning rate on a tiny gradient) is correct, one within 2 units of its
@@ -119,6 +121,8 @@ def planted_rows(student: str, variant: dict, plant: str) -> tuple[list[list[str
         answers[0] = answers[0].replace(".", ",")
     elif plant == "shared":
         answers[0] = SHARED_WRONG
+    elif plant == "copied":  # y copied from a neighbour with another variant
+        answers[0] = shown(Oracle(neighbour).truth()[0], y_d)
     rows = [[student, variant["id"], ask, a] for ask, a in zip(o.asks, answers, strict=True)]
     if plant == "missing":
         del rows[1]
@@ -160,7 +164,9 @@ def klass(exam_dir, key, tmp_path_factory):
     for i in range(STUDENTS):
         student = f"s{i:03d}"
         plant = names[i % len(names)]
-        planted, statuses, points = planted_rows(student, key["variants"][i % VARIANTS], plant)
+        neighbour = key["variants"][(i + 1) % VARIANTS]
+        planted, statuses, points = planted_rows(student, key["variants"][i % VARIANTS], plant,
+                                                 neighbour)
         plants[student] = (plant, key["variants"][i % VARIANTS], statuses, points)
         rows += [r + ["planted"] for r in planted]
     rows.append(["ghost", "net221-11-999", "y", "0.5", ""])  # an unknown variant
@@ -222,13 +228,14 @@ def test_the_planted_mistakes_are_named(graded):
 
 
 def test_the_unknown_variant_is_graded_invalid_and_listed(graded):
-    report, out, stderr, _ = graded
+    report, out, stderr, plants = graded
     ghost = next(s for s in report["students"] if s["student"] == "ghost")
     assert ghost["points"] == 0 and ghost["max_points"] == 3
     assert [a["status"] for a in ghost["answers"]] == ["missing"] * 3 + ["invalid"]
     assert "unknown variant 'net221-11-999'" in ghost["answers"][3]["note"]
     assert "ghost: unknown variant" in stderr
-    assert stderr.count("invalid:") == 31  # 30 bad numbers and the ghost
+    bad = sum(1 for p, *_ in plants.values() if p == "bad_number")
+    assert stderr.count("invalid:") == bad + 1  # the bad numbers and the ghost
     assert "not a number" in stderr
 
 
@@ -509,9 +516,24 @@ def test_class_report_names_the_planted_mistakes_with_their_counts(graded):
     lines = text.splitlines()
     for line in _expected_lines(plants):
         assert any(ln.startswith(line) for ln in lines), line
-    assert "net221-11-999" in text and text.count("is not a number") == 30
+    bad = sum(1 for p, *_ in plants.values() if p == "bad_number")
+    assert "net221-11-999" in text and text.count("is not a number") == bad
     assert (out / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![Scores](scores.png)" in text
+
+
+def test_class_report_names_answers_copied_from_another_variant(graded, key):
+    _, out, _, plants = graded
+    lines = (out / "report.md").read_text(encoding="utf-8").splitlines()
+    copied = 0
+    for name, (plant, variant, statuses, _) in plants.items():
+        if plant == "copied" and statuses[0] == "wrong":
+            index = next(i for i, v in enumerate(key["variants"]) if v is variant)
+            neighbour = key["variants"][(index + 1) % VARIANTS]["id"]
+            assert any(ln.startswith("- q1 = ") and f"the right answer of variant {neighbour}"
+                       in ln and ln.endswith(f": {name}") for ln in lines), name
+            copied += 1
+    assert copied >= 20
 
 
 def test_class_report_pdf(graded, tmp_path):
