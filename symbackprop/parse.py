@@ -2,8 +2,8 @@
 
 An expression from a problem file is parsed with :func:`ast.parse` and walked node by
 node; only numbers, names (optionally indexed, ``W1[0][1]``), ``+ - * / **``, unary minus,
-parentheses and calls of the contract's functions with the right number of arguments are
-accepted, and the SymPy expression is built from the tree here. User text never reaches
+parentheses and calls of the op table's functions (docs/operations.md) with the right
+number of arguments are accepted, and the SymPy expression is built from the tree here. User text never reaches
 ``eval``, ``exec``, ``sympify`` or ``parse_expr``, which evaluate Python.
 
 What a hostile file can cost is bounded before any work is done: the length of the

@@ -100,3 +100,23 @@ def test_the_docs_example_entry_is_the_tables():
     example = text.split("```python\n")[1].split("```")[0]
     assert example.startswith("register(Op(")
     assert example in (ROOT / "symbackprop" / "ops.py").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("op_name", [n for n, op in ops.OPS.items()
+                                     if op.function and (op.kink or op.saturation)])
+def test_exam_rules_and_stress_recheck_read_every_kink_from_the_table(op_name):
+    """Near the kink (or deep in the flat tail) the rule fires, for every such op of the
+    table (the stress re-check once forgot abs); far from it, it does not."""
+    import symbackprop as sb
+    from symbackprop.exam.wellposed import gate_problems
+
+    op = ops.OPS[op_name]
+    args = "x, 1" if op.takes(2) and not op.takes(1) else "x"
+    graph = sb.load_dict({"graph": {"f": f"{op_name}({args})"}, "inputs": {"x": 0.5}}).graph
+    # a tie of max(x, 1) is at x = 1; every other kink here is at 0
+    near, far = (sp.Rational(99, 100), sp.Integer(3)) if args == "x, 1" else (sp.Rational(1, 100), sp.Rational(1, 2))
+    rule = "kink" if op.kink else "saturated"
+    if rule == "saturated":
+        near, far = sp.Integer(9), sp.Rational(1, 2)
+    assert [r for r, _ in gate_problems(graph, {"x": near})] == [rule]
+    assert list(gate_problems(graph, {"x": far})) == []
