@@ -43,7 +43,8 @@ class Key:
 
     def __post_init__(self):
         # A plain word is accepted and stored as its Kind, so that equal keys hash alike.
-        object.__setattr__(self, "kind", Kind(self.kind))
+        if type(self.kind) is not Kind:
+            object.__setattr__(self, "kind", Kind(self.kind))
 
     def __str__(self) -> str:
         if self.kind == Kind.DERIVATIVE:

@@ -35,6 +35,7 @@ from .numbers import format_number, to_decimal
 from .parse import indexed_name, split_indexed, symbol
 
 MAX_PATHS = 8  # subsets of paths tried for missing paths: 2^8 sums at most
+MAX_BIASES = 16  # biases tried beyond their own node: one forward and backward pass each
 DIGITS = 30
 
 
@@ -366,16 +367,22 @@ def _transposed(s: Situation) -> Iterator[Wrong]:
 # ------------------------------------------------------------------------ the forward pass
 
 
-def _biases(graph) -> list[tuple[str, str]]:
+_BIASES: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _biases(solution) -> list[tuple[str, str]]:
     """(node, bias): a parameter added on its own into a sum (z = w·x + b)."""
-    found = []
-    for node in graph.nodes:
-        if isinstance(node.expr, sp.Add):
-            for term in node.expr.args:
-                if term.is_Symbol and graph.is_leaf(term.name) \
-                        and graph.leaves[term.name].kind == "parameter":
-                    found.append((node.name, term.name))
-    return found
+    graph = solution.graph
+    if solution not in _BIASES:
+        found = []
+        for node in graph.nodes:
+            if isinstance(node.expr, sp.Add):
+                for term in node.expr.args:
+                    if term.is_Symbol and graph.is_leaf(term.name) \
+                            and graph.leaves[term.name].kind == "parameter":
+                        found.append((node.name, term.name))
+        _BIASES[solution] = found
+    return _BIASES[solution]
 
 
 _WITHOUT: WeakKeyDictionary = WeakKeyDictionary()
@@ -401,9 +408,18 @@ def _without(solution, bias: str) -> dict:
 
 
 def _bias_forgotten(s: Situation) -> Iterator[Wrong]:
+    """z without its own b; and anything else computed from a z without its b, solved
+    again with that bias 0 (for at most MAX_BIASES biases: a forward pass each)."""
     sol, key = s.solution, s.key
-    for node, bias in _biases(sol.graph):
-        if node not in sol.graph.upstream(key.name) | {key.name} and key.kind != Kind.AFTER:
+    biases = _biases(sol)
+    for node, bias in biases:
+        if key.kind == Kind.VALUE and key.name == node:
+            yield Wrong("bias-forgotten", sol.values[node] - sol.values[bias],
+                        f"forgot the bias {bias} in {node}", f"the bias {bias} forgotten")
+    if len(biases) > MAX_BIASES:
+        return
+    for node, bias in biases:
+        if key.kind == Kind.VALUE and (key.name == node or node not in sol.graph.upstream(key.name)):
             continue
         w = _without(sol, bias)
         if key.kind == Kind.VALUE:
@@ -495,16 +511,20 @@ def wrong_values(solution, key: Key | str, ids=None, *, sheet: Mapping[Key, Deci
     For an updated parameter, a mistake that spoils the gradient yields the update made
     with the spoilt gradient (``w − η·wrong``).
     """
+    return list(iter_wrong_values(solution, key, ids, sheet=sheet, places=places))
+
+
+def iter_wrong_values(solution, key: Key | str, ids=None, *,
+                      sheet: Mapping[Key, Decimal] | None = None, places: int = 4) -> Iterator[Wrong]:
+    """:func:`wrong_values` one at a time, for a reader that stops at the first that fits."""
     if isinstance(key, str):
         key = parse_key(key, solution.key_names)
     situation = Situation(solution, key, places, sheet)
-    found: list[Wrong] = []
     for mistake_id in (ids if ids is not None else MISTAKES):
         mistake = MISTAKES[mistake_id]
-        found += mistake.produce(situation)
+        yield from mistake.produce(situation)
         if mistake.through_gradient and situation.updates_parameter:
-            found += _updated_with(situation, mistake)
-    return found
+            yield from _updated_with(situation, mistake)
 
 
 def _updated_with(s: Situation, mistake: Mistake) -> Iterator[Wrong]:

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 import sympy as sp
 
-from ..mistakes import MISTAKES, wrong_values
+from ..mistakes import MISTAKES, iter_wrong_values
 from ..numbers import format_number, to_decimal
 from .tolerance import matches, within
 
@@ -38,7 +38,7 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
     ids = [i for i, m in MISTAKES.items()
            if not m.coincidental or significant_digits(claim.given.text) >= MIN_DIGITS_FOR_COINCIDENCE]
     exact = to_decimal(verdict.expected, 30)
-    for wrong in wrong_values(solution, claim.key, ids, sheet=sheet, places=places):
+    for wrong in iter_wrong_values(solution, claim.key, ids, sheet=sheet, places=places):
         value = wrong.value
         if not isinstance(value, Decimal):
             value = to_decimal(sp.sympify(value), 30)

@@ -89,11 +89,17 @@ class World:
         self._memo: dict[Quantity, sp.Float] = {}
         self._inside: dict[tuple[str, str], set[str]] = {}
         self._single: dict[Quantity, bool] = {}
+        self._keys: dict[Quantity, Key | None] = {}
 
     # ---------------------------------------------------------------- the sheet's numbers
 
     def claim_key(self, q: Quantity) -> Key | None:
         """The claim key under which the sheet would give ``q``, if it can."""
+        if q not in self._keys:
+            self._keys[q] = self._claim_key(q)
+        return self._keys[q]
+
+    def _claim_key(self, q: Quantity) -> Key | None:
         if q.part == Part.VALUE:
             return Key(Kind.VALUE, q.name)
         if q.part == Part.AFTER:
