@@ -1,8 +1,10 @@
 """``symbackprop grade EXAM_DIR RESPONSES``: grade a class against an exam's answer key.
 
-Writes ``gradebook.csv``, ``gradebook.json`` and ``moodle-grades.csv`` to ``-o DIR``
-(default ``EXAM_DIR/grades``), all together or none; ``--json`` prints the gradebook's
-JSON (contract section 7). Every answer that could not be graded (a bad number, an
+Writes ``gradebook.csv``, ``gradebook.json``, ``moodle-grades.csv`` and the class report
+(``report.md`` with its two PNG charts, ``report.pdf``) to ``-o DIR`` (default
+``EXAM_DIR/grades``), with ``--sheets`` also every student's marked sheet and
+``sheets.pdf``, all together or none; ``--json`` prints the gradebook's JSON (contract
+section 7). Every answer that could not be graded (a bad number, an
 unknown variant or question) is listed on stderr as ``invalid: WHERE: STUDENT: REASON``.
 Exit status 0 when graded, however the students did; 2 on a bad key or responses file.
 """
@@ -28,7 +30,8 @@ def register(sub):
         "grade", help="grade a class's answers against an exam's key, with a gradebook",
         description="Judge every student's answers against their own variant of an exam "
                     "(the key.json of 'symbackprop exam'), with partial credit for errors "
-                    "carried forward; write the gradebook and the Moodle grade-import CSV.")
+                    "carried forward; write the gradebook, the Moodle grade-import CSV and "
+                    "the class report.")
     p.add_argument("exam", metavar="EXAM_DIR", help="the exam's directory (with key.json)")
     p.add_argument("responses", metavar="RESPONSES",
                    help="a CSV with the header student,variant,ask,answer; a Moodle quiz "
