@@ -22,6 +22,7 @@ from . import ops
 from .derive import Derivation, clear_derivations
 from .errors import MagnitudeError, ProblemError
 from .graph import Graph
+from .limits import MAX_EXACT_BITS, MAX_EXACT_DEPTH, LimitError
 from .parse import to_source
 
 GUARANTEED_DIGITS = 25
@@ -38,7 +39,13 @@ class Exact:
         return value if isinstance(value, sp.Basic) else sp.Rational(value)
 
     def apply(self, expr: sp.Expr, env: dict) -> sp.Expr:
-        return expr.xreplace(env)
+        value = expr.xreplace(env)
+        if isinstance(value, sp.Rational) and max(abs(value.p).bit_length(),
+                                                  value.q.bit_length()) > MAX_EXACT_BITS:
+            raise LimitError(f"--exact: a value here is a fraction of more than "
+                             f"{MAX_EXACT_BITS * 3 // 10} digits (the limit; docs/limits.md); "
+                             "solve without --exact")
+        return value
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,10 @@ def forward(graph: Graph, arithmetic) -> dict[str, sp.Expr]:
         values[name] = arithmetic.number(leaf.value)
         env[leaf.symbol] = values[name]
     for node in graph.nodes:
-        values[node.name] = arithmetic.apply(node.expr, env)
+        try:
+            values[node.name] = arithmetic.apply(node.expr, env)
+        except LimitError as exc:
+            raise exc.at(field=_user_equation(graph, node.name)) from None
         env[node.symbol] = values[node.name]
     return values
 
@@ -282,6 +292,32 @@ def _double(expr: sp.Expr, values: dict) -> float:
     return result
 
 
+def check_exact_depth(graph: Graph) -> None:
+    """Refuse ``--exact`` where functions are applied one on another's result more than
+    :data:`MAX_EXACT_DEPTH` times: each level nests the exact expression of the one below
+    (σ(w·σ(w·σ(...)))), and its exact value costs time that grows exponentially (twenty
+    chained sigmoids took 83 s). Floats are checked to the same guaranteed digits."""
+    depth: dict[str, int] = {}
+    for node in graph.nodes:
+        below = max((depth.get(n, 0) for n in node.inputs), default=0)
+        depth[node.name] = below + _transcendental(node.expr)
+        if depth[node.name] > MAX_EXACT_DEPTH:
+            raise LimitError(f"--exact: functions nested more than {MAX_EXACT_DEPTH} deep "
+                             "through the equations (the limit; docs/limits.md); solve "
+                             "without --exact").at(field=_user_equation(graph, node.name))
+
+
+def _transcendental(expr: sp.Expr) -> bool:
+    """Whether an exact value of ``expr`` is no longer a fraction: a function other than
+    max, min and |x|, or a power with an exponent that is not a whole number."""
+    for sub in sp.preorder_traversal(expr):
+        if isinstance(sub, sp.Pow) and not sub.exp.is_Integer:
+            return True
+        if isinstance(sub, sp.Function) and not isinstance(sub, sp.Max | sp.Min | sp.Abs):
+            return True
+    return False
+
+
 def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evaluation:
     """Evaluate the graph exactly, or in floats whose digits are checked.
 
@@ -291,6 +327,7 @@ def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evalu
     """
     check_magnitudes(graph)
     if exact:
+        check_exact_depth(graph)
         return _checked(evaluate_once(graph, derivation, Exact()), graph, exact=True)
     last = None
     for digits in _PRECISIONS:
@@ -315,6 +352,14 @@ def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluatio
                    if n.is_real is False and n.is_finite is not False
                    else "not a finite number (a log of 0, or a division by 0?)")
             raise ProblemError(f"its value is {why}").at(field=name)
+    scalars = [(n, v) for n, v in (*result.values.items(), *result.adjoints.items())]
+    scalars += [(upper, v) for (upper, _), v in result.locals.items()]
+    for name, v in scalars:
+        if _too_small(_numeric(v) if exact else v):
+            raise MagnitudeError(
+                "a value in this equation is not 0 but smaller than 10^-(10^15): its power of "
+                "ten cannot be written down (an input far out on a sigmoid's or exp's tail?)"
+            ).at(field=_user_equation(graph, name) if graph.is_node(name) else name)
     for name, v in result.adjoints.items():
         if bad(v):
             raise ProblemError(
@@ -326,6 +371,17 @@ def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluatio
                 f"the gradient of {graph.output} with respect to it grows beyond 10^300"
             ).at(field=name)
     return result
+
+
+_SMALLEST_BINARY_EXPONENT = -3 * 10**15  # 2^-(3·10^15) is about 10^-(10^15)
+
+
+def _too_small(v) -> bool:
+    """A nonzero float whose power of ten is beyond what Decimal and the printers take."""
+    if not isinstance(v, sp.Float) or v == 0:
+        return False
+    _, mantissa, exponent, bits = v._mpf_
+    return mantissa != 0 and exponent + bits < _SMALLEST_BINARY_EXPONENT
 
 
 def _numeric(v: sp.Expr) -> sp.Expr:

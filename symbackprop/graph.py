@@ -25,6 +25,8 @@ from . import ops
 from .errors import GraphError, did_you_mean
 from .parse import indexed_name, symbol
 
+UPSTREAM_KEPT = 8  # upstream sets remembered per graph
+
 
 @dataclass(frozen=True)
 class Leaf:
@@ -92,6 +94,7 @@ class Graph:
     def __post_init__(self):
         self._node = {n.name: n for n in self.nodes}
         self._position = {n.name: i for i, n in enumerate(self.nodes)}
+        self._upstream: dict[str, frozenset[str]] = {}
 
     # Lookup -----------------------------------------------------------------------------
 
@@ -133,8 +136,15 @@ class Graph:
                 users[name].append(node.name)
         return users
 
-    def upstream(self, name: str) -> set[str]:
-        """Every leaf and node that ``name`` depends on (itself excluded)."""
+    def upstream(self, name: str) -> frozenset[str]:
+        """Every leaf and node that ``name`` depends on (itself excluded).
+
+        The last few answers are kept: renderers and verify ask for the output's upstream
+        once per parameter or claim, and recomputing it each time made a long chain's
+        account quadratic in its length (docs/limits.md). Only a few are kept, because
+        each may hold the whole graph."""
+        if name in self._upstream:
+            return self._upstream[name]
         seen: set[str] = set()
         stack = [name]
         while stack:
@@ -144,7 +154,10 @@ class Graph:
                     if m not in seen:
                         seen.add(m)
                         stack.append(m)
-        return seen
+        if len(self._upstream) >= UPSTREAM_KEPT:
+            self._upstream.pop(next(iter(self._upstream)))
+        self._upstream[name] = result = frozenset(seen)
+        return result
 
     def before(self, a: str, b: str) -> bool:
         """Whether node ``a`` comes before node ``b`` in the list."""

@@ -7,6 +7,7 @@ the file, the section and the field.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from pathlib import Path
@@ -18,14 +19,20 @@ from . import examples
 from .errors import ProblemError, SymbackpropError, did_you_mean
 from .files import read_limited
 from .graph import Group, Leaf, build_graph, stage
+from .limits import (
+    MAX_ELEMENTS,
+    MAX_EQUATIONS,
+    MAX_FILE_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_TITLE_LENGTH,
+    LimitError,
+)
 from .network import Network, build_network_graph, check_spec
 from .parse import indexed_name, is_name, parse_expression, split_indexed
+from .printable import printable
 from .problem import Problem
 
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
-MAX_FILE_BYTES = 5_000_000
-MAX_ELEMENTS = 200_000
-MAX_EQUATIONS = 20_000  # a worked solution of more is no handout; keeps a hostile file cheap
 
 
 def read_toml(path: Path) -> dict:
@@ -93,14 +100,61 @@ def array_shape(value, field: str, section: str) -> tuple[int, ...]:
     return shape
 
 
+def name_problem(name, section: str) -> str | None:
+    """Why ``name`` cannot name a leaf or node, or None when it can."""
+    if not isinstance(name, str) or not name:
+        return "a name is missing"
+    base = name.split("[", 1)[0]
+    if len(base) > MAX_NAME_LENGTH:
+        return f"a name may have at most {MAX_NAME_LENGTH} characters before its index"
+    if "[" in name and not split_indexed(name) and re.fullmatch(r"[A-Za-z]\w*(\[\d+\])+", name):
+        return ("an index is written as a plain number without leading zeros "
+                f"(write {indexed_name(base, *map(int, re.findall(r'[0-9]+', name)))})"
+                if name.isascii() else "an index is written with the digits 0-9")
+    if is_name(name) or (section == "graph" and split_indexed(name)):
+        return None
+    return "not a valid name (letters, digits and _, starting with a letter; not a function name)"
+
+
+def _check_name(name, section: str) -> None:
+    problem = name_problem(name, section)
+    if problem:
+        raise ProblemError(problem).at(section=section, field=printable(str(name)))
+
+
+def count_numbers(value, limit: int) -> int:
+    """The numbers in a value (nested lists counted element by element), counting no
+    further than just past ``limit``."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        else:
+            count += 1
+    return count
+
+
+def check_elements(tables: list[tuple[str, dict]]) -> None:
+    """Refuse more than :data:`MAX_ELEMENTS` numbers, before any is converted."""
+    total = 0
+    for section, table in tables:
+        if not isinstance(table, dict):
+            continue
+        for name, value in table.items():
+            total += count_numbers(value, MAX_ELEMENTS)
+            if total > MAX_ELEMENTS:
+                raise LimitError(f"more than {MAX_ELEMENTS} numbers in [inputs], [parameters] "
+                                 "and [data] together (the limit; docs/limits.md)").at(
+                    section=section, field=printable(str(name)))
+
+
 def read_leaves(table, kind: str, section: str, leaves: dict, groups: dict) -> None:
     """Add the leaves of ``[inputs]`` or ``[parameters]``; arrays become element leaves."""
     if not isinstance(table, dict):
         raise ProblemError(f"[{section}] must be a table of name = value").at(section=section)
     for name, value in table.items():
-        if not is_name(name):
-            raise ProblemError("not a valid name (letters, digits and _, starting with a letter;"
-                               " not a function name)").at(section=section, field=name)
+        _check_name(name, section)
         if name in leaves or name in groups:
             raise ProblemError("defined twice (in [inputs] and [parameters])").at(
                 section=section, field=name)
@@ -136,98 +190,155 @@ def read_data(table, leaves: dict, groups: dict) -> dict[str, np.ndarray]:
     return data
 
 
+def plain_values(value):
+    """A table from Python with numpy arrays and scalars as lists and plain numbers, so
+    that ``load_dict`` reads them as it reads TOML."""
+    if isinstance(value, dict):
+        return {k: plain_values(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return plain_values(value.tolist())
+    if isinstance(value, list | tuple):
+        return [plain_values(v) for v in value]
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return Decimal(str(value))  # numpy's shortest repr: float32(0.1) is 0.1
+    return value
+
+
 def load_dict(raw: dict, *, name: str, source: str, stage_gates: bool | None = None):
     """Build a Problem from a parsed TOML table; errors are located in ``source``."""
     try:
-        return _load(raw, name=name, source=source, stage_gates=stage_gates)
+        if not isinstance(raw, dict):
+            raise ProblemError(f"expected a table of sections, got {_kind(raw)}")
+        return _load(plain_values(raw), name=name, source=source, stage_gates=stage_gates)
     except SymbackpropError as exc:
         raise exc.at(file=source) from None
 
 
 def _load(raw, *, name, source, stage_gates):
+    """The sections in order: top-level keys, leaves, the graph (or network), data."""
+    title, rate = _top_level(raw)
+    leaves: dict[str, Leaf] = {}
+    groups: dict[str, Group] = {}
+    network = _network_spec(raw)
+    data = raw.get("data")
+    inputs = _inputs_with_first_sample(raw, data)
+    check_elements([("inputs", raw.get("inputs", {})), ("parameters", raw.get("parameters", {})),
+                    ("data", data if isinstance(data, dict) else {})])
+    read_leaves(inputs, "input", "inputs", leaves, groups)
+    read_leaves(raw.get("parameters", {}), "parameter", "parameters", leaves, groups)
+    if network is not None:
+        graph = _network_graph(raw, network, leaves, groups)
+    else:
+        graph, count = _equation_graph(raw, leaves, groups)
+        if stage_gates is None:
+            stage_gates = count == 1
+    if stage_gates:
+        graph = stage(graph)
+    samples = _samples(data, inputs, leaves, groups) if data is not None else None
+    return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
+                   network=network, data=samples, raw=raw)
+
+
+def _top_level(raw) -> tuple[str | None, sp.Rational | None]:
+    """The top-level keys: known names only, one form, the title and the learning rate."""
     for key in raw:
         if key not in TOP_KEYS:
-            raise ProblemError(f"unknown key{did_you_mean(key, TOP_KEYS)}"
-                               f" (keys: {', '.join(TOP_KEYS)})").at(field=key)
+            raise ProblemError(f"unknown key{did_you_mean(str(key), TOP_KEYS)}"
+                               f" (keys: {', '.join(TOP_KEYS)})").at(field=printable(str(key)))
     if ("graph" in raw) == ("network" in raw):
         raise ProblemError("a problem needs exactly one of [graph] or [network]")
     title = raw.get("title")
     if title is not None and not isinstance(title, str):
         raise ProblemError("expected a string").at(field="title")
+    if title is not None and len(title) > MAX_TITLE_LENGTH:
+        raise ProblemError(f"a title may have at most {MAX_TITLE_LENGTH} characters").at(
+            field="title")
     rate = None
     if "learning_rate" in raw:
         rate = to_rational(raw["learning_rate"], "learning_rate", None)
         if rate <= 0:
             raise ProblemError("must be positive").at(field="learning_rate")
+    return title, rate
 
-    leaves: dict[str, Leaf] = {}
-    groups: dict[str, Group] = {}
-    network: Network | None = None
+
+def _network_spec(raw) -> Network | None:
+    if "network" not in raw:
+        return None
+    if not isinstance(raw["network"], dict):
+        raise ProblemError("[network] must be a table").at(section="network")
+    try:
+        return check_spec(raw["network"])
+    except SymbackpropError as exc:
+        raise exc.at(section="network") from None
+
+
+def _inputs_with_first_sample(raw, data) -> dict:
+    """``[inputs]``, completed by the first sample of each ``[data]`` name: solve works
+    on the first sample. A data name that is a parameter is an error of [data]."""
     inputs = raw.get("inputs", {})
-    if "network" in raw:
-        if not isinstance(raw["network"], dict):
-            raise ProblemError("[network] must be a table").at(section="network")
-        try:
-            network = check_spec(raw["network"])
-        except ProblemError as exc:
-            raise exc.at(section="network") from None
-    data = None
-    if "data" in raw:
-        # Data names are checked against the inputs below; read the values first.
-        data = raw["data"]
     if not isinstance(inputs, dict):
         raise ProblemError("[inputs] must be a table of name = value").at(section="inputs")
     inputs = dict(inputs)
+    parameters = raw.get("parameters", {})
     if isinstance(data, dict):
         for dname, samples in data.items():
+            if isinstance(parameters, dict) and dname in parameters:
+                raise ProblemError("is a parameter; data must be given for input names").at(
+                    section="data", field=printable(str(dname)))
             if dname not in inputs and isinstance(samples, list) and samples:
-                inputs[dname] = samples[0]  # solve works on the first sample
-    read_leaves(inputs, "input", "inputs", leaves, groups)
-    read_leaves(raw.get("parameters", {}), "parameter", "parameters", leaves, groups)
+                inputs[dname] = samples[0]
+    return inputs
 
-    if network is not None:
-        _check_network_leaves(network, leaves, groups)
-        graph = build_network_graph(network, leaves, groups)
-        if "output" in raw and raw["output"] != graph.output:
-            raise ProblemError("the network form's output is always L").at(field="output")
-    else:
-        table = raw["graph"]
-        if not isinstance(table, dict) or not table:
-            raise ProblemError("[graph] must list equations as name = \"expression\"").at(section="graph")
-        if len(table) > MAX_EQUATIONS:
-            raise ProblemError(f"more than {MAX_EQUATIONS} equations").at(section="graph")
-        assignments = []
-        for node_name, text in table.items():
-            if not (is_name(node_name) or split_indexed(node_name)):
-                raise ProblemError("not a valid name (letters, digits and _, starting with a letter;"
-                                   " not a function name)").at(section="graph", field=node_name)
-            try:
-                assignments.append((node_name, parse_expression(text)))
-            except SymbackpropError as exc:
-                raise exc.at(section="graph", field=node_name) from None
-        _group_indexed_nodes([n for n, _ in assignments], groups)
-        output = raw.get("output")
-        if output is not None and not isinstance(output, str):
-            raise ProblemError("expected the name of a node").at(field="output")
+
+def _network_graph(raw, network: Network, leaves: dict, groups: dict):
+    _check_network_leaves(network, leaves, groups)
+    graph = build_network_graph(network, leaves, groups)
+    if "output" in raw and raw["output"] != graph.output:
+        raise ProblemError("the network form's output is always L").at(field="output")
+    return graph
+
+
+def _equation_graph(raw, leaves: dict, groups: dict):
+    """The ``[graph]`` table: each equation parsed, then the graph built and checked."""
+    table = raw["graph"]
+    if not isinstance(table, dict) or not table:
+        raise ProblemError("[graph] must list equations as name = \"expression\"").at(section="graph")
+    if len(table) > MAX_EQUATIONS:
+        raise LimitError(f"more than {MAX_EQUATIONS} equations (the limit; docs/limits.md)").at(
+            section="graph")
+    assignments = []
+    for node_name, text in table.items():
+        _check_name(node_name, "graph")
         try:
-            graph = build_graph(assignments, leaves, output, groups)
+            assignments.append((node_name, parse_expression(text)))
         except SymbackpropError as exc:
-            raise exc.at(section="graph") from None
-        if stage_gates is None:
-            stage_gates = len(assignments) == 1
-    if stage_gates:
-        graph = stage(graph)
-    samples = read_data(data, leaves, groups) if data is not None else None
-    if samples is not None:
-        for dname, values in samples.items():
-            expected = groups[dname].shape if dname in groups else ()
-            if dname not in inputs or leaves.get(dname, None) is not None and leaves[dname].kind != "input":
-                raise ProblemError("data must be given for input names").at(section="data", field=dname)
-            if tuple(values.shape[1:]) != tuple(expected):
-                raise ProblemError(f"each sample must have shape {expected or 'scalar'}, "
-                                   f"got {tuple(values.shape[1:]) or 'scalar'}").at(section="data", field=dname)
-    return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
-                   network=network, data=samples, raw=raw)
+            raise exc.at(section="graph", field=node_name) from None
+    _group_indexed_nodes([n for n, _ in assignments], groups)
+    output = raw.get("output")
+    if output is not None and not isinstance(output, str):
+        raise ProblemError("expected the name of a node").at(field="output")
+    try:
+        graph = build_graph(assignments, leaves, output, groups)
+    except SymbackpropError as exc:
+        raise exc.at(section="graph") from None
+    return graph, len(assignments)
+
+
+def _samples(data, inputs: dict, leaves: dict, groups: dict) -> dict[str, np.ndarray]:
+    """``[data]`` read, each name checked to be an input of the sample's shape."""
+    samples = read_data(data, leaves, groups)
+    for dname, values in samples.items():
+        expected = groups[dname].shape if dname in groups else ()
+        if dname not in inputs or leaves.get(dname, None) is not None and leaves[dname].kind != "input":
+            raise ProblemError("data must be given for input names").at(section="data", field=dname)
+        if tuple(values.shape[1:]) != tuple(expected):
+            raise ProblemError(f"each sample must have shape {expected or 'scalar'}, "
+                               f"got {tuple(values.shape[1:]) or 'scalar'}").at(section="data", field=dname)
+    return samples
 
 
 def _group_indexed_nodes(names: list[str], groups: dict) -> None:

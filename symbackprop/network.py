@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from . import ops
 from .errors import ProblemError, did_you_mean
 from .graph import Graph, Group, Leaf, Node
+from .limits import MAX_NETWORK_PARAMETERS, LimitError
 from .losses import LOSSES, loss_expression
 from .parse import indexed_name, symbol
 
@@ -97,7 +98,7 @@ def check_spec(spec: dict) -> Network:
             f"activations must list one activation per non-input layer ({len(layers) - 1})"
         ).at(field="activations")
     for i, act in enumerate(acts):
-        if act not in ACTIVATIONS:
+        if not isinstance(act, str) or act not in ACTIVATIONS:
             raise ProblemError(
                 f"unknown activation '{act}'{did_you_mean(str(act), ACTIVATIONS)}"
                 f" (one of {', '.join(ACTIVATIONS)})"
@@ -105,10 +106,14 @@ def check_spec(spec: dict) -> Network:
         if whole_layer(act) and i != len(acts) - 1:
             raise ProblemError(f"{act} is allowed on the last layer only").at(field="activations")
     loss = spec.get("loss")
-    if loss not in LOSSES:
+    if not isinstance(loss, str) or loss not in LOSSES:
         raise ProblemError(
             f"unknown loss '{loss}'{did_you_mean(str(loss), LOSSES)} (one of {', '.join(LOSSES)})"
         ).at(field="loss")
+    weights = sum((a + 1) * b for a, b in zip(layers, layers[1:], strict=False))
+    if weights > MAX_NETWORK_PARAMETERS:
+        raise LimitError(f"{weights} weights and biases: more than {MAX_NETWORK_PARAMETERS} "
+                         "(the limit; docs/limits.md)").at(field="layers")
     return Network(tuple(layers), tuple(acts), loss)
 
 

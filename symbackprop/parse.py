@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import re
+import unicodedata
 from fractions import Fraction
 
 import sympy as sp
@@ -53,7 +54,9 @@ def is_name(text: str) -> bool:
     return bool(_NAME.match(text)) and text not in ops.FUNCTIONS
 
 
-_INDEXED = re.compile(r"([A-Za-z][A-Za-z0-9_]*)((?:\[\d+\])+)\Z")
+# One spelling per element: ASCII digits without leading zeros, so that z[00] (or an
+# index in other digits) cannot name z[0] a second time.
+_INDEXED = re.compile(r"([A-Za-z][A-Za-z0-9_]*)((?:\[(?:0|[1-9][0-9]*)\])+)\Z")
 
 
 def split_indexed(text: str) -> tuple[str, tuple[int, ...]] | None:
@@ -61,7 +64,7 @@ def split_indexed(text: str) -> tuple[str, tuple[int, ...]] | None:
     m = _INDEXED.match(text)
     if not m or not is_name(m.group(1)):
         return None
-    return m.group(1), tuple(int(i) for i in re.findall(r"\d+", m.group(2)))
+    return m.group(1), tuple(int(i) for i in re.findall(r"[0-9]+", m.group(2)))
 
 
 def parse_number(text: str) -> sp.Rational:
@@ -84,6 +87,7 @@ def parse_expression(text) -> sp.Expr:
         raise ExpressionError("the expression is empty")
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"the expression is longer than {MAX_LENGTH} characters")
+    _check_look_alikes(text)
     depth = 0
     for ch in text:
         depth += ch in "(["
@@ -97,6 +101,18 @@ def parse_expression(text) -> sp.Expr:
     except (RecursionError, MemoryError, ValueError):
         raise ExpressionError("the expression is too deeply nested") from None
     return _Builder(text.strip()).build(tree.body, 0)
+
+
+def _check_look_alikes(text: str) -> None:
+    """Refuse characters that Python's parser would silently read as others.
+
+    ``ast`` normalizes names (NFKC): ``𝐱`` and ``ｘ`` would be read as ``x``, so a file
+    could show one name and mean another. Names are plain ASCII letters and digits."""
+    for ch in text:
+        if not ch.isascii() and unicodedata.normalize("NFKC", ch) != ch:
+            plain = unicodedata.normalize("NFKC", ch)
+            raise ExpressionError(f"'{ch}' (U+{ord(ch):04X}) would be read as '{plain}'; "
+                                  "write names and numbers in plain ASCII")
 
 
 class _Builder:

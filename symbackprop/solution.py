@@ -14,10 +14,11 @@ from functools import cached_property
 import sympy as sp
 
 from .derive import Derivation, Edge
-from .errors import ClaimError
+from .errors import ClaimError, did_you_mean
 from .evaluate import Evaluation, adjoints
 from .keys import Key, Kind, parse_key
 from .numbers import to_float
+from .printable import quoted
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class Solution:
             if key.kind != Kind.DERIVATIVE:
                 raise ClaimError(f"'{top}' is not a derivative key (like dy/dz_c)")
             top, bottom = key.name, key.wrt
+        self._check_names(top, bottom)
         if top == bottom:
             return self.values[top] * 0 + 1
         if not self.graph.is_node(top):
@@ -89,11 +91,19 @@ class Solution:
     def chain(self, bottom: str, top: str | None = None, limit: int = 10_000) -> Chain:
         """The chain d top / d bottom (top: the output), path by path, with local values."""
         top = top or self.output
+        self._check_names(top, bottom)
         paths = tuple(
             tuple(Factor(e, self.evaluation.locals[e.upper, e.lower]) for e in path)
             for path in self.derivation.paths(top, bottom, limit=limit)
         )
         return Chain(top, bottom, paths, self.derivative(top, bottom))
+
+    def _check_names(self, *names) -> None:
+        """The library's own error for a name that is no scalar of the graph."""
+        for name in names:
+            if not isinstance(name, str) or name not in self.graph:
+                raise ClaimError(f"{quoted(str(name))} names no value of the problem"
+                                 f"{did_you_mean(str(name), self.graph.names)}")
 
     # Claim keys -------------------------------------------------------------------------
 

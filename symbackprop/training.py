@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import SymbackpropError
+from .limits import MAX_EPOCHS, MAX_TRAIN_EQUATIONS, MAX_TRAIN_STEPS, LimitError
 
 DEFAULT_EPOCHS = 2000
 DEFAULT_BATCH = 32
@@ -71,6 +72,21 @@ def _number(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
+def check_training_size(problem, epochs: int) -> None:
+    """Refuse, before compiling anything, a run beyond the limits of docs/limits.md:
+    epochs, epochs times samples (the kernel calls), and equations in one kernel."""
+    if epochs > MAX_EPOCHS:
+        raise LimitError(f"--epochs: at most {MAX_EPOCHS} (the limit; docs/limits.md), "
+                         f"got {epochs}")
+    samples = len(next(iter(problem.data.values()))) if problem.data else 1
+    if epochs * samples > MAX_TRAIN_STEPS:
+        raise LimitError(f"--epochs: {epochs} epochs of {samples} samples is more than "
+                         f"{MAX_TRAIN_STEPS} sample passes (the limit; docs/limits.md)")
+    if len(problem.graph.nodes) > MAX_TRAIN_EQUATIONS:
+        raise LimitError(f"{problem.source}: {len(problem.graph.nodes)} equations; training "
+                         f"compiles at most {MAX_TRAIN_EQUATIONS} (the limit; docs/limits.md)")
+
+
 def train(problem, epochs: int | None = None, batch: int | None = None, lr: float | None = None,
           seed: int = 0, grad_norms: bool = False, backend: str = "numpy", form: str = "auto",
           progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
@@ -85,6 +101,7 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
     epochs = DEFAULT_EPOCHS if epochs is None else epochs
     if type(epochs) is not int or epochs < 1:
         raise SymbackpropError(f"--epochs: must be a whole number of at least 1, got {epochs}")
+    check_training_size(problem, epochs)
     # numpy's generators take seeds >= 0 only; a negative one is refused rather than
     # silently folded onto another seed, so two different --seed values never give the
     # same run.

@@ -9,7 +9,6 @@ under that rule and redrawn with the next attempt number.
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -19,6 +18,7 @@ import sympy as sp
 from .. import load_dict
 from ..errors import SymbackpropError
 from ..evaluate import Floating, forward
+from ..limits import capped_jobs
 from .distractors import distractors
 from .draw import Draw
 from .families import family as get_family
@@ -61,7 +61,7 @@ PARALLEL_FROM = 40
 
 def _draw_all(fam, seed: int, variants: int, jobs: int | None):
     """(variant, attempt, rules fired) for each index, in index order."""
-    jobs = jobs or os.cpu_count() or 1
+    jobs = capped_jobs(jobs)  # never more processes than cores, whatever is asked
     if jobs == 1 or variants < PARALLEL_FROM:
         for index in range(variants):
             yield _draw_one((fam.NAME, seed, index))

@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from ..keys import Kind, parse_key
+from ..limits import capped_jobs
 from .generate import make_exam
 from .model import rounded
 from .wellposed import RULES, gate_problems
@@ -66,7 +67,7 @@ def stress(family: str, seeds: int = 500, jobs: int | None = None) -> StressRepo
     """Draw the first variant of ``seeds`` exams of ``family`` and re-check each."""
     report = StressReport(family, seeds)
     tasks = [(family, s) for s in range(seeds)]
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with ProcessPoolExecutor(max_workers=capped_jobs(jobs)) as pool:
         for fired, bad in pool.map(_one, tasks, chunksize=25):
             report.rules.update(fired)
             report.degenerate += bad

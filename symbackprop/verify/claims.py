@@ -13,6 +13,7 @@ mistake raises :class:`~symbackprop.errors.ClaimError` located at ``FILE line N`
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -23,8 +24,9 @@ import numpy as np
 from ..errors import ClaimError
 from ..files import read_limited
 from ..keys import Key, Kind, parse_key
+from ..limits import MAX_CLAIMS, MAX_CLAIMS_BYTES, LimitError
+from ..printable import quoted
 
-MAX_FILE_BYTES = 2_000_000
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 _DECIMAL_COMMA = re.compile(r"([+-]?)(\d+),(\d+)([eE][+-]?\d+)?")
 _TOKEN = re.compile(r"\s*(\[|\]|,|[^\s\[\],]+)")
@@ -88,11 +90,23 @@ class Claim:
         return str(self.key)
 
 
+def ascii_digits(text: str) -> str:
+    """Digits of any script (Arabic-Indic ``٠٫٥``, full-width ``０.５``) as ASCII, so
+    that a number is kept, and later printed, as the digits 0-9 (NFKC first: it turns
+    full-width digits and points into ASCII)."""
+    if text.isascii():
+        return text
+    text = unicodedata.normalize("NFKC", text).replace("\u066b", ".")  # Arabic decimal sign
+    return "".join(str(unicodedata.decimal(c)) if not c.isascii() and c.isdecimal() else c
+                   for c in text)
+
+
 def parse_number(text: str) -> Number:
     """A decimal number as written (``-0.0533``, ``5e-05``, a Unicode minus sign, a
-    decimal comma ``0,0822`` where it cannot be a thousands separator)."""
-    clean = _decimal_point(text.strip().translate(_MINUS_SIGNS))
-    if not _NUMBER.fullmatch(clean):
+    decimal comma ``0,0822`` where it cannot be a thousands separator, digits of other
+    scripts)."""
+    clean = _decimal_point(ascii_digits(text.strip().translate(_MINUS_SIGNS)))
+    if not clean.isascii() or not _NUMBER.fullmatch(clean):
         raise ClaimError(f"'{text.strip()}' is not a number")
     try:
         value = Decimal(clean)
@@ -238,7 +252,12 @@ def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
     claims: list[Claim] = []
     seen: dict[Key, tuple[Number, int]] = {}
     upstream: dict[str, set[str]] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    written = sum(1 for line in lines if "=" in line.split("#", 1)[0])
+    if written > MAX_CLAIMS:  # refused before any claim is resolved or judged
+        raise LimitError(f"{written} claims: more than {MAX_CLAIMS} (the limit; "
+                         "docs/limits.md)").at(file=source)
+    for number, raw in enumerate(lines, start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -264,8 +283,11 @@ def parse_claims(text: str, solution, source: str = "<claims>") -> list[Claim]:
                                          f"({first.text} on line {first_line}, {given.text} here)")
                     continue
                 seen[element] = (given, number)
+                if len(seen) > MAX_CLAIMS:
+                    raise LimitError(f"more than {MAX_CLAIMS} numbers claimed (the limit; "
+                                     "docs/limits.md)")
                 claims.append(Claim(element, given, number))
-        except ClaimError as exc:
+        except (ClaimError, LimitError) as exc:
             raise exc.at(file=source, line=number) from None
     if not claims:
         raise ClaimError("no claims: write one per line, KEY = NUMBER").at(file=source)
@@ -278,15 +300,15 @@ def read_claims(path: str | Path, solution) -> list[Claim]:
         import sys
 
         try:
-            text = sys.stdin.buffer.read(MAX_FILE_BYTES + 1).decode("utf-8")
+            text = sys.stdin.buffer.read(MAX_CLAIMS_BYTES + 1).decode("utf-8")
         except UnicodeDecodeError:
             raise ClaimError("is not UTF-8 text").at(file="<stdin>") from None
-        if len(text.encode("utf-8")) > MAX_FILE_BYTES:
-            raise ClaimError(f"more than {MAX_FILE_BYTES // 1_000_000} MB").at(file="<stdin>")
+        if len(text.encode("utf-8")) > MAX_CLAIMS_BYTES:
+            raise ClaimError(f"more than {MAX_CLAIMS_BYTES // 1_000_000} MB").at(file="<stdin>")
         return parse_claims(text.lstrip("\ufeff"), solution, source="<stdin>")
     path = Path(path)
     try:
-        text = read_limited(path, MAX_FILE_BYTES, ClaimError, "claims file").decode("utf-8")
+        text = read_limited(path, MAX_CLAIMS_BYTES, ClaimError, "claims file").decode("utf-8")
     except FileNotFoundError:
         raise ClaimError("no such file").at(file=str(path)) from None
     except UnicodeDecodeError:
@@ -302,13 +324,24 @@ def claims_from_mapping(claims: Mapping, solution) -> list[Claim]:
     Give numbers as strings (``"0.0010"``) to keep the precision written: a float
     ``0.0010`` is ``0.001``, read as three decimals.
     """
-    text = "\n".join(f"{k} = {_text(v)}" for k, v in claims.items())
-    return parse_claims(text, solution, source="<claims>")
+    lines = []
+    for key, value in claims.items():
+        line = f"{key} = {_text(value)}"
+        if any(c in line for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029#"):
+            # one claim per entry: a line break (or a comment sign) would make it two
+            raise ClaimError(f"{quoted(str(key))}: a key or value holds a line break or '#'"
+                             ).at(file="<claims>")
+        lines.append(line)
+    return parse_claims("\n".join(lines), solution, source="<claims>")
 
 
 def _text(value) -> str:
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, np.generic):  # numpy's str is the shortest repr, without 'np.'
+        return str(value)
     if isinstance(value, float):
         return repr(value)
     return str(value)

@@ -1,0 +1,44 @@
+"""Every size limit of the package in one place, each refused before the work starts.
+
+An accepted input must finish in bounded time and memory, so each input size has a
+ceiling, stated in docs/limits.md with the time and memory measured at it. Beyond a
+limit the command stops at once with exit status 2 and one ``error:`` line naming the
+limit; nothing is computed or written.
+"""
+
+from __future__ import annotations
+
+import os
+
+from .errors import SymbackpropError
+
+MAX_FILE_BYTES = 5_000_000  # a problem file
+MAX_CLAIMS_BYTES = 2_000_000  # a claims file (or standard input)
+MAX_ELEMENTS = 20_000  # numbers in [inputs], [parameters] and [data] together
+MAX_NAME_LENGTH = 32  # characters of a leaf or node name before its index
+MAX_TITLE_LENGTH = 200  # characters of a title (one line of a handout's heading)
+MAX_EQUATIONS = 5_000  # equations of a [graph]
+MAX_NETWORK_PARAMETERS = 2_000  # weights and biases of a [network]
+MAX_CLAIMS = 5_000  # scalar claims of one claims file (an array claim counts each element)
+MAX_EXACT_DEPTH = 6  # --exact: functions such as sigmoid applied one on another's result
+MAX_EXACT_BITS = 20_000  # --exact: bits of a fraction's numerator or denominator (~6000 digits)
+MAX_EPOCHS = 100_000  # train --epochs
+MAX_TRAIN_STEPS = 10_000_000  # train: epochs times samples, the kernel calls of a run
+MAX_TRAIN_EQUATIONS = 2_000  # train: equations compiled into one kernel
+
+
+class LimitError(SymbackpropError):
+    """Valid input beyond one of the stated limits (docs/limits.md)."""
+
+
+def cores() -> int:
+    """The cores this process may run on (its affinity, else the machine's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def capped_jobs(jobs: int | None) -> int:
+    """Worker processes: at most one per core, however many are asked for."""
+    return min(jobs or cores(), cores())
