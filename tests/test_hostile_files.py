@@ -216,3 +216,17 @@ def test_sigterm_during_a_pdf_build_leaves_nothing_behind(tmp_path):
     assert list(tmp.iterdir()) == []
     assert _tex_processes_in(tmp) == []
     assert not out.exists()
+
+
+def test_grade_reads_no_device_or_fifo(tmp_path):
+    exam = tmp_path / "exam"
+    assert run_cli("exam", "chain", "--variants", "2", "--seed", "1", "--format", "key",
+                   "-o", exam).returncode == 0
+    assert "character device" in one_error_line(run_cli("grade", exam, "/dev/zero", timeout=60))
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    os.mkfifo(folder / "student.txt")
+    one_error_line(run_cli("grade", exam, folder, timeout=60))  # skipped, never blocked on
+    (exam / "key.json").unlink()
+    os.mkfifo(exam / "key.json")
+    assert "FIFO" in one_error_line(run_cli("grade", exam, "/dev/zero", timeout=60))
