@@ -18,7 +18,8 @@ MAX_ELEMENTS = 20_000  # numbers in [inputs], [parameters] and [data] together
 MAX_NAME_LENGTH = 32  # characters of a leaf or node name before its index
 MAX_TITLE_LENGTH = 200  # characters of a title (one line of a handout's heading)
 MAX_EQUATIONS = 5_000  # equations of a [graph]
-MAX_NETWORK_PARAMETERS = 2_000  # weights and biases of a [network]
+MAX_NETWORK_PARAMETERS = 20_000  # weights and biases of a [network] (kernels, train)
+MAX_WORKED_PARAMETERS = 2_000  # ... of a network solved or verified: one chain each
 MAX_CLAIMS = 5_000  # scalar claims of one claims file (an array claim counts each element)
 MAX_EXACT_DEPTH = 6  # --exact: functions such as sigmoid applied one on another's result
 MAX_EXACT_BITS = 20_000  # --exact: bits of a fraction's numerator or denominator (~6000 digits)
@@ -29,6 +30,23 @@ MAX_TRAIN_EQUATIONS = 2_000  # train: equations compiled into one kernel
 
 class LimitError(SymbackpropError):
     """Valid input beyond one of the stated limits (docs/limits.md)."""
+
+
+def check_worked_size(problem) -> None:
+    """Refuse a worked solution (solve, verify) of a network with more weights and
+    biases than :data:`MAX_WORKED_PARAMETERS`: each gets its own chain, and a network of
+    90,000 took minutes. Its kernels and training take networks up to
+    :data:`MAX_NETWORK_PARAMETERS`."""
+    network = getattr(problem, "network", None)
+    if network is None:
+        return
+    layers = network.layers
+    weights = sum((a + 1) * b for a, b in zip(layers, layers[1:], strict=False))
+    if weights > MAX_WORKED_PARAMETERS:
+        raise LimitError(f"{weights} weights and biases: a worked solution takes at most "
+                         f"{MAX_WORKED_PARAMETERS} (the limit; docs/limits.md); train and "
+                         "the kernels take more").at(file=problem.source, section="network",
+                                                      field="layers")
 
 
 def cores() -> int:

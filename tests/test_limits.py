@@ -61,6 +61,16 @@ def test_a_network_beyond_the_limit_is_refused(tmp_path):
     assert "[network] layers" in line and "weights and biases" in line
 
 
+def test_a_network_beyond_the_worked_solution_limit_is_refused_by_solve_and_verify(tmp_path):
+    path = tmp_path / "wide.toml"
+    path.write_text(network_text([50, 50, 1]))  # 2,601 weights and biases
+    claims = tmp_path / "c.txt"
+    claims.write_text("L = 0.1\n")
+    for command in (["solve", path], ["verify", path, claims]):
+        line = one_error_line(run_cli(*command))
+        assert "[network] layers" in line and "worked solution" in line
+
+
 def test_claims_beyond_the_limit_are_refused(tmp_path):
     path = tmp_path / "many.txt"
     path.write_text("dE/dw5 = -0.0534\n" * (limits.MAX_CLAIMS + 1))

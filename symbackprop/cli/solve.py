@@ -13,6 +13,7 @@ import sys
 from .. import load
 from ..errors import SymbackpropError, UnsupportedError
 from ..files import check_targets, plain_name, target_directory, write_files
+from ..limits import check_worked_size
 from ..numbers import DEFAULT_PLACES
 from ..printable import printable, printable_lines
 from ..render.text import render_text
@@ -70,6 +71,7 @@ def run(args) -> int:
         plain_name(problem.name, "problem name")
         directory = target_directory(args.output, problem.name)
         check_targets(directory, names)
+    check_worked_size(problem)
     solution = problem.solve(exact=args.exact)
     for warning in solution.warnings:
         sys.stderr.write(f"warning: {printable(str(warning))}\n")

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..errors import SymbackpropError
+from ..limits import check_worked_size
 from ..loader import load
 from ..problem import Problem
 from .claims import claims_from_mapping, read_claims
@@ -91,6 +92,7 @@ def verify(problem, claims, *, band=DEFAULT_BAND, strict: bool = False) -> Repor
     band = Decimal(str(band))
     if not band.is_finite() or band < 0:
         raise SymbackpropError("the rounding band must be a number of units >= 0")
+    check_worked_size(problem)
     solution = problem.solve()
     if isinstance(claims, Mapping):
         parsed, source = claims_from_mapping(claims, solution), None
