@@ -230,3 +230,20 @@ def test_grade_reads_no_device_or_fifo(tmp_path):
     (exam / "key.json").unlink()
     os.mkfifo(exam / "key.json")
     assert "FIFO" in one_error_line(run_cli("grade", exam, "/dev/zero", timeout=60))
+
+
+def test_a_read_only_mount_is_exit_2(tmp_path):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
+    try:
+        result = run_cli("solve", "net-221", "--format", "json,md", "-o", mount / "out")
+        assert "Read-only" in one_error_line(result)
+        result = run_cli("verify", "net-221", "-", "--format", "tex", "-o", mount,
+                         input="dE/dw5 = -0.0534\n")
+        assert "Read-only" in one_error_line(result) and result.stdout  # the table, then the error
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
