@@ -9,6 +9,11 @@ Two arithmetics run the same walk over the graph:
   floats break: log(1 − σ(z)) at z = 125 is log(0) at 40 digits and right at 100. So no
   finite quantity comes out as NaN, and every value reported is right to at least
   :data:`GUARANTEED_DIGITS` significant digits.
+* :class:`Certified`: what :func:`evaluate` runs: floats where a value is transcendental,
+  exact rationals where it is not. The inputs are exact decimals, so a linear layer's
+  0.3·1 − 0.2·2 + 0.1 is exactly 0, not 8.93e-103 of float noise: a value is 0 exactly
+  when it is 0. A float value that the two precisions agree on only because both are
+  tiny (noise of a cancellation) is decided by exact arithmetic (:func:`_decide_zeros`).
 """
 
 from __future__ import annotations
@@ -67,6 +72,30 @@ class Floating:
             value = value.evalf(self.digits)
         if isinstance(value, sp.Rational):  # an exact 0 or 1 that survived
             value = sp.Float(value, self.digits)
+        if key is not None:
+            if len(_MEMO) >= _MEMO_KEPT:
+                _MEMO.clear()
+            _MEMO[key] = value
+        return value
+
+
+@dataclass(frozen=True)
+class Certified(Floating):
+    """Floats with ``digits`` digits where a value is transcendental, exact rationals
+    where it is rational (sums and products of the given decimals, relu, max, powers):
+    rational arithmetic is cheap and its zeros are exact."""
+
+    def number(self, value) -> sp.Expr:
+        return value if isinstance(value, sp.Rational) else sp.Rational(str(value))
+
+    def apply(self, expr: sp.Expr, env: dict) -> sp.Expr:
+        key = _memo_key(expr, env, -self.digits)
+        value = _MEMO.get(key) if key is not None else None
+        if value is not None:
+            return value
+        value = substitute(expr, env)
+        if not isinstance(value, sp.Float | sp.Rational):
+            value = value.evalf(self.digits)
         if key is not None:
             if len(_MEMO) >= _MEMO_KEPT:
                 _MEMO.clear()
@@ -321,9 +350,11 @@ def _transcendental(expr: sp.Expr) -> bool:
 def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evaluation:
     """Evaluate the graph exactly, or in floats whose digits are checked.
 
-    Floats: each run is repeated with :data:`_GUARD` more digits; the lower-precision
-    run is accepted when both agree to :data:`GUARANTEED_DIGITS` digits everywhere,
-    else the precision is raised.
+    Floats (:class:`Certified`): each run is repeated with :data:`_GUARD` more digits;
+    the lower-precision run is accepted when both agree to :data:`GUARANTEED_DIGITS`
+    digits everywhere, else the precision is raised. A value on which the runs agree
+    only because both are below :data:`_ABSOLUTE` is a cancellation's noise or a true
+    tiny number: exact arithmetic decides which (:func:`_decide_zeros`).
     """
     check_magnitudes(graph)
     if exact:
@@ -331,12 +362,42 @@ def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evalu
         return _checked(evaluate_once(graph, derivation, Exact()), graph, exact=True)
     last = None
     for digits in _PRECISIONS:
-        low = evaluate_once(graph, derivation, Floating(digits))
-        high = evaluate_once(graph, derivation, Floating(digits + _GUARD))
-        if _agree(low, high):
-            return _checked(low, graph)
+        low = evaluate_once(graph, derivation, Certified(digits))
+        high = evaluate_once(graph, derivation, Certified(digits + _GUARD))
+        unsure = _agree(low, high)
+        if unsure is not None:
+            return _checked(_floats(_decide_zeros(graph, derivation, low, unsure), digits), graph)
         last = high
-    return _checked(last, graph)
+    return _checked(_floats(last, _PRECISIONS[-1] + _GUARD), graph)
+
+
+def _floats(result: Evaluation, digits: int) -> Evaluation:
+    """The evaluation with its exact rationals as floats, so that every consumer reads
+    one kind of number as before; an exact 0 stays SymPy's exact 0 (``== 0`` is true of
+    it, and it is printed and exported as 0)."""
+    def f(table: dict) -> dict:
+        return {k: (sp.Float(v, digits) if isinstance(v, sp.Rational) and v != 0 else v)
+                for k, v in table.items()}
+    return Evaluation(f(result.values), f(result.locals), f(result.adjoints), result.kinks)
+
+
+#: Above this many nodes an unsure tiny value is not decided by exact arithmetic (the
+#: exact expressions of a large network would take long); it is reported as computed.
+_EXACT_NODES = 400
+
+
+def _decide_zeros(graph: Graph, derivation: Derivation, result: Evaluation,
+                  unsure: set[tuple[str, str]]) -> Evaluation:
+    """``result`` with each unsure tiny value (table, name) set to 0 where exact
+    arithmetic shows it is 0, and kept where it shows it is not."""
+    if not unsure or len(graph.nodes) > _EXACT_NODES:
+        return result
+    exact = evaluate_once(graph, derivation, Exact())
+    for table, name in unsure:
+        value = getattr(exact, table)[name]
+        if value == 0 or value.equals(0):
+            getattr(result, table)[name] = sp.Integer(0)
+    return result
 
 
 def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluation:
@@ -406,13 +467,18 @@ _TINY = sp.Float(1e-300)
 _ABSOLUTE = sp.Float(10) ** -(GUARANTEED_DIGITS + 40)
 
 
-def _agree(a: Evaluation, b: Evaluation) -> bool:
-    for left, right in ((a.values, b.values), (a.adjoints, b.adjoints)):
+def _agree(a: Evaluation, b: Evaluation) -> set[tuple[str, str]] | None:
+    """None when the two runs disagree somewhere; else the (table, name) of the values
+    on which they agree only because both are tiny (zero candidates)."""
+    unsure: set[tuple[str, str]] = set()
+    for table in ("values", "adjoints"):
+        left, right = getattr(a, table), getattr(b, table)
         for name, x in left.items():
             y = right[name]
             if not (_finite(x) and _finite(y)):
-                return False
+                return None
             if abs(x - y) > _RELATIVE * max(abs(y), _TINY):
                 if abs(x - y) > _ABSOLUTE:
-                    return False
-    return True
+                    return None
+                unsure.add((table, name))
+    return unsure

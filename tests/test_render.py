@@ -318,8 +318,9 @@ def test_a_chain_of_one_factor_is_written_once():
 def test_an_exact_short_decimal_prints_as_itself():
     """four-pixel's z1[6] is -0.03 (float noise in the 40th digit): -0.03 among the
     other 2-decimal entries, not -0.0300; tanh of it, -0.029991, still shows 4 decimals."""
-    from symbackprop.render.document import number
+    from symbackprop.display import Display
 
+    number = Display().tex
     solution = sb.load("four-pixel").solve()
     z1 = [number(solution.values[n], 4) for n in solution.graph.groups["z1"].names()]
     assert z1 == ["0.99", "1.22", "-0.17", "-0.08", "2.68", "0.88", "-0.03", "1.18"]

@@ -16,6 +16,7 @@ from ..files import check_targets, plain_name, target_directory, write_files
 from ..limits import check_worked_size
 from ..numbers import DEFAULT_PLACES
 from ..printable import printable, printable_lines
+from ..render.lines import shown_names
 from ..render.text import render_text
 from .options import format_list
 
@@ -38,7 +39,10 @@ def register(sub):
     p.add_argument("--places", type=int, default=DEFAULT_PLACES, metavar="N",
                    help=f"decimals shown in worked solutions (default {DEFAULT_PLACES})")
     p.add_argument("--all-nodes", action="store_true",
-                   help="in worked solutions, show the chain for every node, not only parameters")
+                   help="show the chain for every node, not only parameters")
+    p.add_argument("--show", metavar="KEYS",
+                   help="comma-separated gradients of the output to work out (claim keys, "
+                        "such as dE/dw1,dE/dx1 or dL/dW2); default: every parameter")
     return p
 
 
@@ -49,14 +53,15 @@ def parse_formats(text: str | None) -> list[str]:
 def render(solution, fmt: str, args) -> str | bytes:
     """One format of the worked solution, as text (or PDF bytes)."""
     if fmt == "text":
-        return render_text(solution, args.places)
+        return render_text(solution, args.places, args.all_nodes, args.shown)
     if fmt == "json":
         return json.dumps(solution.to_json(), indent=1) + "\n"
     try:
         from ..render import render_format
     except ImportError:
         raise UnsupportedError(f"--format {fmt} is not available in this version") from None
-    return render_format(solution, fmt, places=args.places, all_nodes=args.all_nodes)
+    return render_format(solution, fmt, places=args.places, all_nodes=args.all_nodes,
+                         show=args.shown)
 
 
 def run(args) -> int:
@@ -73,6 +78,8 @@ def run(args) -> int:
         check_targets(directory, names)
     check_worked_size(problem)
     solution = problem.solve(exact=args.exact)
+    args.shown = (shown_names(solution, [k for k in args.show.split(",") if k.strip()])
+                  if args.show else None)
     for warning in solution.warnings:
         sys.stderr.write(f"warning: {printable(str(warning))}\n")
     if to_stdout:

@@ -18,35 +18,38 @@ from ..numbers import DEFAULT_PLACES
 FORMATS = ("tex", "pdf", "md")
 
 
-def render_tex(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) -> str:
-    """The worked solution as a complete LaTeX document."""
+def render_tex(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False,
+               show: list[str] | None = None) -> str:
+    """The worked solution as a complete LaTeX document (``show``: the scalar names whose
+    gradients it works out, see :func:`.lines.shown_names`; default: the parameters)."""
     from .environment import environment
     from .worked import worked_solution
 
-    doc = worked_solution(solution, places, all_nodes)
+    doc = worked_solution(solution, places, all_nodes, show=show)
     return environment().get_template("solution.tex.j2").render(doc=doc)
 
 
-def render_markdown(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False) -> str:
+def render_markdown(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False,
+                    show: list[str] | None = None) -> str:
     """The worked solution as Markdown with ``$...$`` math (GitHub, Jupyter)."""
     from .environment import markdown_environment
     from .worked import worked_solution
 
-    doc = worked_solution(solution, places, all_nodes)
+    doc = worked_solution(solution, places, all_nodes, show=show)
     return markdown_environment().get_template("solution.md.j2").render(doc=doc)
 
 
 def render_format(solution, fmt: str, places: int = DEFAULT_PLACES,
-                  all_nodes: bool = False) -> str | bytes:
+                  all_nodes: bool = False, show: list[str] | None = None) -> str | bytes:
     """The worked solution in one format: ``tex`` or ``md`` text, ``pdf`` bytes."""
     if fmt == "tex":
-        return render_tex(solution, places, all_nodes)
+        return render_tex(solution, places, all_nodes, show)
     if fmt == "md":
-        return render_markdown(solution, places, all_nodes)
+        return render_markdown(solution, places, all_nodes, show)
     if fmt == "pdf":
         from .pdf import compile_pdf
 
         # The file name inside the sealed directory: the problem's, made safe for TeX.
         name = re.sub(r"[^A-Za-z0-9_-]", "_", solution.problem.name) or "solution"
-        return compile_pdf(render_tex(solution, places, all_nodes), name)
+        return compile_pdf(render_tex(solution, places, all_nodes, show), name)
     raise UnsupportedError(f"--format {fmt}: not a document format ({', '.join(FORMATS)})")

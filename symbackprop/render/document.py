@@ -11,7 +11,7 @@ again: numbers are formatted for display from the solution's full-precision valu
 
 Cut-offs that keep large problems readable (see the README, "Worked solutions"):
 
-* a gradient with more than :data:`~symbackprop.render.text.MAX_PATHS_SHOWN` paths is written as
+* a gradient with more than :data:`~symbackprop.render.lines.MAX_PATHS_SHOWN` paths is written as
   one step of the sweep (a sum over the uses of the value) instead of path by path;
 * the network form is written in matrix form (BP1-BP4, :mod:`.matrices`); its
   element-wise chains are added only up to :data:`MAX_ELEMENT_CHAINS` of them;
@@ -21,27 +21,23 @@ Cut-offs that keep large problems readable (see the README, "Worked solutions"):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from decimal import MAX_EMAX, MIN_EMIN, localcontext
 
 import sympy as sp
 
 from .. import ops
-from ..evaluate import GUARANTEED_DIGITS
-from ..numbers import format_number, to_decimal
+from ..display import Display, significant_places, tex_number
+from ..numbers import to_decimal
 from ..solution import Chain, Solution
-from .equations import Equation, width
-from .printer import latex, latex_name, number_tex, partial, substituted
-from .text import MAX_PATHS_SHOWN
+from .equations import Equation, approx, width
+from .lines import MAX_PATHS_SHOWN, chain_numbers, sweep_line, update_line
+from .printer import latex, latex_name, partial, substituted
 
 #: Element-wise chains shown for a network (beyond: BP1-BP4 only).
 MAX_ELEMENT_CHAINS = 24
 #: A local derivative is written in formula form on the chain's second line when every
 #: factor's formula is at most this wide (in digit widths).
 SHORT_FORMULA = 16
-#: Leaves are shown as given, to this many decimals at most.
-LEAF_PLACES = 12
 
 
 @dataclass
@@ -91,90 +87,19 @@ class Document:
     #: "graph" (the gate diagram, values on the wires) or "network" (layer by layer,
     #: arrays and their shapes): which caption the figure gets.
     figure_kind: str = ""
+    #: The rounding note (plain text): what the display policy did in this document.
+    rounding_note: str = ""
 
 
 # ---------------------------------------------------------------------------- numbers
 
 
-_TINY = re.compile(r"(-?)0\.(0{5,})(\d)(\d*)")
-
-
-def number(value, places: int) -> str:
-    r"""A number for display (the package's one formatter), in math: a tiny one such as
-    0.0000000491 as 4.91 \cdot 10^{-8} rather than a row of zeros, and a saturated one
-    such as σ(125.05) as 1 - 4.914 \cdot 10^{-55} rather than a bare 1 (which would make
-    log(1 - ŷ) read as log 0), and a large one as 1.4013 \cdot 10^{65}."""
-    text = format_number(_guaranteed(value), places)
-    near = _near_whole(value, text)
-    if near is not None:
-        return near
-    m = _TINY.fullmatch(text)
-    if m:
-        sign, zeros, first, rest = m.groups()
-        mantissa = f"{first}.{rest}" if rest else first
-        return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
-    return number_tex(text)  # 1.4013e+65 with its power of ten
-
-
-def _guaranteed(value):
-    """A float value cut to the digits the engine guarantees, so that one which is an
-    exact short decimal up to float noise in its last digits prints as itself: four-pixel's
-    z1[6] is -0.0299...9 at 40 digits and -0.03 at 25, written -0.03 among 0.99, 1.22, ...
-    rather than -0.0300. Exact values (``--exact``) are left as they are."""
-    if not isinstance(value, sp.Float):
-        return value
-    d = to_decimal(value)
-    if not d.is_finite() or d == 0:
-        return value
-    with localcontext() as ctx:
-        ctx.prec = GUARANTEED_DIGITS
-        ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX  # σ(-10^116) is tiny, not 0
-        return +d
-
-
-def _near_whole(value, text: str) -> str | None:
-    """``N - d`` for a value that displays as a whole number N but is not one."""
-    if not isinstance(value, sp.Float) or not re.fullmatch(r"-?\d+", text) or text in ("0", "-0"):
-        return None
-    whole = sp.Integer(int(text))
-    gap = value - whole
-    if gap == 0 or abs(gap) > sp.Float("1e-12"):
-        return None  # the value is that whole number, or its rounding is an ordinary one
-    shown = number(abs(gap), 4)
-    return f"{text} {'-' if gap < 0 else '+'} {shown}"
-
-
-def factor(value, places: int) -> str:
-    """A number inside a product: negative numbers in parentheses."""
-    text = number(value, places)
-    compound = text.startswith("-") or " - " in text or " + " in text
-    return f"({text})" if compound else text
-
-
-#: A change that rounding to ``places`` hides is shown with up to this many more decimals.
-MORE_PLACES = 4
-
-
-def visible_places(old, new, places: int) -> int:
-    """The decimals at which ``new`` displays differently from ``old``: ``places``, or
-    more (up to ``places + MORE_PLACES``) when rounding would hide the change, so that
-    w_1 = 0.1 updated to 0.09998 is not written 0.1000 as if nothing had moved."""
-    old, new = to_decimal(old), to_decimal(new)
-    if old == new or not (old.is_finite() and new.is_finite()):
-        return places
-    for p in range(places, places + MORE_PLACES + 1):
-        if to_decimal(format_number(new, p)) != to_decimal(format_number(old, p)):
-            return p
-    return places + MORE_PLACES
-
-
-def significant_places(value, places: int) -> int:
-    """The decimals that keep ``places`` significant digits of a small value (0.001984,
-    not 0.0020); ``places`` for a value of 0.1 or more."""
-    d = to_decimal(value)
-    if not d.is_finite() or d == 0:
-        return places
-    return max(places, places - d.adjusted() - 1)
+def factor_tex(text: str) -> str:
+    """A displayed number (plain text) as a factor of a product in LaTeX: a negative or
+    compound one in parentheses."""
+    tex = tex_number(text)
+    compound = tex.startswith("-") or " - " in tex or " + " in tex
+    return f"({tex})" if compound else tex
 
 
 def product(parts: list[str]) -> str:
@@ -194,30 +119,44 @@ def _top_level_terms(tex: str) -> list[str]:
 
 
 class Numbers:
-    """Display strings of every value at the problem's point (leaves as given)."""
+    """Display strings of every value at the problem's point (leaves as given): ``text``
+    in LaTeX by name, ``plain`` by symbol (for checking a substituted line)."""
 
-    def __init__(self, solution: Solution, places: int, values=None):
+    def __init__(self, solution: Solution, display: Display, values=None):
         values = values if values is not None else solution.values
         graph = solution.graph
-        self.text = {}
+        self.display = display
+        self.values = values
+        self.text: dict[str, str] = {}
+        self.plain: dict[sp.Symbol, str] = {}
         for name, value in values.items():
-            digits = LEAF_PLACES if graph.is_leaf(name) and values is solution.values else places
-            self.text[name] = number(value, digits)
+            given = graph.is_leaf(name) and values is solution.values
+            self.set(name, display.given(value) if given else display.text(value))
+
+    def set(self, name: str, plain: str) -> None:
+        self.text[name] = tex_number(plain)
+        self.plain[sp.Symbol(name, real=True)] = plain
 
     def __getitem__(self, name):
         return self.text[name]
+
+    def result(self, expr, value) -> str:
+        """The displayed value of ``expr`` as a final side: marked ≈ when ``expr`` at
+        the numbers shown does not give it within one unit of its last digit."""
+        plain = self.display.text(value)
+        return approx(tex_number(plain), not self.display.holds(expr, self.plain, plain))
 
 
 # ---------------------------------------------------------------------------- sections
 
 
-def widened(solution: Solution, places: int) -> bool:
+def widened(solution: Solution, display: Display) -> bool:
     """Whether some updated parameter or second-pass value is shown with more decimals
     than ``places`` because rounding would hide its change."""
     pairs = [(solution.values[p], v) for p, v in solution.updated.items()]
     pairs += [(solution.values[n], v) for n, v in solution.values_after.items()
               if n in solution.values]
-    return any(visible_places(old, new, places) > places for old, new in pairs)
+    return any(display.change(old, new) > display.places for old, new in pairs)
 
 
 def matrix_form(solution: Solution) -> bool:
@@ -229,7 +168,7 @@ def matrix_form(solution: Solution) -> bool:
             and not any(node.generated for node in solution.graph.nodes))
 
 
-def figure_of(solution: Solution, places: int) -> tuple[str, str] | None:
+def figure_of(solution: Solution, display: Display) -> tuple[str, str] | None:
     """The computational graph as a TikZ picture and its kind ("graph": the gate diagram
     with values on the wires; "network": layer by layer), when the figure module is
     present."""
@@ -237,7 +176,7 @@ def figure_of(solution: Solution, places: int) -> tuple[str, str] | None:
         from .figure import figure_picture
     except ImportError:
         return None
-    return figure_picture(solution, places=places)
+    return figure_picture(solution, display)
 
 
 def forward_equation(node, numbers: Numbers) -> Equation:
@@ -245,86 +184,65 @@ def forward_equation(node, numbers: Numbers) -> Equation:
     symbolic = latex(node.expr)
     numeric = substituted(node.expr, numbers.text)
     sides = [symbolic] if symbolic != numeric else []
-    if numeric != numbers[node.name]:
+    result = numbers[node.name]
+    if numeric != result:
         sides.append(numeric)
-    return Equation(latex_name(node.name), sides + [numbers[node.name]])
+        result = numbers.result(node.expr, numbers.values[node.name])
+    return Equation(latex_name(node.name), sides + [result])
 
 
-def targets(solution: Solution, all_nodes: bool) -> list[str]:
-    """The names whose gradient the backward pass works out, closest to the output first
-    (the lectures' order: w5, w6, then w1, w3, w2, w4)."""
-    graph, out = solution.graph, solution.output
-    upstream = graph.upstream(out)
-    position = {n.name: i for i, n in enumerate(graph.nodes)}
-    order = list(graph.leaves)
-    distance = {out: 0}  # fewest edges from the output down to each name
-    for name in solution.derivation.order(out):
-        for edge in solution.derivation.inputs_of(name):
-            distance[edge.lower] = min(distance.get(edge.lower, 10**9), distance[name] + 1)
+def chain_equation(chain: Chain, display: Display) -> Equation:
+    """d top / d bottom written three times: partials, local formulas, numbers.
 
-    def key(name):
-        first_user = min((position[u] for u in graph.users[name] if u in position), default=-1)
-        return (distance.get(name, 0), first_user, order.index(name))
-
-    leaves = [p for p in graph.parameters if p in upstream]
-    if not leaves:
-        leaves = [n for n in graph.leaves if n in upstream]
-    leaves.sort(key=key)
-    if not all_nodes:
-        return leaves
-    nodes = [n for n in solution.derivation.order(out)[1:]]
-    return nodes + leaves
-
-
-def chain_equation(chain: Chain, places: int) -> Equation:
-    """d top / d bottom written three times: partials, local formulas, numbers."""
+    The numbers are chosen by the display policy so that each path's factors give the
+    path's value as shown, and the paths' values give the result as shown; a path whose
+    value is exactly 0 (a factor is 0) is not added in the sum of the paths' values."""
     head = partial(chain.top, chain.bottom)
     partials = [" ".join(partial(f.edge.upper, f.edge.lower) for f in path) for path in chain.paths]
     sides = [" + ".join(partials)]
     formulas = [[latex(f.edge.local) for f in path] for path in chain.paths]
     if all(width(t) <= SHORT_FORMULA for path in formulas for t in path):
         sides.append(" + ".join(product([_wrap(t) for t in path]) for path in formulas))
-    numeric = [product([factor(f.value, places) for f in path]) for path in chain.paths]
-    if len(chain.paths) > 1:
-        sides.append(" + ".join(numeric))
-        sides.append(" + ".join(_path_value(path, places) for path in chain.paths)
-                     .replace("+ -", "- "))
-    elif len(chain.paths[0]) > 1:
-        sides.append(numeric[0])
-    sides.append(number(chain.value, places))
+    numbers = chain_numbers(chain, display)
+    products = [product([factor_tex(t) for t in line.operands]) for line in numbers.products]
+    if numbers.total is not None:
+        sides.append(" + ".join(products))
+        terms = " + ".join(tex_number(t) for t in numbers.total.operands).replace("+ -", "- ")
+        sides.append(approx(terms, any(line.approx for line in numbers.products)))
+        sides.append(approx(tex_number(numbers.result), numbers.total.approx))
+    else:
+        if len(chain.paths[0]) > 1:
+            sides.append(products[0])
+        sides.append(approx(tex_number(numbers.result), numbers.approx))
     return Equation(head, sides)
 
 
-def _path_value(path, places: int) -> str:
-    value = sp.Integer(1)
-    for f in path:
-        value = value * f.value
-    return number(value, places)
-
-
-def local_equation(solution: Solution, edge, places: int, numbers: Numbers) -> Equation:
+def local_equation(solution: Solution, edge, numbers: Numbers) -> Equation:
     """``dy/dz_c = y (1 - y) = 0.6156 (1 - 0.6156) = 0.2366``: one local derivative."""
     formula = latex(edge.local)
-    value = number(solution.evaluation.locals[edge.upper, edge.lower], places)
+    value = solution.evaluation.locals[edge.upper, edge.lower]
     sides = [formula]
     if edge.local.free_symbols and not isinstance(edge.local, sp.Symbol):
         sides.append(substituted(edge.local, numbers.text))
-    return Equation(partial(edge.upper, edge.lower), sides + [value])
+        return Equation(partial(edge.upper, edge.lower),
+                        sides + [numbers.result(edge.local, value)])
+    return Equation(partial(edge.upper, edge.lower), sides + [numbers.display.tex(value)])
 
 
-def sweep_equation(solution: Solution, name: str, places: int) -> Equation:
+def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
     """One step of the sweep: dE/dname = the sum over its uses (for many paths)."""
     out = solution.output
     upstream = solution.graph.upstream(out) | {out}
     uses = [e for e in solution.derivation.uses(name) if e.upper in upstream]
     symbolic = " + ".join(f"{partial(out, e.upper)} {partial(e.upper, name)}" for e in uses)
-    numeric = " + ".join(
-        product([factor(solution.gradients[e.upper], places),
-                 factor(solution.evaluation.locals[e.upper, name], places)]) for e in uses)
-    return Equation(partial(out, name), [symbolic, numeric, number(solution.gradients[name], places)])
+    line = sweep_line(solution, name, uses, display)
+    pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
+    numeric = " + ".join(product([factor_tex(g), factor_tex(v)]) for g, v in pairs)
+    return Equation(partial(out, name),
+                    [symbolic, numeric, approx(tex_number(line.result), line.approx)])
 
 
-def backward_blocks(solution: Solution, names: list[str], places: int,
+def backward_blocks(solution: Solution, names: list[str], display: Display,
                     numbers: Numbers) -> list[Block]:
     """Each gradient as its chain, followed by the local derivatives it uses for the
     first time (each is explained once, as the lectures do)."""
@@ -340,14 +258,14 @@ def backward_blocks(solution: Solution, names: list[str], places: int,
                 edge = chain.paths[0][0].edge
                 explained.add((edge.upper, edge.lower))
                 blocks.append(Block(kind="gradient", math=partial(out, name), rows=
-                                    local_equation(solution, edge, places, numbers).rows()))
+                                    local_equation(solution, edge, numbers).rows()))
                 continue
             blocks.append(Block(kind="gradient", math=partial(out, name),
-                                rows=chain_equation(chain, places).rows()))
+                                rows=chain_equation(chain, display).rows()))
             edges = [f.edge for path in chain.paths for f in path]
         else:
             blocks.append(Block(kind="sweep", math=partial(out, name),
-                                rows=sweep_equation(solution, name, places).rows()))
+                                rows=sweep_equation(solution, name, display).rows()))
             edges = [e for e in solution.derivation.uses(name)
                      if e.upper == out or e.upper in solution.graph.upstream(out)]
         fresh = []
@@ -357,23 +275,19 @@ def backward_blocks(solution: Solution, names: list[str], places: int,
                 fresh.append(edge)
         if fresh:
             blocks.append(Block(kind="locals", rows=[
-                r for e in fresh for r in local_equation(solution, e, places, numbers).rows()]))
+                r for e in fresh for r in local_equation(solution, e, numbers).rows()]))
     return blocks
 
 
-def update_equation(solution: Solution, p: str, places: int) -> Equation:
+def update_equation(solution: Solution, p: str, display: Display) -> Equation:
     """``w_1^{new} = w_1 - \\eta dE/dw_1 = 0.1 - 0.7 \\cdot (-0.0010) = 0.1007``."""
-    rate = number(solution.learning_rate, LEAF_PLACES)
-    old = number(solution.values[p], LEAF_PLACES)
-    shown = visible_places(solution.values[p], solution.updated[p], places)
-    gradient = solution.gradients[p]
-    # When the change is small enough for rounding to hide it, the gradient keeps its
-    # significant digits too (0.001984, not 0.0020), so that the line adds up.
-    grad = factor(gradient, significant_places(gradient, places) if shown > places else places)
+    line = update_line(solution, p, display)
+    old, rate, grad = line.operands
     return Equation(
         new_name(p),
         [rf"{latex_name(p)} - \eta\, {partial(solution.output, p)}",
-         rf"{old} - {rate} \cdot {grad}", number(solution.updated[p], shown)])
+         rf"{tex_number(old)} - {tex_number(rate)} \cdot {factor_tex(grad)}",
+         approx(tex_number(line.result), line.approx)])
 
 
 def new_name(name: str) -> str:
@@ -385,35 +299,42 @@ def new_name(name: str) -> str:
     return rf"{tex}^{{\text{{new}}}}"
 
 
-def second_pass_rows(solution: Solution, places: int) -> list[str]:
+def second_pass_rows(solution: Solution, display: Display) -> list[str]:
     """The forward pass again with the updated parameters, one line per node."""
     graph, before, after = solution.graph, solution.values, solution.values_after
-    new = {p: number(v, visible_places(before[p], v, places))
-           for p, v in solution.updated.items()}
-    new.update({n: number(after[n], places) for n in graph.inputs})
+    new = Numbers(solution, display, {})
+    for p, v in solution.updated.items():
+        new.set(p, display.text(v, display.change(before[p], v)))
+    for n in graph.inputs:
+        new.set(n, display.text(after[n]))
     for node in graph.nodes:
         name = node.name
-        new[name] = number(after[name], visible_places(before[name], after[name], places))
+        new.set(name, display.text(after[name], display.change(before[name], after[name])))
     rows = []
     for node in graph.nodes:
-        numeric = substituted(node.expr, new)
-        sides = [numeric] if numeric != new[node.name] else []
-        rows += Equation(new_name(node.name), sides + [new[node.name]]).rows()
+        numeric = substituted(node.expr, new.text)
+        result = new[node.name]
+        sides = [numeric] if numeric != result else []
+        if sides:
+            shown = new.plain[sp.Symbol(node.name, real=True)]
+            result = approx(result, not display.holds(node.expr, new.plain, shown))
+        rows += Equation(new_name(node.name), sides + [result]).rows()
     return rows
 
 
-def trend(solution: Solution, places: int) -> dict:
+def trend(solution: Solution, display: Display) -> dict:
     out = solution.output
     # Decimals, so that exact values (``--exact``) compare and subtract reliably.
     before, after = to_decimal(solution.values[out]), to_decimal(solution.values_after[out])
     change = after - before
-    shown = visible_places(before, after, places)
+    shown = display.change(before, after)
+    places = display.places
     return {
-        "before": number(before, shown), "after": number(after, shown),
-        "change": number(abs(change), significant_places(change, places)
-                         if shown > places else places),
+        "before": display.tex(before, shown), "after": display.tex(after, shown),
+        "change": display.tex(abs(change), significant_places(change, places)
+                              if shown > places else places),
         "down": after < before,
-        "relative": number(abs(change) / abs(before) * 100, 1) if before != 0 else None,
+        "relative": display.tex(abs(change) / abs(before) * 100, 1) if before != 0 else None,
     }
 
 

@@ -142,6 +142,29 @@ def split_terms(tex: str) -> list[str]:
     return [t for t in terms if t]
 
 
+#: A side that begins with this is joined to the one before it by ≈ instead of =: the
+#: numbers shown do not give its value within one unit of its last digit (see
+#: :mod:`symbackprop.display`).
+APPROX = "\\approx "
+
+
+def approx(side: str, approximate: bool = True) -> str:
+    """``side`` marked to follow ≈ (when ``approximate``)."""
+    return APPROX + side if approximate else side
+
+
+def _joined(group: list[str]) -> str:
+    """Sides joined by their relations: ``a = b \\approx c``."""
+    out = _bare(group[0])
+    for side in group[1:]:
+        out += (" \\approx " if side.startswith(APPROX) else " = ") + _bare(side)
+    return out
+
+
+def _bare(side: str) -> str:
+    return side[len(APPROX):] if side.startswith(APPROX) else side
+
+
 @dataclass
 class Equation:
     """``lhs = sides[0] = sides[1] = ...`` as rows of an alignment at the ``=``."""
@@ -180,13 +203,14 @@ class Equation:
             groups[-1].insert(0, groups[-2].pop())
         rows = []
         for i, group in enumerate(groups):
-            prefix = f"{self.lhs} &= " if i == 0 else "&= "
+            relation = r"\approx" if group[0].startswith(APPROX) else "="
+            prefix = f"{self.lhs} &{relation} " if i == 0 else f"&{relation} "
             if i in split_rows:
                 parts = split_rows[i]
-                rows.append(prefix + parts[0])
+                rows.append(prefix + _bare(parts[0]))
                 rows.extend(r"&\quad " + p for p in parts[1:])
             else:
-                rows.append(prefix + " = ".join(group))
+                rows.append(prefix + _joined(group))
         return rows
 
 

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import ops
+from ..display import Display
 from ..graph import Graph, is_atomic
-from ..numbers import DEFAULT_PLACES, format_number
+from ..numbers import DEFAULT_PLACES
 from .environment import environment
 from .layout import Item, Layout, layered_layout
 from .printer import array_name, latex, latex_name
@@ -94,19 +95,19 @@ class GraphFigure:
 # ----------------------------------------------------------------------------- public
 
 
-def figure_tex(solution, places: int = DEFAULT_PLACES) -> str | None:
+def figure_tex(solution, places: Display | int = DEFAULT_PLACES) -> str | None:
     """The computational graph of ``solution`` as a ``tikzpicture`` (no preamble).
 
     Forward values above the wires in green (``fwd``), gradients of the output below them
-    in red (``bwd``), numbers by :func:`~symbackprop.numbers.format_number` with
-    ``places``. A network too large for a scalar figure is drawn layer by layer; a large
+    in red (``bwd``), numbers by the document's display policy (``places``: a
+    :class:`~symbackprop.display.Display` or the decimals of the default one). A network too large for a scalar figure is drawn layer by layer; a large
     graph-form problem returns None.
     """
     picture = figure_picture(solution, places)
     return picture[1] if picture is not None else None
 
 
-def figure_picture(solution, places: int = DEFAULT_PLACES) -> tuple[str, str] | None:
+def figure_picture(solution, places: Display | int = DEFAULT_PLACES) -> tuple[str, str] | None:
     """:func:`figure_tex` with the kind of figure it drew: ``("graph", tex)`` for the
     scalar gate diagram (values on the wires), ``("network", tex)`` for the layer-level
     diagram (arrays and shapes, no values on the edges), so that a caption can say which."""
@@ -120,19 +121,20 @@ def figure_picture(solution, places: int = DEFAULT_PLACES) -> tuple[str, str] | 
     return "network", template.render(kind="network", figure=network_figure(solution, places))
 
 
-def graph_figure(solution, places: int = DEFAULT_PLACES,
+def graph_figure(solution, places: Display | int = DEFAULT_PLACES,
                  min_scale: float = MIN_SCALE) -> GraphFigure | None:
     """The scalar figure of the graph, or None when it would not be readable: more than
     :data:`MAX_NAMES` names, or shrunk below ``min_scale`` to fit the page."""
     graph: Graph = solution.graph
+    display = Display.of(places)
     if len(graph.names) > MAX_NAMES:
         return None
     gates = is_atomic(graph)
     layers = _layers(graph)
     nodes: dict[str, FigureNode] = {}
     for i, name in enumerate(graph.names):
-        value = format_number(solution.values[name], places)
-        gradient = format_number(solution.gradients.get(name, 0), places)
+        value = display.text(solution.values[name])
+        gradient = display.text(solution.gradients.get(name, 0))
         nodes[name] = _figure_node(graph, name, f"n{i}", layers[name], gates, value, gradient)
     edges = [(m, node.name) for node in graph.nodes for m in node.inputs]
     for name, users in graph.users.items():
@@ -351,7 +353,7 @@ class NetworkFigure:
     scale: float
 
 
-def network_figure(solution, places: int = DEFAULT_PLACES) -> NetworkFigure:
+def network_figure(solution, places: Display | int = DEFAULT_PLACES) -> NetworkFigure:
     """A layer-level diagram of a network-form problem: x, z1, a1, ..., L in a row, each
     array with its shape, the weights and biases above the pre-activations they feed."""
     net = solution.problem.network
@@ -379,7 +381,7 @@ def network_figure(solution, places: int = DEFAULT_PLACES) -> NetworkFigure:
     boxes.append(Box("L", latex_name(out), _shape(()), x, 0.0, "loss"))
     boxes.append(Box("y", array_name("y"), _shape(shapes["y"]), x, 1.8, "param"))
     arrows += [Arrow(previous, "L", LOSS_LATEX.get(net.loss, "")), Arrow("y", "L")]
-    note = f"{latex_name(out)} = {format_number(solution.values[out], places)}"
+    note = f"{latex_name(out)} = {Display.of(places).tex(solution.values[out])}"
     scale = min(1.0, MAX_WIDTH / (x + 1.6))
     return NetworkFigure(boxes, arrows, note, _floor(scale))
 

@@ -19,6 +19,7 @@ nothing is recomputed here. Small networks also get their element-wise chains
 from __future__ import annotations
 
 from .. import ops
+from ..display import Display, significant_places
 from ..losses import LOSSES
 from ..network import LINEAR, LOSS_NAME, whole_layer
 from ..parse import indexed_name
@@ -41,21 +42,23 @@ def _values(solution: Solution, array: str, source: dict) -> list:
     return solution.graph.groups[array].nest(source)
 
 
-def bmatrix(nested, places: int, transpose: bool = False, fmt=None) -> str:
+def bmatrix(nested, display: Display, transpose: bool = False, fmt=None,
+            places: int | None = None) -> str:
     """A vector (as a column) or a matrix in numbers, or its shape when it is large.
-    ``fmt`` (value -> LaTeX) replaces the rounding to ``places`` when given."""
+    Numbers by the display policy at ``places`` (default: the document's); ``fmt``
+    (value -> LaTeX) replaces that when given."""
     if not isinstance(nested[0], list):
         if transpose or len(nested) <= MAX_COLUMN:
             rows = [list(nested)] if transpose else [[v] for v in nested]
         else:  # a long column vector, written as a transposed row to save the page
-            return bmatrix([list(nested)], places, fmt=fmt) + T
+            return bmatrix([list(nested)], display, fmt=fmt, places=places) + T
     else:
         rows = nested
     if transpose and isinstance(nested[0], list):
         rows = [list(col) for col in zip(*rows, strict=True)]
     if len(rows) > MAX_SHOWN or len(rows[0]) > MAX_SHOWN:
         return rf"\left[\ {len(rows)} \times {len(rows[0])}\ \text{{values}}\ \right]"
-    fmt = fmt or (lambda v: d.number(v, places))
+    fmt = fmt or (lambda v: display.tex(v, places))
     body = r" \\ ".join(" & ".join(fmt(v) for v in row) for row in rows)
     return rf"\begin{{bmatrix}} {body} \end{{bmatrix}}"
 
@@ -89,7 +92,8 @@ def _fitting(sides: list[str]) -> list[str]:
     return sides[:1] + [s for s in sides[1:-1] if _fits(s)] + sides[-1:]
 
 
-def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numbers) -> None:
+def network_sections(doc, solution: Solution, display: Display, names: list[str],
+                     numbers) -> None:
     """Fill the problem, forward, backward, update and second-pass sections of ``doc``."""
     net = solution.problem.network
     graph = solution.graph
@@ -116,7 +120,7 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
     for array in ["x", "y"] + net.parameters:
         source = {n: vals[n] for n in graph.groups[array].names()}
         given.append(Equation(array_name(array), [bmatrix(_values(solution, array, source),
-                                                          d.LEAF_PLACES)]))
+                                                          display, places=display.leaf_places)]))
     doc.problem = [d.Block(kind="model", rows=model),
                    d.Block(kind="given", rows=_pack_given(given))]
 
@@ -127,14 +131,14 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
         prev = a[layer - 1]
         sides = [rf"{array_name(W)} {array_name(prev)} + {array_name(b)}"]
         if net.layers[layer] * net.layers[layer - 1] <= MAX_PRODUCT:
-            sides.append(" ".join([bmatrix(_values(solution, W, vals), places),
-                                   bmatrix(_values(solution, prev, vals), places), "+",
-                                   bmatrix(_values(solution, b, vals), places)]))
-        sides.append(bmatrix(_values(solution, z, vals), places))
+            sides.append(" ".join([bmatrix(_values(solution, W, vals), display),
+                                   bmatrix(_values(solution, prev, vals), display), "+",
+                                   bmatrix(_values(solution, b, vals), display)]))
+        sides.append(bmatrix(_values(solution, z, vals), display))
         forward.append(Equation(array_name(z), sides))
         forward.append(Equation(array_name(a[layer]), [
             _activation(act, array_name(z)),
-            bmatrix(_values(solution, a[layer], vals), places)]))
+            bmatrix(_values(solution, a[layer], vals), display)]))
     numeric = substituted(loss_node.expr, numbers.text)
     forward.append(Equation(latex_name(LOSS_NAME), [
         loss_symbolic, *([numeric] if _fits(numeric) else []), numbers[LOSS_NAME]]))
@@ -145,51 +149,50 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
     out_a = a[depth]
     n_out = net.layers[depth]
     grad_out = _values(solution, out_a, grads)
-    locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], places,
-                                   numbers)
+    locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], numbers)
                   for e in graph.groups[out_a].names()] if n_out <= MAX_COLUMN else []
     back.append(d.Block(kind="bp", text="The gradient of the loss with respect to the output",
                         math=rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}"
                              rf"\ {shape(n_out)}",
                         rows=_rows(*locals_out, Equation(
                             rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}",
-                            [bmatrix(grad_out, places)]))))
+                            [bmatrix(grad_out, display)]))))
     for layer in range(depth, 0, -1):
         z, W, b, act = f"z{layer}", f"W{layer}", f"b{layer}", net.activations[layer - 1]
         n, m = net.layers[layer], net.layers[layer - 1]
         delta = rf"\delta^{{[{layer}]}}"
-        delta_v = bmatrix(_values(solution, z, grads), places)
+        delta_v = bmatrix(_values(solution, z, grads), display)
         head = rf"{delta} = \frac{{\partial {latex_name(LOSS_NAME)}}}{{\partial {array_name(z)}}}"
         prime = _local_vector(solution, layer)
         if layer == depth:
-            label, grad_a = "BP1, the error of the output layer", bmatrix(grad_out, places)
+            label, grad_a = "BP1, the error of the output layer", bmatrix(grad_out, display)
             if whole_layer(act):
                 jac = [[solution.derivative(indexed_name(f"a{layer}", i), indexed_name(z, j))
                         for j in range(n)] for i in range(n)]
                 sides = [rf"\left(\frac{{\partial {array_name(a[layer])}}}{{\partial "
                          rf"{array_name(z)}}}\right){T} \nabla_{{{array_name(a[layer])}}} L",
-                         f"{bmatrix(jac, places, transpose=True)} {grad_a}"]
+                         f"{bmatrix(jac, display, transpose=True)} {grad_a}"]
             else:
                 sides = [rf"\nabla_{{{array_name(a[layer])}}} L \odot "
                          rf"{_activation(act, array_name(z), prime=True)}",
-                         rf"{grad_a} \odot {bmatrix(prime, places)}"]
+                         rf"{grad_a} \odot {bmatrix(prime, display)}"]
         else:
             label = "BP2, the error one layer down"
             W_up, up = f"W{layer + 1}", rf"\delta^{{[{layer + 1}]}}"
-            grad_a = bmatrix(_values(solution, a[layer], grads), places)
+            grad_a = bmatrix(_values(solution, a[layer], grads), display)
             sides = [rf"\left(\left({array_name(W_up)}\right){T} {up}\right) \odot "
                      rf"{_activation(act, array_name(z), prime=True)}",
-                     rf"\left({bmatrix(_values(solution, W_up, vals), places, transpose=True)} "
-                     rf"{bmatrix(_values(solution, f'z{layer + 1}', grads), places)}"
-                     rf"\right) \odot {bmatrix(prime, places)}",
-                     rf"{grad_a} \odot {bmatrix(prime, places)}"]
+                     rf"\left({bmatrix(_values(solution, W_up, vals), display, transpose=True)} "
+                     rf"{bmatrix(_values(solution, f'z{layer + 1}', grads), display)}"
+                     rf"\right) \odot {bmatrix(prime, display)}",
+                     rf"{grad_a} \odot {bmatrix(prime, display)}"]
         back.append(d.Block(kind="bp", text=label, math=rf"{delta}\ {shape(n)}",
                             rows=Equation(head, _fitting(sides + [delta_v])).rows()))
         dW = Equation(array_partial(LOSS_NAME, W), _fitting([
             rf"{delta} \left({array_name(a[layer - 1])}\right){T}",
-            " ".join([delta_v, bmatrix(_values(solution, a[layer - 1], vals), places,
+            " ".join([delta_v, bmatrix(_values(solution, a[layer - 1], vals), display,
                                        transpose=True)]),
-            bmatrix(_values(solution, W, grads), places)]))
+            bmatrix(_values(solution, W, grads), display)]))
         back.append(d.Block(kind="bp", text="BP4, the gradient of the weights",
                             math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}", rows=dW.rows()))
         db = Equation(array_partial(LOSS_NAME, b), [delta, delta_v])
@@ -197,48 +200,48 @@ def network_sections(doc, solution: Solution, places: int, all_nodes: bool, numb
                             math=shape(n), rows=db.rows()))
     doc.backward = back
 
-    names = d.targets(solution, all_nodes)
     if len(names) <= d.MAX_ELEMENT_CHAINS:
         doc.backward.append(d.Block(kind="heading", text="Element by element"))
-        doc.backward += d.backward_blocks(solution, names, places, numbers)
+        doc.backward += d.backward_blocks(solution, names, display, numbers)
     else:
         doc.omitted.append(
             f"The element-wise chains of the {len(names)} scalar gradients are left out "
             f"(more than {d.MAX_ELEMENT_CHAINS}); BP1-BP4 above give every one of them.")
 
     if solution.updated:
-        rate = d.number(solution.learning_rate, d.LEAF_PLACES)
+        rate = display.tex(solution.learning_rate, display.leaf_places)
         rows = []
         for P in net.parameters:
             names = graph.groups[P].names()
-            shown = _visible(solution, names, solution.updated, places)
+            shown = _visible(solution, names, solution.updated, display)
             grad_fmt = None
-            if shown > places:  # small changes: the gradients keep significant digits
+            if shown > display.places:  # small changes: the gradients keep significant digits
                 def grad_fmt(v):
-                    return d.number(v, d.significant_places(v, places))
+                    return display.tex(v, significant_places(v, display.places))
             rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
                 rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
-                rf"{bmatrix(_values(solution, P, vals), d.LEAF_PLACES)} - {rate} \cdot "
-                rf"{bmatrix(_values(solution, P, grads), places, fmt=grad_fmt)}",
-                bmatrix(_values(solution, P, solution.updated), shown)])).rows()
+                rf"{bmatrix(_values(solution, P, vals), display, places=display.leaf_places)}"
+                rf" - {rate} \cdot "
+                rf"{bmatrix(_values(solution, P, grads), display, fmt=grad_fmt)}",
+                bmatrix(_values(solution, P, solution.updated), display, places=shown)])).rows()
         doc.update = [d.Block(rows=rows)]
         after = solution.values_after
         rows = []
         for layer in range(1, depth + 1):
             for array in (f"z{layer}", a[layer]):
-                shown = _visible(solution, graph.groups[array].names(), after, places)
+                shown = _visible(solution, graph.groups[array].names(), after, display)
                 rows += Equation(rf"{array_name(array)}_{{\text{{new}}}}", [
-                    bmatrix(_values(solution, array, after), shown)]).rows()
-        shown = d.visible_places(vals[LOSS_NAME], after[LOSS_NAME], places)
+                    bmatrix(_values(solution, array, after), display, places=shown)]).rows()
+        shown = display.change(vals[LOSS_NAME], after[LOSS_NAME])
         rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
-                         [d.number(after[LOSS_NAME], shown)]).rows()
+                         [display.tex(after[LOSS_NAME], shown)]).rows()
         doc.after = [d.Block(rows=rows)]
 
 
-def _visible(solution: Solution, names, new: dict, places: int) -> int:
+def _visible(solution: Solution, names, new: dict, display: Display) -> int:
     """The decimals at which every changed element of an array shows its change
-    (:func:`.document.visible_places`), one count for the whole matrix."""
-    return max(d.visible_places(solution.values[n], new[n], places) for n in names)
+    (:meth:`~symbackprop.display.Display.change`), one count for the whole matrix."""
+    return max(display.change(solution.values[n], new[n]) for n in names)
 
 
 def _local_vector(solution: Solution, layer: int) -> list:

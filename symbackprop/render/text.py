@@ -10,12 +10,11 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import ops
-from ..numbers import DEFAULT_PLACES, format_number, to_decimal
+from ..display import Display
+from ..numbers import DEFAULT_PLACES, to_decimal
 from ..parse import SourcePrinter
 from ..solution import Chain, Solution
-
-#: Above this many paths a gradient is shown as one step of the sweep instead.
-MAX_PATHS_SHOWN = 4
+from .lines import MAX_PATHS_SHOWN, chain_numbers, needed_edges, sweep_line, targets, update_line
 
 
 class _TextPrinter(SourcePrinter):
@@ -53,32 +52,44 @@ def partial(top: str, bottom: str) -> str:
     return f"d{top}/d{bottom}"
 
 
-def _number(value, places):
-    text = format_number(value, places)
-    return f"({text})" if text.startswith("-") else text
+def _factor(text: str) -> str:
+    """A displayed number as a factor: a negative or compound one in parentheses."""
+    return f"({text})" if text.startswith("-") or " " in text else text
 
 
-def chain_lines(chain: Chain, places: int) -> list[str]:
-    """``dE/dw1 = dE/dy · ... = -0.3844 · ... = -0.0010`` (a sum where paths are many)."""
+def _rel(approx: bool) -> str:
+    return "≈" if approx else "="
+
+
+def chain_lines(chain: Chain, display: Display) -> list[str]:
+    """``dE/dw1 = dE/dy · ... = -0.3844 · ... = -0.0010`` (a sum where paths are many),
+    with the numbers of :func:`.lines.chain_numbers`: the same as the worked solution's."""
     head = partial(chain.top, chain.bottom)
-    symbolic = " + ".join(" · ".join(partial(f.edge.upper, f.edge.lower) for f in path)
-                          for path in chain.paths)
-    numeric = " + ".join(" · ".join(_number(f.value, places) for f in path)
-                         for path in chain.paths)
-    pad = " " * len(head)
     if len(chain.paths) == 1 and len(chain.paths[0]) == 1:  # one edge: its local rule
         local = chain.paths[0][0].edge.local
         rule = "" if local.is_Number else f"{expression(local)} = "
-        return [f"{head} = {rule}{format_number(chain.value, places)}"]
-    return [f"{head} = {symbolic}", f"{pad} = {numeric}",
-            f"{pad} = {format_number(chain.value, places)}"]
+        return [f"{head} = {rule}{display.text(chain.value)}"]
+    symbolic = " + ".join(" · ".join(partial(f.edge.upper, f.edge.lower) for f in path)
+                          for path in chain.paths)
+    numbers = chain_numbers(chain, display)
+    numeric = " + ".join(" · ".join(_factor(t) for t in line.operands) for line in numbers.products)
+    pad = " " * len(head)
+    lines = [f"{head} = {symbolic}", f"{pad} = {numeric}"]
+    if numbers.total is not None:
+        terms = " + ".join(numbers.total.operands).replace("+ -", "- ")
+        lines.append(f"{pad} {_rel(any(p.approx for p in numbers.products))} {terms}")
+        lines.append(f"{pad} {_rel(numbers.total.approx)} {numbers.result}")
+    else:
+        lines.append(f"{pad} {_rel(numbers.approx)} {numbers.result}")
+    return lines
 
 
-def _value(value, places: int) -> str:
+def _value(value, display: Display) -> str:
     """``= value`` for display; an exact value (``--exact``) also in its exact form, as in
     ``= σ(351/1000) ≈ 0.5869`` when that form is short, else ``≈ 0.5932``."""
-    shown = format_number(value, places)
-    if isinstance(value, sp.Float) or (isinstance(value, sp.Rational) and sp.Rational(shown) == value):
+    shown = display.text(value)
+    if isinstance(value, sp.Float) or (isinstance(value, sp.Rational) and " " not in shown
+                                       and sp.Rational(shown) == value):
         return f"= {shown}"
     exact = expression(value)
     if len(exact) > 60:
@@ -86,73 +97,75 @@ def _value(value, places: int) -> str:
     return f"= {exact} ≈ {shown}"
 
 
-def sweep_lines(solution: Solution, name: str, places: int) -> list[str]:
+def sweep_lines(solution: Solution, name: str, display: Display) -> list[str]:
     """One step of the sweep: dE/dname = Σ over uses of dE/duser · duser/dname."""
     out = solution.output
     uses = [e for e in solution.derivation.uses(name)
             if e.upper == out or e.upper in solution.graph.upstream(out)]
     head = partial(out, name)
     symbolic = " + ".join(f"{partial(out, e.upper)} · {partial(e.upper, name)}" for e in uses)
-    numeric = " + ".join(
-        f"{_number(solution.gradients[e.upper], places)} · "
-        f"{_number(solution.evaluation.locals[e.upper, name], places)}" for e in uses)
+    line = sweep_line(solution, name, uses, display)
+    pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
+    numeric = " + ".join(f"{_factor(g)} · {_factor(v)}" for g, v in pairs)
     pad = " " * len(head)
-    return [f"{head} = {symbolic}", f"{pad} = {numeric}",
-            f"{pad} = {format_number(solution.gradients[name], places)}"]
+    return [f"{head} = {symbolic}", f"{pad} = {numeric}", f"{pad} {line.relation} {line.result}"]
 
 
-def render_text(solution: Solution, places: int = DEFAULT_PLACES) -> str:
-    """The whole plain-text account."""
+def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
+                all_nodes: bool = False, show: list[str] | None = None) -> str:
+    """The whole plain-text account: the same document as the worked solution (the
+    same gradients, chosen by ``all_nodes`` and ``show``, the same numbers by the one
+    display policy), in plain text."""
+    display = Display.of(places)
     problem, graph = solution.problem, solution.graph
     out = solution.output
     lines = [problem.title or problem.name, "=" * len(problem.title or problem.name), ""]
     lines.append("Given")
     for name, leaf in graph.leaves.items():
-        lines.append(f"  {name} = {format_number(leaf.value, 12)}   ({leaf.kind})")
+        lines.append(f"  {name} = {display.given(leaf.value)}   ({leaf.kind})")
     if solution.learning_rate is not None:
-        lines.append(f"  learning rate = {format_number(solution.learning_rate, 12)}")
+        lines.append(f"  learning rate = {display.given(solution.learning_rate)}")
 
     lines += ["", "Forward pass"]
     for node in graph.nodes:
         lines.append(f"  {node.name} = {expression(node.expr)} "
-                     f"{_value(solution.values[node.name], places)}")
+                     f"{_value(solution.values[node.name], display)}")
 
+    names = targets(solution, all_nodes, show)
+    needed = needed_edges(solution, names)
     lines += ["", "Local derivatives (one per edge)"]
-    upstream = graph.upstream(out) | {out}
     for node in graph.nodes:
-        if node.name not in upstream:
-            continue
         for edge in solution.derivation.inputs_of(node.name):
+            if (edge.upper, edge.lower) not in needed:
+                continue
             value = solution.evaluation.locals[edge.upper, edge.lower]
             rule = "" if edge.local.is_Number else f"{expression(edge.local)} = "
-            lines.append(f"  {partial(edge.upper, edge.lower)} = {rule}{format_number(value, places)}")
+            lines.append(f"  {partial(edge.upper, edge.lower)} = {rule}{display.text(value)}")
 
     lines += ["", f"Backward pass (gradients of {out}, by the chain rule)"]
-    targets = graph.parameters or [n for n in graph.leaves if n in upstream]
-    for name in targets:
-        if name not in upstream:
-            continue
+    for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
-            block = chain_lines(solution.chain(name), places)
+            block = chain_lines(solution.chain(name), display)
         else:
-            block = sweep_lines(solution, name, places)
+            block = sweep_lines(solution, name, display)
         lines += ["  " + line for line in block]
 
     if solution.updated:
-        rate = format_number(solution.learning_rate, 12)
+        rate = display.given(solution.learning_rate)
         lines += ["", f"Update (w_new = w - {rate} · d{out}/dw)"]
         for p in graph.parameters:
-            lines.append(
-                f"  {p}_new = {format_number(graph.leaves[p].value, 12)} - {rate} · "
-                f"{_number(solution.gradients[p], places)} = {format_number(solution.updated[p], places)}")
+            line = update_line(solution, p, display)
+            old, rate_shown, grad = line.operands
+            lines.append(f"  {p}_new = {old} - {rate_shown} · {_factor(grad)} "
+                         f"{line.relation} {line.result}")
         before, after = solution.values[out], solution.values_after[out]
+        shown = display.change(before, after)
         trend = "went down" if to_decimal(after) < to_decimal(before) else "did not go down"
         lines += ["", "Second forward pass",
-                  f"  {out} before = {format_number(before, places)}",
-                  f"  {out} after  = {format_number(after, places)}   ({out} {trend})"]
+                  f"  {out} before = {display.text(before, shown)}",
+                  f"  {out} after  = {display.text(after, shown)}   ({out} {trend})"]
 
     if solution.warnings:
         lines += ["", "Warnings"] + [f"  {w}" for w in solution.warnings]
-    lines += ["", f"Numbers are rounded to {places} decimals for display; every product is "
-                  "computed from full-precision values."]
+    lines += ["", display.note()]
     return "\n".join(lines) + "\n"
