@@ -30,7 +30,7 @@ from ..display import Display, significant_places, tex_number
 from ..numbers import to_decimal
 from ..solution import Chain, Solution
 from .equations import Equation, approx, width
-from .lines import MAX_PATHS_SHOWN, chain_numbers, sweep_line, update_line
+from .lines import MAX_PATHS_SHOWN, chain_numbers, sweep_line, update_line, vanishing
 from .printer import latex, latex_name, partial, substituted
 
 #: Element-wise chains shown for a network (beyond: BP1-BP4 only).
@@ -242,16 +242,30 @@ def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
                     [symbolic, numeric, approx(tex_number(line.result), line.approx)])
 
 
+def vanish_tex(solution: Solution, reason: str) -> str:
+    """What makes a vanished path 0, in math: ``y_{1} = 0`` or the zero factor."""
+    if "/" in reason:
+        upper, lower = reason.split("/")
+        return f"{partial(upper, lower)} = 0"
+    return f"{latex_name(reason)} = 0"
+
+
 def backward_blocks(solution: Solution, names: list[str], display: Display,
                     numbers: Numbers) -> list[Block]:
     """Each gradient as its chain, followed by the local derivatives it uses for the
     first time (each is explained once, as the lectures do)."""
     blocks: list[Block] = []
     explained: set[tuple[str, str]] = set()
+    said: set[str] = set()  # what makes vanished paths 0, once said
     out = solution.output
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
-            chain = solution.chain(name, limit=MAX_PATHS_SHOWN)
+            chain, vanished = vanishing(solution, solution.chain(name, limit=MAX_PATHS_SHOWN))
+            fresh_zeros = [v for v in vanished if v not in said]
+            if fresh_zeros:  # said once, for this chain and every later one
+                said.update(fresh_zeros)
+                blocks.append(Block(kind="vanish", math=", ".join(
+                    vanish_tex(solution, v) for v in fresh_zeros)))
             if len(chain.paths) == 1 and len(chain.paths[0]) == 1:
                 # A chain of one factor is that local derivative: written once, with
                 # its formula and value (not dE/dy = dE/dy = ..., then again under "where").

@@ -41,6 +41,29 @@ def path_value(path) -> sp.Expr:
     return value
 
 
+def vanishing(solution: Solution, chain: Chain) -> tuple[Chain, list[str]]:
+    """The chain without the paths through a local derivative that is exactly 0, and
+    what makes each such factor 0: the leaf that is 0 in its formula (``y[0]``, the
+    one-hot target's zeros: the terms with y_j = 0 vanish), else the factor's edge as
+    ``upper/lower``. A chain whose every path vanishes is kept whole (it shows why its
+    value is 0)."""
+    kept, why = [], []
+    for path in chain.paths:
+        zeros = [f for f in path if f.value == 0]
+        if not zeros:
+            kept.append(path)
+            continue
+        for f in zeros:
+            leaves = sorted(str(s) for s in f.edge.local.free_symbols
+                            if solution.graph.is_leaf(str(s)) and solution.values[str(s)] == 0)
+            for reason in leaves or [f"{f.edge.upper}/{f.edge.lower}"]:
+                if reason not in why:
+                    why.append(reason)
+    if not kept or len(kept) == len(chain.paths):
+        return chain, []
+    return Chain(chain.top, chain.bottom, tuple(kept), chain.value), why
+
+
 def chain_numbers(chain: Chain, display: Display) -> ChainNumbers:
     """Each path's factors with the digits that give the path's value as shown, the
     paths' values with the digits that give the result as shown. A path whose value is

@@ -93,8 +93,12 @@ def _fitting(sides: list[str]) -> list[str]:
 
 
 def network_sections(doc, solution: Solution, display: Display, names: list[str],
-                     numbers) -> None:
-    """Fill the problem, forward, backward, update and second-pass sections of ``doc``."""
+                     numbers, show: bool = False) -> None:
+    """Fill the problem, forward, backward, update and second-pass sections of ``doc``.
+
+    ``names`` are the scalar gradients worked out element by element; with ``show``
+    (``--show``) they are also all the backward pass covers: BP3/BP4 only for the
+    arrays they belong to, BP1/BP2 only down to the lowest layer they need."""
     net = solution.problem.network
     graph = solution.graph
     depth = net.depth
@@ -157,7 +161,12 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
                         rows=_rows(*locals_out, Equation(
                             rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}",
                             [bmatrix(grad_out, display)]))))
-    for layer in range(depth, 0, -1):
+    asked = {solution.graph.group_of(n).name if solution.graph.group_of(n) else n
+             for n in names} if show else set(net.parameters)
+    lowest = min((int(p[1:]) for p in asked if p[:1] in "Wb" and p[1:].isdigit()), default=1)
+    if show and "x" in asked:
+        lowest = 1
+    for layer in range(depth, lowest - 1, -1):
         z, W, b, act = f"z{layer}", f"W{layer}", f"b{layer}", net.activations[layer - 1]
         n, m = net.layers[layer], net.layers[layer - 1]
         delta = rf"\delta^{{[{layer}]}}"
@@ -188,16 +197,21 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
                      rf"{grad_a} \odot {bmatrix(prime, display)}"]
         back.append(d.Block(kind="bp", text=label, math=rf"{delta}\ {shape(n)}",
                             rows=Equation(head, _fitting(sides + [delta_v])).rows()))
+        if layer == depth:
+            back += _fused(solution, net, display, delta_v)
         dW = Equation(array_partial(LOSS_NAME, W), _fitting([
             rf"{delta} \left({array_name(a[layer - 1])}\right){T}",
             " ".join([delta_v, bmatrix(_values(solution, a[layer - 1], vals), display,
                                        transpose=True)]),
             bmatrix(_values(solution, W, grads), display)]))
-        back.append(d.Block(kind="bp", text="BP4, the gradient of the weights",
-                            math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}", rows=dW.rows()))
+        if W in asked:
+            back.append(d.Block(kind="bp", text="BP4, the gradient of the weights",
+                                math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}",
+                                rows=dW.rows()))
         db = Equation(array_partial(LOSS_NAME, b), [delta, delta_v])
-        back.append(d.Block(kind="bp", text="BP3, the gradient of the biases",
-                            math=shape(n), rows=db.rows()))
+        if b in asked:
+            back.append(d.Block(kind="bp", text="BP3, the gradient of the biases",
+                                math=shape(n), rows=db.rows()))
     doc.backward = back
 
     if len(names) <= d.MAX_ELEMENT_CHAINS:
@@ -211,7 +225,7 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
     if solution.updated:
         rate = display.tex(solution.learning_rate, display.leaf_places)
         rows = []
-        for P in net.parameters:
+        for P in [p for p in net.parameters if p in asked]:
             names = graph.groups[P].names()
             shown = _visible(solution, names, solution.updated, display)
             grad_fmt = None
@@ -236,6 +250,41 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
         rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
                          [display.tex(after[LOSS_NAME], shown)]).rows()
         doc.after = [d.Block(rows=rows)]
+
+
+#: The output layers whose error collapses to a − y, and why (each a row of math).
+_FUSED = {
+    ("softmax", "cce"): (
+        "Softmax with cross-entropy: the error is the output minus the target",
+        [r"\delta_{k} &= \sum_{j} \frac{\partial L}{\partial a_{j}}"
+         r"\frac{\partial a_{j}}{\partial z_{k}} = \sum_{j} \left(-\frac{y_{j}}{a_{j}}\right)"
+         r" a_{j} \left([j = k] - a_{k}\right) = -y_{k} + a_{k} \sum_{j} y_{j} = a_{k} - y_{k}",
+         r"&\text{since the target sums to 1, } \textstyle\sum_{j} y_{j} = 1"]),
+    ("sigmoid", "bce"): (
+        "Sigmoid with binary cross-entropy: the error is the output minus the target",
+        [r"\delta_{k} &= \frac{\partial L}{\partial a_{k}} \sigma'(z_{k}) = "
+         r"\left(-\frac{y_{k}}{a_{k}} + \frac{1 - y_{k}}{1 - a_{k}}\right) a_{k} (1 - a_{k})"
+         r" = -y_{k} (1 - a_{k}) + (1 - y_{k})\, a_{k} = a_{k} - y_{k}"]),
+}
+
+
+def _fused(solution: Solution, net, display: Display, delta_v: str) -> list:
+    """For softmax with cross-entropy (or sigmoid with binary cross-entropy) at the
+    output, the fused rule δ = a − y, why it holds, and its numbers: the same δ as BP1,
+    by a shorter road that the lectures take."""
+    depth = net.depth
+    fused = _FUSED.get((net.activations[depth - 1], net.loss))
+    if fused is None:
+        return []
+    text, why = fused
+    a_out, y = f"a{depth}", "y"
+    vals = solution.values
+    numbers = Equation(rf"\delta^{{[{depth}]}}", [
+        rf"{array_name(a_out)} - {array_name(y)}",
+        rf"{bmatrix(_values(solution, a_out, vals), display)} - "
+        rf"{bmatrix(_values(solution, y, vals), display, places=display.leaf_places)}",
+        delta_v])
+    return [d.Block(kind="bp", text=text, rows=why + numbers.rows())]
 
 
 def _visible(solution: Solution, names, new: dict, display: Display) -> int:

@@ -14,7 +14,15 @@ from ..display import Display
 from ..numbers import DEFAULT_PLACES, to_decimal
 from ..parse import SourcePrinter
 from ..solution import Chain, Solution
-from .lines import MAX_PATHS_SHOWN, chain_numbers, needed_edges, sweep_line, targets, update_line
+from .lines import (
+    MAX_PATHS_SHOWN,
+    chain_numbers,
+    needed_edges,
+    sweep_line,
+    targets,
+    update_line,
+    vanishing,
+)
 
 
 class _TextPrinter(SourcePrinter):
@@ -143,9 +151,16 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
             lines.append(f"  {partial(edge.upper, edge.lower)} = {rule}{display.text(value)}")
 
     lines += ["", f"Backward pass (gradients of {out}, by the chain rule)"]
+    said: set[str] = set()
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
-            block = chain_lines(solution.chain(name), display)
+            chain, vanished = vanishing(solution, solution.chain(name))
+            block = chain_lines(chain, display)
+            fresh = [v for v in vanished if v not in said]
+            if fresh:  # said once, for this chain and every later one
+                said.update(fresh)
+                block.insert(0, f"(the terms with {', '.join(v + ' = 0' for v in fresh)} "
+                                "vanish: their paths are left out here and below)")
         else:
             block = sweep_lines(solution, name, display)
         lines += ["  " + line for line in block]
@@ -153,7 +168,7 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
     if solution.updated:
         rate = display.given(solution.learning_rate)
         lines += ["", f"Update (w_new = w - {rate} · d{out}/dw)"]
-        for p in graph.parameters:
+        for p in [p for p in graph.parameters if show is None or p in show]:
             line = update_line(solution, p, display)
             old, rate_shown, grad = line.operands
             lines.append(f"  {p}_new = {old} - {rate_shown} · {_factor(grad)} "

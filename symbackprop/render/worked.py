@@ -56,7 +56,8 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         doc.data_note = (f"The problem carries {count} training samples; this solution works "
                          "on the first of them.")
     if doc.network:
-        network_sections(doc, solution, display, targets(solution, all_nodes, show), numbers)
+        network_sections(doc, solution, display, targets(solution, all_nodes, show), numbers,
+                         show=show is not None)
     else:
         doc.problem = [Block(rows=[r for node in graph.nodes for r in
                                    Equation(latex_name(node.name), [latex(node.expr)]).rows()])]
@@ -66,7 +67,8 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
                                    for r in forward_equation(node, numbers).rows()])]
         doc.backward = backward_blocks(solution, targets(solution, all_nodes, show), display, numbers)
         if solution.updated:
-            doc.update = [Block(rows=[r for p in graph.parameters
+            updated = [p for p in graph.parameters if show is None or p in show]
+            doc.update = [Block(rows=[r for p in updated
                                       for r in update_equation(solution, p, display).rows()])]
     if solution.updated:
         doc.trend = trend(solution, display)

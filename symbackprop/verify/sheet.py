@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import re
 
+from ..display import Display, tex_number
 from ..errors import ClaimError
 from ..keys import Kind, parse_key
 from ..numbers import format_number
+from ..render.document import factor_tex
 from ..render.environment import environment, escape_tex
+from ..render.equations import Equation, approx
+from ..render.lines import MAX_PATHS_SHOWN, chain_numbers, update_line
 from ..render.pdf import compile_many
 from ..render.printer import (
     derivatives_in_math,
@@ -27,9 +31,6 @@ from ..render.printer import (
     partial,
     partial_inline,
 )
-
-MAX_PATHS_SHOWN = 4
-
 
 #: ``KEY = NUMBER`` inside a note: "follows from the given a2[0] = 0.7986".
 _ASSIGNMENT = re.compile(
@@ -72,13 +73,12 @@ def key_inline_tex(key) -> str:
     return key_tex(key)
 
 
-def correction_tex(solution, key, places: int) -> list[str] | None:
+def correction_tex(solution, key, display: Display) -> list[str] | None:
     """The right computation of a quantity as the sides of an equation chain
-    ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out."""
-    def num(value) -> str:
-        text = format_number(value, places)
-        return f"({text})" if text.startswith("-") else text
-
+    ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out.
+    The numbers are the display policy's, as in the worked solution: the factors shown
+    give the value shown (a side marked :data:`~symbackprop.render.equations.APPROX`
+    where they cannot)."""
     if key.kind == Kind.DERIVATIVE:
         if key.name == key.wrt:
             return None
@@ -86,38 +86,48 @@ def correction_tex(solution, key, places: int) -> list[str] | None:
         try:
             chain = solution.chain(key.wrt, key.name, limit=MAX_PATHS_SHOWN)
         except ValueError:
-            return [head, format_number(solution.derivative(key.name, key.wrt), places)]
+            return [head, display.tex(solution.derivative(key.name, key.wrt))]
         if not chain.paths:
             return [head, "0"]
         symbolic = " + ".join(r" \, ".join(partial(f.edge.upper, f.edge.lower)
                                            for f in path) for path in chain.paths)
-        numeric = " + ".join(r" \cdot ".join(num(f.value) for f in path) for path in chain.paths)
+        numbers = chain_numbers(chain, display)
+        numeric = " + ".join(r" \cdot ".join(factor_tex(t) for t in line.operands)
+                             for line in numbers.products)
         steps = [symbolic, numeric] if len(chain.paths) > 1 or len(chain.paths[0]) > 1 else []
-        return [head, *steps, format_number(chain.value, places)]
+        return [head, *steps, approx(tex_number(numbers.result), numbers.approx)]
     name = key.name
     graph = solution.graph
     if key.kind == Kind.AFTER and graph.is_leaf(name):
         if graph.leaves[name].kind != "parameter":
             return None
-        w, g = solution.values[name], solution.gradients[name]
+        line = update_line(solution, name, display)
+        old, rate, grad = line.operands
         return [f"{{{latex_name(name)}}}^{{\\mathrm{{new}}}}",
                 f"{latex_name(name)} - \\eta\\, {partial(solution.output, name)}",
-                f"{num(w)} - {num(solution.learning_rate)} \\cdot {num(g)}",
-                format_number(solution.updated[name], places)]
+                f"{factor_tex(old)} - {factor_tex(rate)} \\cdot {factor_tex(grad)}",
+                approx(tex_number(line.result), line.approx)]
     if not graph.is_node(name):
         return None
     values = solution.values_after if key.kind == Kind.AFTER else solution.values
     head = key_tex(key)
-    return [head, latex(graph.node(name).expr), format_number(values[name], places)]
+    return [head, latex(graph.node(name).expr), display.tex(values[name])]
+
+
+def _rows(sides: list[str] | None) -> list[str] | None:
+    """A correction's sides as the rows of an alignment that fit the page."""
+    return Equation(sides[0], sides[1:]).rows() if sides else None
 
 
 def report_context(report) -> dict:
     """Everything the template shows, as ready LaTeX strings and plain numbers."""
     problem, solution = report.problem, report.solution
     rows = []
+    displays: dict[int, Display] = {}
     for v in report.verdicts:
         places = max(v.claim.given.decimals + 2, 4)
         shown = max(v.claim.given.decimals, 4)  # corrections at the sheet's precision
+        display = displays.setdefault(shown, Display(shown))
         rows.append({
             "claim": key_inline_tex(v.claim.key),
             "name": key_tex(v.claim.key),
@@ -126,7 +136,7 @@ def report_context(report) -> dict:
             "expected": format_number(v.expected, places),
             "status": v.status,
             "note": note_tex(v.note, solution.key_names) if v.status != "correct" else "",
-            "correction": (correction_tex(solution, v.claim.key, shown)
+            "correction": (_rows(correction_tex(solution, v.claim.key, display))
                            if v.status == "wrong" else None),
         })
     return {
@@ -139,6 +149,8 @@ def report_context(report) -> dict:
         "band": format(report.band.normalize(), "f"),
         "strict": report.strict,
         "accepted": report.accepted,
+        "rounding_note": " ".join(d.note() for d in displays.values()
+                                  if any(r["correction"] for r in rows)),
     }
 
 
