@@ -237,3 +237,102 @@ def test_every_displayed_product_and_sum_adds_up(name, places, all_nodes):
         if relation == "=":
             assert abs(value - Fraction(result)) <= unit(result), f"{side} = {result}"
     assert checked > 0 or "chains of the" in md  # (large networks: BP1-BP4 only)
+
+
+# ------------------------------------------------------------------ what is shown
+
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
+
+def test_show_gives_the_input_gradients_cs231n_asks_for(cli):
+    """CS231n's neuron (w = [2, -3, -3], x = [-1, -2]): dx = [0.3932, -0.5898] as the
+    course notes print them; only the asked gradients and their local derivatives."""
+    r = cli("solve", "neuron", "--show", "df/dx0,df/dx1")
+    assert r.returncode == 0, r.stderr
+    backward = r.stdout.split("Backward pass")[1].split("\n\n")[0]
+    assert re.search(r"df/dx0 = .*\n.*\n\s+= 0.3932\n", backward + "\n")
+    assert backward.rstrip().endswith("= -0.5898")
+    assert "df/dw0" not in backward and "ds0/dw0" not in r.stdout
+    md = cli("solve", "neuron", "--show", "df/dx0", "--format", "md").stdout
+    assert r"\frac{\partial f}{\partial x_{0}}" in md and r"\partial w_{0}}" not in md
+
+
+@pytest.mark.parametrize(("keys", "words"), [
+    ("dq/dx", "'q' names nothing"), ("s3", "not a gradient of the output"),
+    ("ds3/dx0", "not a gradient of the output"), (",", "no claim keys")])
+def test_show_bad_keys_are_one_line_errors(cli, keys, words):
+    r = cli("solve", "neuron", "--show", keys)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and words in r.stderr, r.stderr
+    assert r.stderr.startswith("error: --show:")
+
+
+def test_show_on_a_network_keeps_what_the_gradients_need():
+    """dL/dW2 needs BP1 and BP4 of layer 2 only: no BP2, no layer-1 BP3/BP4, and the
+    element chains and the update of W2 alone."""
+    solution = sb.load(DATA / "net-232-tanh-softmax.toml").solve()
+    full = render_markdown(solution)
+    md = render_markdown(solution, show=[f"W2[{i}][{j}]" for i in range(2) for j in range(3)])
+    assert "**BP2" in full and "**BP2" not in md and "**BP3" not in md
+    assert md.count("**BP4") == 1 and r"W^{[1]}_{\text{new}}" not in md
+    assert r"W^{[2]}_{\text{new}}" in md
+    assert len(md) < len(full) / 2
+
+
+def test_text_takes_all_nodes_and_the_same_numbers_as_markdown():
+    """--all-nodes works in text; each gradient's value agrees with sympy.diff."""
+    solution = sb.load("net-221").solve()
+    text = render_text(solution, all_nodes=True)
+    for name in ("h_a", "z_b", "y"):
+        assert f"dE/d{name} = " in text
+    # dE/dh_a = (y - t) y (1 - y) w5, from the substituted expression
+    h = sp.Symbol("h")
+    y = 1 / (1 + sp.exp(-(h * sp.Rational(2, 10) + solution.values["h_b"] * sp.Rational(6, 10))))
+    e = (y - 1) ** 2 / 2
+    truth = sp.N(sp.diff(e, h).subs(h, solution.values["h_a"]), 20)
+    assert f"= {float(truth):.4f}\n" in text.split("dE/dh_a = ")[1]
+
+
+def test_a_fused_softmax_cross_entropy_states_delta_a_minus_y():
+    """δ = a − y with the why; its numbers are a2 − y computed here from the values."""
+    solution = sb.load("four-pixel").solve()
+    md = render_markdown(solution)
+    assert "Softmax with cross-entropy: the error is the output minus the target" in md
+    assert "the target sums to 1" in md
+    line = next(r for r in md.splitlines() if r.startswith(r"\delta^{[2]} &= a^{[2]} - y"))
+    shown = re.findall(_NUMBER, line.split(" = ")[-1])
+    for k, text in enumerate(shown):
+        a, t = solution.values[f"a2[{k}]"], solution.values[f"y[{k}]"]
+        assert abs(Fraction(text) - Fraction(str(float(a - t)))) <= unit(text) / 2
+
+
+def test_one_hot_zeros_are_summarised_not_printed():
+    """The terms with y_1 = 0 vanish: said once; no chain shows a 0 · ... path."""
+    solution = sb.load(DATA / "net-232-tanh-softmax.toml").solve()
+    md = render_markdown(solution)
+    assert md.count("The terms with $y_{1} = 0$ vanish") == 1
+    chains = md.split("Element by element")[1]
+    assert not re.search(r"(&= |\+ )0 \\cdot", chains)
+    text = render_text(solution)
+    assert text.count("the terms with y[0] = 0 vanish") == 1 and " 0 · " not in text
+
+
+SOFTMAX_GRAPH = {
+    "title": "Softmax in graph form", "output": "L",
+    "graph": {"z1": "w11*x1 + w12*x2", "z2": "w21*x1 + w22*x2", "s": "exp(z1) + exp(z2)",
+              "a1": "exp(z1) / s", "a2": "exp(z2) / s", "L": "-(y1*log(a1) + y2*log(a2))"},
+    "inputs": {"x1": 1, "x2": 0.5, "y1": 0, "y2": 1},
+    "parameters": {"w11": 0.2, "w12": -0.4, "w21": 0.7, "w22": 0.1},
+}
+
+
+def test_no_noise_term_in_a_softmax_written_as_a_graph():
+    """∂L/∂w21 = 0.6792 − 1 = −0.3208: the second path is exactly −1 (a whole number
+    prints as one) and there is no third term of float noise."""
+    solution = sb.load_dict(SOFTMAX_GRAPH, "softmax-graph").solve()
+    md = render_markdown(solution)
+    assert "10^{-" not in md and "e-" not in md
+    assert "&= 0.6792 - 1 = -0.3208" in md
+    # the independent value: a2 - 1 times x1, softmax from fractions of exp
+    e1, e2 = sp.exp(sp.Rational(1, 5) - sp.Rational(2, 10)), sp.exp(sp.Rational(7, 10) + sp.Rational(1, 20))
+    assert abs(solution.gradients["w21"] - sp.N(e2 / (e1 + e2) - 1, 30)) < sp.Float("1e-25")
+    assert "e-" not in render_text(solution)

@@ -11,7 +11,7 @@ import json
 import sys
 
 from .. import load
-from ..errors import SymbackpropError, UnsupportedError
+from ..errors import ClaimError, SymbackpropError, UnsupportedError
 from ..files import check_targets, plain_name, target_directory, write_files
 from ..limits import check_worked_size
 from ..numbers import DEFAULT_PLACES
@@ -64,6 +64,20 @@ def render(solution, fmt: str, args) -> str | bytes:
                          show=args.shown)
 
 
+def _shown(solution, text: str | None) -> list[str] | None:
+    """The scalar names ``--show`` asks the gradients of (None: the default choice)."""
+    if text is None:
+        return None
+    keys = [k.strip() for k in text.split(",") if k.strip()]
+    if not keys:
+        raise SymbackpropError("--show: no claim keys (give some, such as "
+                               f"d{solution.output}/d{next(iter(solution.graph.leaves))})")
+    try:
+        return shown_names(solution, keys)
+    except ClaimError as e:
+        raise SymbackpropError(f"--show: {e}") from None
+
+
 def run(args) -> int:
     formats = parse_formats(args.format)
     if args.places < 1 or args.places > 30:
@@ -78,8 +92,7 @@ def run(args) -> int:
         check_targets(directory, names)
     check_worked_size(problem)
     solution = problem.solve(exact=args.exact)
-    args.shown = (shown_names(solution, [k for k in args.show.split(",") if k.strip()])
-                  if args.show else None)
+    args.shown = _shown(solution, args.show)
     for warning in solution.warnings:
         sys.stderr.write(f"warning: {printable(str(warning))}\n")
     if to_stdout:

@@ -150,8 +150,9 @@ def shown_names(solution: Solution, keys: list[str]) -> list[str]:
     for text in keys:
         key = parse_key(text, solution.key_names)
         if key.kind != "derivative" or key.name != solution.output:
-            raise ClaimError(f"--show: '{text}' is not a gradient of the output "
-                             f"(such as d{solution.output}/d{solution.graph.parameters[0] if solution.graph.parameters else 'x'})")
+            example = next(iter(solution.graph.parameters or solution.graph.leaves))
+            raise ClaimError(f"'{text}' is not a gradient of the output "
+                             f"(such as d{solution.output}/d{example})")
         group = solution.graph.groups.get(key.wrt)
         for name in group.names() if group else [key.wrt]:
             if name not in names:
