@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 
 import sympy as sp
+from mpmath.libmp import prec_to_dps
 
 from .evaluate import GUARANTEED_DIGITS
 from .numbers import DEFAULT_PLACES, format_number, to_decimal
@@ -37,6 +38,8 @@ from .numbers import DEFAULT_PLACES, format_number, to_decimal
 LEAF_PLACES = 12
 #: A change or a line that rounding would spoil is shown with up to this many more digits.
 MORE_PLACES = 4
+#: The last digits of a float that a product of floats may have spoilt.
+NOISE_DIGITS = 20
 
 
 @dataclass(frozen=True)
@@ -271,6 +274,11 @@ def _near_whole(value, text: str) -> str | None:
     gap = value - sp.Integer(int(text))
     if gap == 0 or abs(gap) > sp.Float("1e-12"):
         return None  # the value is that whole number, or its rounding is an ordinary one
+    # A gap within the float's last digits is noise, not a saturated σ: a path's value
+    # -1.4724 · 0.6792 is -1 (a whole number prints as one), not -1 + 1.1e-41.
+    noise = sp.Float(10) ** (NOISE_DIGITS - prec_to_dps(value._prec)) * abs(int(text) or 1)
+    if abs(gap) <= noise:
+        return None
     return f"{text} {'-' if gap < 0 else '+'} {format_number(certified(abs(gap)), 4)}"
 
 

@@ -80,10 +80,30 @@ def layered_layout(items: list[Item], edges: list[tuple[str, str]],
     layers: list[list[str]] = [[] for _ in range(n_layers)]
     for it in items:
         layers[it.layer].append(it.name)
+    succ, pred, chains = _dummies(by_name, layers, edges)  # 1.
+    layers = _order(layers, succ, pred, sweeps)  # 2.
+    sizes = _Sizes(by_name)
+    v = _heights(layers, succ, pred, sizes, sweeps)  # 3.
+    top = min(v[n] - sizes.up(n) for n in v)
+    bottom = max(v[n] + sizes.down(n) for n in v)
+    columns, x = _columns(layers, by_name, succ, v, min_route)  # 4.
+    routes = []
+    for tail, head, dummies in chains:
+        points = []
+        for d in dummies:
+            layer = by_name[tail].layer + 1 + len(points)
+            left, _, end = columns[layer]
+            points.append((left, end, -v[d]))
+        routes.append(Route(tail, head, points))
+    return Layout(by_name, routes, columns, x, bottom - top)
 
-    # 1. Dummies: an edge over k layers becomes k segments through k - 1 dummy points.
-    succ: dict[str, list[str]] = {it.name: [] for it in items}
-    pred: dict[str, list[str]] = {it.name: [] for it in items}
+
+def _dummies(by_name: dict, layers: list[list[str]], edges):
+    """1. Dummies: an edge over k layers becomes k segments through k - 1 dummy points
+    (added to ``layers``). Returns the successors and predecessors of every point and,
+    per edge, (tail, head, its dummies)."""
+    succ: dict[str, list[str]] = {name: [] for name in by_name}
+    pred: dict[str, list[str]] = {name: [] for name in by_name}
     chains: list[tuple[str, str, list[str]]] = []
     for tail, head in edges:
         lt, lh = by_name[tail].layer, by_name[head].layer
@@ -100,17 +120,27 @@ def layered_layout(items: list[Item], edges: list[tuple[str, str]],
             succ[a].append(b)
             pred[b].append(a)
         chains.append((tail, head, chain[1:-1]))
+    return succ, pred, chains
 
-    # 2. Order within layers.
-    layers = _order(layers, succ, pred, sweeps)
 
-    # 3. Heights. v grows downwards; y = -v at the end.
-    def up(name):
-        return by_name[name].up if name in by_name else DUMMY_HALF
+@dataclass
+class _Sizes:
+    """The extents above and below the centre line of items and dummy points."""
 
-    def down(name):
-        return by_name[name].down if name in by_name else DUMMY_HALF
+    by_name: dict
 
+    def up(self, name: str) -> float:
+        return self.by_name[name].up if name in self.by_name else DUMMY_HALF
+
+    def down(self, name: str) -> float:
+        return self.by_name[name].down if name in self.by_name else DUMMY_HALF
+
+
+def _heights(layers: list[list[str]], succ: dict, pred: dict, sizes: _Sizes,
+             sweeps: int) -> dict[str, float]:
+    """3. Heights v (growing downwards; y = -v): each layer stacked and centred, then
+    moved towards its neighbours' mean height, sweeping right and left."""
+    up, down = sizes.up, sizes.down
     v: dict[str, float] = {}
     for layer in layers:
         pos = 0.0
@@ -121,6 +151,7 @@ def layered_layout(items: list[Item], edges: list[tuple[str, str]],
         shift = pos / 2
         for name in layer:
             v[name] -= shift
+    n_layers = len(layers)
     for sweep in range(2 * sweeps):
         order = range(1, n_layers) if sweep % 2 == 0 else range(n_layers - 2, -1, -1)
         for li in order:
@@ -128,10 +159,14 @@ def layered_layout(items: list[Item], edges: list[tuple[str, str]],
             _place(layers[li], v, neighbours, up, down)
     for li in range(n_layers):  # a last pass towards both sides at once
         _place(layers[li], v, {n: pred[n] + succ[n] for n in pred}, up, down)
-    top = min(v[n] - up(n) for n in v)
-    bottom = max(v[n] + down(n) for n in v)
+    return v
 
-    # 4. Columns left to right.
+
+def _columns(layers: list[list[str]], by_name: dict, succ: dict, v: dict,
+             min_route: float) -> tuple[list[tuple[float, float, float]], float]:
+    """4. Columns left to right: each layer's boxes (their x and y set here), its stub,
+    and a routing strip as wide as the steepest edge leaving it needs. Returns the
+    columns and the total width."""
     columns = []
     x = 0.0
     for li, layer in enumerate(layers):
@@ -144,18 +179,10 @@ def layered_layout(items: list[Item], edges: list[tuple[str, str]],
             it.y = -v[it.name]
         columns.append((left, left + width, left + width + stub))
         x = left + width + stub
-        if li + 1 < n_layers:
+        if li + 1 < len(layers):
             rise = max((abs(v[a] - v[b]) for a in layer for b in succ[a]), default=0.0)
             x += max(min_route, min(0.3 * rise, 1.2))
-    routes = []
-    for tail, head, dummies in chains:
-        points = []
-        for d in dummies:
-            layer = by_name[tail].layer + 1 + len(points)
-            left, _, end = columns[layer]
-            points.append((left, end, -v[d]))
-        routes.append(Route(tail, head, points))
-    return Layout(by_name, routes, columns, x, bottom - top)
+    return columns, x
 
 
 def _place(layer: list[str], v: dict, neighbours: dict, up, down) -> None:

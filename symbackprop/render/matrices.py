@@ -18,6 +18,8 @@ nothing is recomputed here. Small networks also get their element-wise chains
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .. import ops
 from ..display import Display, significant_places
 from ..losses import LOSSES
@@ -92,6 +94,27 @@ def _fitting(sides: list[str]) -> list[str]:
     return sides[:1] + [s for s in sides[1:-1] if _fits(s)] + sides[-1:]
 
 
+@dataclass
+class _Net:
+    """What every section of the network form reads: the solution, its network, the
+    display policy, and the names of the activations a^[0] = x, a^[1], ..."""
+
+    solution: Solution
+    display: Display
+    numbers: object
+
+    def __post_init__(self):
+        self.net = self.solution.problem.network
+        self.graph = self.solution.graph
+        self.depth = self.net.depth
+        self.a = ["x"] + [f"a{layer}" for layer in range(1, self.depth + 1)]
+        self.vals, self.grads = self.solution.values, self.solution.gradients
+
+    def matrix(self, array: str, source: dict, **options) -> str:
+        """``array`` in numbers from ``source`` (values, gradients, ...)."""
+        return bmatrix(_values(self.solution, array, source), self.display, **options)
+
+
 def network_sections(doc, solution: Solution, display: Display, names: list[str],
                      numbers, show: bool = False) -> None:
     """Fill the problem, forward, backward, update and second-pass sections of ``doc``.
@@ -99,22 +122,35 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
     ``names`` are the scalar gradients worked out element by element; with ``show``
     (``--show``) they are also all the backward pass covers: BP3/BP4 only for the
     arrays they belong to, BP1/BP2 only down to the lowest layer they need."""
-    net = solution.problem.network
-    graph = solution.graph
-    depth = net.depth
-    a = ["x"] + [f"a{layer}" for layer in range(1, depth + 1)]
-    vals, grads = solution.values, solution.gradients
-    loss_node = graph.node(LOSS_NAME)
-    loss_symbolic = latex(loss_node.expr)
+    c = _Net(solution, display, numbers)
+    loss_symbolic = latex(c.graph.node(LOSS_NAME).expr)
     if width(loss_symbolic) > LINE // 2:  # the model keeps a column for the shapes
-        loss_symbolic = LOSSES[net.loss].tex.replace("[N]", f"[{depth}]")
+        loss_symbolic = LOSSES[c.net.loss].tex.replace("[N]", f"[{c.depth}]")
+    asked = {c.graph.group_of(n).name if c.graph.group_of(n) else n
+             for n in names} if show else set(c.net.parameters)
+    doc.problem = _problem(c, loss_symbolic)
+    doc.forward = _forward(c, loss_symbolic)
+    doc.backward = _backward(c, asked, show)
+    if len(names) <= d.MAX_ELEMENT_CHAINS:
+        doc.backward.append(d.Block(kind="heading", text="Element by element"))
+        doc.backward += d.backward_blocks(solution, names, display, numbers)
+    else:
+        doc.omitted.append(
+            f"The element-wise chains of the {len(names)} scalar gradients are left out "
+            f"(more than {d.MAX_ELEMENT_CHAINS}); BP1-BP4 above give every one of them.")
+    if solution.updated:
+        doc.update = _update(c, [p for p in c.net.parameters if p in asked])
+        doc.after = _second_pass(c)
 
-    # The problem: the matrix-level equations with shapes, the given arrays.
+
+def _problem(c: _Net, loss_symbolic: str) -> list:
+    """The problem: the matrix-level equations with shapes, the given arrays."""
+    net = c.net
     model = []
-    for layer in range(1, depth + 1):
+    for layer in range(1, c.depth + 1):
         n, m = net.layers[layer], net.layers[layer - 1]
         model.append(rf"{array_name(f'z{layer}')} &= {array_name(f'W{layer}')} "
-                     rf"{array_name(a[layer - 1])} + {array_name(f'b{layer}')} "
+                     rf"{array_name(c.a[layer - 1])} + {array_name(f'b{layer}')} "
                      rf"&& {shape(n)} = {shape(n, m)}\,{shape(m)} + {shape(n)}")
         model.append(rf"{array_name(f'a{layer}')} &= "
                      rf"{_activation(net.activations[layer - 1], array_name(f'z{layer}'))} "
@@ -122,47 +158,51 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
     model.append(rf"{latex_name(LOSS_NAME)} &= {loss_symbolic}")
     given = []
     for array in ["x", "y"] + net.parameters:
-        source = {n: vals[n] for n in graph.groups[array].names()}
-        given.append(Equation(array_name(array), [bmatrix(_values(solution, array, source),
-                                                          display, places=display.leaf_places)]))
-    doc.problem = [d.Block(kind="model", rows=model),
-                   d.Block(kind="given", rows=_pack_given(given))]
+        source = {n: c.vals[n] for n in c.graph.groups[array].names()}
+        given.append(Equation(array_name(array), [
+            c.matrix(array, source, places=c.display.leaf_places)]))
+    return [d.Block(kind="model", rows=model), d.Block(kind="given", rows=_pack_given(given))]
 
-    # Forward pass in matrix form.
+
+def _forward(c: _Net, loss_symbolic: str) -> list:
+    """The forward pass in matrix form."""
+    net, vals = c.net, c.vals
     forward = []
-    for layer in range(1, depth + 1):
+    for layer in range(1, c.depth + 1):
         W, b, z, act = f"W{layer}", f"b{layer}", f"z{layer}", net.activations[layer - 1]
-        prev = a[layer - 1]
+        prev = c.a[layer - 1]
         sides = [rf"{array_name(W)} {array_name(prev)} + {array_name(b)}"]
         if net.layers[layer] * net.layers[layer - 1] <= MAX_PRODUCT:
-            sides.append(" ".join([bmatrix(_values(solution, W, vals), display),
-                                   bmatrix(_values(solution, prev, vals), display), "+",
-                                   bmatrix(_values(solution, b, vals), display)]))
-        sides.append(bmatrix(_values(solution, z, vals), display))
+            sides.append(" ".join([c.matrix(W, vals), c.matrix(prev, vals), "+",
+                                   c.matrix(b, vals)]))
+        sides.append(c.matrix(z, vals))
         forward.append(Equation(array_name(z), sides))
-        forward.append(Equation(array_name(a[layer]), [
-            _activation(act, array_name(z)),
-            bmatrix(_values(solution, a[layer], vals), display)]))
-    numeric = substituted(loss_node.expr, numbers.text)
+        forward.append(Equation(array_name(c.a[layer]), [
+            _activation(act, array_name(z)), c.matrix(c.a[layer], vals)]))
+    loss_node = c.graph.node(LOSS_NAME)
+    numeric = substituted(loss_node.expr, c.numbers.text)
     forward.append(Equation(latex_name(LOSS_NAME), [
-        loss_symbolic, *([numeric] if _fits(numeric) else []), numbers[LOSS_NAME]]))
-    doc.forward = [d.Block(rows=_rows(*forward))]
+        loss_symbolic, *([numeric] if _fits(numeric) else []), c.numbers[LOSS_NAME]]))
+    return [d.Block(rows=_rows(*forward))]
 
-    # Backward pass: BP1-BP4, layer by layer from the output.
+
+def _backward(c: _Net, asked: set[str], show: bool) -> list:
+    """The backward pass: BP1-BP4, layer by layer from the output, down to the lowest
+    layer that an asked array needs."""
+    solution, net, display, vals, grads, a = c.solution, c.net, c.display, c.vals, c.grads, c.a
+    depth = c.depth
     back: list[d.Block] = []
     out_a = a[depth]
     n_out = net.layers[depth]
     grad_out = _values(solution, out_a, grads)
-    locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], numbers)
-                  for e in graph.groups[out_a].names()] if n_out <= MAX_COLUMN else []
+    locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], c.numbers)
+                  for e in c.graph.groups[out_a].names()] if n_out <= MAX_COLUMN else []
     back.append(d.Block(kind="bp", text="The gradient of the loss with respect to the output",
                         math=rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}"
                              rf"\ {shape(n_out)}",
                         rows=_rows(*locals_out, Equation(
                             rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}",
                             [bmatrix(grad_out, display)]))))
-    asked = {solution.graph.group_of(n).name if solution.graph.group_of(n) else n
-             for n in names} if show else set(net.parameters)
     lowest = min((int(p[1:]) for p in asked if p[:1] in "Wb" and p[1:].isdigit()), default=1)
     if show and "x" in asked:
         lowest = 1
@@ -212,44 +252,43 @@ def network_sections(doc, solution: Solution, display: Display, names: list[str]
         if b in asked:
             back.append(d.Block(kind="bp", text="BP3, the gradient of the biases",
                                 math=shape(n), rows=db.rows()))
-    doc.backward = back
+    return back
 
-    if len(names) <= d.MAX_ELEMENT_CHAINS:
-        doc.backward.append(d.Block(kind="heading", text="Element by element"))
-        doc.backward += d.backward_blocks(solution, names, display, numbers)
-    else:
-        doc.omitted.append(
-            f"The element-wise chains of the {len(names)} scalar gradients are left out "
-            f"(more than {d.MAX_ELEMENT_CHAINS}); BP1-BP4 above give every one of them.")
 
-    if solution.updated:
-        rate = display.tex(solution.learning_rate, display.leaf_places)
-        rows = []
-        for P in [p for p in net.parameters if p in asked]:
-            names = graph.groups[P].names()
-            shown = _visible(solution, names, solution.updated, display)
-            grad_fmt = None
-            if shown > display.places:  # small changes: the gradients keep significant digits
-                def grad_fmt(v):
-                    return display.tex(v, significant_places(v, display.places))
-            rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
-                rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
-                rf"{bmatrix(_values(solution, P, vals), display, places=display.leaf_places)}"
-                rf" - {rate} \cdot "
-                rf"{bmatrix(_values(solution, P, grads), display, fmt=grad_fmt)}",
-                bmatrix(_values(solution, P, solution.updated), display, places=shown)])).rows()
-        doc.update = [d.Block(rows=rows)]
-        after = solution.values_after
-        rows = []
-        for layer in range(1, depth + 1):
-            for array in (f"z{layer}", a[layer]):
-                shown = _visible(solution, graph.groups[array].names(), after, display)
-                rows += Equation(rf"{array_name(array)}_{{\text{{new}}}}", [
-                    bmatrix(_values(solution, array, after), display, places=shown)]).rows()
-        shown = display.change(vals[LOSS_NAME], after[LOSS_NAME])
-        rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
-                         [display.tex(after[LOSS_NAME], shown)]).rows()
-        doc.after = [d.Block(rows=rows)]
+def _update(c: _Net, parameters: list[str]) -> list:
+    """The update in matrix form, for ``parameters``."""
+    solution, display = c.solution, c.display
+    rate = display.tex(solution.learning_rate, display.leaf_places)
+    rows = []
+    for P in parameters:
+        shown = _visible(solution, c.graph.groups[P].names(), solution.updated, display)
+        grad_fmt = None
+        if shown > display.places:  # small changes: the gradients keep significant digits
+            def grad_fmt(v):
+                return display.tex(v, significant_places(v, display.places))
+        rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
+            rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
+            rf"{c.matrix(P, c.vals, places=display.leaf_places)}"
+            rf" - {rate} \cdot "
+            rf"{c.matrix(P, c.grads, fmt=grad_fmt)}",
+            c.matrix(P, solution.updated, places=shown)])).rows()
+    return [d.Block(rows=rows)]
+
+
+def _second_pass(c: _Net) -> list:
+    """The forward pass again with the updated parameters, array by array."""
+    solution, display = c.solution, c.display
+    after = solution.values_after
+    rows = []
+    for layer in range(1, c.depth + 1):
+        for array in (f"z{layer}", c.a[layer]):
+            shown = _visible(solution, c.graph.groups[array].names(), after, display)
+            rows += Equation(rf"{array_name(array)}_{{\text{{new}}}}", [
+                c.matrix(array, after, places=shown)]).rows()
+    shown = display.change(c.vals[LOSS_NAME], after[LOSS_NAME])
+    rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
+                     [display.tex(after[LOSS_NAME], shown)]).rows()
+    return [d.Block(rows=rows)]
 
 
 #: The output layers whose error collapses to a − y, and why (each a row of math).
