@@ -394,10 +394,18 @@ def _decide_zeros(graph: Graph, derivation: Derivation, result: Evaluation,
         return result
     exact = evaluate_once(graph, derivation, Exact())
     for table, name in unsure:
-        value = getattr(exact, table)[name]
-        if value == 0 or value.equals(0):
+        if _is_zero(getattr(exact, table)[name]):
             getattr(result, table)[name] = sp.Integer(0)
     return result
+
+
+def _is_zero(value: sp.Expr) -> bool:
+    """Whether an exact value is 0: as it stands, or once σ, tanh and the like are
+    written with exp (σ(x)(1 − σ(x)) against e^−x/(1 + e^−x)^2) and simplified."""
+    if value == 0 or value.equals(0):
+        return True
+    plain = value.rewrite(sp.exp)
+    return plain.equals(0) is True or sp.simplify(plain) == 0
 
 
 def _checked(result: Evaluation, graph: Graph, exact: bool = False) -> Evaluation:

@@ -101,6 +101,25 @@ def test_random_exact_cancellations_are_exact_zeros(pairs):
     assert "e-" not in render_text(s).split("Forward pass")[1].split("\n")[1]
 
 
+#: Pairs of equal expressions whose difference floats leave as noise.
+IDENTITIES = [("exp(x)*exp(-x)", "1"), ("tanh(x)", "(exp(2*x) - 1)/(exp(2*x) + 1)"),
+              ("sigmoid(x)", "1/(1 + exp(-x))"), ("log(exp(x))", "x"),
+              ("sqrt(x*x)", "abs(x)")]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(IDENTITIES), decimal, decimal)
+def test_transcendental_cancellations_are_exact_zeros(identity, x, w):
+    """d = lhs − rhs of an identity is 0 at every x, so d, dL/dw = d and dL/dx = w d′
+    are exactly 0 (floats alone leave 1e-41 or 1e-103 of noise)."""
+    left, right = identity
+    problem = {"graph": {"p": left, "q": right, "d": "p - q", "L": "d*w"}, "output": "L",
+               "inputs": {"x": float(x)}, "parameters": {"w": float(w)}}
+    s = sb.load_dict(problem, "identity").solve()
+    assert s.values["d"] == 0 and s.gradients["w"] == 0 and s.gradients["x"] == 0
+    assert json.loads(json.dumps(s.to_json()))["gradients"]["x"] == 0
+
+
 # ----------------------------------------------------------------------------- lines
 
 
