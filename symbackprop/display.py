@@ -162,6 +162,7 @@ class Display:
                 return None
             with localcontext() as ctx:
                 ctx.prec = 80
+                ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX  # σ(-10^8) is tiny, not 0
                 return abs(combine(values) - target)
 
         current = error(places)
@@ -206,7 +207,9 @@ class Display:
         if target is None or any(v is None for v in values.values()):
             return True  # nothing to check against (a compound or missing number)
         try:
-            got = sp.N(expr.xreplace({s: sp.Rational(str(v)) for s, v in values.items()}), 30)
+            # Floats of 40 digits: exact for the shown digits, and cheap for 1e-43429340
+            # (a Rational of it would have 43 million digits).
+            got = sp.N(expr.xreplace({s: sp.Float(str(v), 40) for s, v in values.items()}), 30)
             ok = got.is_number and abs(to_decimal(got) - target) <= _unit(result_text)
         except (ArithmeticError, TypeError, ValueError):
             return True
