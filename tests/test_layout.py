@@ -80,3 +80,21 @@ def test_exams_have_no_bad_boxes(family, tmp_path):
     found = bad_boxes(exam_tex(exam), tmp_path, f"{family}-exam")
     found += bad_boxes(solutions_tex(exam), tmp_path, f"{family}-solutions")
     assert found == []
+
+
+def test_show_trims_the_2_3_2_handout(tmp_path):
+    """The 17-parameter 2-3-2 tanh/softmax handout: 13 pages when every 0 · ... path of
+    the one-hot target was printed; fewer now, and fewer again with --show."""
+    from symbackprop.render.pdf import compile_pdf
+
+    solution = sb.load(DATA / "net-232-tanh-softmax.toml").solve()
+
+    def pages(**options) -> int:
+        (tmp_path / "h.pdf").write_bytes(compile_pdf(render_tex(solution, **options), "h"))
+        info = subprocess.run(["pdfinfo", str(tmp_path / "h.pdf")], capture_output=True,
+                              text=True, check=True).stdout
+        return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+    full = pages()
+    trimmed = pages(show=[f"W2[{i}][{j}]" for i in range(2) for j in range(3)] + ["b2[0]", "b2[1]"])
+    assert full < 13 and trimmed < full * 2 / 3, (full, trimmed)
