@@ -383,7 +383,9 @@ def _floats(result: Evaluation, digits: int) -> Evaluation:
 
 #: Above this many nodes an unsure tiny value is not decided by exact arithmetic (the
 #: exact expressions of a large network would take long); it is reported as computed.
-_EXACT_NODES = 400
+_EXACT_NODES = 150
+#: An exact form larger than this (SymPy operations) is not simplified: bounded time.
+_EXACT_OPS = 3000
 
 
 def _decide_zeros(graph: Graph, derivation: Derivation, result: Evaluation,
@@ -402,7 +404,11 @@ def _decide_zeros(graph: Graph, derivation: Derivation, result: Evaluation,
 def _is_zero(value: sp.Expr) -> bool:
     """Whether an exact value is 0: as it stands, or once σ, tanh and the like are
     written with exp (σ(x)(1 − σ(x)) against e^−x/(1 + e^−x)^2) and simplified."""
-    if value == 0 or value.equals(0):
+    if value == 0:
+        return True
+    if sp.count_ops(value) > _EXACT_OPS:
+        return False
+    if value.equals(0):
         return True
     plain = value.rewrite(sp.exp)
     return plain.equals(0) is True or sp.simplify(plain) == 0
