@@ -291,15 +291,16 @@ def _second_pass(c: _Net) -> list:
     return [d.Block(rows=rows)]
 
 
-#: The output layers whose error collapses to a − y, and why (each a row of math).
+#: Why the error collapses to a − y when a loss meets its canonical output activation
+#: (the loss table's ``canonical``), by loss: a sentence and rows of math.
 _FUSED = {
-    ("softmax", "cce"): (
+    "cce": (
         "Softmax with cross-entropy: the error is the output minus the target",
         [r"\delta_{k} &= \sum_{j} \frac{\partial L}{\partial a_{j}}"
          r"\frac{\partial a_{j}}{\partial z_{k}} = \sum_{j} \left(-\frac{y_{j}}{a_{j}}\right)"
          r" a_{j} \left([j = k] - a_{k}\right) = -y_{k} + a_{k} \sum_{j} y_{j} = a_{k} - y_{k}",
          r"&\text{since the target sums to 1, } \textstyle\sum_{j} y_{j} = 1"]),
-    ("sigmoid", "bce"): (
+    "bce": (
         "Sigmoid with binary cross-entropy: the error is the output minus the target",
         [r"\delta_{k} &= \frac{\partial L}{\partial a_{k}} \sigma'(z_{k}) = "
          r"\left(-\frac{y_{k}}{a_{k}} + \frac{1 - y_{k}}{1 - a_{k}}\right) a_{k} (1 - a_{k})"
@@ -312,8 +313,8 @@ def _fused(solution: Solution, net, display: Display, delta_v: str) -> list:
     output, the fused rule δ = a − y, why it holds, and its numbers: the same δ as BP1,
     by a shorter road that the lectures take."""
     depth = net.depth
-    fused = _FUSED.get((net.activations[depth - 1], net.loss))
-    if fused is None:
+    fused = _FUSED.get(net.loss)
+    if fused is None or LOSSES[net.loss].canonical != net.activations[depth - 1]:
         return []
     text, why = fused
     a_out, y = f"a{depth}", "y"
