@@ -12,7 +12,7 @@ Exit status 0 when graded, however the students did; 2 on a bad key or responses
 from __future__ import annotations
 
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from ..errors import SymbackpropError, UnsupportedError
@@ -22,6 +22,7 @@ from ..grade.document import report_files
 from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
 from ..grade.marking import DEFAULT_CARRIED
 from ..render.pdf import tex_available
+from .options import decimal_option
 from .verify import parse_band
 
 
@@ -54,13 +55,7 @@ def register(sub):
 
 
 def parse_share(text: str) -> Decimal:
-    try:
-        share = Decimal(text)
-    except InvalidOperation:
-        raise SymbackpropError(f"--carried: '{text}' is not a number") from None
-    if not share.is_finite() or not 0 <= share <= 1:
-        raise SymbackpropError("--carried: the share must be a number from 0 to 1")
-    return share
+    return decimal_option(text, "--carried", 0, 1, "the share must be a number from 0 to 1")
 
 
 def report_invalid(book) -> None:

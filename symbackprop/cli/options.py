@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 from ..errors import SymbackpropError, did_you_mean
 
 
@@ -15,3 +17,15 @@ def format_list(text: str, allowed) -> list[str]:
     if not formats:
         raise SymbackpropError("--format: name at least one format")
     return list(dict.fromkeys(formats))
+
+
+def decimal_option(text: str, option: str, low, high, rule: str) -> Decimal:
+    """An option's number, exact, within [low, high]; else one error naming the option
+    (``--band: 'x' is not a number``, ``--carried: RULE``)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise SymbackpropError(f"{option}: '{text}' is not a number") from None
+    if not value.is_finite() or not low <= value <= high:
+        raise SymbackpropError(f"{option}: {rule}")
+    return value

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..files import plain_name, target_directory, write_files
 from ..printable import printable, printable_lines
 from ..verify import DEFAULT_BAND, verify
-from .options import format_list
+from .options import decimal_option, format_list
 
 FORMATS = ("text", "json", "tex", "pdf")
 FILE_FORMATS = ("tex", "pdf")
@@ -48,13 +48,7 @@ def register(sub):
 
 
 def parse_band(text: str) -> Decimal:
-    try:
-        band = Decimal(text)
-    except InvalidOperation:
-        raise SymbackpropError(f"--band: '{text}' is not a number") from None
-    if not band.is_finite() or band < 0 or band > 1000:
-        raise SymbackpropError("--band: must be a number of units between 0 and 1000")
-    return band
+    return decimal_option(text, "--band", 0, 1000, "must be a number of units between 0 and 1000")
 
 
 def parse_formats(text: str | None, as_json: bool) -> list[str]:
