@@ -1,8 +1,9 @@
 """``symbackprop solve PROBLEM``: forward pass, backward pass, update, second forward pass.
 
 Without ``--format`` the plain-text account goes to stdout. ``json`` or ``md`` alone
-print to stdout unless ``-o`` is given; other formats (tex, pdf) are files, in ``-o DIR``
-or ``output/<problem name>/``.
+print to stdout unless ``-o`` is given; other formats (tex, pdf, html, practice) are files,
+in ``-o DIR`` or ``output/<problem name>/``: ``P.html`` is the worked solution as a page,
+``P-practice.html`` the practice page (contract section 9).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ..render.lines import shown_names
 from ..render.text import render_text
 from .options import format_list
 
-FORMATS = ("text", "json", "md", "tex", "pdf")
+FORMATS = ("text", "json", "md", "tex", "pdf", "html", "practice")
 STDOUT_FORMATS = ("text", "json", "md")
 
 
@@ -78,13 +79,17 @@ def _shown(solution, text: str | None) -> list[str] | None:
         raise SymbackpropError(f"--show: {e}") from None
 
 
+def file_name(name: str, fmt: str) -> str:
+    """The file a format is written to: P.txt, P.json, P.html, P-practice.html, ..."""
+    return {"text": f"{name}.txt", "practice": f"{name}-practice.html"}.get(fmt, f"{name}.{fmt}")
+
+
 def run(args) -> int:
     formats = parse_formats(args.format)
     if args.places < 1 or args.places > 30:
         raise SymbackpropError("--places: must be between 1 and 30")
     problem = load(args.problem, stage_gates=True if args.stage else None)
-    suffix = {"text": "txt"}
-    names = [f"{problem.name}.{suffix.get(fmt, fmt)}" for fmt in formats]
+    names = [file_name(problem.name, fmt) for fmt in formats]
     to_stdout = args.output is None and len(formats) == 1 and formats[0] in STDOUT_FORMATS
     if not to_stdout:  # where the files go is checked before the work
         plain_name(problem.name, "problem name")

@@ -15,7 +15,7 @@ import re
 from ..errors import UnsupportedError
 from ..numbers import DEFAULT_PLACES
 
-FORMATS = ("tex", "pdf", "md")
+FORMATS = ("tex", "pdf", "md", "html", "practice")
 
 
 def render_tex(solution, places: int = DEFAULT_PLACES, all_nodes: bool = False,
@@ -41,7 +41,8 @@ def render_markdown(solution, places: int = DEFAULT_PLACES, all_nodes: bool = Fa
 
 def render_format(solution, fmt: str, places: int = DEFAULT_PLACES,
                   all_nodes: bool = False, show: list[str] | None = None) -> str | bytes:
-    """The worked solution in one format: ``tex`` or ``md`` text, ``pdf`` bytes."""
+    """The worked solution in one format: ``tex`` or ``md`` text, ``pdf`` bytes, the
+    ``html`` page or the ``practice`` page (contract section 9)."""
     if fmt == "tex":
         return render_tex(solution, places, all_nodes, show)
     if fmt == "md":
@@ -52,4 +53,12 @@ def render_format(solution, fmt: str, places: int = DEFAULT_PLACES,
         # The file name inside the sealed directory: the problem's, made safe for TeX.
         name = re.sub(r"[^A-Za-z0-9_-]", "_", solution.problem.name) or "solution"
         return compile_pdf(render_tex(solution, places, all_nodes, show), name)
+    if fmt == "html":
+        from .handout import render_html
+
+        return render_html(solution, places)
+    if fmt == "practice":
+        from .practice import render_practice
+
+        return render_practice(solution, places)
     raise UnsupportedError(f"--format {fmt}: not a document format ({', '.join(FORMATS)})")

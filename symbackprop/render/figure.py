@@ -238,7 +238,19 @@ def _edge(layout: Layout, nodes: dict[str, FigureNode], route) -> FigureEdge:
 
 
 def _entry(layout: Layout, target: FigureNode, route) -> tuple[str, str]:
-    """Where an edge enters its head: spread over the west side, top input on top."""
+    """Where an edge enters its head, as TikZ (see :func:`entry_side`)."""
+    side, amount = entry_side(layout, target, route)
+    if side == "angle":
+        return (f"to[out=0,in={amount}]", f"({target.id}.{amount})")
+    return ("to[flow]", f"([yshift={amount:.3f}cm]{target.id}.west)")
+
+
+def entry_side(layout: Layout, target: FigureNode, route) -> tuple[str, float]:
+    """Where an edge enters its head: spread over the west side, top input on top.
+
+    ``("angle", degrees)`` on a gate's circle, or ``("west", dy)``: the shift in cm
+    from the middle of a box's west side. The SVG figure reads the same answer.
+    """
     incoming = [r for r in layout.routes if r.head == route.head]
 
     def approach(r):
@@ -248,13 +260,11 @@ def _entry(layout: Layout, target: FigureNode, route) -> tuple[str, str]:
     k, i = len(incoming), incoming.index(route)
     rel = i - (k - 1) / 2
     if target.style == "gate":
-        angle = round(180 + min(28, 110 / k) * rel)
-        return (f"to[out=0,in={angle}]", f"({target.id}.{angle})")
+        return "angle", round(180 + min(28, 110 / k) * rel)
     item = target.item
     half = min(item.up, item.down)
     h = min(half, max(0.31, 0.07 * k)) - 0.1
-    dy = 0 if k == 1 else -2 * h * rel / (k - 1)
-    return ("to[flow]", f"([yshift={dy:.3f}cm]{target.id}.west)")
+    return "west", 0 if k == 1 else -2 * h * rel / (k - 1)
 
 
 def _pt(x: float, y: float) -> str:

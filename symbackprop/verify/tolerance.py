@@ -17,6 +17,8 @@ DEFAULT_BAND = Decimal(2)
 def matches(given: Number, value) -> str | None:
     """"rounded" or "truncated" when ``given`` is ``value`` cut to the digits written."""
     v = value if isinstance(value, Decimal) else to_decimal(value, 40)
+    if not v.is_finite():  # recomputed from a sheet's numbers: a log of a negative one
+        return None
     g, unit = given.value, given.unit
     slack = unit * Decimal("1e-9")
     if abs(g - v) <= unit / 2 + slack:

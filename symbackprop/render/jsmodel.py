@@ -1,0 +1,130 @@
+"""A problem as JavaScript: the arithmetic a practice page judges entries with.
+
+Every formula the page evaluates is printed here by SymPy's JavaScript printer
+(:func:`sympy.printing.jscode.jscode`) from the engine's own expressions: each node's
+equation, each edge's local derivative as :mod:`symbackprop.derive` read it from the op
+table (σ' = y(1 − y) from the node's own output), and the learning rate of the update.
+The page holds no second copy of any rule; its small judging module
+(``symbackprop/render/js/judge.js``) only walks the graph, as
+:mod:`symbackprop.verify.recompute` does, and calls these functions.
+
+The package's functions are printed through their definitions in SymPy's own
+functions: σ and softmax by their rewriting as exponentials (:mod:`symbackprop.functions`),
+relu as max(z, 0), the step [z > 0] as a conditional, max and min as JavaScript's.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sympy as sp
+from sympy.printing.jscode import jscode
+
+from ..functions import maximum, minimum, relu, sigmoid, softmax, step
+from ..numbers import format_number, to_float
+from ..parse import symbol
+from ..verify.diagnose import _has_half as has_half
+
+#: The package's functions in SymPy builtins JavaScript knows (values only: derivatives
+#: come from the op table through the derivation's edges).
+_AS_BUILTINS = {
+    sigmoid: lambda z: sigmoid(z).rewrite(sp.exp),
+    softmax: lambda j, *zs: softmax(j, *zs).rewrite(sp.exp),
+    relu: lambda z: sp.Max(z, 0),
+    step: lambda z: sp.Piecewise((1, z > 0), (0, True)),
+    maximum: lambda a, b: sp.Max(a, b),
+    minimum: lambda a, b: sp.Min(a, b),
+}
+
+
+def js_function(expr: sp.Expr, index: dict[str, int], data: dict | None = None) -> str:
+    """``expr`` as the body of ``function (v) {...}``, each name read as ``v[i]``.
+
+    ``data`` (symbol -> exact value) are the inputs, constants of every computation a
+    page makes (a sheet gives no input): written in as numbers, so that SymPy drops what
+    they cancel exactly, as the verifier's arithmetic does. A target y = 1 makes the
+    (1 - y) log(1 - ŷ) term of cross-entropy 0 even where a sheet's ŷ > 1 makes the log
+    undefined (in doubles, 0 times NaN is NaN)."""
+    if data:
+        expr = expr.xreplace(data)
+    rule = {s: sp.Symbol(f"v[{index[s.name]}]") for s in expr.free_symbols}
+    for cls, builtin in _AS_BUILTINS.items():
+        expr = expr.replace(lambda e, cls=cls: isinstance(e, cls),
+                            lambda e, builtin=builtin: builtin(*e.args))
+    code = jscode(expr.xreplace(rule))
+    return "function (v) { return " + " ".join(code.split()) + "; }"
+
+
+def exact_table(solution, extra=()) -> dict[str, float]:
+    """The engine's values of every quantity a page judges by (the answer key), by
+    quantity id: ``value|n``, ``after|n``, ``local|u|l``, ``deriv|out|n`` and the
+    derivatives ``extra`` names as (top, bottom). Doubles computed in the page lose what
+    the engine's checked precision keeps (log(1 - σ(z)) at σ(z) = 1 - 5e-55); the page
+    recomputes only from a sheet's numbers, which have few digits."""
+    graph = solution.graph
+    out = solution.output
+    table: dict[str, float] = {}
+    for name in graph.names:
+        table[f"value|{name}"] = to_float(solution.values[name])
+        table[f"deriv|{out}|{name}"] = to_float(solution.gradients[name])
+        if solution.values_after:
+            table[f"after|{name}"] = to_float(solution.values_after[name])
+    for (upper, lower), value in solution.evaluation.locals.items():
+        table[f"local|{upper}|{lower}"] = to_float(value)
+    for top, bottom in extra:
+        table[f"deriv|{top}|{bottom}"] = to_float(solution.derivative(top, bottom))
+    return table
+
+
+def js_model(solution, places: int, derivatives=()) -> dict:
+    """The graph as the page's judge needs it, and its JavaScript functions.
+
+    Returns ``{"data": ..., "functions": ...}``: ``data`` is plain JSON (names, leaves,
+    the inputs and users of every node, the edges, the learning rate), ``functions``
+    JavaScript source of an object with ``node[name]`` and ``local["upper|lower"]``.
+    ``derivatives``: (top, bottom) pairs whose exact value the page needs beyond the
+    gradients of the output and the local derivatives (see :func:`exact_table`).
+    """
+    graph = solution.graph
+    derivation = solution.derivation
+    names = graph.names
+    index = {n: i for i, n in enumerate(names)}
+    leaves = {n: {"kind": leaf.kind, "value": float(leaf.value)}
+              for n, leaf in graph.leaves.items()}
+    edges = []
+    node_code, local_code = [], []
+    data = {symbol(n): leaf.value for n, leaf in graph.leaves.items() if leaf.kind == "input"}
+    for node in graph.nodes:
+        node_code.append(f"{json.dumps(node.name)}: {js_function(node.expr, index, data)}")
+    for (upper, lower), edge in derivation.edges.items():
+        local_code.append(f"{json.dumps(upper + '|' + lower)}: "
+                          f"{js_function(edge.local, index, data)}")
+        edges.append({
+            "upper": upper, "lower": lower,
+            "uses": sorted(s.name for s in edge.local.free_symbols),
+            "sigmoid": isinstance(graph.node(upper).expr, sigmoid)
+                       and graph.node(upper).expr.args[0] == symbol(lower),
+        })
+    data = {
+        "names": names,
+        "index": index,
+        "leaves": leaves,
+        "nodes": [{"name": n.name, "inputs": list(n.inputs)} for n in graph.nodes],
+        "users": {n: graph.users[n] for n in names},
+        "edges": edges,
+        "output": graph.output,
+        "rate": float(solution.learning_rate) if solution.learning_rate is not None else None,
+        "rateText": (format_number(solution.learning_rate)
+                     if solution.learning_rate is not None else None),
+        "halfLoss": _has_half(graph),
+        "exact": exact_table(solution, derivatives),
+        "places": places,
+    }
+    functions = ("{node: {" + ", ".join(node_code) + "}, local: {" + ", ".join(local_code)
+                 + "}}")
+    return {"data": data, "functions": functions}
+
+
+def _has_half(graph) -> bool:
+    """Whether the output's equation has a ½ (the note on a doubled gradient says so)."""
+    return has_half(graph, graph.output)

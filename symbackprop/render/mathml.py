@@ -1,0 +1,217 @@
+"""Notation for the browser: names and expressions as presentation MathML.
+
+Browsers render MathML natively (Chromium since version 109), so a page needs no math
+library and no network. Expressions are printed by SymPy's presentation MathML printer,
+taught the lectures' notation the way :class:`~.printer.NotationPrinter` teaches the
+LaTeX printer: the same names (:func:`~.printer.latex_name`, read here from its small
+LaTeX subset), the user's term order, and every function from the op table (σ, relu).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from html import escape
+from xml.dom import minidom
+
+import sympy as sp
+from sympy.printing.mathml import MathMLPresentationPrinter
+
+from .. import ops
+from .printer import latex_name
+
+#: The LaTeX commands the names and gate labels use, as the characters they set.
+SYMBOLS = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "zeta": "ζ",
+    "eta": "η", "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν",
+    "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "φ",
+    "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
+    "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+    "times": "×", "cdot": "·", "div": "÷", "partial": "∂", "exp": "exp", "log": "log",
+    "tanh": "tanh", "max": "max", "min": "min", "sqrt": "√",
+}
+ACCENT_MARKS = {"hat": "^", "bar": "¯", "tilde": "~", "dot": "˙", "overline": "¯"}
+_TOKEN = re.compile(r"\\([A-Za-z]+)|([{}_^])|(.)", re.S)
+
+
+def _tex_to_mathml(tex: str) -> str:
+    """MathML of the small LaTeX subset that names and gate labels are written in:
+    letters, digits, ``\\greek``, ``\\mathrm{..}``, accents, ``_{..}`` and ``^{..}``."""
+    tokens = _TOKEN.findall(tex)
+    pos = 0
+
+    def group() -> str:
+        nonlocal pos
+        if pos < len(tokens) and tokens[pos][1] == "{":
+            pos += 1
+            return row("}")
+        return atom()
+
+    def atom() -> str:
+        nonlocal pos
+        command, special, char = tokens[pos]
+        pos += 1
+        if command in ("mathrm", "operatorname", "mathsf"):
+            inner = group()
+            words = re.sub(r"<[^>]+>", "", inner)
+            return f'<mi mathvariant="normal">{words}</mi>'
+        if command in ACCENT_MARKS:
+            return f"<mover>{group()}<mo>{ACCENT_MARKS[command]}</mo></mover>"
+        if command:
+            text = SYMBOLS.get(command, command)
+            return f"<mi>{text}</mi>" if len(text) == 1 else f'<mi mathvariant="normal">{text}</mi>'
+        if char.isdigit():
+            return f"<mn>{char}</mn>"
+        if char.isalpha():
+            return f"<mi>{escape(char)}</mi>"
+        if char.isspace():
+            return ""
+        return f"<mo>{escape(char)}</mo>"
+
+    def row(end: str | None) -> str:
+        nonlocal pos
+        items: list = []  # MathML strings, or (base, superscript) awaiting a subscript
+        while pos < len(tokens) and tokens[pos][1] != end:
+            special = tokens[pos][1]
+            if special in ("_", "^") and items:
+                pos += 1
+                script = _row(group())
+                base = items.pop()
+                if isinstance(base, tuple):  # W^{[1]}_{12}
+                    items.append(f"<msubsup>{base[0]}{script}{base[1]}</msubsup>")
+                elif special == "^":
+                    items.append((base, script))
+                else:
+                    items.append(f"<msub>{base}{script}</msub>")
+                continue
+            items.append(atom())
+        pos += 1
+        out = [f"<msup>{i[0]}{i[1]}</msup>" if isinstance(i, tuple) else i for i in items]
+        return _merge_digits("".join(out))
+
+    return _row(row(None))
+
+
+def _row(content: str) -> str:
+    return content if content.count("<m") <= 1 or content.startswith("<mrow>") else f"<mrow>{content}</mrow>"
+
+
+def _merge_digits(text: str) -> str:
+    """Adjacent digits as one number: <mn>1</mn><mn>2</mn> -> <mn>12</mn>."""
+    return re.sub(r"</mn><mn>", "", text)
+
+
+@lru_cache(maxsize=4096)
+def name_mathml(name: str) -> str:
+    """A leaf or node name in the lectures' notation, as a MathML fragment (no <math>)."""
+    return _tex_to_mathml(latex_name(name))
+
+
+def tex_label_mathml(tex: str) -> str:
+    """A short LaTeX label (a gate's symbol from the op table) as a MathML fragment."""
+    return _tex_to_mathml(tex)
+
+
+def tex_label_text(tex: str) -> str:
+    """A short LaTeX label as plain text with Unicode symbols, for SVG text."""
+    text = re.sub(r"\\(mathrm|operatorname|mathsf)", "", tex)
+    text = re.sub(r"\\([A-Za-z]+)", lambda m: SYMBOLS.get(m.group(1), m.group(1)), text)
+    text = re.sub(r"\^\{?(\d)\}?", lambda m: "⁰¹²³⁴⁵⁶⁷⁸⁹"[int(m.group(1))], text)
+    return text.replace("^{n}", "ⁿ").replace("^n", "ⁿ").replace("{", "").replace("}", "")
+
+
+def _element(fragment: str):
+    """A MathML fragment as a DOM element for the printer (one element, or an mrow)."""
+    root = minidom.parseString(f"<mrow>{fragment}</mrow>").documentElement
+    children = [c for c in root.childNodes if c.nodeType == c.ELEMENT_NODE]
+    return children[0] if len(children) == 1 else root
+
+
+class NotationMathML(MathMLPresentationPrinter):
+    """SymPy's presentation MathML printer with the lectures' names, the user's term
+    order, and functions printed by their op's symbol (σ(z_a), not sigmoid(z_a))."""
+
+    def __init__(self):
+        super().__init__({"order": "none"})
+
+    def _print_Symbol(self, sym, style="plain"):
+        return _element(name_mathml(sym.name))
+
+    def _print_Mul(self, expr):
+        flat = ops.flat_args(expr)
+        if len(flat) != len(expr.args):
+            expr = sp.Mul(*flat, evaluate=False)
+        saved = self._settings["order"]
+        self._settings["order"] = "old"  # keep the factors in the order written
+        try:
+            return super()._print_Mul(expr)
+        finally:
+            self._settings["order"] = saved
+
+    def _print_Add(self, expr, order=None):
+        flat = ops.flat_args(expr)
+        if len(flat) != len(expr.args):
+            expr = sp.Add(*flat, evaluate=False)
+        return super()._print_Add(expr, order="none")
+
+    def _function(self, symbol: str, args):
+        mrow = self.dom.createElement("mrow")
+        mrow.appendChild(_element(tex_label_mathml(symbol)))
+        mrow.appendChild(self._paren_comma_separated(*args))
+        return mrow
+
+    def _print_Function(self, e):
+        name = ops.FUNCTION_CLASSES.get(type(e))
+        if name is None:
+            return super()._print_Function(e)
+        return self._function(ops.OPS[name].symbol, e.args)
+
+    def _print_softmax(self, e):
+        mrow = self._function(ops.OPS["softmax"].symbol, e.logits)
+        sub = self.dom.createElement("msub")
+        sub.appendChild(mrow)
+        sub.appendChild(_element(f"<mn>{e.index + 1}</mn>"))
+        return sub
+
+    def _print_step(self, e):
+        """relu's derivative, the Iverson bracket [z > 0]."""
+        mrow = self.dom.createElement("mrow")
+        mrow.appendChild(_element("<mo>[</mo>"))
+        mrow.appendChild(self._print(e.args[0]))
+        mrow.appendChild(_element("<mo>&gt;</mo><mn>0</mn><mo>]</mo>"))
+        return mrow
+
+    # sigmoid, relu, maximum ... are Function subclasses; their own names must not print.
+    _print_sigmoid = _print_relu = _print_maximum = _print_minimum = _print_Function
+
+
+_PRINTER = NotationMathML()
+
+
+def expr_mathml(expr) -> str:
+    """An expression as a MathML fragment in the lectures' notation (a true minus sign)."""
+    expr = sp.sympify(expr) if not isinstance(expr, sp.Basic) else expr
+    return _PRINTER.doprint(expr).replace("<mo>-</mo>", "<mo>\u2212</mo>")
+
+
+def math(fragment: str, display: bool = False) -> str:
+    """A fragment wrapped in its <math> element (block when ``display``)."""
+    mode = ' display="block"' if display else ""
+    return f'<math xmlns="http://www.w3.org/1998/Math/MathML"{mode}>{fragment}</math>'
+
+
+def partial_mathml(top: str, bottom: str) -> str:
+    """∂top/∂bottom as a MathML fraction."""
+    return (f"<mfrac><mrow><mo>∂</mo>{name_mathml(top)}</mrow>"
+            f"<mrow><mo>∂</mo>{name_mathml(bottom)}</mrow></mfrac>")
+
+
+def number_mathml(text: str) -> str:
+    """A formatted number (``-0.0533``, ``1.4e-05``) as MathML, with a true minus sign."""
+    if text.startswith("-"):
+        return f"<mrow><mo>\u2212</mo>{number_mathml(text[1:])}</mrow>"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return (f"<mrow><mn>{mantissa}</mn><mo>×</mo><msup><mn>10</mn>"
+                f"<mn>{int(exponent)}</mn></msup></mrow>")
+    return f"<mn>{text}</mn>"

@@ -1,0 +1,122 @@
+"""The practice page (``--format practice``): every number of the solution to fill in.
+
+One field per forward value, local derivative, gradient and update, in the order of the
+lecture: the forward pass node by node; then the backward sweep, for each value the
+local derivatives of the edges leaving it and then its gradient; then the update of each
+parameter and the output after it. Each field carries its claim key (``data-key``); the
+page judges every entry as ``symbackprop verify`` judges a claims file with the same
+numbers (``symbackprop/render/js/judge.js`` on the arithmetic of :mod:`.jsmodel`).
+
+A local derivative has a field only where its claim key names it: d upper / d lower is
+the derivative over every path, which is the local derivative when the edge is the only
+path (as in the lectures' networks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from ..keys import Key
+from ..numbers import format_number
+from ..verify.judge import exact_value
+from ..verify.recompute import quantity
+from .jsmodel import js_model
+from .mathml import expr_mathml, math, name_mathml, partial_mathml
+from .svg import graph_svg
+from .web import json_script, render_page, script
+
+
+@dataclass
+class Entry:
+    """One field: its claim key, the quantity it names, its label, hint and answer."""
+
+    key: str
+    quantity: list
+    section: str
+    label: Markup
+    answer: str
+    hint: Markup | None = None
+
+
+def key_mathml(key: Key) -> str:
+    if key.kind == "derivative":
+        return partial_mathml(key.name, key.wrt)
+    if key.kind == "after":
+        return f"<msup>{name_mathml(key.name)}<mi mathvariant=\"normal\">new</mi></msup>"
+    return name_mathml(key.name)
+
+
+def practice_entries(solution, places: int) -> list[Entry]:
+    """The fields of the page in lecture order (see the module docstring)."""
+    graph = solution.graph
+    derivation = solution.derivation
+    out = solution.output
+    entries: list[Entry] = []
+    seen: set[Key] = set()
+
+    def add(key: Key, section: str, hint: str | None = None) -> None:
+        if key in seen:
+            return
+        seen.add(key)
+        entries.append(Entry(str(key), list(quantity(key)), section,
+                             Markup(math(key_mathml(key))),
+                             format_number(exact_value(solution, key), places),
+                             Markup(math(hint)) if hint else None))
+
+    for node in graph.nodes:
+        add(Key("value", node.name), "forward")
+    for name, edges in derivation.sweep(out):
+        if graph.is_leaf(name) and graph.leaves[name].kind != "parameter":
+            continue
+        for e in edges:
+            if derivation.count_paths(e.upper, e.lower) == 1:
+                add(Key("derivative", e.upper, e.lower), "backward",
+                    f"<mrow>{partial_mathml(e.upper, e.lower)}<mo>=</mo>"
+                    f"{expr_mathml(e.local)}</mrow>")
+        add(Key("derivative", out, name), "backward")
+    if solution.updated:
+        for p in graph.parameters:
+            add(Key("after", p), "update",
+                f"<mrow>{key_mathml(Key('after', p))}<mo>=</mo>{name_mathml(p)}<mo>-</mo>"
+                f"<mi>η</mi><mo>&#x2062;</mo>{partial_mathml(out, p)}</mrow>")
+        add(Key("after", out), "update")
+    return entries
+
+
+SECTIONS = {"forward": "Forward pass", "backward": "Backward pass",
+            "update": "Update and the second forward pass"}
+
+
+def practice_context(solution, places: int) -> dict:
+    """Everything the practice template shows, with the page's model and scripts."""
+    entries = practice_entries(solution, places)
+    model = js_model(solution, places, [tuple(e.quantity[1:]) for e in entries
+                                        if e.quantity[0] == "deriv"])
+    sections = [(title, [e for e in entries if e.section == section])
+                for section, title in SECTIONS.items()]
+    given = [(Markup(math(name_mathml(n))), format_number(leaf.value, places))
+             for n, leaf in solution.graph.leaves.items()]
+    equations = [Markup(math(f"<mrow>{name_mathml(n.name)}<mo>=</mo>{expr_mathml(n.expr)}</mrow>"))
+                 for n in solution.graph.nodes]
+    return {
+        "title": solution.problem.title or solution.problem.name,
+        "problem": solution.problem.name,
+        "given": given,
+        "equations": equations,
+        "rate": (format_number(solution.learning_rate)
+                 if solution.learning_rate is not None else None),
+        "svg": graph_svg(solution, places, values=False),
+        "sections": [s for s in sections if s[1]],
+        "model": json_script({"data": model["data"],
+                              "entries": [{"key": e.key, "q": e.quantity} for e in entries]}),
+        "functions": Markup(model["functions"].replace("</", "<\\/")),
+        "judge": script("judge.js"),
+        "script": script("practice.js"),
+    }
+
+
+def render_practice(solution, places: int) -> str:
+    """The practice page of a solved problem (contract section 9)."""
+    return render_page("html/practice.html.j2", **practice_context(solution, places))

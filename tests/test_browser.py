@@ -1,0 +1,303 @@
+"""The browser pages (contract section 9) in real headless Chromium, loaded from disk.
+
+The worked solution: the math renders (MathML, no raw TeX on screen), selecting a node by
+pointer or keyboard shows its value, gradient and chain, with numbers checked against the
+independent oracle (``sympy.diff`` of the fully substituted expression). The practice
+page: a right, a rounded, a carried and a wrong entry each get their verdict, and on many
+sheets of entries the page's verdict words are those of ``symbackprop.verify`` on a claims
+mapping of the same numbers.
+
+Screenshots go to a temporary directory (or to ``$SYMBACKPROP_SCREENSHOTS`` to keep them).
+The tests skip, saying why, where Playwright or Chromium is missing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from symbackprop import load
+from symbackprop.keys import parse_key
+from symbackprop.numbers import format_number
+from symbackprop.render.handout import render_html
+from symbackprop.render.practice import practice_entries, render_practice
+from symbackprop.verify import verify
+from symbackprop.verify.recompute import World
+from tests.oracle import graph_oracle, load_toml
+
+CHROMIUM = os.environ.get("SYMBACKPROP_CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+EXAMPLES = Path(__file__).resolve().parent.parent / "symbackprop" / "examples"
+TEX_COMMAND = re.compile(r"\\[A-Za-z]+")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api",
+                                   reason="Playwright is not installed (pip install '.[test]')")
+    if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
+        pytest.skip(f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    path = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    with sync_api.sync_playwright() as p:
+        try:
+            browser = p.chromium.launch(executable_path=path, args=ARGS)
+        except Exception as exc:  # a browser that is installed but cannot start here
+            pytest.skip(f"Chromium does not start: {str(exc).splitlines()[0]}")
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    keep = os.environ.get("SYMBACKPROP_SCREENSHOTS")
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return Path(keep)
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def open_page(browser, path: Path, width: int = 1100, height: int = 900):
+    page = browser.new_page(viewport={"width": width, "height": height})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("request", lambda r: requests.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(path.as_uri())
+    page.errors, page.requests = errors, requests
+    return page
+
+
+@pytest.fixture(scope="module")
+def net221_pages(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pages")
+    solution = load("net-221").solve()
+    (directory / "net-221.html").write_text(render_html(solution, 4), encoding="utf-8")
+    (directory / "net-221-practice.html").write_text(render_practice(solution, 4), encoding="utf-8")
+    return directory, solution
+
+
+def _oracle():
+    return graph_oracle(load_toml((EXAMPLES / "net-221.toml").read_text()))
+
+
+# --------------------------------------------------------------------- the worked solution
+
+
+def test_handout_math_renders_without_tex(browser, net221_pages, shots):
+    directory, _ = net221_pages
+    page = open_page(browser, directory / "net-221.html")
+    text = page.locator("body").inner_text()
+    assert not TEX_COMMAND.search(text), TEX_COMMAND.search(text).group(0)
+    maths = page.locator("main > ul math")
+    assert maths.count() > 20
+    for i in (0, maths.count() - 1):  # laid out by the browser's MathML engine: a real box
+        box = maths.nth(i).bounding_box()
+        assert box and box["width"] > 40 and box["height"] > 10
+    # The fraction of the loss is a fraction, drawn as one (two rows, one above the other).
+    frac = page.locator("main > ul li[data-row='E'] mfrac").first
+    numerator, denominator = frac.locator(":scope > *").all()
+    assert numerator.bounding_box()["y"] < denominator.bounding_box()["y"]
+    page.screenshot(path=str(shots / "handout.png"))
+    assert page.errors == [] and page.requests == []
+    page.close()
+
+
+def test_handout_node_shows_its_chain(browser, net221_pages, shots):
+    directory, _ = net221_pages
+    value, grads, full, _, point = _oracle()
+    page = open_page(browser, directory / "net-221.html")
+    # Pointing at a node shows it; leaving shows nothing (no node selected yet).
+    page.locator('svg .node[data-node="h_a"]').hover()
+    panel = page.locator('[data-detail-for="h_a"]')
+    assert panel.is_visible()
+    expected = format_number(full["h_a"].xreplace(point).evalf(30), 4)
+    assert panel.locator("[data-value]").inner_text() == expected
+    # Clicking a parameter selects it: value and the oracle's gradient.
+    page.locator('svg .node[data-node="w5"]').click()
+    panel = page.locator('[data-detail-for="w5"]')
+    assert panel.is_visible()
+    assert panel.locator("[data-gradient]").inner_text() == format_number(grads["w5"], 4)
+    chain = re.sub(r"\s", "", panel.locator(".chain").inner_text())
+    assert "∂" in chain and format_number(grads["w5"], 4).replace("-", "−") in chain
+    page.screenshot(path=str(shots / "handout-selected.png"))
+    # The keyboard reaches every node; each has a label a screen reader reads.
+    nodes = page.locator("svg .node")
+    assert nodes.count() == 16
+    for i in range(nodes.count()):
+        assert nodes.nth(i).get_attribute("tabindex") == "0"
+        assert "gradient" in nodes.nth(i).get_attribute("aria-label")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement.getAttribute('data-node')")
+        if focused == "z_c":
+            break
+    assert focused == "z_c"
+    panel = page.locator('[data-detail-for="z_c"]')
+    assert panel.is_visible()
+    assert panel.locator("[data-gradient]").inner_text() == format_number(
+        sum(grads[w] for w in ("w5",)) / full["h_a"].xreplace(point).evalf(30), 4)
+    assert page.errors == [] and page.requests == []
+    page.close()
+
+
+def test_handout_fits_a_phone(browser, net221_pages, shots):
+    directory, _ = net221_pages
+    page = open_page(browser, directory / "net-221.html", width=390, height=844)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing wider than the screen: wide math and the graph scroll inside
+    page.locator('svg .node[data-node="y"]').click()
+    page.screenshot(path=str(shots / "handout-phone.png"), full_page=True)
+    page.close()
+
+
+# --------------------------------------------------------------------- the practice page
+
+
+def enter(page, key: str, text: str) -> str:
+    field = page.locator(f'input[data-key="{key}"]')
+    field.fill("")
+    field.type(text)
+    field.press("Tab")  # leaving the field is a change
+    return page.locator(f'[data-verdict-for="{key}"]').inner_text()
+
+
+def test_practice_verdicts_as_typed(browser, net221_pages, shots):
+    directory, solution = net221_pages
+    value, grads, full, _, point = _oracle()
+    page = open_page(browser, directory / "net-221-practice.html")
+    assert not TEX_COMMAND.search(page.locator("body").inner_text())
+
+    def exact(name):
+        return full[name].xreplace(point).evalf(30)
+
+    right = format_number(exact("z_a"), 4)
+    assert enter(page, "z_a", right).startswith("correct")
+    # h_a one unit of the last digit off: rounding.
+    h_a = exact("h_a")
+    off = format(round(float(h_a), 4) + 0.0001, ".4f")
+    assert enter(page, "h_a", off).startswith("rounding")
+    # A wrong h_b, then z_c computed by hand from it: carried.
+    wrong_h_b = "0.6000"
+    assert enter(page, "h_b", wrong_h_b).startswith("wrong")
+    z_c = float(h_a) * 0.2 + 0.6000 * 0.6
+    assert enter(page, "z_c", format(z_c, ".4f")).startswith("carried")
+    # dE/dw5 with the sign flipped: wrong, and the page says so.
+    flipped = format_number(-grads["w5"], 4)
+    verdict = enter(page, "dE/dw5", flipped)
+    assert verdict.startswith("wrong") and "sign is flipped" in verdict
+    # The update with the step added: named.
+    w1_up = format_number(sp_float(0.1) + sp_float(0.7) * grads["w1"], 6)
+    verdict = enter(page, "w1_new", w1_up)
+    assert verdict.startswith("wrong") and "instead of subtracting" in verdict
+    page.screenshot(path=str(shots / "practice.png"), full_page=False)
+    page.locator('input[data-key="z_c"]').scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "practice-verdicts.png"))
+
+    entered = {"z_a": right, "h_a": off, "h_b": wrong_h_b, "z_c": format(z_c, ".4f"),
+               "dE/dw5": flipped, "w1_new": w1_up}
+    assert page_verdicts(page) == verify_verdicts(solution.problem, entered)
+    # Hint and show.
+    page.locator("#hint").click()
+    hint = page.locator("[data-hint-for]:not([hidden])").first
+    assert hint.get_attribute("data-hint-for") == "dE/dy"
+    assert not TEX_COMMAND.search(hint.inner_text())
+    page.locator('[data-show="dE/dw1"]').click()
+    assert page.locator('[data-answer-for="dE/dw1"]').inner_text() == format_number(grads["w1"], 4)
+    assert page.errors == [] and page.requests == []
+    page.close()
+
+
+def sp_float(x):
+    import sympy as sp
+
+    return sp.Float(str(x), 30)
+
+
+def page_verdicts(page) -> dict[str, str]:
+    """Key -> the first word of its verdict, for every field with one."""
+    words = page.evaluate("""() => Array.from(document.querySelectorAll('[data-verdict-for]'))
+        .filter(e => e.textContent).map(e => [e.getAttribute('data-verdict-for'),
+                                             e.textContent.split(/[:\\s]/)[0]])""")
+    return dict(words)
+
+
+def verify_verdicts(problem, entered: dict) -> dict[str, str]:
+    report = verify(problem, entered)
+    return {v.key: v.status for v in report.verdicts}
+
+
+# --------------------------------------------------------------------- agreement with verify
+
+
+def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
+    """A student's sheet: for each field in order, a right, rounded, slipped, carried or
+    random number, each at 2 to 5 decimals; carried ones computed by hand from the sheet's
+    earlier numbers (the verifier's recomputation is the definition of carried)."""
+    given: dict = {}
+    out: dict[str, str] = {}
+    for entry in entries:
+        if rng.random() < 0.15:
+            continue
+        key = parse_key(entry.key, solution.key_names)
+        places = rng.choice([2, 3, 4, 4, 5])
+        exact = float(solution.lookup(key))
+        kind = rng.choice(["right", "right", "near", "flip", "double", "carried", "carried",
+                           "random"])
+        if kind == "right":
+            number = exact
+        elif kind == "near":
+            number = round(exact, places) + rng.choice([-2, -1, 1, 2]) * 10 ** -places
+        elif kind == "flip":
+            number = -exact
+        elif kind == "double":
+            number = 2 * exact
+        elif kind == "carried":
+            world = World(solution, {parse_key(k, solution.key_names): v for k, v in given.items()})
+            recomputed = world.recompute(key)
+            number = float(recomputed) if recomputed.is_real else math.nan
+        else:
+            number = rng.uniform(-1, 1)
+        if not math.isfinite(number):  # carried into a log of a negative number
+            number = exact
+        text = format(number, f".{places}f")
+        if text.lstrip("-").strip("0.") == "":
+            text = "0." + "0" * places
+        out[entry.key] = text
+        given[entry.key] = Decimal(text)
+    return out
+
+
+@pytest.mark.parametrize("name", ["net-221", "neuron", "chain-xyz", "logreg", "mlp-relu-bce", "net-322"])
+def test_practice_agrees_with_verify(browser, tmp_path, name):
+    problem = load(name)
+    solution = problem.solve()
+    path = tmp_path / f"{name}-practice.html"
+    path.write_text(render_practice(solution, 4), encoding="utf-8")
+    entries = practice_entries(solution, 4)
+    page = open_page(browser, path)
+    rng = random.Random(17)
+    disagreements = []
+    for _ in range(int(os.environ.get("TRIALS", 6))):
+        entered = sheet(solution, entries, rng)
+        page.evaluate("""(entered) => {
+            const inputs = document.querySelectorAll('input[data-key]');
+            inputs.forEach(i => { i.value = entered[i.getAttribute('data-key')] || ''; });
+            inputs[inputs.length - 1].dispatchEvent(new Event('change'));
+        }""", entered)
+        got, want = page_verdicts(page), verify_verdicts(problem, entered)
+        if got != want:
+            disagreements.append({k: (got.get(k), want[k], entered[k]) for k in want
+                                  if got.get(k) != want[k]})
+    assert disagreements == [], disagreements
+    assert page.errors == []
+    page.close()
