@@ -16,14 +16,18 @@ relu as max(z, 0), the step [z > 0] as a conditional, max and min as JavaScript'
 from __future__ import annotations
 
 import json
+import math
+from decimal import Decimal
 
 import sympy as sp
 from sympy.printing.jscode import jscode
 
 from ..functions import maximum, minimum, relu, sigmoid, softmax, step
+from ..keys import Key, Kind, parse_key
+from ..mistakes import MISTAKES, wrong_values
+from ..mistakes import _quantities as other_quantities
 from ..numbers import format_number, to_float
 from ..parse import symbol
-from ..verify.diagnose import _has_half as has_half
 
 #: The package's functions in SymPy builtins JavaScript knows (values only: derivatives
 #: come from the op table through the derivation's edges).
@@ -116,7 +120,6 @@ def js_model(solution, places: int, derivatives=()) -> dict:
         "rate": float(solution.learning_rate) if solution.learning_rate is not None else None,
         "rateText": (format_number(solution.learning_rate)
                      if solution.learning_rate is not None else None),
-        "halfLoss": _has_half(graph),
         "exact": exact_table(solution, derivatives),
         "places": places,
     }
@@ -125,6 +128,56 @@ def js_model(solution, places: int, derivatives=()) -> dict:
     return {"data": data, "functions": functions}
 
 
-def _has_half(graph) -> bool:
-    """Whether the output's equation has a ½ (the note on a doubled gradient says so)."""
-    return has_half(graph, graph.output)
+#: A number no sheet holds, put on a pretend sheet to find where the catalogue's
+#: sentences quote a sheet's number, so that the page can write in the student's.
+_SENTINEL = Decimal("987654.321")
+
+
+def mistake_table(solution, keys: list[Key]) -> dict:
+    """The catalogue of mistakes (:mod:`symbackprop.mistakes`) for each key of a page.
+
+    ``byKey[key]``: ``[id, wrong value, sentence]`` in the catalogue's
+    order, computed from the exact derivation as ``verify`` tries them. The values of
+    other quantities (the one coincidental mistake) are listed once, in ``quantities``
+    (``[key, kind, value]``), ranked by the page as the catalogue ranks them, same kind
+    first. Two mistakes quote the student's sheet; their sentences are templates
+    (``{given}``, ``{other}``) and ``sheetUpdate`` gives, per updated parameter, the
+    numbers of w + η·(the gradient the sheet gives).
+    """
+    own = [i for i, m in MISTAKES.items() if not m.coincidental]
+    by_key, sheet_update = {}, {}
+    for key in keys:
+        tries = [[w.mistake, _finite(w.value), w.sentence] for w in wrong_values(solution, key, own)]
+        by_key[str(key)] = [t for t in tries if t[1] is not None]  # diagnose skips the others
+        gradient = Key(Kind.DERIVATIVE, solution.output, key.name)
+        if key.kind == Kind.AFTER and solution.graph.is_leaf(key.name):
+            pretend = wrong_values(solution, key, ["update-added"], sheet={gradient: _SENTINEL})
+            if len(pretend) > 1:
+                sheet_update[str(key)] = {
+                    "gradient": str(gradient), "w": to_float(solution.values[key.name]),
+                    "rate": to_float(solution.learning_rate),
+                    "sentence": pretend[1].sentence.replace(str(_SENTINEL), "{given}")}
+    quantities = [[str(k), str(k.kind), float(v)] for k, v in other_quantities(solution)]
+    templates = {}
+    if quantities and keys:
+        probe = Key(Kind.VALUE, solution.output)
+        other = parse_key(quantities[0][0], solution.key_names)
+        for w in wrong_values(solution, probe, ["other-quantity"],
+                              sheet={other: _SENTINEL}):
+            if w.value == _SENTINEL:  # the number copied from the pretend sheet
+                templates["copied"] = w.sentence.replace(str(other), "{other}")
+            elif "quantity" not in templates:
+                first = w.sentence
+                named = next(q[0] for q in quantities if q[0] in first)
+                templates["quantity"] = first.replace(named, "{other}")
+    return {"byKey": by_key, "sheetUpdate": sheet_update, "quantities": quantities,
+            "templates": templates}
+
+
+def _finite(value) -> float | None:
+    """A wrong value as a double, or None where it is not a finite real number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ..keys import Key
+from ..keys import Key, parse_key
 from ..numbers import format_number
 from ..verify.judge import exact_value
 from ..verify.recompute import quantity
-from .jsmodel import js_model
+from .jsmodel import js_model, mistake_table
 from .mathml import expr_mathml, math, name_mathml, partial_mathml
 from .svg import graph_svg
 from .web import json_script, render_page, script
@@ -109,7 +109,8 @@ def practice_context(solution, places: int) -> dict:
                  if solution.learning_rate is not None else None),
         "svg": graph_svg(solution, places, values=False),
         "sections": [s for s in sections if s[1]],
-        "model": json_script({"data": model["data"],
+        "model": json_script({"data": {**model["data"], "mistakes": mistake_table(
+                                  solution, [parse_key(e.key, solution.key_names) for e in entries])},
                               "entries": [{"key": e.key, "q": e.quantity} for e in entries]}),
         "functions": Markup(model["functions"].replace("</", "<\\/")),
         "judge": script("judge.js"),

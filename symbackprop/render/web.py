@@ -41,7 +41,8 @@ def script(name: str) -> Markup:
 
 def json_script(value) -> Markup:
     """JSON for a <script type="application/json"> element (no '</' can end it early)."""
-    return Markup(_inline(json.dumps(value, ensure_ascii=False, separators=(",", ":"))))
+    return Markup(_inline(json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                   allow_nan=False)))
 
 
 def _inline(text: str) -> str:

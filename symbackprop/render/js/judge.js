@@ -12,7 +12,6 @@
   "use strict";
 
   var DEFAULT_BAND = 2;
-  var MAX_PATHS = 8;
   var MAX_SOURCES = 4;
   var MIN_DIGITS_FOR_COINCIDENCE = 2;
   var NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
@@ -69,7 +68,7 @@
     return /^-0\.?0*$/.test(t) ? t.slice(1) : t;
   }
 
-  /* The graph's questions: names, users, paths (derive.py's between, count_paths, paths). */
+  /* The graph's questions: names, users, paths (derive.py's between and count_paths). */
   function Graph(data, fns) {
     this.data = data;
     this.fns = fns;
@@ -122,25 +121,6 @@
     });
     return counts[top] || 0;
   };
-  /* Every path from top down to bottom as a list of edges, top first (null past limit). */
-  Graph.prototype.paths = function (top, bottom, limit) {
-    var found = [], inside = this.between(top, bottom), self = this, over = false;
-    function walk(name, trail) {
-      if (over) return;
-      if (name === bottom) {
-        found.push(trail.slice());
-        if (found.length > limit) over = true;
-        return;
-      }
-      if (!self.node[name]) return;
-      self.node[name].inputs.forEach(function (lower) {
-        if (inside[lower]) { trail.push(self.edge[name + "|" + lower]); walk(lower, trail); trail.pop(); }
-      });
-    }
-    if (inside[bottom] && top !== bottom) walk(top, []);
-    return over ? null : found;
-  };
-
   function afterKey(name) {
     var i = name.indexOf("[");
     return i < 0 ? name + "_new" : name.slice(0, i) + "_new" + name.slice(i);
@@ -381,27 +361,49 @@
 
   /* ------------------------------------------------------------------ the mistakes */
 
-  /* The note for a wrong entry: the expected value, and the slip when one fits
-   * (diagnose.py). Each slip carries its catalogue id in `mistake`. */
+  /* The note for a wrong entry: the expected value, and the mistake when one fits
+   * (diagnose.py). The mistakes and their wrong values are the catalogue's
+   * (symbackprop/mistakes.py), computed by the engine and listed in the model; the page
+   * adds only what a sheet gives: the gradient an update used, a number copied. */
   Judge.prototype.diagnose = function (v, verdicts, band) {
-    var places = Math.max(v.given.decimals + 2, 4);
+    var m = this.g.data.mistakes, places = Math.max(v.given.decimals + 2, 4);
     var expected = "expected " + fmt(v.expected, places);
-    var others = significantDigits(v.given.text) >= MIN_DIGITS_FOR_COINCIDENCE;
-    var later = {}, elsewhere = [];
+    var later = {}, sheet = [];
     Object.keys(verdicts).forEach(function (k) {
       if (verdicts[k].sources.indexOf(v.key) >= 0) later[k] = true;
     });
     Object.keys(verdicts).forEach(function (k) {
-      if (!later[k] && k !== v.key) elsewhere.push([k, verdicts[k].given.value]);
+      if (!later[k] && k !== v.key) sheet.push(k);
     });
-    var slips = this.slips(v, verdicts, others, places, elsewhere);
+    var tries = [], update = m.sheetUpdate[v.key];
+    (m.byKey[v.key] || []).forEach(function (item, i, items) {
+      tries.push(item);
+      var next = items[i + 1];
+      if (update && item[0] === "update-added" && !(next && next[0] === "update-added") &&
+          sheet.indexOf(update.gradient) >= 0) {
+        var given = verdicts[update.gradient].given;
+        tries.push(["update-added", update.w + update.rate * given.value,
+                    update.sentence.replace("{given}", given.text)]);
+      }
+    });
+    if (significantDigits(v.given.text) >= MIN_DIGITS_FOR_COINCIDENCE) {
+      var kind = v.q[0] === "deriv" ? "derivative" : v.q[0];
+      var same = m.quantities.filter(function (c) { return c[1] === kind; });
+      var rest = m.quantities.filter(function (c) { return c[1] !== kind; });
+      same.concat(rest).forEach(function (c) {
+        if (c[0] !== v.key) tries.push(["other-quantity", c[2], m.templates.quantity.replace("{other}", c[0])]);
+      });
+      sheet.forEach(function (k) {
+        tries.push(["other-quantity", verdicts[k].given.value, m.templates.copied.replace("{other}", k)]);
+      });
+    }
     var tight = Math.min(band, 1);
-    for (var i = 0; i < slips.length; i++) {
-      var value = slips[i][0];
-      if (!isFinite(value)) continue;
+    for (var i = 0; i < tries.length; i++) {
+      var value = tries[i][1];
+      if (!isFinite(value) || value === v.expected) continue;
       if (matches(v.given, value) || within(v.given, value, tight)) {
-        v.mistake = slips[i][2];
-        return expected + "; " + slips[i][1](fmt(value, places));
+        v.mistake = tries[i][0];
+        return expected + "; as if one " + tries[i][2];
       }
     }
     if (v.recomputed !== null && v.sources.length) {
@@ -410,154 +412,6 @@
     }
     return expected;
   };
-
-  Judge.prototype.slips = function (v, verdicts, others, places, elsewhere) {
-    var g = this.g, d = g.data, q = v.q, exact = v.expected, out = [];
-    var rate = d.rate, output = d.output;
-    function add(value, how, id) { out.push([value, how, id]); }
-    if (q[0] === "after" && g.isLeaf(q[1]) && rate !== null) {
-      var name = q[1], w = this.expected(["value", name]), grad = this.expected(["deriv", output, name]);
-      add(w + rate * grad, function (t) {
-        return t + " = " + name + " + η·d" + output + "/d" + name +
-          ": the update added the gradient step instead of subtracting it";
-      }, "update-sign");
-      var gk = "d" + output + "/d" + name;
-      if (verdicts[gk]) {
-        var claimed = verdicts[gk].given;
-        add(w + rate * claimed.value, function (t) {
-          return t + " = " + name + " + η·(given " + gk + " = " + claimed.text +
-            "): the update added the gradient step instead of subtracting it";
-        }, "update-sign");
-      }
-      add(w - grad, function (t) {
-        return t + " = " + name + " − d" + output + "/d" + name + ": the learning rate η = " +
-          d.rateText + " is missing";
-      }, "update-rate");
-    }
-    add(-exact, function () { return "the sign is flipped"; }, "sign");
-    if (q[0] === "deriv" && q[1] !== q[2]) this.pathSlips(q, places, add);
-    var halved = d.halfLoss && q[1] === output && (q[0] === "value" || q[0] === "deriv");
-    add(2 * exact, function () {
-      return "twice the expected value" + (halved ? ": the ½ of the loss dropped?" : "");
-    }, "factor-two");
-    add(exact / 2, function () { return "half the expected value"; }, "factor-half");
-    if (rate !== null && q[0] === "deriv") {
-      add(rate * exact, function () {
-        return "the expected value times the learning rate η = " + d.rateText;
-      }, "times-rate");
-    }
-    if (others) {
-      this.otherQuantities(q).forEach(function (c) {
-        if (c[0] !== v.key) {
-          add(c[1], function (t) { return t + " is the value of " + c[0] + ", another quantity"; },
-              "other-quantity");
-        }
-      });
-      elsewhere.forEach(function (e) {
-        add(e[1], function () { return "the same number as given for " + e[0]; }, "same-number");
-      });
-    }
-    return out;
-  };
-
-  Judge.prototype.pathSlips = function (q, places, add) {
-    var self = this, top = q[1], bottom = q[2];
-    var paths = this.g.paths(top, bottom, MAX_PATHS);
-    if (paths === null) return;
-    function local(e) { return self.expected(["local", e.upper, e.lower]); }
-    var products = paths.map(function (p) { return p.reduce(function (s, e) { return s * local(e); }, 1); });
-    if (products.length > 1 && products.length <= MAX_PATHS) {
-      var shared = null;
-      paths.forEach(function (p) {
-        var lowers = {};
-        p.slice(0, -1).forEach(function (e) { lowers[e.lower] = true; });
-        if (shared === null) shared = lowers;
-        else Object.keys(shared).forEach(function (k) { if (!lowers[k]) delete shared[k]; });
-      });
-      var through = function (i) {
-        var own = paths[i].slice(0, -1).map(function (e) { return e.lower; })
-          .filter(function (n) { return !shared[n]; });
-        return own.length ? "through " + own.join(", ") : "direct";
-      };
-      var n = products.length;
-      for (var size = n - 1; size > 0; size--) {
-        combinations(n, size).forEach(function (kept) {
-          var missing = [], value = 0, gone = 0;
-          for (var i = 0; i < n; i++) {
-            if (kept.indexOf(i) >= 0) value += products[i];
-            else { missing.push(i); gone += products[i]; }
-          }
-          add(value, function (t) {
-            return t + " sums only the path" + (kept.length > 1 ? "s " : " ") +
-              kept.map(through).join("; ") + ": the path" + (missing.length > 1 ? "s " : " ") +
-              missing.map(through).join("; ") + " (" + fmt(gone, places) + ") " +
-              (missing.length > 1 ? "are" : "is") + " missing";
-          }, "missing-path");
-        });
-      }
-    }
-    var seen = {}, edges = [];
-    paths.forEach(function (p) {
-      p.forEach(function (e) {
-        var id = e.upper + "|" + e.lower;
-        if (!seen[id]) { seen[id] = true; edges.push(e); }
-      });
-    });
-    edges.forEach(function (edge) {
-      var value = local(edge);
-      if (value === 1 || value === -1 || value === 0) return;
-      var total = paths.reduce(function (s, p) {
-        return s + p.reduce(function (m, e) { return e === edge ? m : m * local(e); }, 1);
-      }, 0);
-      add(total, function (t) {
-        return t + " leaves out the factor d" + edge.upper + "/d" + edge.lower + " = " + fmt(value, places);
-      }, "missing-local");
-    });
-    edges.forEach(function (edge) {
-      if (!edge.sigmoid) return;
-      var z = self.expected(["value", edge.lower]), y = self.expected(["value", edge.upper]);
-      [[z * (1 - z), "from the input " + edge.lower + " = " + fmt(z, places) + " as " +
-        edge.lower + "(1 − " + edge.lower + ")"],
-       [y, "as σ itself, " + edge.upper + " = " + fmt(y, places)]].forEach(function (w) {
-        var total = paths.reduce(function (s, p) {
-          return s + p.reduce(function (m, e) { return m * (e === edge ? w[0] : local(e)); }, 1);
-        }, 0);
-        add(total, function (t) {
-          return t + " takes d" + edge.upper + "/d" + edge.lower + " " + w[1] + ", not " +
-            edge.upper + "(1 − " + edge.upper + ")";
-        }, "sigmoid-derivative");
-      });
-    });
-  };
-
-  /* The values of other quantities, those of the same kind first (diagnose.py). */
-  Judge.prototype.otherQuantities = function (q) {
-    if (!this._candidates) {
-      var d = this.g.data, self = this, unique = {}, keys = [];
-      var put = function (key, kind, value) {
-        if (!(key in unique)) keys.push(key);
-        unique[key] = [key, value, kind];
-      };
-      d.names.forEach(function (n) { put(keyOf(["deriv", d.output, n]), "deriv", self.expected(["deriv", d.output, n])); });
-      d.edges.forEach(function (e) { put(keyOf(["deriv", e.upper, e.lower]), "deriv", self.expected(["local", e.upper, e.lower])); });
-      d.names.forEach(function (n) { put(n, "value", self.expected(["value", n])); });
-      if (d.rate !== null) d.names.forEach(function (n) { put(afterKey(n), "after", self.expected(["after", n])); });
-      this._candidates = keys.map(function (k) { return unique[k]; })
-        .filter(function (c) { return isFinite(c[1]) && c[1] !== 0; });
-    }
-    var kind = q[0] === "local" ? "deriv" : q[0];
-    return this._candidates.filter(function (c) { return c[2] === kind; })
-      .concat(this._candidates.filter(function (c) { return c[2] !== kind; }));
-  };
-
-  function combinations(n, k) {
-    var out = [];
-    (function pick(start, chosen) {
-      if (chosen.length === k) { out.push(chosen.slice()); return; }
-      for (var i = start; i < n; i++) { chosen.push(i); pick(i + 1, chosen); chosen.pop(); }
-    })(0, []);
-    return out;
-  }
 
   global.SymbackpropJudge = {Judge: Judge, parseNumber: parseNumber, matches: matches,
                              within: within, cut: cut, format: fmt, keyOf: keyOf};
