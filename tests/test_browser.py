@@ -322,3 +322,45 @@ def test_practice_agrees_with_verify(browser, tmp_path, name):
     assert compared >= trials // 2
     assert page.errors == []
     page.close()
+
+
+# --------------------------------------------------------------------- sizes, rules, exams
+
+
+def test_net221_pages_are_small():
+    solution = load("net-221").solve()
+    for page in (render_html(solution, 4), render_practice(solution, 4)):
+        assert len(page.encode("utf-8")) < 1_000_000
+        assert "http://" not in page.replace("http://www.w3.org/", "")
+        assert "https://" not in page
+
+
+def test_judge_holds_no_rule_of_an_op():
+    """The page's arithmetic is generated (jscode); the judging module only walks the graph."""
+    judge = (Path(__file__).resolve().parent.parent / "symbackprop" / "render" / "js"
+             / "judge.js").read_text()
+    assert not re.search(r"Math\.(exp|log|tanh|sqrt)|sigmoid|relu|softmax", judge)
+    solution = load("neuron").solve()
+    page = render_practice(solution, 4)
+    assert "Math.exp" in page  # σ, written out by SymPy's printer in the generated functions
+
+
+def test_exam_practice_pages(cli, tmp_path, browser):
+    from symbackprop.exam import make_exam
+
+    result = cli("exam", "net221", "--variants", "2", "--seed", "3", "--format", "practice",
+                 "-o", tmp_path)
+    assert result.returncode == 0, result.stderr
+    exam = make_exam("net221", 2, 3)
+    pages = sorted(tmp_path.glob("*-practice.html"))
+    assert [p.name for p in pages] == [f"variant-{v.id}-practice.html" for v in exam.variants]
+    for path, variant in zip(pages, exam.variants, strict=True):
+        value, *_ = graph_oracle(variant.table)
+        output = variant.table.get("output") or list(variant.table["graph"])[-1]
+        page = open_page(browser, path)
+        right = format_number(value, 4)
+        assert page.locator(f'[data-answer-for="{output}"]').text_content() == right
+        assert enter(page, output, right).startswith("correct")
+        assert enter(page, output, format_number(-value, 4)).startswith("wrong")
+        assert page.errors == []
+        page.close()

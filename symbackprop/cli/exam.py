@@ -10,7 +10,7 @@ import sys
 
 from ..errors import SymbackpropError
 from ..exam import all_families, make_exam
-from ..exam.outputs import FORMATS, outputs, write_outputs
+from ..exam.outputs import DEFAULT_FORMATS, FORMATS, outputs, write_outputs
 from ..files import target_directory
 from .options import format_list
 
@@ -25,8 +25,9 @@ def register(sub):
     p.add_argument("--seed", type=int, metavar="S", help="the seed: the same seed gives the same exam")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="write files to DIR (default: output/exam-FAMILY-SEED)")
-    p.add_argument("--format", default=",".join(FORMATS), metavar="FORMATS",
-                   help="comma-separated: " + ",".join(FORMATS) + " (default: all)")
+    p.add_argument("--format", default=",".join(DEFAULT_FORMATS), metavar="FORMATS",
+                   help="comma-separated: " + ",".join(FORMATS)
+                   + " (default: " + ",".join(DEFAULT_FORMATS) + "; practice: a page per variant)")
     p.add_argument("--jobs", type=int, default=None, metavar="J",
                    help="worker processes (default: the number of cores)")
     return p

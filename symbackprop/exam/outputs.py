@@ -1,7 +1,8 @@
 """The files of an exam, each a thin driver over the one drawn :class:`Exam`.
 
 ``key.json`` (contract section 4), ``moodle.xml``, ``exam.tex``/``exam.pdf`` and
-``solutions.tex``/``solutions.pdf``. Every output is produced before any file is
+``solutions.tex``/``solutions.pdf``; on request (``--format practice``, not by default),
+``variant-ID-practice.html``, a practice page per variant for self-study. Every output is produced before any file is
 written, so a failure leaves the directory as it was.
 """
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from ..files import write_files
 from .model import Exam
 
-FORMATS = ("key", "moodle", "tex", "pdf")
+DEFAULT_FORMATS = ("key", "moodle", "tex", "pdf")
+FORMATS = (*DEFAULT_FORMATS, "practice")
 
 
 def key_json(exam: Exam) -> str:
@@ -42,6 +44,12 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
                 log(f"compiling {len(sources)} PDFs")
             pdfs = compile_many(list(sources.items()))
             files.update({f"{name}.pdf": pdf for name, pdf in zip(sources, pdfs, strict=True)})
+    if "practice" in formats:
+        from ..render.practice import practice_from_table
+
+        for v in exam.variants:
+            name = f"variant-{v.id}-practice"
+            files[f"{name}.html"] = practice_from_table(v.table, name)
     return files
 
 
