@@ -291,9 +291,11 @@ def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
     return out
 
 
-@pytest.mark.parametrize("name", ["net-221", "neuron", "chain-xyz", "logreg", "mlp-relu-bce", "net-322"])
+@pytest.mark.parametrize("name", ["net-221", "net-221:staged", "neuron", "chain-xyz", "logreg",
+                                  "mlp-relu-bce", "net-322"])
 def test_practice_agrees_with_verify(browser, tmp_path, name):
-    problem = load(name)
+    name, _, staged = name.partition(":")
+    problem = load(name, stage_gates=True if staged else None)
     solution = problem.solve()
     path = tmp_path / f"{name}-practice.html"
     path.write_text(render_practice(solution, 4), encoding="utf-8")
