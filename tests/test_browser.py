@@ -151,6 +151,27 @@ def test_handout_node_shows_its_chain(browser, net221_pages, shots):
     page.close()
 
 
+def test_handout_products_give_their_results(browser, net221_pages):
+    """Every displayed product or sum gives the displayed result from the displayed
+    numbers, to within one unit of the result's last digit."""
+    directory, _ = net221_pages
+    page = open_page(browser, directory / "net-221.html")
+    rows = page.locator("#backward li, #update li").all_text_contents()
+    assert len(rows) > 10
+    checked = 0
+    for row in rows:
+        text = re.sub(r"\s|\u2062", "", row).replace("\u2212", "-").replace("\u22c5", "*")
+        sides = text.split("=")
+        numeric, result = sides[-2], sides[-1]
+        if not re.fullmatch(r"[-+*().0-9]+", numeric):
+            continue  # dE/dE = 1
+        unit = 10.0 ** -len(result.split(".")[1]) if "." in result else 1.0
+        assert abs(eval(numeric) - float(result)) <= unit, row  # digits and operators only
+        checked += 1
+    assert checked == len(rows) - 1
+    page.close()
+
+
 def test_handout_fits_a_phone(browser, net221_pages, shots):
     directory, _ = net221_pages
     page = open_page(browser, directory / "net-221.html", width=390, height=844)

@@ -85,7 +85,8 @@ def js_model(solution, places: int, derivatives=()) -> dict:
 
     Returns ``{"data": ..., "functions": ...}``: ``data`` is plain JSON (names, leaves,
     the inputs and users of every node, the edges, the learning rate), ``functions``
-    JavaScript source of an object with ``node[name]`` and ``local["upper|lower"]``.
+    JavaScript source of an object with ``node[name]``, ``local["upper|lower"]`` and
+    ``update[parameter]`` (reading the gradient at ``v[gradient]``).
     ``derivatives``: (top, bottom) pairs whose exact value the page needs beyond the
     gradients of the output and the local derivatives (see :func:`exact_table`).
     """
@@ -123,8 +124,16 @@ def js_model(solution, places: int, derivatives=()) -> dict:
         "exact": exact_table(solution, derivatives),
         "places": places,
     }
+    update_code = []
+    if solution.learning_rate is not None:  # w_new = w - η dE/dw, with the gradient as g
+        gradient = sp.Symbol("g")
+        index_g = {**index, "g": len(names)}
+        for p in graph.parameters:
+            rule = symbol(p) - solution.learning_rate * gradient
+            update_code.append(f"{json.dumps(p)}: {js_function(rule, index_g)}")
     functions = ("{node: {" + ", ".join(node_code) + "}, local: {" + ", ".join(local_code)
-                 + "}}")
+                 + "}, update: {" + ", ".join(update_code) + "}, gradient: "
+                 + str(len(names)) + "}")
     return {"data": data, "functions": functions}
 
 

@@ -240,9 +240,10 @@
     }
     var name = q[1];
     if (g.isLeaf(name)) {
-      var value = get(["value", name]);
-      if (d.leaves[name].kind === "parameter") return value - d.rate * get(["deriv", d.output, name]);
-      return value;
+      if (d.leaves[name].kind !== "parameter") return get(["value", name]);
+      v[d.index[name]] = get(["value", name]);
+      v[g.fns.gradient] = get(["deriv", d.output, name]);
+      return g.fns.update[name](v);
     }
     g.node[name].inputs.forEach(function (n) { v[d.index[n]] = get(["after", n]); });
     return cut(g.fns.node[name](v), this.mode, this.places);
