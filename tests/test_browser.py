@@ -387,3 +387,14 @@ def test_exam_practice_pages(cli, tmp_path, browser):
         assert enter(page, output, format_number(-value, 4)).startswith("wrong")
         assert page.errors == []
         page.close()
+
+
+def test_a_title_is_text_never_markup():
+    from symbackprop import load_dict
+
+    table = {"title": "</script><script>alert(1)</script> & <marquee>", "graph": {"f": "x*y"},
+             "inputs": {"x": 2}, "parameters": {"y": 3}, "learning_rate": 0.1}
+    solution = load_dict(table, name="t").solve()
+    for page in (render_html(solution, 4), render_practice(solution, 4)):
+        assert "<script>alert" not in page and "<marquee>" not in page
+        assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;marquee&gt;" in page
