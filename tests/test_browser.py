@@ -307,6 +307,8 @@ def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
         text = format(number, f".{places}f")
         if text.lstrip("-").strip("0.") == "":
             text = "0." + "0" * places
+        if rng.random() < 0.1:  # with a power of ten: judged by its significant digits
+            text = format(number, f".{places - 1}e")
         out[entry.key] = text
         given[entry.key] = Decimal(text)
     return out

@@ -14,6 +14,7 @@
   var DEFAULT_BAND = 2;
   var MAX_SOURCES = 4;
   var MIN_DIGITS_FOR_COINCIDENCE = 2;
+  var ZERO_DECIMALS = 30;
   var NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
   /* A number as written: its value and one unit of its last digit (tolerance.py). */
@@ -22,8 +23,10 @@
     if (!NUMBER.test(clean)) return null;
     var m = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(clean);
     var decimalsWritten = m[2] ? m[2].length : 0;
+    var scientific = /[eE]/.test(clean), value = parseFloat(clean);
     var exponent = (m[3] ? parseInt(m[3], 10) : 0) - decimalsWritten;
-    return {text: clean, value: parseFloat(clean), exponent: exponent,
+    if (scientific && value === 0) exponent = -ZERO_DECIMALS;  // 0e9 claims 0 itself
+    return {text: clean, value: value, exponent: exponent, scientific: scientific,
             unit: Math.pow(10, exponent), decimals: Math.max(0, -exponent)};
   }
 
@@ -35,7 +38,7 @@
   function matches(given, v) {
     var g = given.value, unit = given.unit, slack = unit * 1e-9;
     if (Math.abs(g - v) <= unit / 2 + slack) return "rounded";
-    var sameSide = g === 0 || (g > 0) === (v > 0);
+    var sameSide = g !== 0 && (g > 0) === (v > 0);  // a 0 is never a truncation
     var d = Math.abs(v) - Math.abs(g);
     if (sameSide && -slack <= d && d < unit - slack) return "truncated";
     return null;
@@ -45,8 +48,9 @@
   function within(given, v, band) {
     var g = given.value, unit = given.unit;
     if (!isFinite(v)) return false;
-    if (g * v < 0 && Math.abs(v) >= unit / 2) return false;
-    var tolerance = Math.min(band * unit, Math.max(Math.abs(v) / 2, unit));
+    if (g * v < 0 && (Math.abs(v) >= unit / 2 || given.scientific)) return false;
+    var floor = given.scientific ? 0 : unit;  // a power of ten sets its own unit
+    var tolerance = Math.min(band * unit, Math.max(Math.abs(v) / 2, floor));
     return Math.abs(g - v) <= tolerance * (1 + 1e-9);
   }
 
