@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from ..numbers import format_number
 from .mathml import expr_mathml, math, name_mathml, number_mathml, partial_mathml
+from .practice import lecture_sweep
 from .svg import graph_svg
 from .web import render_page, script
 
@@ -70,7 +71,7 @@ def handout_context(solution, places: int) -> dict:
         value = number_mathml(format_number(solution.values[node.name], places))
         forward.append(Row(node.name, Markup(math(
             f"<mrow>{name_mathml(node.name)}{EQ}{expr_mathml(node.expr)}{EQ}{value}</mrow>"))))
-    sweep = [(out, [])] + list(derivation.sweep(out))
+    sweep = [(out, [])] + lecture_sweep(derivation, out)
     locals_, backward, chains = [], [], {}
     for name, edges in sweep:
         for e in edges:

@@ -48,6 +48,25 @@ def key_mathml(key: Key) -> str:
     return name_mathml(key.name)
 
 
+def lecture_sweep(derivation, top: str) -> list:
+    """The reverse sweep (name, edges) as the lectures walk it: each leaf right after
+    the last node that uses it, so that dE/dw5 follows dE/dz_c (the output layer's
+    weights first) instead of waiting for every hidden node."""
+    sweep = list(derivation.sweep(top))
+    graph = derivation.graph
+    leaves = [(n, e) for n, e in sweep if graph.is_leaf(n)]
+    order, done = [], {top}
+    for name, edges in sweep:
+        if graph.is_leaf(name):
+            continue
+        order.append((name, edges))
+        done.add(name)
+        for leaf in [item for item in leaves if all(e.upper in done for e in item[1])]:
+            order.append(leaf)
+            leaves.remove(leaf)
+    return order + leaves
+
+
 def practice_entries(solution, places: int) -> list[Entry]:
     """The fields of the page in lecture order (see the module docstring)."""
     graph = solution.graph
@@ -67,7 +86,7 @@ def practice_entries(solution, places: int) -> list[Entry]:
 
     for node in graph.nodes:
         add(Key("value", node.name), "forward")
-    for name, edges in derivation.sweep(out):
+    for name, edges in lecture_sweep(derivation, out):
         if graph.is_leaf(name) and graph.leaves[name].kind != "parameter":
             continue
         for e in edges:
