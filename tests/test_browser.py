@@ -309,8 +309,10 @@ def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
             text = "0." + "0" * places
         if rng.random() < 0.1:  # with a power of ten: judged by its significant digits
             text = format(number, f".{places - 1}e")
+        elif rng.random() < 0.1 and "." in text and len(text.split(".")[1]) != 3:
+            text = text.replace(".", ",")  # a decimal comma
         out[entry.key] = text
-        given[entry.key] = Decimal(text)
+        given[entry.key] = Decimal(text.replace(",", "."))
     return out
 
 

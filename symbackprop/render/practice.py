@@ -79,7 +79,7 @@ def practice_entries(solution, places: int) -> list[Entry]:
         if key in seen:
             return
         seen.add(key)
-        entries.append(Entry(str(key), list(quantity(key)), section,
+        entries.append(Entry(str(key), [str(p) for p in quantity(key) if p is not None], section,
                              Markup(math(key_mathml(key))),
                              format_number(exact_value(solution, key), places),
                              Markup(math(hint)) if hint else None))

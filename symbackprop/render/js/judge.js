@@ -16,10 +16,16 @@
   var MIN_DIGITS_FOR_COINCIDENCE = 2;
   var ZERO_DECIMALS = 30;
   var NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+  var DECIMAL_COMMA = /^([+-]?)(\d+),(\d+)([eE][+-]?\d+)?$/;
 
   /* A number as written: its value and one unit of its last digit (tolerance.py). */
   function parseNumber(text) {
     var clean = String(text).trim().replace(/[\u2212\u2013\u2012]/g, "-");
+    var comma = DECIMAL_COMMA.exec(clean);  // 0,0822 is 0.0822; 1,234 is ambiguous
+    if (comma) {
+      if (comma[3].length === 3 && comma[2].replace(/^0+/, "")) return null;
+      clean = comma[1] + comma[2] + "." + comma[3] + (comma[4] || "");
+    }
     if (!NUMBER.test(clean)) return null;
     var m = /^[+-]?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(clean);
     var decimalsWritten = m[2] ? m[2].length : 0;
@@ -27,7 +33,7 @@
     var exponent = (m[3] ? parseInt(m[3], 10) : 0) - decimalsWritten;
     if (scientific && value === 0) exponent = -ZERO_DECIMALS;  // 0e9 claims 0 itself
     return {text: clean, value: value, exponent: exponent, scientific: scientific,
-            unit: Math.pow(10, exponent), decimals: Math.max(0, -exponent)};
+            unit: parseFloat("1e" + exponent), decimals: Math.max(0, -exponent)};
   }
 
   function significantDigits(text) {
@@ -356,9 +362,24 @@
     return shown.join(", ");
   }
 
+  /* A source of a rounding, and whether it was rounded early (judge.py's _early). */
+  function early(source, places) {
+    var given = source.given, text = source.key + " = " + given.text;
+    if (given.decimals < places && source.expected !== given.value) {
+      var how = matches(given, source.expected) || "rounded";
+      text += " (" + how + " early, to " + given.decimals + " decimal" +
+        (given.decimals !== 1 ? "s" : "") + "; it is " + fmt(source.expected, places + 2) + ")";
+    }
+    return text;
+  }
+
   function roundingNote(v, mode, places, verdicts) {
     var parts = [];
-    if (v.sources.length) parts.push("follows from the given " + list(v.sources, verdicts));
+    if (v.sources.length) {
+      parts.push("follows from the given " + v.sources.slice(0, MAX_SOURCES).map(function (k) {
+        return early(verdicts[k], places);
+      }).join(", ") + (v.sources.length > MAX_SOURCES ? ", " + (v.sources.length - MAX_SOURCES) + " more" : ""));
+    }
     if (mode) parts.push((v.sources.length ? "other " : "") + "intermediates " +
                          (mode === "round" ? "rounded" : "truncated") + " to " + places + " decimals");
     return parts.join("; ") || "follows from the exact values";
