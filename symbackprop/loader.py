@@ -33,6 +33,9 @@ from .printable import printable
 from .problem import Problem
 
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
+#: The tables an exercise file adds (docs/exams.md): a problem reader accepts and skips them,
+#: so that an exercise file stays a valid problem for solve and verify.
+EXERCISE_KEYS = ("random", "questions", "constraints", "mistakes", "statement", "description")
 
 
 def read_toml(path: Path) -> dict:
@@ -246,8 +249,8 @@ def _load(raw, *, name, source, stage_gates):
 def _top_level(raw) -> tuple[str | None, sp.Rational | None]:
     """The top-level keys: known names only, one form, the title and the learning rate."""
     for key in raw:
-        if key not in TOP_KEYS:
-            raise ProblemError(f"unknown key{did_you_mean(str(key), TOP_KEYS)}"
+        if key not in TOP_KEYS and key not in EXERCISE_KEYS:
+            raise ProblemError(f"unknown key{did_you_mean(str(key), TOP_KEYS + EXERCISE_KEYS)}"
                                f" (keys: {', '.join(TOP_KEYS)})").at(field=printable(str(key)))
     if ("graph" in raw) == ("network" in raw):
         raise ProblemError("a problem needs exactly one of [graph] or [network]")

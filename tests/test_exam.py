@@ -109,7 +109,7 @@ def test_every_ask_is_a_claim_key_its_rounded_answer_verifies(exam):
     """Each ask read as a line of a claims file (so never a derivative key written
     upside down) and the answer rounded to the asked decimals: correct."""
     for variant in exam.variants:
-        claims = {q.ask.key: f"{rounded(q.answer, q.ask.decimals):.{q.ask.decimals}f}"
+        claims = {q.ask.key: f"{rounded(q.answer, q.decimals):.{q.decimals}f}"
                   for q in variant.questions}
         report = sb.verify(variant.problem, claims, strict=True)
         assert report.accepted, (variant.id, report.to_text())
@@ -121,36 +121,33 @@ def test_no_asked_update_is_the_value_before_it(exam):
         for q in variant.questions:
             asked = parse_key(q.ask.key, sol.key_names)
             if asked.kind == "after":
-                d = q.ask.decimals
+                d = q.decimals
                 assert rounded(q.answer, d) != rounded(sol.values[asked.name], d), (variant.id,
                                                                                     q.ask.key)
 
 
 def test_the_reviewers_dead_unit_bias_is_redrawn():
-    """mlp seed 3, variant 1 asked b1_new[1] behind a dead relu unit: the answer was the
-    given b1[1] = -0.5. That draw is now rejected as ``unchanged`` and redrawn."""
+    """mlp once asked b1_new[1] behind a dead relu unit: the answer was the given b1[1].
+    Such draws are rejected as ``unchanged`` and redrawn."""
+    from symbackprop.exam import read_exercise
     from symbackprop.exam.draw import Draw
-    from symbackprop.exam.families import family
     from symbackprop.exam.generate import build_variant
     from symbackprop.exam.wellposed import Rejected
 
-    fam = family("mlp")
-    first = None
-    for attempt in range(100):
+    exercise = read_exercise("mlp")
+    found = []
+    for attempt in range(200):
         try:
-            build_variant(fam, 3, 0, Draw("mlp", 3, 0, attempt))
+            build_variant(exercise, 3, 0, Draw("mlp", 3, 0, attempt))
         except Rejected as rejected:
-            if rejected.rule == "unchanged":
-                first = attempt, rejected.detail
-                break
-    assert first is not None, "no draw of mlp-3-001 was rejected as unchanged"
-    assert fam.draw(Draw("mlp", 3, 0, first[0]))["parameters"]["b1"] == [0.1, -0.5]
-    assert "b1_new[1]" in first[1]
-    variant = make_exam("mlp", 3, seed=3, jobs=1).variants[0]
-    asked = {q.ask.key: q.answer for q in variant.questions}
-    (bias,) = [k for k in asked if k.startswith("b1_new")]
-    before = variant.solution.values[bias.replace("_new", "")]
-    assert rounded(asked[bias], 4) != rounded(before, 4)
+            if rejected.rule == "unchanged" and "b1_new" in rejected.detail:
+                found.append(rejected.detail)
+    assert found, "no draw of mlp-3-001 was rejected as unchanged"
+    for variant in make_exam("mlp", 5, seed=3, jobs=1).variants:
+        asked = {q.ask.key: q.answer for q in variant.questions}
+        (bias,) = [k for k in asked if k.startswith("b1_new")]
+        before = variant.solution.values[bias.replace("_new", "")]
+        assert rounded(asked[bias], 4) != rounded(before, 4)
 
 
 def test_the_unchanged_rule():
@@ -251,34 +248,57 @@ def test_cli_bad_input(cli, tmp_path, args, words):
 
 
 def test_moodle_xml(tmp_path, cli):
+    """One category per exercise and slot, every question in its slot's category, the
+    right answer at the asked precision with the tolerance the key states, known
+    mistakes as 0 % answers, a penalty for wrong tries."""
     import xml.etree.ElementTree as ET
 
-    r = cli("exam", "mlp", "--variants", "3", "--seed", "4", "-o", tmp_path, "--format", "key,moodle")
+    r = cli("exam", "mlp", "logreg", "--variants", "3", "--seed", "4", "-o", tmp_path,
+            "--format", "key,moodle")
     assert r.returncode == 0, r.stderr
     key = json.loads((tmp_path / "key.json").read_text())
     root = ET.parse(tmp_path / "moodle.xml").getroot()
     assert root.tag == "quiz"
-    categories = root.findall("question[@type='category']")
-    assert [c.findtext("category/text") for c in categories] == ["$course$/top/symbackprop/mlp"]
-    questions = [q for q in root.findall("question") if q.get("type") != "category"]
-    expected = [(v, q) for v in key["variants"] for q in v["questions"]]
-    assert len(questions) == len(expected)
-    for element, (variant, q) in zip(questions, expected, strict=True):
-        assert element.findtext("name/text").startswith(variant["id"])
-        text = element.findtext("questiontext/text")
-        assert "\\(" in text and variant["id"] in text
-        assert "Worked solution" in element.findtext("generalfeedback/text")
-        answers = element.findall("answer")
-        right = [a for a in answers if a.get("fraction") == "100"]
-        assert len(right) == 1
-        if "choices" in q:
-            assert element.get("type") == "multichoice" and len(answers) == len(q["choices"])
-            assert float(right[0].findtext("text")) == rounded(q["answer"], q["decimals"])
-            assert all(a.get("fraction") == "0" for a in answers if a is not right[0])
-        else:
-            assert element.get("type") == "numerical"
-            assert float(right[0].findtext("text")) == q["answer"]
-            assert float(right[0].findtext("tolerance")) == q["tolerance"]
+    category = None
+    by_category: dict[str, list] = {}
+    for element in root.findall("question"):
+        if element.get("type") == "category":
+            category = element.findtext("category/text")
+            continue
+        by_category.setdefault(category, []).append(element)
+    records = {v["id"]: v for v in key["variants"]}
+    expected = {}
+    for v in key["variants"]:
+        for slot, q in enumerate(v["questions"], start=1):
+            expected.setdefault(f"$course$/top/mlp+logreg-4/{v['exercise']}/q{slot}", []).append((v, q))
+    assert sorted(by_category) == sorted(expected) and len(expected) == 8
+    for path, elements in by_category.items():
+        assert [e.findtext("name/text").split()[0] for e in elements] == \
+            [v["id"] for v, _ in expected[path]]
+        for element, (variant, q) in zip(elements, expected[path], strict=True):
+            assert records[element.findtext("name/text").split()[0]] is variant
+            text = element.findtext("questiontext/text")
+            assert "\\(" in text and variant["id"] in text
+            assert "Worked solution" in element.findtext("generalfeedback/text")
+            answers = element.findall("answer")
+            right = [a for a in answers if a.get("fraction") == "100"]
+            assert len(right) == 1
+            d = q["decimals"]
+            assert right[0].findtext("text") == f"{rounded(q['answer'], d):.{d}f}"
+            assert float(element.findtext("penalty")) > 0
+            if "choices" in q:
+                assert element.get("type") == "multichoice" and len(answers) == len(q["choices"])
+                assert all(a.get("fraction") == "0" for a in answers if a is not right[0])
+            else:
+                assert element.get("type") == "numerical"
+                assert float(right[0].findtext("tolerance")) == q["tolerance"] == 2 * 10.0 ** -d
+                assert f"within ±{q['tolerance']:.{d}f} accepted" in text
+                for wrong in answers[1:]:
+                    assert wrong.get("fraction") == "0"
+                    assert wrong.findtext("feedback/text").startswith("<p>Not quite: ")
+                    # outside the right answer's band, so a response matches one answer only
+                    assert abs(float(wrong.findtext("text")) - float(right[0].findtext("text"))) \
+                        > 2 * q["tolerance"]
 
 
 def _pdf_text(path) -> str:

@@ -1,15 +1,18 @@
-"""``symbackprop exam FAMILY --variants N --seed S [-o DIR]``: randomized exercises with
-an answer key, a printable exam, worked solutions and a Moodle XML quiz.
+"""``symbackprop exam EXERCISE [EXERCISE ...] --variants N --seed S [-o DIR]``: randomized
+exams from exercise files and built-in families, with an answer key, printable papers,
+worked solutions, a Moodle XML question bank and a Canvas QTI package.
 
-``symbackprop exam --list`` prints the families, one per line: name, then description.
+``symbackprop exam --list`` prints the built-in exercises, one per line: name, then
+description; ``symbackprop exam --show NAME`` prints one as an exercise file to copy.
 """
 
 from __future__ import annotations
 
 import sys
 
-from ..errors import SymbackpropError
-from ..exam import all_families, make_exam
+from ..errors import SymbackpropError, did_you_mean
+from ..exam import FAMILIES, make_exam, read_exercise
+from ..exam.families import text as family_text
 from ..exam.outputs import DEFAULT_FORMATS, FORMATS, outputs, write_outputs
 from ..files import target_directory
 from .options import format_list
@@ -17,17 +20,21 @@ from .options import format_list
 
 def register(sub):
     p = sub.add_parser(
-        "exam", help="randomized exam exercises with answer key, worked solutions and Moodle XML",
-        description="Draw N variants of an exercise family (see 'symbackprop exam --list').")
-    p.add_argument("family", metavar="FAMILY", nargs="?", help="an exercise family")
-    p.add_argument("--list", action="store_true", help="list the exercise families")
-    p.add_argument("--variants", type=int, metavar="N", help="how many variants (one per student)")
+        "exam", help="randomized exams from exercise files, with answer key, solutions, Moodle and Canvas files",
+        description="Draw N papers, each with one variant of every exercise named (exercise files"
+                    " or built-in names; see 'symbackprop exam --list').")
+    p.add_argument("exercises", metavar="EXERCISE", nargs="*",
+                   help="an exercise file (.toml) or a built-in exercise name")
+    p.add_argument("--list", action="store_true", help="list the built-in exercises")
+    p.add_argument("--show", metavar="NAME", help="print a built-in exercise as an exercise file")
+    p.add_argument("--variants", type=int, metavar="N", help="how many papers (one per student)")
     p.add_argument("--seed", type=int, metavar="S", help="the seed: the same seed gives the same exam")
     p.add_argument("-o", "--output", metavar="DIR",
-                   help="write files to DIR (default: output/exam-FAMILY-SEED)")
+                   help="write files to DIR (default: output/exam-NAMES-SEED)")
     p.add_argument("--format", default=",".join(DEFAULT_FORMATS), metavar="FORMATS",
-                   help="comma-separated: " + ",".join(FORMATS)
-                   + " (default: " + ",".join(DEFAULT_FORMATS) + "; practice: a page per variant)")
+                   help="comma-separated: " + ",".join(FORMATS) + " (default: "
+                        + ",".join(DEFAULT_FORMATS) + "; cloze adds moodle-cloze.xml, practice a page per"
+                        " variant)")
     p.add_argument("--jobs", type=int, default=None, metavar="J",
                    help="worker processes (default: the number of cores)")
     return p
@@ -42,11 +49,19 @@ def _progress(done: int, total: int) -> None:
 
 def run(args) -> int:
     if args.list:
-        for fam in all_families():
-            sys.stdout.write(f"{fam.NAME:<8}  {fam.DESCRIPTION}\n")
+        for name in FAMILIES:
+            sys.stdout.write(f"{name:<8}  {read_exercise(name).description}\n")
         return 0
-    if args.family is None:
-        raise SymbackpropError("name an exercise family (`symbackprop exam --list` lists them)")
+    if args.show is not None:
+        if args.show not in FAMILIES:
+            raise SymbackpropError(f"--show: unknown built-in exercise '{args.show}'"
+                                   f"{did_you_mean(args.show, FAMILIES)}"
+                                   " (`symbackprop exam --list` lists them)")
+        sys.stdout.write(family_text(args.show))
+        return 0
+    if not args.exercises:
+        raise SymbackpropError("name an exercise file or a built-in exercise"
+                               " (`symbackprop exam --list` lists them)")
     for option in ("variants", "seed"):
         if getattr(args, option) is None:
             raise SymbackpropError(f"--{option}: required")
@@ -55,7 +70,7 @@ def run(args) -> int:
     formats = format_list(args.format, FORMATS)
     directory = target_directory(args.output, f"exam-{args.family}-{args.seed}")
     show = sys.stderr.isatty()
-    exam = make_exam(args.family, args.variants, args.seed, jobs=args.jobs,
+    exam = make_exam(args.exercises, args.variants, args.seed, jobs=args.jobs,
                      progress=_progress if show else None)
     files = outputs(exam, formats, log=lambda m: sys.stderr.write(m + "\n") if show else None)
     for path in write_outputs(files, directory):

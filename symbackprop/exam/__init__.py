@@ -1,16 +1,19 @@
-"""Randomized exam exercises: families, seeded variants, answer keys, Moodle XML.
+"""Randomized exams from exercise files: seeded variants, answer keys, LMS files.
 
     from symbackprop.exam import make_exam
-    exam = make_exam("net221", variants=30, seed=7)
-    exam.key()                      # the answer key (contract section 4)
+    exam = make_exam(["chain", "net221", "my.toml"], variants=30, seed=7)
+    exam.key()                      # the answer key (contract sections 4 and 6)
 
-Every variant is a real problem, built by the public loader from a table and solved by
+An exercise is a problem file with ``[random]`` and ``[[questions]]`` tables
+(:mod:`.exercise`); the built-in families are such files too (:mod:`.families`). Every
+variant is a real problem, built by the public loader from its drawn table and solved by
 the core; every question is a claim key resolved against it (:meth:`Solution.lookup`).
 """
 
+from .exercise import Exercise, read_exercise
 from .families import NAMES as FAMILIES
-from .families import all_families, family
 from .generate import make_exam
 from .model import Ask, Exam, Question, Variant
 
-__all__ = ["FAMILIES", "all_families", "family", "make_exam", "Ask", "Exam", "Question", "Variant"]
+__all__ = ["FAMILIES", "Exercise", "read_exercise", "make_exam", "Ask", "Exam", "Question",
+           "Variant"]

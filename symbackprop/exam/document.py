@@ -2,7 +2,7 @@
 
 Python prepares every string (statements, prompts, choices, derivation lines) and the
 templates ``templates/exam/exam.tex.j2`` and ``solutions.tex.j2`` only lay them out:
-one variant per page, with a name and ID line and the variant id on the exam.
+one paper per student, holding one variant of each exercise, with a name and ID line.
 """
 
 from __future__ import annotations
@@ -14,47 +14,52 @@ from .statement import environment, escape, note_tex, prompt, statement, worked_
 LETTERS = "abcdefghij"
 
 
-def _math_number(value: float, decimals: int) -> str:
-    return shown(value, decimals)
+def _parts(exam: Exam, paper, solutions: bool) -> list[dict]:
+    """One part per exercise of a paper: its statement and its questions."""
+    parts = []
+    for v in paper:
+        questions = []
+        for q in v.questions:
+            item = {"prompt": prompt(q, v.solution), "points": q.ask.points,
+                    "choices": [shown(c, q.decimals) for c in q.choices]
+                    if q.choices is not None else None}
+            if solutions:
+                item["answer"] = q.shown
+                item["letter"] = LETTERS[q.correct] if q.correct is not None else None
+                item["steps"] = [_align(line) for line in worked_steps(v, q)]
+                item["notes"] = None if q.choices is None else [
+                    f"({LETTERS[i]}) \\({shown(c, q.decimals)}\\): {note_tex(n)}"
+                    for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))
+                    if n is not None]
+            questions.append(item)
+        parts.append({"id": escape(v.id), "title": escape(exam.exercise(v.exercise).title),
+                      "statement": statement(v, exam.exercise(v.exercise)),
+                      "questions": questions})
+    return parts
+
+
+def _render(exam: Exam, template: str, solutions: bool) -> str:
+    papers = [{"student": paper[0].student, "parts": _parts(exam, paper, solutions)}
+              for paper in exam.papers]
+    return environment().get_template(template).render(
+        title=escape(exam.title), family=escape(exam.family), seed=exam.seed, papers=papers,
+        several=len(exam.exercises) > 1)
 
 
 def exam_tex(exam: Exam) -> str:
-    pages = []
-    for v in exam.variants:
-        questions = [{"prompt": prompt(q),
-                      "choices": [_math_number(c, q.ask.decimals) for c in q.choices]
-                      if q.choices is not None else None}
-                     for q in v.questions]
-        pages.append({"id": escape(v.id), "statement": statement(v), "questions": questions})
-    return environment().get_template("exam/exam.tex.j2").render(
-        title=escape(exam.title), family=escape(exam.family), seed=exam.seed, pages=pages)
+    return _render(exam, "exam/exam.tex.j2", solutions=False)
 
 
 def solutions_tex(exam: Exam) -> str:
-    pages = []
-    for v in exam.variants:
-        questions = []
-        for q in v.questions:
-            notes = None
-            if q.choices is not None:
-                notes = [f"({LETTERS[i]}) \\({_math_number(c, q.ask.decimals)}\\): {note_tex(n)}"
-                         for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))
-                         if n is not None]
-            questions.append({
-                "prompt": prompt(q),
-                "answer": _math_number(q.answer, q.ask.decimals),
-                "letter": LETTERS[q.correct] if q.correct is not None else None,
-                "steps": [_align(line) for line in worked_steps(v, q)],
-                "notes": notes,
-            })
-        pages.append({"id": escape(v.id), "statement": statement(v), "questions": questions})
-    return environment().get_template("exam/solutions.tex.j2").render(
-        title=escape(exam.title), family=escape(exam.family), seed=exam.seed, pages=pages)
+    return _render(exam, "exam/solutions.tex.j2", solutions=True)
 
 
 def _align(line: str) -> str:
-    left, eq, right = line.partition("=")
-    return f"{left}&={right}" if eq else line
+    for eq in ("=", r"\approx"):
+        left, found, right = line.partition(eq)
+        if found:
+            return f"{left}&{eq}{right}"
+    return line
 
 
 def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:

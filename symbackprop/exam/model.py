@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
 from ..numbers import to_decimal, to_float
+from .precision import tolerance
 
 
 def rounded(value, decimals: int) -> float:
@@ -41,29 +42,43 @@ class Ask:
     choice: bool = False
     mistakes: tuple[str, ...] = ()
     zero_ok: bool = False
+    significant: int | None = None  # asked by significant digits instead of decimals
+    points: float = 1
 
 
 @dataclass
 class Question:
     ask: Ask
     answer: object  # the exact value (a SymPy number)
+    decimals: int = 4  # asked places for this answer (:func:`.precision.asked_decimals`)
     choices: list[float] | None = None
     correct: int | None = None
     notes: list[str | None] | None = None  # the mistake behind each choice (None: right)
+    #: Known mistakes' values of a numeric question (value, mistake), for the LMS's
+    #: 0 % answers that name the mistake.
+    mistaken: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def tolerance(self) -> float:
-        """One unit in the last asked place: a student who rounds intermediate values
-        to the asked precision lands within it."""
-        return 10.0 ** -self.ask.decimals
+        """The accepted distance from the answer (:mod:`.precision`): the same band in
+        which verify explains a number by rounding."""
+        return tolerance(self.decimals)
 
     @property
     def rounded(self) -> float:
-        return rounded(self.answer, self.ask.decimals)
+        return rounded(self.answer, self.decimals)
+
+    @property
+    def shown(self) -> str:
+        """The answer as printed at the asked precision."""
+        return shown(self.answer, self.decimals)
 
     def to_json(self) -> dict:
         out = {"ask": self.ask.key, "answer": to_float(self.answer),
-               "decimals": self.ask.decimals, "tolerance": self.tolerance}
+               "decimals": self.decimals, "tolerance": self.tolerance,
+               "points": self.ask.points}
+        if self.ask.significant is not None:
+            out["significant"] = self.ask.significant
         if self.choices is not None:
             out["choices"] = list(self.choices)
             out["correct"] = self.correct
@@ -73,39 +88,61 @@ class Question:
 
 @dataclass
 class Variant:
-    """One student's version: its problem (as loaded and solved) and its questions."""
+    """One student's version of one exercise: its problem (as loaded and solved), the
+    placeholder values drawn, and its questions."""
 
     id: str
-    family: str
+    family: str  # the exercise's name
     table: dict  # the problem in graph form, as key.json holds it
     problem: object
     solution: object
     questions: list[Question]
-    context: dict = field(default_factory=dict)  # what the family's template shows
+    drawn: dict = field(default_factory=dict)  # the problem table as drawn (either form)
+    free: dict = field(default_factory=dict)  # the placeholder variables' values
+    student: int = 0  # 1 to N: whose paper holds it
+
+    @property
+    def exercise(self) -> str:
+        return self.family
 
     def signature(self) -> str:
         """The numbers that make this variant what it is, for duplicate detection."""
         import json
 
-        return json.dumps(self.table, sort_keys=True)
+        return json.dumps([self.table, {k: str(v) for k, v in self.free.items()}], sort_keys=True)
 
 
 @dataclass
 class Exam:
-    family: str
+    """Variants of one or more exercises: student ``k``'s paper holds variant ``k`` of
+    each exercise, in the order the exercises were named."""
+
+    family: str  # the exam's name: the exercises' names joined by '+'
     seed: int
-    variants: list[Variant]
+    variants: list[Variant]  # paper by paper, exercise by exercise within a paper
     rules: dict[str, int]  # how often each well-posedness rule fired while drawing
     title: str = ""
+    exercises: list = field(default_factory=list)  # the Exercise objects, in paper order
+
+    @property
+    def papers(self) -> list[list[Variant]]:
+        """The variants of each student's paper, students in order."""
+        papers: dict[int, list[Variant]] = {}
+        for v in self.variants:
+            papers.setdefault(v.student, []).append(v)
+        return [papers[k] for k in sorted(papers)]
+
+    def exercise(self, name: str):
+        return next(e for e in self.exercises if e.name == name)
 
     def key(self) -> dict:
-        """The answer key (contract section 4)."""
-        return {
-            "family": self.family,
-            "seed": self.seed,
-            "variants": [
-                {"id": v.id, "problem": v.table,
-                 "questions": [q.to_json() for q in v.questions]}
-                for v in self.variants
-            ],
-        }
+        """The answer key (contract sections 4 and 6)."""
+        out = {"family": self.family, "seed": self.seed}
+        if len(self.exercises) > 1:
+            out["exercises"] = [e.name for e in self.exercises]
+        out["variants"] = [
+            {"id": v.id, "exercise": v.exercise, "student": v.student, "problem": v.table,
+             "questions": [q.to_json() for q in v.questions]}
+            for v in self.variants
+        ]
+        return out

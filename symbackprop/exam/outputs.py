@@ -1,9 +1,11 @@
 """The files of an exam, each a thin driver over the one drawn :class:`Exam`.
 
-``key.json`` (contract section 4), ``moodle.xml``, ``exam.tex``/``exam.pdf`` and
+``key.json`` (contract sections 4 and 6), ``moodle.xml`` (and, asked for,
+``moodle-cloze.xml``), ``canvas-qti.zip``, ``exam.tex``/``exam.pdf`` and
 ``solutions.tex``/``solutions.pdf``; on request (``--format practice``, not by default),
-``variant-ID-practice.html``, a practice page per variant for self-study. Every output is produced before any file is
-written, so a failure leaves the directory as it was.
+``variant-ID-practice.html``, a practice page per variant for self-study. Every output is
+produced before any file is written, so a failure while making them leaves the directory
+as it was.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from pathlib import Path
 from ..files import write_files
 from .model import Exam
 
-DEFAULT_FORMATS = ("key", "moodle", "tex", "pdf")
-FORMATS = (*DEFAULT_FORMATS, "practice")
+FORMATS = ("key", "moodle", "cloze", "qti", "tex", "pdf", "practice")
+#: What ``exam`` writes without ``--format``: everything but the cloze file and the
+#: practice pages, written on request.
+DEFAULT_FORMATS = ("key", "moodle", "qti", "tex", "pdf")
 
 
 def key_json(exam: Exam) -> str:
-    """The answer key as JSON text: the same family, seed and count give the same bytes."""
+    """The answer key as JSON text: the same exercises, seed and count give the same bytes."""
     return json.dumps(exam.key(), indent=1, ensure_ascii=False) + "\n"
 
 
@@ -29,10 +33,17 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
     files: dict[str, str | bytes] = {}
     if "key" in formats:
         files["key.json"] = key_json(exam)
-    if "moodle" in formats:
-        from .moodle import moodle_xml
+    if "moodle" in formats or "cloze" in formats:
+        from .moodle import cloze_xml, moodle_xml
 
-        files["moodle.xml"] = moodle_xml(exam)
+        if "moodle" in formats:
+            files["moodle.xml"] = moodle_xml(exam)
+        if "cloze" in formats:
+            files["moodle-cloze.xml"] = cloze_xml(exam)
+    if "qti" in formats:
+        from .qti import qti_zip
+
+        files["canvas-qti.zip"] = qti_zip(exam)
     if "tex" in formats or "pdf" in formats:
         from .document import compile_many, exam_tex, solutions_tex
 

@@ -1,7 +1,8 @@
 """The words of an exam: each variant's statement, its questions and its worked solution.
 
-Statements come from the family's template (``templates/exam/<family>.tex.j2``) and are
-written in a small subset of LaTeX that reads the same in a printed exam and, through
+Statements come from the exercise file's ``statement`` with its ``{{name}}``
+placeholders filled in here (values escaped, never executed), and are written in a small
+subset of LaTeX that reads the same in a printed exam and, through
 MathJax, in Moodle: plain text in paragraphs, math in ``\\( \\)`` and ``\\[ \\]``.
 The worked solution of a question is the engine's own chain for it
 (:meth:`Solution.chain`): every local derivative with its value, the product, the sum
@@ -15,9 +16,14 @@ import re
 
 from ..keys import Kind, parse_key
 from ..numbers import format_number
+from ..parse import parse_expression
 from ..render.environment import environment as render_environment
 from ..render.environment import escape_tex
 from ..render.printer import derivatives_in_math, latex, latex_name, partial
+from .exercise import PLACEHOLDER
+from .factors import displayed_terms
+from .model import shown
+from .precision import precision_text
 
 PLACES = 4
 
@@ -49,79 +55,115 @@ def key_tex(key: str, solution) -> str:
     return name_tex(parsed.name)
 
 
-def statement(variant) -> str:
-    """The variant's statement, from its family's template."""
-    from .families import family
-
-    fam = family(variant.family)
-    template = environment().get_template(f"exam/{fam.TEMPLATE}")
-    return template.render(variant=variant, table=variant.problem.raw, v=_given(variant),
-                           **variant.context).strip()
+def statement(variant, exercise) -> str:
+    """The variant's statement: the exercise's paragraph with its placeholders filled in
+    (numbers as given, arrays as matrices, nodes as formulas), or, when the file has
+    none, the graph and its given values."""
+    text = exercise.statement if exercise.statement is not None else default_statement(variant)
+    return PLACEHOLDER.sub(lambda m: placeholder(variant, m.group(1)), text).strip()
 
 
-def _given(variant) -> dict[str, str]:
-    """Every given number of the variant, as displayed, by name (arrays by element)."""
-    shown = {}
-    for name, leaf in variant.problem.graph.leaves.items():
-        shown[name] = format_number(leaf.value, 6)
-    if variant.problem.learning_rate is not None:
-        shown["eta"] = format_number(variant.problem.learning_rate, 6)
-    return shown
+def default_statement(variant) -> str:
+    """What a file without a statement shows: the equations and every given value."""
+    graph = variant.problem.graph
+    given = [n for n in graph.groups if graph.is_leaf(graph.groups[n].names()[0])]
+    given += [n for n in graph.leaves if graph.group_of(n) is None]
+    values = ", ".join(rf"\({name_tex(n)} = {{{{{n}}}}}\)" for n in given)
+    rate = r" and the learning rate \(\eta = {{eta}}\)" if variant.problem.learning_rate else ""
+    return f"Consider the computational graph\n{{{{equations}}}}\nwith {values}{rate}."
+
+
+def placeholder(variant, word: str) -> str:
+    """The text of one ``{{word}}`` of a statement (checked when the file was read)."""
+    problem = variant.problem
+    graph = problem.graph
+    if word in variant.free:
+        return escape(str(variant.free[word]))
+    if word == "eta":
+        return num(problem.learning_rate, 6)
+    if word == "equations":
+        return r"\[ \begin{aligned}" + r"\\ ".join(gate_lines(problem)) + r"\end{aligned} \]"
+    if word in graph.groups and graph.is_leaf(graph.groups[word].names()[0]):
+        group = graph.groups[word]
+        return _matrix([num(graph.leaves[n].value, 6) for n in group.names()], group.shape)
+    if graph.is_leaf(word):
+        return num(graph.leaves[word].value, 6)
+    drawn = variant.drawn.get("graph", {})
+    if word in drawn:
+        return expr_tex(parse_expression(drawn[word]))
+    if graph.is_node(word):
+        return expr_tex(graph.node(word).expr)
+    return escape(word)
+
+
+def _matrix(cells: list[str], shape: tuple[int, ...]) -> str:
+    """A vector as a column, a matrix row by row (bmatrix)."""
+    columns = shape[1] if len(shape) == 2 else 1
+    rows = [" & ".join(cells[i:i + columns]) for i in range(0, len(cells), columns)]
+    return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
 def worked_steps(variant, question) -> list[str]:
     """The worked solution of one question as display-math lines (LaTeX)."""
     sol = variant.solution
     parsed = parse_key(question.ask.key, sol.key_names)
-    d = question.ask.decimals
+    d = question.decimals
     if parsed.kind == Kind.DERIVATIVE:
         return chain_steps(sol, parsed.name, parsed.wrt, d)
-    if parsed.kind == Kind.AFTER:
+    if parsed.kind == Kind.AFTER and parsed.name in sol.graph.parameters:
         p = parsed.name
         g = sol.gradients[p]
-        lines = chain_steps(sol, sol.output, p, d)
+        lines = chain_steps(sol, sol.output, p, d + 2)
+        terms, exact = displayed_terms([(1, [sol.values[p]]), (-1, [sol.learning_rate, g])], d)
+        (w,), (rate, grad) = terms
+        eq = "=" if exact else r"\approx"
         lines.append(
             rf"{{{name_tex(p)}}}^{{\mathrm{{new}}}} = {name_tex(p)} - \eta\,{partial_tex(sol.output, p)}"
-            rf" = {num(sol.values[p])} - {num(sol.learning_rate)} \cdot {_paren(num(g, d + 2))}"
-            rf" = {num(sol.updated[p], d)}")
+            rf" = {w} - {rate} \cdot {_paren(grad)} {eq} {shown(sol.updated[p], d)}")
         return lines
-    return forward_steps(sol, parsed.name, d)
+    if parsed.kind == Kind.AFTER:
+        return forward_steps(sol, parsed.name, d, sol.values_after)
+    return forward_steps(sol, parsed.name, d, sol.values)
 
 
-def forward_steps(sol, name: str, places: int) -> list[str]:
+def forward_steps(sol, name: str, places: int, values: dict) -> list[str]:
     """The forward pass up to ``name``: each node's value, in evaluation order."""
     needed = sol.graph.upstream(name) | {name}
     lines = []
     for node in sol.graph.nodes:
         if node.name in needed:
+            value = values[node.name]
             lines.append(rf"{name_tex(node.name)} = {expr_tex(node.expr)} = "
-                         rf"{num(sol.values[node.name], places + 2 if node.name != name else places)}")
+                         + (shown(value, places) if node.name == name else num(value, places + 2)))
     return lines
 
 
 def chain_steps(sol, top: str, bottom: str, places: int) -> list[str]:
-    """d top / d bottom as the sum over paths of products of local derivatives."""
+    """d top / d bottom as the sum over paths of products of local derivatives, the
+    factors shown so that they give the result shown (:mod:`.factors`)."""
     chain = sol.chain(bottom, top)
     head = partial_tex(top, bottom)
     symbolic = " + ".join(r" \cdot ".join(partial_tex(f.edge.upper, f.edge.lower) for f in path)
                           for path in chain.paths)
-    numeric = " + ".join(r" \cdot ".join(_paren(num(f.value)) for f in path) for path in chain.paths)
+    texts, exact = displayed_terms([(1, [f.value for f in path]) for path in chain.paths], places)
+    numeric = " + ".join(r" \cdot ".join(_paren(t) for t in path) for path in texts)
+    result = shown(chain.value, places)
     if len(chain.paths) == 1 and len(chain.paths[0]) == 1:
         # One edge: the local derivative itself, by its rule from the op table.
-        lines = [f"{head} = {expr_tex(chain.paths[0][0].edge.local)}"]
-    else:
-        lines = [f"{head} = {symbolic}", f"= {numeric}"]
-    lines.append(f"= {num(chain.value, places + 1)} \\approx {num(chain.value, places)}"
-                 if num(chain.value, places + 1) != num(chain.value, places)
-                 else f"= {num(chain.value, places)}")
-    return lines
+        return [f"{head} = {expr_tex(chain.paths[0][0].edge.local)} = {result}"]
+    eq = "=" if exact else r"\approx"
+    return [f"{head} = {symbolic}", f"= {numeric}", f"{eq} {result}"]
 
 
-def prompt(question) -> str:
-    """The question as asked, with the precision wanted."""
-    d = question.ask.decimals
-    places = "a whole number" if d == 0 else f"{d} decimal place{'s' if d > 1 else ''}"
-    return f"{question.ask.prompt} Give {places}."
+def prompt(question, solution=None) -> str:
+    """The question as asked: its prompt (``{{ask}}`` the asked quantity in math), or
+    "Compute KEY." by default, and, for a number to write, the precision wanted and the
+    tolerance accepted (:mod:`.precision`)."""
+    asked = rf"\({key_tex(question.ask.key, solution)}\)" if solution is not None else question.ask.key
+    text = question.ask.prompt.replace("{{ask}}", asked) if question.ask.prompt else f"Compute {asked}."
+    if question.choices is not None:
+        return f"{text} Choose one."
+    return f"{text} {precision_text(question.decimals)}"
 
 
 _PARAGRAPH = re.compile(r"\n\s*\n")

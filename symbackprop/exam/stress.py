@@ -1,4 +1,5 @@
-"""The stress test of R/exams (``stresstest_exercise``): draw a family over many seeds,
+"""The stress test of R/exams (``stresstest_exercise``): draw an exercise (a built-in
+family or a teacher's file) over many seeds,
 count how often each well-posedness rule fired, and re-check every variant drawn.
 
 The re-check is written apart from the generator's loop: it reads the drawn variant
@@ -40,7 +41,7 @@ def problems_of(variant) -> list[str]:
     for values in filter(None, (sol.values, sol.values_after)):
         found += [f"{rule}: {detail}" for rule, detail in gate_problems(sol.graph, values)]
     for q in variant.questions:
-        d = q.ask.decimals
+        d = q.decimals
         if rounded(q.answer, d) == 0 and not (q.ask.zero_ok and q.answer == 0):
             found.append(f"{q.ask.key}: rounds to 0")
         asked = parse_key(q.ask.key, sol.key_names)

@@ -19,7 +19,10 @@ A variant is redrawn when one of these fires (R/exams calls the loop "stress tes
 * ``size``: an answer larger than :data:`LARGEST` (not a number to compute by hand);
 * ``collision``: a multiple-choice question with fewer than four choices distinct at the
   precision asked;
-* ``duplicate``: the same numbers as an earlier variant of the exam.
+* ``duplicate``: the same numbers as an earlier variant of the exam;
+* ``undefined``: a drawn value the problem cannot be evaluated at (a log of a negative
+  number, a value beyond 10^300);
+* ``constraint 'NAME'``: a condition of the exercise file's ``[constraints]`` is false.
 
 :func:`check_gates` reads the gates from the op table (:mod:`symbackprop.ops`), so it
 covers every graph, whatever its family.
@@ -37,7 +40,7 @@ KINK_MARGIN = 0.05
 SATURATION = 4.0
 LARGEST = 1000.0
 
-RULES = ("kink", "saturated", "zero", "unchanged", "size", "collision", "duplicate")
+RULES = ("kink", "saturated", "zero", "unchanged", "size", "collision", "duplicate", "undefined")
 
 
 class Rejected(Exception):

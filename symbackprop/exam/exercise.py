@@ -1,0 +1,416 @@
+"""Exercise files: a problem file plus what to draw, what to ask and what to say.
+
+An exercise file (docs/exams.md) is a problem file of either form with more tables:
+
+* ``[random]``: how given values are drawn afresh for every variant
+  (:mod:`.randomspec`); a name that is no value of the problem is a *placeholder
+  variable* (``k = "choice(1, 2)"``) for ``{{k}}`` in asks, prompts, graph expressions,
+  constraints and the statement;
+* ``[[questions]]``: ``ask`` (a claim key), ``prompt``, ``decimals`` or
+  ``significant``, ``type`` (numeric or multichoice), ``points``, ``mistakes`` (the
+  catalogue's names the distractors come from; default: all that apply), ``zero_ok``;
+* ``[constraints]``: ``name = "abs(z_a) < 3"``, conditions on the variant's values in
+  the whitelisted expression syntax, each comparison read by :mod:`symbackprop.parse`;
+* ``[mistakes.NAME]``: a misreading of the problem (``note`` and ``graph`` entries that
+  replace the problem's), solved by the engine for distractors;
+* ``statement``: the paragraph students read, with ``{{name}}`` placeholders
+  (:mod:`.statement`); ``description``: the line ``exam --list`` prints.
+
+Everything is checked when the file is read, so a mistake is reported once, with its
+file, table and field, before anything is drawn. The built-in families are exercise
+files too (``families/*.toml``), read by the same code.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import sympy as sp
+
+from ..errors import ProblemError, SymbackpropError, did_you_mean
+from ..loader import EXERCISE_KEYS, load_dict, parse_toml, read_toml
+from ..mistakes import MISTAKES
+from ..parse import is_name, parse_expression, split_indexed, symbol
+from . import families
+from .model import Ask
+from .randomspec import Spec, parse_spec
+
+QUESTION_FIELDS = ("ask", "prompt", "decimals", "significant", "type", "points", "mistakes",
+                   "zero_ok")
+TYPES = ("numeric", "multichoice")
+#: The catalogue's mistakes a question may name (symbackprop/mistakes.py); by default a
+#: question's distractors come from all of them that are not mere coincidences.
+CATALOGUE = tuple(MISTAKES)
+DEFAULT_MISTAKES = tuple(m.id for m in MISTAKES.values() if not m.coincidental)
+MAX_QUESTIONS = 50
+MAX_DECIMALS = 8
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
+COMPARISON = re.compile(r"(<=|>=|==|!=|<|>)")
+#: TeX that reads or writes files or redefines commands: never in a statement.
+FORBIDDEN_TEX = re.compile(r"\\(input|include|openin|openout|read|write|immediate|catcode|def|"
+                           r"edef|gdef|xdef|let|csname|newcommand|renewcommand|special|"
+                           r"directlua|usepackage|documentclass)(?![A-Za-z])")
+STATEMENT_WORDS = ("eta", "equations")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    name: str
+    text: str  # "lhs OP rhs", placeholders not yet filled in
+
+
+@dataclass
+class Exercise:
+    """An exercise as read from its file; :meth:`draw` makes one variant's table."""
+
+    name: str
+    source: str  # the file as errors name it
+    text: str  # the file's TOML text (``exam --show``)
+    base: dict  # the problem table, exercise tables removed
+    random: dict[str, Spec]
+    questions: list[Ask]
+    constraints: list[Constraint] = field(default_factory=list)
+    mistakes: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    statement: str | None = None
+    title: str = ""
+    description: str = ""
+
+    @property
+    def variables(self) -> list[str]:
+        """The placeholder variables: [random] names that are no value of the problem."""
+        return [n for n in self.random if not self._is_value(n)]
+
+    def _is_value(self, name: str) -> bool:
+        return name == "learning_rate" or name in self.base.get("inputs", {}) \
+            or name in self.base.get("parameters", {}) or name in self.base.get("graph", {})
+
+    def draw(self, rng) -> tuple[dict, dict[str, object]]:
+        """(problem table, placeholder values) of one variant, from ``rng``."""
+        table = copy.deepcopy(self.base)
+        free: dict[str, object] = {}
+        for name, spec in self.random.items():
+            if name == "learning_rate":
+                table[name] = spec.draw(rng)
+            elif name in table.get("graph", {}):
+                table["graph"][name] = spec.draw(rng)
+            else:
+                section = next((s for s in ("inputs", "parameters") if name in table.get(s, {})), None)
+                if section is None:
+                    free[name] = spec.draw(rng)
+                else:
+                    table[section][name] = _draw_like(table[section][name], spec, rng)
+        if free and "graph" in table:
+            table["graph"] = {k: fill(v, free) for k, v in table["graph"].items()}
+        return table, free
+
+    def asks(self, free: dict) -> list[Ask]:
+        """The questions of a variant, placeholders filled in."""
+        return [Ask(fill(a.key, free), fill(a.prompt, free), a.decimals, a.choice, a.mistakes,
+                    a.zero_ok, a.significant, a.points) for a in self.questions]
+
+    def rewrites(self, free: dict) -> dict:
+        """The file's misreadings as the distractor code takes them: name -> (note, rewrite)."""
+        out = {}
+        for name, (note, graph) in self.mistakes.items():
+            replaced = {k: fill(v, free) for k, v in graph.items()}
+            out[name] = (note, lambda t, r=replaced: {**t, "graph": {**t["graph"], **r}})
+        return out
+
+    def check_constraints(self, free: dict, values: dict) -> str | None:
+        """The name of the first constraint the variant breaks, or None."""
+        for c in self.constraints:
+            if not holds(fill(c.text, free), values):
+                return c.name
+        return None
+
+
+def fill(text: str, free: dict) -> str:
+    """``text`` with every ``{{name}}`` of a placeholder variable replaced by its value."""
+    if "{{" not in text:
+        return text
+    return PLACEHOLDER.sub(lambda m: str(free[m.group(1)]) if m.group(1) in free else m.group(0),
+                           text)
+
+
+def _draw_like(given, spec: Spec, rng):
+    """A value drawn for every element of ``given`` (a number, vector or matrix)."""
+    if isinstance(given, list):
+        return [_draw_like(g, spec, rng) for g in given]
+    return spec.draw(rng)
+
+
+def comparison(text: str) -> tuple[sp.Expr, str, sp.Expr]:
+    """``"abs(z_a) < 3"`` as (left, operator, right); each side by the whitelist parser."""
+    if not isinstance(text, str):
+        raise ProblemError('expected a condition in quotes, e.g. "abs(z_a) < 3"')
+    parts = COMPARISON.split(text)
+    if len(parts) != 3:
+        raise ProblemError("write one comparison: left < right (or <=, >, >=, ==, !=)")
+    return parse_expression(parts[0]), parts[1], parse_expression(parts[2])
+
+
+_COMPARE = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,
+            ">=": lambda a, b: a >= b, "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def holds(text: str, values: dict) -> bool:
+    """Whether the condition holds at the variant's values (by name)."""
+    left, op, right = comparison(text)
+    env = {symbol(n): v for n, v in values.items()}
+    a, b = (complex(sp.N(side.xreplace(env), 20)) for side in (left, right))
+    if a.imag or b.imag:
+        return False
+    return _COMPARE[op](a.real, b.real)
+
+
+# Reading -------------------------------------------------------------------------------
+
+
+def read_exercise(ref: str) -> Exercise:
+    """An exercise by built-in family name or file path; errors name the file."""
+    if ref in families.NAMES:
+        source = f"{ref} (built-in)"
+        text = families.text(ref)
+        raw = parse_toml(text)
+        name = ref
+    else:
+        path = Path(ref)
+        source = str(path)
+        try:
+            if not path.exists() and path.suffix != ".toml":
+                raise ProblemError(f"no such file, and not a built-in exercise"
+                                   f"{did_you_mean(ref, families.NAMES)}"
+                                   " (`symbackprop exam --list` lists them)")
+            raw = read_toml(path)
+            text = path.read_text(encoding="utf-8")
+        except SymbackpropError as exc:
+            raise exc.at(file=source) from None
+        name = path.stem
+    try:
+        return _read(raw, name=name, source=source, text=text)
+    except SymbackpropError as exc:
+        raise exc.at(file=source) from None
+
+
+def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
+    random = _read_random(raw.get("random", {}))
+    base = {k: v for k, v in raw.items() if k not in EXERCISE_KEYS}
+    graph = base.get("graph", {}) if isinstance(base.get("graph"), dict) else {}
+    variables = [n for n in random if not (n == "learning_rate" or n in graph
+                 or n in (base.get("inputs") or {}) or n in (base.get("parameters") or {}))]
+    for n, spec in random.items():
+        where = ProblemError("").at(section="random", field=n).where
+        if n in graph and not spec.strings:
+            raise ProblemError("a [graph] node is drawn from expressions in quotes:"
+                               ' choice("x*y", "x + y")', where)
+        if n in graph:
+            for expr in spec.args:
+                try:
+                    parse_expression(fill_first(expr, random, variables))
+                except SymbackpropError as exc:
+                    raise exc.at(section="random", field=n) from None
+        elif n not in variables and spec.strings:
+            raise ProblemError("a given value is drawn from numbers, not strings", where)
+    first = {n: _first(random[n]) for n in variables}
+    problem_raw = copy.deepcopy(base)
+    if "graph" in problem_raw and isinstance(problem_raw["graph"], dict):
+        problem_raw["graph"] = {k: fill(v, first) if isinstance(v, str) else v
+                                for k, v in problem_raw["graph"].items()}
+    problem = load_dict(problem_raw, name=name, source=source)
+    solution = problem.solve()
+    names = solution.key_names
+    questions = _read_questions(raw.get("questions"), solution, first, random)
+    constraints = _read_constraints(raw.get("constraints", {}), names, first)
+    mistakes = _read_mistakes(raw.get("mistakes", {}), graph, first)
+    for q_index, q in enumerate(questions, start=1):
+        for m in (q.mistakes if q.mistakes != ALL else ()):
+            if m not in CATALOGUE and m not in mistakes:
+                raise ProblemError(f"unknown mistake '{m}'{did_you_mean(m, CATALOGUE + tuple(mistakes))}"
+                                   f" (the catalogue: {', '.join(CATALOGUE)}; or a [mistakes.NAME]"
+                                   " table of this file)").at(section="questions",
+                                                              field=f"#{q_index} mistakes")
+    statement = raw.get("statement")
+    leaf_names = set(problem.graph.groups) | set(problem.graph.names)
+    if statement is not None:
+        _check_statement(statement, leaf_names | set(variables))
+    used = " ".join([q.key + " " + q.prompt for q in questions] + [c.text for c in constraints]
+                    + [statement or ""] + [v for g in ([graph] + [m[1] for m in mistakes.values()])
+                                           for v in g.values() if isinstance(v, str)]
+                    + [a for s in random.values() if s.strings for a in s.args])
+    placeholders = set(PLACEHOLDER.findall(used))
+    for n in variables:
+        if n not in placeholders:
+            raise ProblemError(f"names no value of the problem{did_you_mean(n, leaf_names)},"
+                               " and no {{" + n + "}} placeholder uses it").at(section="random", field=n)
+    for n, spec in random.items():
+        if n in variables or spec.strings:
+            continue
+        if n != "learning_rate" and n not in leaf_names:
+            raise ProblemError("a value of [inputs] or [parameters] is drawn, not a node").at(
+                section="random", field=n)
+    for text_field in ("title", "description"):
+        if not isinstance(raw.get(text_field, ""), str):
+            raise ProblemError("expected a string").at(field=text_field)
+    return Exercise(name=name, source=source, text=text, base=base, random=random,
+                    questions=questions, constraints=constraints, mistakes=mistakes,
+                    statement=statement, title=raw.get("title") or name,
+                    description=raw.get("description") or raw.get("title") or "")
+
+
+def fill_first(text: str, random: dict, variables) -> str:
+    return fill(text, {n: _first(random[n]) for n in variables})
+
+
+def _first(spec: Spec):
+    """The value a placeholder takes for checking the file: the first it can take."""
+    value = spec.args[0]
+    return value if isinstance(value, str) else (int(value) if value == int(value) else value)
+
+
+def _read_random(table) -> dict[str, Spec]:
+    if not isinstance(table, dict):
+        raise ProblemError('[random] must be a table of name = "spec"').at(section="random")
+    out = {}
+    for name, text in table.items():
+        if not (is_name(name) or name == "learning_rate"):
+            raise ProblemError("not a valid name").at(section="random", field=name)
+        try:
+            out[name] = parse_spec(text)
+        except SymbackpropError as exc:
+            raise exc.at(section="random", field=name) from None
+    return out
+
+
+def _read_questions(table, solution, first: dict, random) -> list[Ask]:
+    if table is None:
+        raise ProblemError("an exercise needs at least one [[questions]] entry with an ask"
+                           ).at(section="questions")
+    if not isinstance(table, list) or not all(isinstance(q, dict) for q in table) or not table:
+        raise ProblemError("write each question as a [[questions]] table").at(section="questions")
+    if len(table) > MAX_QUESTIONS:
+        raise ProblemError(f"more than {MAX_QUESTIONS} questions").at(section="questions")
+    out = []
+    for index, q in enumerate(table, start=1):
+        def where(f, index=index):
+            return {"section": "questions", "field": f"#{index} {f}"}
+        for k in q:
+            if k not in QUESTION_FIELDS:
+                raise ProblemError(f"unknown field{did_you_mean(k, QUESTION_FIELDS)}"
+                                   f" (fields: {', '.join(QUESTION_FIELDS)})").at(**where(k))
+        key = q.get("ask")
+        if not isinstance(key, str):
+            raise ProblemError("every question needs ask = \"a claim key\" (like dE/dw1)").at(**where("ask"))
+        try:
+            value = solution.lookup(fill(key, first))
+        except SymbackpropError as exc:
+            raise ProblemError(exc.message).at(**where("ask")) from None
+        if isinstance(value, list):
+            raise ProblemError(f"'{key}' is a vector or matrix: ask for one element"
+                               f" ({key}[0]...)").at(**where("ask"))
+        kind = q.get("type", "numeric")
+        if kind not in TYPES:
+            raise ProblemError(f"unknown type '{kind}'{did_you_mean(str(kind), TYPES)}"
+                               " (numeric or multichoice)").at(**where("type"))
+        decimals = _count(q, "decimals", 0, MAX_DECIMALS, where)
+        significant = _count(q, "significant", 1, MAX_DECIMALS, where)
+        if decimals is not None and significant is not None:
+            raise ProblemError("give decimals or significant, not both").at(**where("significant"))
+        points = q.get("points", 1)
+        if isinstance(points, bool) or not isinstance(points, int | Decimal) or not 0 < points <= 1000:
+            raise ProblemError("points must be a number from 0 (excluded) to 1000").at(**where("points"))
+        mistakes = q.get("mistakes")
+        if mistakes is not None and (not isinstance(mistakes, list)
+                                     or not all(isinstance(m, str) for m in mistakes)):
+            raise ProblemError('expected a list of mistake names, e.g. ["sign", "drop_local"]').at(
+                **where("mistakes"))
+        prompt = q.get("prompt")
+        if prompt is not None and not isinstance(prompt, str):
+            raise ProblemError("expected a string").at(**where("prompt"))
+        if prompt is not None:
+            _check_tex(prompt, where("prompt"))
+        zero_ok = q.get("zero_ok", False)
+        if not isinstance(zero_ok, bool):
+            raise ProblemError("expected true or false").at(**where("zero_ok"))
+        out.append(Ask(key, prompt or "", 4 if decimals is None and significant is None else (decimals or 0),
+                       kind == "multichoice", tuple(mistakes) if mistakes is not None else ALL,
+                       zero_ok, significant, float(points) if not isinstance(points, int) else points))
+    return out
+
+
+#: The default ``mistakes`` of a question: every mistake of the catalogue and the file.
+ALL = ("*",)
+
+
+def _count(q: dict, name: str, low: int, high: int, where) -> int | None:
+    value = q.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ProblemError(f"must be a whole number from {low} to {high}").at(**where(name))
+    return value
+
+
+def _read_constraints(table, names: set, first: dict) -> list[Constraint]:
+    if not isinstance(table, dict):
+        raise ProblemError('[constraints] must be a table of name = "condition"').at(section="constraints")
+    out = []
+    for name, text in table.items():
+        try:
+            left, _, right = comparison(fill(text, first) if isinstance(text, str) else text)
+        except SymbackpropError as exc:
+            raise exc.at(section="constraints", field=name) from None
+        for s in (left.free_symbols | right.free_symbols):
+            if s.name not in names:
+                raise ProblemError(f"'{s.name}' names nothing in the problem"
+                                   f"{did_you_mean(s.name, names)}").at(section="constraints", field=name)
+        out.append(Constraint(name, text))
+    return out
+
+
+def _read_mistakes(table, graph: dict, first: dict) -> dict[str, tuple[str, dict]]:
+    if not isinstance(table, dict):
+        raise ProblemError("[mistakes.NAME] tables hold note and graph").at(section="mistakes")
+    out = {}
+    for name, spec in table.items():
+        section = f"mistakes.{name}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("note"), str) \
+                or not isinstance(spec.get("graph"), dict) or set(spec) - {"note", "graph"}:
+            raise ProblemError('expected note = "what the student did" and graph = {node ='
+                               ' "expression as misread"}').at(section=section)
+        if name in CATALOGUE:
+            raise ProblemError("the catalogue already has a mistake of this name").at(section=section)
+        for node, expr in spec["graph"].items():
+            if node not in graph:
+                raise ProblemError(f"no such [graph] node{did_you_mean(node, graph)}").at(
+                    section=section, field=node)
+            try:
+                parse_expression(fill(expr, first) if isinstance(expr, str) else expr)
+            except SymbackpropError as exc:
+                raise exc.at(section=section, field=node) from None
+        out[name] = (spec["note"], dict(spec["graph"]))
+    return out
+
+
+def _check_tex(text: str, where: dict) -> None:
+    found = FORBIDDEN_TEX.search(text)
+    if found:
+        raise ProblemError(f"\\{found.group(1)} is not allowed (statements are text and math,"
+                           " never commands that read files or define commands)").at(**where)
+
+
+def _check_statement(statement, names: set) -> None:
+    if not isinstance(statement, str):
+        raise ProblemError("expected a string").at(field="statement")
+    _check_tex(statement, {"field": "statement"})
+    allowed = names | set(STATEMENT_WORDS)
+    for m in PLACEHOLDER.finditer(statement):
+        word = m.group(1)
+        base = split_indexed(word)[0] if split_indexed(word) else word
+        if word not in allowed and base not in allowed:
+            raise ProblemError(f"unknown placeholder {{{{{word}}}}}{did_you_mean(word, allowed)}"
+                               f" (placeholders: the problem's names, {', '.join(STATEMENT_WORDS)}"
+                               " and the [random] variables)").at(field="statement")

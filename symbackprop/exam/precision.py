@@ -1,0 +1,54 @@
+"""How precisely an exam asks, and what it accepts: one policy for the printed exam, the
+key, Moodle, Canvas and ``verify``.
+
+* **Asked precision.** A question asks for ``decimals`` places (default 4) or for
+  ``significant`` digits. Asked by decimals, an answer that would have fewer than
+  :data:`MIN_SIGNIFICANT` significant digits there is asked with more decimals
+  (neuron's df/ds6 = -0.000860 to 6 places, not -0.0009 to 4, which is ±12 %); an
+  answer that is exact at the asked places (the gate pattern's -6.0) is not widened.
+* **Tolerance.** An answer within :data:`BAND` units of the last asked place is
+  accepted: the band in which ``verify`` explains a number by rounding
+  (:data:`symbackprop.verify.tolerance.DEFAULT_BAND`), so Moodle, Canvas and verify
+  accept the same answers, and the question says so ("within ±0.0002 accepted").
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..numbers import to_decimal
+from ..verify.tolerance import DEFAULT_BAND
+
+MIN_SIGNIFICANT = 3
+MAX_DECIMALS = 8
+BAND = DEFAULT_BAND
+
+
+def asked_decimals(answer, decimals: int, significant: int | None = None) -> int:
+    """The decimals a question asks for its ``answer`` under the policy above."""
+    d = to_decimal(answer)
+    if d == 0 or not d.is_finite():
+        return decimals
+    exponent = d.adjusted()  # 10^exponent <= |d| < 10^(exponent + 1)
+    if significant is not None:
+        return max(0, min(MAX_DECIMALS, significant - 1 - exponent))
+    if d == d.quantize(Decimal(1).scaleb(-decimals)) if decimals <= 30 else False:
+        return decimals  # exact at the asked places
+    return max(decimals, min(MAX_DECIMALS, MIN_SIGNIFICANT - 1 - exponent))
+
+
+def tolerance(decimals: int) -> float:
+    """The accepted distance from the answer: :data:`BAND` units of the last place."""
+    return float(BAND * Decimal(1).scaleb(-decimals))
+
+
+def tolerance_text(decimals: int) -> str:
+    """The tolerance as the question states it: ``±0.0002``."""
+    return "±" + f"{tolerance(decimals):.{decimals}f}"
+
+
+def precision_text(decimals: int) -> str:
+    """"Give 4 decimal places; within ±0.0002 accepted." for a question's prompt."""
+    places = "a whole number" if decimals == 0 else \
+        f"{decimals} decimal place{'s' if decimals > 1 else ''}"
+    return f"Give {places}; within {tolerance_text(decimals)} accepted."

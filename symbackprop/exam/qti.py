@@ -1,0 +1,134 @@
+"""The exam as a QTI 1.2 package for Canvas: ``canvas-qti.zip`` with ``imsmanifest.xml``
+and one assessment.
+
+Canvas's importer ("Import existing content", QTI .zip file) reads QTI 1.2 in the form
+Canvas itself exports: an ``<assessment>`` whose root section holds one *question
+group* per slot (a ``<section>`` with ``<selection_number>1</selection_number>`` and its
+points per item), so each student gets one variant of each question. Items carry
+``question_type`` and ``points_possible`` metadata:
+
+* ``numerical_question``: a ``response_str``/``render_fib fibtype="Decimal"``, scored by
+  ``<or><varequal>answer</varequal><and><vargte>lo</vargte><varlte>hi</varlte></and></or>``,
+  the exact answer with the tolerance of :mod:`.precision` (the same band as Moodle and
+  verify);
+* ``multiple_choice_question``: a ``response_lid`` with one ``response_label`` per
+  choice and the right one scored by ``<varequal>``.
+
+Canvas quizzes render math written as ``\\( \\)`` with its MathJax, so the question text
+is the same HTML as Moodle's.
+"""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+import zipfile
+
+from .model import Exam, shown
+from .statement import prompt, statement, to_html
+
+QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
+CP_NS = "http://www.imsglobal.org/xsd/imscp_v1p1"
+ASSESSMENT = "assessment.xml"
+#: A fixed timestamp for the zip entries, so the same exam gives the same bytes.
+STAMP = (2020, 1, 1, 0, 0, 0)
+
+
+def _field(parent, label: str, entry: str) -> None:
+    f = ET.SubElement(parent, "qtimetadatafield")
+    ET.SubElement(f, "fieldlabel").text = label
+    ET.SubElement(f, "fieldentry").text = entry
+
+
+def _material(parent, html_text: str) -> None:
+    material = ET.SubElement(parent, "material")
+    ET.SubElement(material, "mattext", texttype="text/html").text = html_text
+
+
+def decimal_text(value: float) -> str:
+    """A number as Canvas writes one: always with a decimal point (4.0, not 4)."""
+    text = repr(float(value))
+    return text if "." in text or "e" in text else text + ".0"
+
+
+def _item(variant, exercise, q, slot: int) -> ET.Element:
+    item = ET.Element("item", ident=f"{variant.id}-q{slot}", title=f"{variant.id} q{slot} {q.ask.key}")
+    meta = ET.SubElement(ET.SubElement(item, "itemmetadata"), "qtimetadata")
+    kind = "numerical_question" if q.choices is None else "multiple_choice_question"
+    _field(meta, "question_type", kind)
+    _field(meta, "points_possible", decimal_text(q.ask.points))
+    presentation = ET.SubElement(item, "presentation")
+    _material(presentation, to_html(f"{statement(variant, exercise)}\n\n{prompt(q, variant.solution)}")
+              + f"<p><small>Variant {variant.id}, question {slot}</small></p>")
+    processing = ET.Element("resprocessing")
+    ET.SubElement(ET.SubElement(processing, "outcomes"), "decvar", maxvalue="100", minvalue="0",
+                  varname="SCORE", vartype="Decimal")
+    condition = ET.SubElement(processing, "respcondition", {"continue": "No"})
+    test = ET.SubElement(condition, "conditionvar")
+    if q.choices is None:
+        response = ET.SubElement(presentation, "response_str", ident="response1", rcardinality="Single")
+        ET.SubElement(ET.SubElement(response, "render_fib", fibtype="Decimal"), "response_label",
+                      ident="answer1")
+        either = ET.SubElement(test, "or")
+        ET.SubElement(either, "varequal", respident="response1").text = decimal_text(q.rounded)
+        bounds = ET.SubElement(either, "and")
+        ET.SubElement(bounds, "vargte", respident="response1").text = decimal_text(q.rounded - q.tolerance)
+        ET.SubElement(bounds, "varlte", respident="response1").text = decimal_text(q.rounded + q.tolerance)
+    else:
+        response = ET.SubElement(presentation, "response_lid", ident="response1", rcardinality="Single")
+        render = ET.SubElement(response, "render_choice")
+        for i, choice in enumerate(q.choices):
+            label = ET.SubElement(render, "response_label", ident=f"c{i}")
+            _material(label, shown(choice, q.decimals))
+        ET.SubElement(test, "varequal", respident="response1").text = f"c{q.correct}"
+    ET.SubElement(condition, "setvar", action="Set", varname="SCORE").text = "100"
+    item.append(processing)
+    return item
+
+
+def assessment_xml(exam: Exam) -> str:
+    root = ET.Element("questestinterop")
+    assessment = ET.SubElement(root, "assessment", ident=f"symbackprop-{exam.seed}",
+                               title=exam.title)
+    top = ET.SubElement(assessment, "section", ident="root_section")
+    for exercise in exam.exercises:
+        variants = [v for v in exam.variants if v.exercise == exercise.name]
+        for slot in range(1, len(variants[0].questions) + 1):
+            points = variants[0].questions[slot - 1].ask.points
+            group = ET.SubElement(top, "section", ident=f"{exercise.name}-q{slot}",
+                                  title=f"{exercise.title}: question {slot}")
+            selection = ET.SubElement(ET.SubElement(group, "selection_ordering"), "selection")
+            ET.SubElement(selection, "selection_number").text = "1"
+            ET.SubElement(ET.SubElement(selection, "selection_extension"),
+                          "points_per_item").text = decimal_text(points)
+            for variant in variants:
+                group.append(_item(variant, exercise, variant.questions[slot - 1], slot))
+    ET.indent(root)
+    text = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text.replace(
+        "<questestinterop>", f'<questestinterop xmlns="{QTI_NS}">', 1) + "\n"
+
+
+def manifest_xml(exam: Exam) -> str:
+    root = ET.Element("manifest", identifier=f"symbackprop-{exam.seed}-manifest", xmlns=CP_NS)
+    metadata = ET.SubElement(root, "metadata")
+    ET.SubElement(metadata, "schema").text = "IMS Content"
+    ET.SubElement(metadata, "schemaversion").text = "1.1.3"
+    ET.SubElement(root, "organizations")
+    resources = ET.SubElement(root, "resources")
+    resource = ET.SubElement(resources, "resource", identifier="assessment",
+                             type="imsqti_xmlv1p2", href=ASSESSMENT)
+    ET.SubElement(resource, "file", href=ASSESSMENT)
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def qti_zip(exam: Exam) -> bytes:
+    """The package's bytes: the manifest and the assessment, the same for the same exam."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, text in (("imsmanifest.xml", manifest_xml(exam)), (ASSESSMENT, assessment_xml(exam))):
+            info = zipfile.ZipInfo(name, STAMP)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, text.encode("utf-8"))
+    return buffer.getvalue()
