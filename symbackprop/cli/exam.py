@@ -9,6 +9,7 @@ description; ``symbackprop exam --show NAME`` prints one as an exercise file to 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from ..errors import SymbackpropError, did_you_mean
 from ..exam import FAMILIES, make_exam, read_exercise
@@ -68,7 +69,8 @@ def run(args) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise SymbackpropError("--jobs: must be at least 1")
     formats = format_list(args.format, FORMATS)
-    directory = target_directory(args.output, f"exam-{args.family}-{args.seed}")
+    names = "+".join(Path(e).stem for e in args.exercises)
+    directory = target_directory(args.output, f"exam-{names}-{args.seed}")
     show = sys.stderr.isatty()
     exam = make_exam(args.exercises, args.variants, args.seed, jobs=args.jobs,
                      progress=_progress if show else None)

@@ -2,10 +2,10 @@
 
 An exercise file (docs/exams.md) is a problem file of either form with more tables:
 
-* ``[random]``: how given values are drawn afresh for every variant
-  (:mod:`.randomspec`); a name that is no value of the problem is a *placeholder
-  variable* (``k = "choice(1, 2)"``) for ``{{k}}`` in asks, prompts, graph expressions,
-  constraints and the statement;
+* ``[random]``: how given values (and a ``[graph]`` node's expression, from a choice of
+  expressions) are drawn afresh for every variant (:mod:`.randomspec`); a name that is
+  no value of the problem is a *placeholder variable* (``k = "choice(1, 2)"``) for
+  ``{{k}}`` in asks, prompts, constraints, misreadings and the statement;
 * ``[[questions]]``: ``ask`` (a claim key), ``prompt``, ``decimals`` or
   ``significant``, ``type`` (numeric or multichoice), ``points``, ``mistakes`` (the
   catalogue's names the distractors come from; default: all that apply), ``zero_ok``;
@@ -89,7 +89,8 @@ class Exercise:
             or name in self.base.get("parameters", {}) or name in self.base.get("graph", {})
 
     def draw(self, rng) -> tuple[dict, dict[str, object]]:
-        """(problem table, placeholder values) of one variant, from ``rng``."""
+        """(problem table, placeholder values) of one variant, from ``rng``: every value
+        of ``[random]`` drawn in the file's order (the graph itself holds no placeholder)."""
         table = copy.deepcopy(self.base)
         free: dict[str, object] = {}
         for name, spec in self.random.items():
@@ -103,8 +104,6 @@ class Exercise:
                     free[name] = spec.draw(rng)
                 else:
                     table[section][name] = _draw_like(table[section][name], spec, rng)
-        if free and "graph" in table:
-            table["graph"] = {k: fill(v, free) for k, v in table["graph"].items()}
         return table, free
 
     def asks(self, free: dict) -> list[Ask]:
@@ -210,17 +209,21 @@ def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
         if n in graph:
             for expr in spec.args:
                 try:
-                    parse_expression(fill_first(expr, random, variables))
+                    parse_expression(expr)
                 except SymbackpropError as exc:
                     raise exc.at(section="random", field=n) from None
         elif n not in variables and spec.strings:
             raise ProblemError("a given value is drawn from numbers, not strings", where)
     first = {n: _first(random[n]) for n in variables}
-    problem_raw = copy.deepcopy(base)
-    if "graph" in problem_raw and isinstance(problem_raw["graph"], dict):
-        problem_raw["graph"] = {k: fill(v, first) if isinstance(v, str) else v
-                                for k, v in problem_raw["graph"].items()}
-    problem = load_dict(problem_raw, name=name, source=source)
+    for node, expr in graph.items():
+        if isinstance(expr, str) and PLACEHOLDER.search(expr):
+            raise ProblemError("a [graph] expression holds no placeholder, so that the file stays"
+                               ' a problem to solve: make the number an input, or draw the node'
+                               ' with choice("...", "...") in [random]').at(section="graph", field=node)
+    for n, spec in random.items():
+        if n in graph and any(PLACEHOLDER.search(a) for a in spec.args):
+            raise ProblemError("a drawn expression holds no placeholder").at(section="random", field=n)
+    problem = load_dict(base, name=name, source=source)
     solution = problem.solve()
     names = solution.key_names
     questions = _read_questions(raw.get("questions"), solution, first, random)
@@ -259,10 +262,6 @@ def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
                     questions=questions, constraints=constraints, mistakes=mistakes,
                     statement=statement, title=raw.get("title") or name,
                     description=raw.get("description") or raw.get("title") or "")
-
-
-def fill_first(text: str, random: dict, variables) -> str:
-    return fill(text, {n: _first(random[n]) for n in variables})
 
 
 def _first(spec: Spec):

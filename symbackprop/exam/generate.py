@@ -68,8 +68,15 @@ def make_exam(exercises, variants: int, seed: int, jobs: int | None = None,
         seen: set[str] = set()
         for index, (variant, attempt, fired) in enumerate(_draw_all(exercise, seed, variants, jobs)):
             rules.update(fired)
+            repeats = 0
             while variant.signature() in seen:  # rare: redraw here, from the next attempt on
                 rules["duplicate"] += 1
+                repeats += 1
+                if repeats >= MAX_ATTEMPTS:
+                    raise SymbackpropError(
+                        f"{exercise.source}: no well-posed variant in {MAX_ATTEMPTS} draws: the"
+                        f" rule duplicate failed {repeats} times (variant {index + 1} repeats an"
+                        f" earlier one, {len(seen)} found); widen [random] or ask fewer --variants")
                 variant, attempt = draw_variant(exercise, seed, index, attempt + 1, rules)
             seen.add(variant.signature())
             variant.student = index + 1
