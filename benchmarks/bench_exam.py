@@ -9,9 +9,15 @@
    number of processes): the ratio says what a variant costs beyond one solve (the
    screen, redraws, the distractors' problems, the questions).
 
+3. A 3-exercise exam (chain, net221 and a teacher's tanh exercise file) of 30 papers with
+   every output (key, Moodle XML, Canvas QTI, exam and solutions as .tex and PDF), target
+   < 10 s, beside solving the same 90 problems once.
+4. The key of that exam for 1000 papers (3000 variants), target < 30 s, beside solving the
+   same 3000 problems once.
+
 Times are wall times; the machine's load (other processes) inflates them, so the run
 prints the load average next to them. Run: python benchmarks/bench_exam.py
-(--quick: 200 instead of 1000 variants for 2.)
+(--quick: 200 instead of 1000 variants for 2 and 4; --several: 3 and 4 alone.)
 """
 
 from __future__ import annotations
@@ -83,7 +89,36 @@ def main() -> None:
         tables = [v["problem"] for v in json.loads(text)["variants"]]
         solve = solve_once(tables)
         print(f"{name:<8} {total:7.2f} {solve:13.2f} {total / solve:9.2f}x {os.getloadavg()[0]:5.1f}")
+    several(count)
+
+
+EXERCISES = ["chain", "net221",
+             str(Path(__file__).resolve().parent.parent / "tests" / "data" / "exercise_tanh.toml")]
+
+
+def several(count: int) -> None:
+    print("\n3. A 3-exercise exam (chain, net221, a tanh exercise file) of 30 papers with key,"
+          " Moodle XML, Canvas QTI, exam and solutions (.tex and PDF); target < 10 s")
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        exam = make_exam(EXERCISES, 30, seed=2026)
+        drawn = time.perf_counter() - start
+        write_outputs(outputs(exam, ("key", "moodle", "qti", "tex", "pdf")), Path(tmp))
+        total = time.perf_counter() - start
+    solve = solve_once([v.table for v in exam.variants])
+    print(f"total {total:.2f} s (draw {drawn:.2f} s, outputs {total - drawn:.2f} s); solving the"
+          f" same {len(exam.variants)} problems once {solve:.2f} s: {total / solve:.1f}x;"
+          f" load {os.getloadavg()[0]:.1f}")
+    print(f"\n4. The key of the 3-exercise exam for {count} papers; target < 30 s")
+    total, text = timed(lambda: key_json(make_exam(EXERCISES, count, seed=2026)))
+    tables = [v["problem"] for v in json.loads(text)["variants"]]
+    solve = solve_once(tables)
+    print(f"key {total:.2f} s for {len(tables)} variants; solving them once {solve:.2f} s:"
+          f" {total / solve:.2f}x; load {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
+    if "--several" in sys.argv:  # sections 3 and 4 alone
+        several(200 if "--quick" in sys.argv else 1000)
+        sys.exit(0)
     main()
