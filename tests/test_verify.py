@@ -754,3 +754,14 @@ def test_a_hand_computed_forward_pass_is_always_accepted(table, k):
         sheet_values[names[node]] = sp.Rational(claims[node])
     report = sb.verify(problem, claims)
     assert report.accepted, report.to_text()
+
+
+def test_a_note_prints_no_digit_past_what_was_recomputed():
+    """A claim of 0e9 is judged to 30 decimals; its note said w5 = 0.2 with dE/dw5 = 0
+    "would give 0.19999999999999999999999999999999": digits of the recomputation's binary
+    noise. w5 - η·0 is 0.2 exactly (the problem's w5 = 0.2), so every digit shown is 0.2's."""
+    w5 = Decimal(load_toml(examples.example_text("net-221"))["parameters"]["w5"])
+    (_, v) = sb.verify("net-221", {"dE/dw5": "0e9", "w5_new": "0e9"}).verdicts
+    assert v.status in ("wrong", "carried")
+    own = v.note.split("would give ")[1].split(",")[0]
+    assert Decimal(own) == w5, v.note

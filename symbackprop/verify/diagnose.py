@@ -20,9 +20,14 @@ import sympy as sp
 
 from ..mistakes import MISTAKES, iter_wrong_values
 from ..numbers import format_number, to_decimal
+from .recompute import DIGITS
 from .tolerance import matches, within
 
 MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant digits
+#: The significant digits of a recomputation that are certain: it is done in binary
+#: floats of ``DIGITS`` digits, whose last digits are noise (0.2 - 0.7·0 was shown to
+#: 32 decimals as 0.19999999999999999999999999999999).
+CERTAIN_DIGITS = DIGITS - 3
 
 
 def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
@@ -47,7 +52,7 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
             return f"{expected}; as if one {wrong.sentence}", wrong.mistake
     if verdict.recomputed is not None and verdict.sources:
-        own = format_number(verdict.recomputed, places)
+        own = format_number(to_decimal(verdict.recomputed, CERTAIN_DIGITS), places)
         sources = ", ".join(f"{k} = {format(given[k], 'f')}" for k in verdict.sources[:4])
         return (f"{expected}; the given {sources} would give {own}, not {claim.given.text} either",
                 None)
