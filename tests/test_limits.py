@@ -230,3 +230,17 @@ def test_chain_of_an_unknown_name_raises_the_library_error():
         solution.chain("nope")
     with pytest.raises(SymbackpropError):
         solution.derivative("E", "nope")
+
+
+def test_a_title_with_a_line_break_is_one_line_of_text_underlined_to_its_width(tmp_path):
+    """A title holding a newline, tab or ESC heads the text account as one quoted line,
+    and the ===== under it is as wide as what is shown (it was two lines, and the
+    rule as long as the raw title)."""
+    path = tmp_path / "title.toml"
+    path.write_text('title = "one\\ntwo\\t\\u001b[1m"\n[graph]\nf = "w*x"\n[inputs]\nx = 1\n'
+                    "[parameters]\nw = 2\n")
+    result = run_cli("solve", path)
+    assert result.returncode == 0, result.stderr
+    first, rule = result.stdout.splitlines()[:2]
+    assert first == "one\\ntwo\\t\\x1b[1m"
+    assert rule == "=" * len(first)

@@ -13,6 +13,7 @@ from .. import ops
 from ..display import Display
 from ..numbers import DEFAULT_PLACES, to_decimal
 from ..parse import SourcePrinter
+from ..printable import printable
 from ..solution import Chain, Solution
 from .lines import (
     MAX_PATHS_SHOWN,
@@ -127,7 +128,8 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
     display = Display.of(places)
     problem, graph = solution.problem, solution.graph
     out = solution.output
-    lines = [problem.title or problem.name, "=" * len(problem.title or problem.name), ""]
+    title = printable(problem.title or problem.name)  # one line, control characters quoted
+    lines = [title, "=" * len(title), ""]
     lines.append("Given")
     for name, leaf in graph.leaves.items():
         lines.append(f"  {name} = {display.given(leaf.value)}   ({leaf.kind})")
