@@ -1,4 +1,4 @@
-"""The Python API of contract section 5 and the claim keys of section 2."""
+"""The Python API of docs/kernels.md and the claim keys of docs/claim-keys.md."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ def test_kink_warning():
 
 
 def test_bp1_to_bp4_reproduced_by_the_scalar_sweep():
-    """The matrix rules of seed 003, computed here with numpy, equal the sweep's adjoints."""
+    """The matrix rules of Lesson 5 (BP1-BP4), computed here with numpy, equal the sweep's adjoints."""
     import numpy as np
 
     s = sb.load("autoencoder-838").solve()

@@ -1,4 +1,4 @@
-"""The browser pages (contract section 9) in real headless Chromium, loaded from disk.
+"""The browser pages (docs/browser.md) in real headless Chromium, loaded from disk.
 
 The worked solution: the math renders (MathML, no raw TeX on screen), selecting a node by
 pointer or keyboard shows its value, gradient and chain, with numbers checked against the

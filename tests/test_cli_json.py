@@ -1,4 +1,4 @@
-"""The command line and the JSON of contract sections 3 and 4."""
+"""The command line and the JSON of docs/command-line.md and docs/json.md."""
 
 from __future__ import annotations
 

@@ -75,7 +75,7 @@ def test_every_builtin_compiles_and_shows_its_numbers(solutions, tmp_path):
 
 
 def test_neuron_matches_the_lecture(solutions):
-    """Seed 000: the sigmoid neuron's output is 0.73 and -0.53 flows through the 1/x gate."""
+    """From Error to Learning: the sigmoid neuron's output is 0.73 and -0.53 flows through the 1/x gate."""
     s = solutions["neuron"]
     reciprocal = next(n for n in s.graph.nodes if n.op is not None and n.op.name == "inv")
     (into,) = reciprocal.inputs

@@ -616,7 +616,7 @@ def test_marked_sheets_one_per_student_and_one_for_printing(exam_dir, klass, tmp
 
 
 def test_papers_of_several_exercises(tmp_path):
-    """A key whose variants carry "exercise" and "student" (contract section 6): each
+    """A key whose variants carry "exercise" and "student" (docs/exams.md): each
     student's paper is every variant with their number, graded as one row."""
     from test_exam import oracle_answer
 

@@ -1,4 +1,4 @@
-"""The numeric kernels (contract section 5) against independent sources.
+"""The numeric kernels (docs/kernels.md) against independent sources.
 
 * the core's exact worked solution (batch of one), for the built-ins and for every
   activation and loss of the contract, in both forms;

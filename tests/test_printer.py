@@ -73,7 +73,7 @@ def test_negation_of_a_sum_keeps_its_parentheses():
 
 def test_a_negated_sum_factor_takes_the_sign():
     """SymPy's derivative of binary cross-entropy, written as the lectures write it
-    (seed 004): -y/ŷ + (1 - y)/(1 - ŷ), not -y/ŷ - (-1 + y)/(1 - ŷ)."""
+    (the L6 handout): -y/ŷ + (1 - y)/(1 - ŷ), not -y/ŷ - (-1 + y)/(1 - ŷ)."""
     import symbackprop as sb
 
     local = sb.load("logreg").solve().derivation.edges["L", "y_hat"].local

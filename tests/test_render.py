@@ -117,13 +117,13 @@ def test_sigmoid_neuron_shows_its_gate_values(texts):
     assert "reciprocal gate" in text and "exp gate" in text
 
 
-# ------------------------------------------------------------------- seed 004's MLP
+# ------------------------------------------------------------------- the L6 handout's MLP
 
 
 @needs_tex
 def test_mlp_in_matrix_form_shows_its_gradients_and_updated_b2(texts):
     solution, text = texts["mlp-relu-bce"]
-    # seed 004 has sigma(1.38) = 0.7986 and carries it; the right value is 0.7990
+    # the L6 handout has sigma(1.38) = 0.7986 and carries it; the right value is 0.7990
     assert "0.7990" in text and "0.7986" not in text
     dW2 = solution.lookup("dL/dW2")[0]
     assert [shown(v) for v in dW2] == ["-0.1206", "-0.2613"]  # seed: -0.1210, -0.2621

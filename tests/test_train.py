@@ -1,5 +1,5 @@
 """``symbackprop train`` and :func:`symbackprop.train`: the built-ins learn with the
-defaults, the JSON is contract section 4's, the plot is a real PNG, bad input is one
+defaults, the JSON is docs/json.md's, the plot is a real PNG, bad input is one
 ``error:`` line with exit status 2."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def test_plot_writes_a_png_with_gradient_norms(tmp_path):
 
 
 def test_api_grad_norms_show_the_vanishing_gradient():
-    """Seed 003: in a deep sigmoid network the first layer's gradient is the smallest."""
+    """Lesson 5: in a deep sigmoid network the first layer's gradient is the smallest."""
     table = {
         "network": {"layers": [4, 4, 4, 4, 4, 4, 1], "activations": ["sigmoid"] * 6, "loss": "half_sse"},
         "parameters": {}, "data": {"x": np.eye(4).tolist(), "y": [[0], [1], [1], [0]]},
@@ -225,7 +225,7 @@ def test_missing_matplotlib_names_the_extra(tmp_path):
 
 
 def test_logreg_trains_with_the_defaults():
-    """Seed 004's logistic regression: σ(w·50) saturates after one step; the loss stays
+    """The L6 handout's logistic regression: σ(w·50) saturates after one step; the loss stays
     finite (exactly, about 4.9e-55) and never goes up."""
     result = run_cli("train", "logreg", "--json")
     assert result.returncode == 0 and "warning" not in result.stderr, result.stderr

@@ -90,7 +90,7 @@ def notes(report) -> dict[str, str]:
     return {v.key: v.note for v in report.verdicts}
 
 
-# ------------------------------------------------------------------ seed 001, 3-2-2
+# ------------------------------------------------------------------ the “Backpropagation” slides, 3-2-2
 
 # Worked out by hand: the table's first-layer gradients sum only the path through y2
 # (e.g. dE/dw1: 0.7502 * 0.1598 * 0.8 * 0.0132 = 0.00127, shown 0.0012; the path through
@@ -144,7 +144,7 @@ def test_net_322_wrong_gradients_are_a_missing_path():
         assert Decimal(given[key]) in cut(one_path[key.split("/d")[1]], given[key]), key
 
 
-# ------------------------------------------------------------------ seed 001, 2-2-1
+# ------------------------------------------------------------------ the “Backpropagation” slides, 2-2-1
 
 
 def test_net_221_slides_are_all_accepted(cli):
@@ -529,7 +529,7 @@ def test_whole_arrays_and_one_element_vectors():
     assert [v.key for v in flat.verdicts] == ["dL/dW2[0][0]", "dL/dW2[0][1]"]
     with pytest.raises(sb.SymbackpropError, match="shape 2x2"):
         sb.verify("mlp-relu-bce", {"dL/dW1": "[-0.1, -0.2, -0.1, -0.2]"})
-    # and a vector as the column it is on paper (z1 = W1 x + b1 = [0.6, 1.3] in seed 004)
+    # and a vector as the column it is on paper (z1 = W1 x + b1 = [0.6, 1.3] in the L6 handout)
     column = sb.verify("mlp-relu-bce", {"z1": "[[0.6], [1.3]]", "a1": "[[0.6, 1.3]]"})
     assert [v.key for v in column.verdicts] == ["z1[0]", "z1[1]", "a1[0]", "a1[1]"]
     assert column.summary["correct"] == 4, column.to_text()

@@ -2,7 +2,7 @@
 
     from symbackprop.exam import make_exam
     exam = make_exam(["chain", "net221", "my.toml"], variants=30, seed=7)
-    exam.key()                      # the answer key (contract sections 4 and 6)
+    exam.key()                      # the answer key (docs/json.md and docs/exams.md)
 
 An exercise is a problem file with ``[random]`` and ``[[questions]]`` tables
 (:mod:`.exercise`); the built-in families are such files too (:mod:`.families`). Every

@@ -136,7 +136,7 @@ class Exam:
         return next(e for e in self.exercises if e.name == name)
 
     def key(self) -> dict:
-        """The answer key (contract sections 4 and 6)."""
+        """The answer key (docs/json.md and docs/exams.md)."""
         out = {"family": self.family, "seed": self.seed}
         if len(self.exercises) > 1:
             out["exercises"] = [e.name for e in self.exercises]

@@ -1,6 +1,6 @@
 """The files of an exam, each a thin driver over the one drawn :class:`Exam`.
 
-``key.json`` (contract sections 4 and 6), ``moodle.xml`` (and, asked for,
+``key.json`` (docs/json.md and docs/exams.md), ``moodle.xml`` (and, asked for,
 ``moodle-cloze.xml``), ``canvas-qti.zip``, ``exam.tex``/``exam.pdf`` and
 ``solutions.tex``/``solutions.pdf``; on request (``--format practice``, not by default),
 ``variant-ID-practice.html``, a practice page per variant for self-study. Every output is

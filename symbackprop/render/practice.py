@@ -138,12 +138,12 @@ def practice_context(solution, places: int) -> dict:
 
 
 def render_practice(solution, places: int) -> str:
-    """The practice page of a solved problem (contract section 9)."""
+    """The practice page of a solved problem (docs/browser.md)."""
     return render_page("html/practice.html.j2", **practice_context(solution, places))
 
 
 def practice_from_table(table: dict, name: str, places: int = 4) -> str:
-    """The practice page of a problem given in graph form (contract section 1), such as
+    """The practice page of a problem given in graph form (docs/problem-files.md), such as
     an exam variant's table in ``key.json``: for ``symbackprop exam ... --format
     practice``, one page of self-study per fresh variant."""
     from ..loader import load_dict

@@ -1,4 +1,4 @@
-"""Claims files (contract section 2): the numbers a student or a slide deck gives.
+"""Claims files (docs/claim-keys.md): the numbers a student or a slide deck gives.
 
 One claim per line, ``KEY = NUMBER`` or ``KEY = [[..], [..]]`` for a whole vector or
 matrix; blank lines and lines starting with ``#`` are ignored (a ``#`` after the number
@@ -229,7 +229,7 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
 def check_direction(key: Key, elements: list[Key], graph, upstream: dict) -> None:
     """Refuse a derivative key written upside down: ``dz_a/dh_a`` where h_a = σ(z_a).
 
-    Contract section 2 defines d top / d bottom for a ``bottom`` upstream of ``top``. When
+    docs/claim-keys.md defines d top / d bottom for a ``bottom`` upstream of ``top``. When
     instead ``top`` is upstream of ``bottom``, the key is almost surely the intended
     derivative with its names swapped; answering 0 (``top`` does not depend on
     ``bottom``) would mark a right number wrong for a slip of notation. Names unrelated

@@ -47,7 +47,7 @@ class Report:
         return 0 if self.accepted else 1
 
     def to_json(self) -> dict:
-        """The object of ``symbackprop verify P C --json`` (contract section 4)."""
+        """The object of ``symbackprop verify P C --json`` (docs/json.md)."""
         return {"claims": [v.to_json() for v in self.verdicts], "summary": self.summary}
 
     def summary_line(self) -> str:
