@@ -355,3 +355,41 @@ def test_no_noise_term_in_a_softmax_written_as_a_graph():
     e1, e2 = sp.exp(sp.Rational(1, 5) - sp.Rational(2, 10)), sp.exp(sp.Rational(7, 10) + sp.Rational(1, 20))
     assert abs(solution.gradients["w21"] - sp.N(e2 / (e1 + e2) - 1, 30)) < sp.Float("1e-25")
     assert "e-" not in render_text(solution)
+
+
+def test_a_marked_sheet_summarises_one_hot_zeros_too():
+    """The marked sheet's correction of dL/dW1[2][1] printed four paths, two of them
+    0 · 0.20543 · ...: it says the terms with y_1 = 0 vanish and shows the other two,
+    whose displayed products add up to the result; the value agrees with numpy's
+    backpropagation of the same network (tanh, softmax, cross-entropy: δ2 = a2 − y)."""
+    import numpy as np
+
+    from symbackprop.verify.sheet import report_context
+
+    problem = sb.load(DATA / "net-232-tanh-softmax.toml")
+    report = sb.verify(problem, {"dL/dW1[2][1]": "-1.23456"})
+    (row,) = report_context(report)["rows"]
+    tex = "\n".join(row["correction"])
+    assert not re.search(r"(= |\+ )0 \\cdot", tex), tex
+    assert row["vanish"] == "y_{1} = 0"
+    W1 = np.array([[0.4, -0.3], [0.2, 0.6], [-0.5, 0.1]])
+    W2 = np.array([[0.3, -0.6, 0.8], [-0.2, 0.5, 0.7]])
+    x, y = np.array([0.5, -1.2]), np.array([0.0, 1.0])
+    a1 = np.tanh(W1 @ x + np.array([0.1, -0.2, 0.05]))
+    z2 = W2 @ a1 + np.array([0.0, 0.1])
+    a2 = np.exp(z2) / np.exp(z2).sum()
+    truth = ((W2.T @ (a2 - y)) * (1 - a1 ** 2))[2] * x[1]
+    numeric = " ".join(r for r in row["correction"] if r"\cdot" in r)
+    terms = [t.replace("&=", "").replace(r"&\quad", "").strip()
+             for t in re.split(r"\s\+\s", numeric)]
+    shown = sum(_product_tex(t) for t in terms)
+    result = re.findall(_NUMBER, row["correction"][-1])[-1]
+    assert len(terms) == 2 and abs(shown - Fraction(result)) <= unit(result)
+    assert abs(Fraction(result) - Fraction(str(truth))) <= unit(result) / 2
+
+
+def _product_tex(term: str) -> Fraction:
+    out = Fraction(1)
+    for factor in term.split(r"\cdot"):
+        out *= Fraction(factor.strip().strip("()"))
+    return out

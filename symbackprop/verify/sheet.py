@@ -18,10 +18,10 @@ from ..display import Display, tex_number
 from ..errors import ClaimError
 from ..keys import Kind, parse_key
 from ..numbers import format_number
-from ..render.document import factor_tex
+from ..render.document import factor_tex, vanish_tex
 from ..render.environment import environment, escape_tex
 from ..render.equations import Equation, approx
-from ..render.lines import MAX_PATHS_SHOWN, chain_numbers, update_line
+from ..render.lines import MAX_PATHS_SHOWN, chain_numbers, update_line, vanishing
 from ..render.pdf import compile_many
 from ..render.printer import (
     derivatives_in_math,
@@ -73,12 +73,15 @@ def key_inline_tex(key) -> str:
     return key_tex(key)
 
 
-def correction_tex(solution, key, display: Display) -> list[str] | None:
+def correction_tex(solution, key, display: Display,
+                   vanished: list[str] | None = None) -> list[str] | None:
     """The right computation of a quantity as the sides of an equation chain
     ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out.
     The numbers are the display policy's, as in the worked solution: the factors shown
     give the value shown (a side marked :data:`~symbackprop.render.equations.APPROX`
-    where they cannot)."""
+    where they cannot). As in the worked solution, paths through a local derivative
+    that is exactly 0 (a one-hot target's y_j = 0) are left out, and what makes them 0
+    is appended to ``vanished`` (in math) for the sheet to say once."""
     if key.kind == Kind.DERIVATIVE:
         if key.name == key.wrt:
             return None
@@ -89,6 +92,9 @@ def correction_tex(solution, key, display: Display) -> list[str] | None:
             return [head, display.tex(solution.derivative(key.name, key.wrt))]
         if not chain.paths:
             return [head, "0"]
+        chain, zeros = vanishing(solution, chain)
+        if vanished is not None:
+            vanished += [vanish_tex(solution, z) for z in zeros]
         symbolic = " + ".join(r" \, ".join(partial(f.edge.upper, f.edge.lower)
                                            for f in path) for path in chain.paths)
         numbers = chain_numbers(chain, display)
@@ -128,6 +134,9 @@ def report_context(report) -> dict:
         places = max(v.claim.given.decimals + 2, 4)
         shown = max(v.claim.given.decimals, 4)  # corrections at the sheet's precision
         display = displays.setdefault(shown, Display(shown))
+        vanished: list[str] = []
+        correction = (_rows(correction_tex(solution, v.claim.key, display, vanished))
+                      if v.status == "wrong" else None)
         rows.append({
             "claim": key_inline_tex(v.claim.key),
             "name": key_tex(v.claim.key),
@@ -136,8 +145,8 @@ def report_context(report) -> dict:
             "expected": format_number(v.expected, places),
             "status": v.status,
             "note": note_tex(v.note, solution.key_names) if v.status != "correct" else "",
-            "correction": (_rows(correction_tex(solution, v.claim.key, display))
-                           if v.status == "wrong" else None),
+            "correction": correction,
+            "vanish": ", ".join(vanished),
         })
     return {
         "title": escape_tex(problem.title or problem.name),
