@@ -708,3 +708,28 @@ def test_points_from_the_key(key, klass, tmp_path):
         assert s.max_points == 4
         assert s.points == sum(worth.get(st, 0) * (2 if i == 1 else 1)
                                for i, st in enumerate(statuses))
+
+
+def test_names_that_a_spreadsheet_would_run_are_written_as_text(exam_dir, key, tmp_path):
+    """OWASP's CSV injection: a cell that begins =, +, -, @, tab or CR gets a leading '."""
+    variant = key["variants"][0]
+    names = ['=HYPERLINK("http://evil","x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)",
+             "ann=1"]
+    path = tmp_path / "evil.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "variant", "ask", "answer"])
+        for name in names:
+            w.writerow([name, variant["id"], "y", "0.5"])
+    out = tmp_path / "out"
+    assert main(["grade", str(exam_dir), str(path), "-o", str(out)]) == 0
+    for file in ("gradebook.csv", "moodle-grades.csv"):
+        rows = list(csv.reader((out / file).open(encoding="utf-8")))
+        firsts = sorted(r[0] for r in rows[1:])
+        assert firsts == sorted(["'" + n for n in names[:4]] + ["ann=1"]), file
+        assert all(not c.startswith(("=", "+", "-", "@", "\t", "\r"))
+                   for r in rows for c in r), file
+    # names are read stripped, so a leading tab or CR reaches the writer only from elsewhere
+    from symbackprop.grade.gradebook import safe_cell
+
+    assert [safe_cell(c) for c in ("\tx", "\rx", "x", "0.5", "")] == ["'\tx", "'\rx", "x", "0.5", ""]

@@ -9,6 +9,9 @@ its points. Points are written exactly (``0.5``, ``2.25``, ``3``), never as floa
 (``Email address`` when the answers came from Moodle, with the names; otherwise
 ``Student``, which maps to the username or ID number), ``Grade`` (the points) and
 ``Feedback`` (the tally of marks), comma-separated UTF-8 with a point for decimals.
+
+In both CSV files a cell that begins as a spreadsheet formula does (``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) is written with a single quote in front.
 """
 
 from __future__ import annotations
@@ -28,10 +31,21 @@ def points_text(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
+# A cell a spreadsheet would read as a formula (OWASP, "CSV Injection"): a student name
+# such as =HYPERLINK(...) typed into a responses file must not run when a teacher opens
+# the gradebook. Such a cell is written with a single quote in front, as OWASP advises.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(cell: str) -> str:
+    """``cell`` as text a spreadsheet shows, never runs: a leading ' before a formula."""
+    return "'" + cell if cell.startswith(FORMULA_START) else cell
+
+
 def _csv(rows: list[list[str]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerows(rows)
+    writer.writerows([safe_cell(c) for c in row] for row in rows)
     return out.getvalue()
 
 
