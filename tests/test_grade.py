@@ -88,7 +88,7 @@ PLANTS = {
     "missing": (("correct", "missing", "correct"), "2"),
     "comma": (("correct", "correct", "correct"), "3"),
     "added": (("correct", "correct", "wrong"), "2"),
-    "shared": (("wrong", "correct", "correct"), "2"),
+    "same_wrong": (("wrong", "correct", "correct"), "2"),
     "copied": (("wrong", "correct", "correct"), "2"),
 }
 
@@ -119,7 +119,7 @@ def planted_rows(student: str, variant: dict, plant: str,
         answers[2] = "0.62.1"
     elif plant == "comma":
         answers[0] = answers[0].replace(".", ",")
-    elif plant == "shared":
+    elif plant == "same_wrong":
         answers[0] = SHARED_WRONG
     elif plant == "copied":  # y copied from a neighbour with another variant
         answers[0] = shown(Oracle(neighbour).truth()[0], y_d)
@@ -505,8 +505,8 @@ def _expected_lines(plants) -> list[str]:
         lines.append(f"- {n} students ({_share(n, whole)}){words}")
     carried = sum(1 for p, _, st, _ in plants.values() if p == "carried" and "carried" in st)
     lines.append(f"- a wrong y: {carried} students ({_share(carried, whole)}) carried it into q2, q3")
-    shared = sum(1 for p, *_ in plants.values() if p == "shared")
-    lines.append(f"- q1 = {SHARED_WRONG}, the same wrong number on {shared} papers of ")
+    same = sum(1 for p, *_ in plants.values() if p == "same_wrong")
+    lines.append(f"- q1 = {SHARED_WRONG}, the same wrong number on {same} papers of ")
     return lines
 
 
