@@ -3,7 +3,7 @@
     import symbackprop as sb
     problem = sb.load("net-221")          # a problem file, or a built-in example
     solution = problem.solve()            # forward, backward, update, second forward
-    solution.derivative("dy/dz_c")        # any claim key of the contract
+    solution.derivative("dy/dz_c")        # any claim key (docs/claim-keys.md)
     solution.to_json()
     sb.verify("net-221", "claims.txt").to_text()   # check hand-computed answers
     kernel = problem.compile()            # numpy kernels: kernel.loss_and_grad(params, data)
@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 
 
 def load_dict(table: dict, name: str = "problem", stage_gates: bool | None = None) -> Problem:
-    """A problem from a table shaped like a problem file (contract section 1)."""
+    """A problem from a table shaped like a problem file (docs/problem-files.md)."""
     from .loader import load_dict as _load_dict
 
     return _load_dict(table, name=name, source=name, stage_gates=stage_gates)

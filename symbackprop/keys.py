@@ -1,4 +1,4 @@
-"""Claim keys (contract section 2): one notation for every quantity.
+"""Claim keys (docs/claim-keys.md): one notation for every quantity.
 
 ``z_a`` (a value), ``dE/dw1`` (a gradient of the output), ``dy/dz_c`` (a derivative of
 any node with respect to anything upstream), ``w1_new`` and ``E_new`` (after the

@@ -1,4 +1,4 @@
-"""Reading problem files (TOML, contract section 1) into a :class:`~symbackprop.problem.Problem`.
+"""Reading problem files (TOML, docs/problem-files.md) into a :class:`~symbackprop.problem.Problem`.
 
 TOML is read with the standard library, floats as decimals (``0.1`` is exactly 1/10).
 Everything a user can get wrong raises :class:`~symbackprop.errors.ProblemError` naming

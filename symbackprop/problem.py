@@ -68,7 +68,7 @@ class Problem:
         return Solution(self, self.derivation, before, after, updated)
 
     def compile(self, backend: str = "numpy", form: str = "auto"):
-        """Kernels for the loss and its gradient over a batch (contract section 5).
+        """Kernels for the loss and its gradient over a batch (docs/kernels.md).
 
         ``backend``: "numpy", "jax" or "torch"; ``form``: "network" (matrix-level
         BP1-BP4), "graph" (the scalar Wengert list) or "auto" (network when the problem
@@ -79,7 +79,7 @@ class Problem:
         return compile_problem(self, backend=backend, form=form)
 
     def graph_form(self) -> dict:
-        """The problem as a graph-form table (contract section 1), e.g. for an answer key.
+        """The problem as a graph-form table (docs/problem-files.md), e.g. for an answer key.
 
         Every node's expression is written back in the whitelisted syntax, so the table
         loads again with :func:`symbackprop.load_dict` and solves to the same numbers.

@@ -153,7 +153,7 @@ class Solution:
         return out
 
     def to_json(self) -> dict:
-        """The object of ``symbackprop solve --format json`` (contract section 4)."""
+        """The object of ``symbackprop solve --format json`` (docs/json.md)."""
         result = {
             "output": self.output,
             "values": self._grouped(self.values),

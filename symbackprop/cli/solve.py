@@ -3,7 +3,7 @@
 Without ``--format`` the plain-text account goes to stdout. ``json`` or ``md`` alone
 print to stdout unless ``-o`` is given; other formats (tex, pdf, html, practice) are files,
 in ``-o DIR`` or ``output/<problem name>/``: ``P.html`` is the worked solution as a page,
-``P-practice.html`` the practice page (contract section 9).
+``P-practice.html`` the practice page (docs/browser.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """``symbackprop train PROBLEM``: SGD with the generated kernels, a loss per epoch.
 
-Wraps :func:`symbackprop.training.train`. ``--json`` prints contract section 4's object;
+Wraps :func:`symbackprop.training.train`. ``--json`` prints the object of docs/json.md;
 otherwise a short account: the loss at a few epochs, the accuracy, and for a small data
 set every sample with the trained network's output. ``--plot FILE`` writes the loss
 curve (and, with ``--grad-norms``, each layer's gradient norm) as a PNG.

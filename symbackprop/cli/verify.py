@@ -1,7 +1,7 @@
 """``symbackprop verify PROBLEM CLAIMS``: check hand-computed answers.
 
 Prints a table (claim, given, expected, status, note) and a summary line, or the JSON
-of contract section 4 with ``--json``; ``--format tex,pdf`` also writes the marked sheet
+of docs/json.md with ``--json``; ``--format tex,pdf`` also writes the marked sheet
 (every number marked, with its correction) to ``-o DIR`` or ``output/<problem name>/``. Exit status 0 when every claim is accepted
 (``correct`` or ``rounding``; only ``correct`` with ``--strict``), 1 when any is not,
 2 on bad input.

@@ -1,8 +1,8 @@
-"""The built-in problems (contract section 1): the lectures' worked examples.
+"""The built-in problems (docs/problem-files.md): the lectures' worked examples.
 
 Six are TOML files beside this module. Two carry data sets that are generated here,
-deterministically, rather than stored: the 8-3-8 autoencoder's one-hot patterns (seed
-003) and the four-pixel images (seed 001) with noisy copies. Each built-in is written
+deterministically, rather than stored: the 8-3-8 autoencoder's one-hot patterns
+(from Lesson 5 (the backpropagation algorithm)) and the four-pixel images (from the long Backpropagation slide deck) with noisy copies. Each built-in is written
 out as TOML text and read by the same loader as a user's file, so ``symbackprop
 examples --show NAME`` prints a file a user can copy and edit; :func:`symbackprop.loader.load`
 reads it.
@@ -20,7 +20,7 @@ def _round(a, places=2):
 
 
 def _autoencoder() -> dict:
-    """Seed 003: an 8-3-8 sigmoid autoencoder (59 parameters) on the 8 one-hot patterns.
+    """Lesson 5 (the backpropagation algorithm): an 8-3-8 sigmoid autoencoder (59 parameters) on the 8 one-hot patterns.
 
     The learning rate is large because the loss is a sum over eight outputs of squares
     that σ' shrinks: at 5, ``symbackprop train`` reconstructs every pattern (each hot
@@ -62,7 +62,7 @@ def four_pixel_patterns() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _four_pixel() -> dict:
-    """Seed 001: 2×2 images classed as solid, vertical, diagonal or horizontal."""
+    """The long Backpropagation slide deck: 2×2 images classed as solid, vertical, diagonal or horizontal."""
     rng = np.random.default_rng(4)
     patterns, labels = four_pixel_patterns()
     copies = 4

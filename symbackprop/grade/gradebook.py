@@ -1,4 +1,4 @@
-"""The gradebook's files: ``gradebook.csv`` (contract section 7), the CSV that Moodle's
+"""The gradebook's files: ``gradebook.csv`` (docs/grading.md), the CSV that Moodle's
 grade import takes, and the JSON of ``grade --json``.
 
 ``gradebook.csv`` has one row per student: ``student,variant,points,max_points`` then

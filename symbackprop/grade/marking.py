@@ -10,7 +10,7 @@ decimals than the question asks is read with zeros for the missing ones (``0.59`
 four-decimal question is 0.5900), so a coarse number is not correct merely because it
 was written coarsely.
 
-Points (contract section 7): ``correct`` and ``rounding`` earn the question's points,
+Points (docs/grading.md): ``correct`` and ``rounding`` earn the question's points,
 ``carried`` the ``carried`` share of them (0.5 by default), ``wrong``, ``invalid`` and
 ``missing`` nothing. Every student of the responses gets a :class:`StudentGrade`, with a
 mark for every question of their paper and an ``invalid`` mark for every row that

@@ -42,7 +42,7 @@ def render_markdown(solution, places: int = DEFAULT_PLACES, all_nodes: bool = Fa
 def render_format(solution, fmt: str, places: int = DEFAULT_PLACES,
                   all_nodes: bool = False, show: list[str] | None = None) -> str | bytes:
     """The worked solution in one format: ``tex`` or ``md`` text, ``pdf`` bytes, the
-    ``html`` page or the ``practice`` page (contract section 9)."""
+    ``html`` page or the ``practice`` page (docs/browser.md)."""
     if fmt == "tex":
         return render_tex(solution, places, all_nodes, show)
     if fmt == "md":

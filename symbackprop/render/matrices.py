@@ -1,6 +1,6 @@
 """The network form of a worked solution: matrices, BP1-BP4 with shapes and numbers.
 
-A layered network (:class:`~symbackprop.network.Network`) is written the way seed 004
+A layered network (:class:`~symbackprop.network.Network`) is written the way the L6 Backpropagation handout
 writes its MLP: the forward pass as z = W a + b and a = f(z) with the matrices and
 vectors in numbers (``bmatrix``), the backward pass as the four equations of
 backpropagation, layer by layer from the output,
