@@ -373,3 +373,25 @@ def test_a_saturated_value_is_not_shown_as_a_bare_one():
     tex = render_tex(sb.load("logreg").solve())
     assert rf"= 1 - {mantissa} \cdot 10^{{{int(exponent)}}}" in tex
     assert rf"\log\!\left(1 - {mantissa}" in tex  # ŷ itself, without doubled brackets
+
+
+def test_all_nodes_shows_the_input_gradients_too():
+    """CS231n's neuron asks for df/dx0 and df/dx1; the problem has parameters, and
+    --all-nodes showed every node and parameter but no input. Independent value:
+    sympy.diff of the neuron 1/(1 + e^-(w0 x0 + w1 x1 + w2)) at its point."""
+    import sympy as sp
+
+    from symbackprop.render.text import render_text
+
+    solution = sb.load("neuron").solve()
+    x0, x1, w0, w1, w2 = sp.symbols("x0 x1 w0 w1 w2")
+    f = 1 / (1 + sp.exp(-(w0 * x0 + w1 * x1 + w2)))
+    point = {x0: -1, x1: -2, w0: 2, w1: -3, w2: -3}
+    text = render_text(solution, all_nodes=True)
+    md = render_markdown(solution, all_nodes=True)
+    for x in (x0, x1):
+        truth = float(sp.diff(f, x).subs(point))
+        assert f"df/d{x} = " in text
+        assert f"= {truth:.4f}\n" in (text.split(f"df/d{x} = ")[1].split("\n  d")[0] + "\n")
+        assert rf"\frac{{\partial f}}{{\partial x_{{{str(x)[1]}}}}} &=" in md
+    assert "df/dx0 = " not in render_text(solution)  # without it, the parameters alone

@@ -40,7 +40,7 @@ def register(sub):
     p.add_argument("--places", type=int, default=DEFAULT_PLACES, metavar="N",
                    help=f"decimals shown in worked solutions (default {DEFAULT_PLACES})")
     p.add_argument("--all-nodes", action="store_true",
-                   help="show the chain for every node, not only parameters")
+                   help="show the chain for every node and input, not only parameters")
     p.add_argument("--show", metavar="KEYS",
                    help="comma-separated gradients of the output to work out (claim keys, "
                         "such as dE/dw1,dE/dx1 or dL/dW2); default: every parameter")

@@ -116,8 +116,9 @@ def _step(values: list[Decimal]) -> Decimal:
 def targets(solution: Solution, all_nodes: bool, show: list[str] | None = None) -> list[str]:
     """The names whose gradient the backward pass works out, closest to the output first
     (the lectures' order: w5, w6, then w1, w3, w2, w4): the parameters (or, without any,
-    the leaves), every node as well with ``all_nodes``, or exactly the names ``show``
-    asks for (:func:`shown_names`), inputs included."""
+    the leaves), every node and input as well with ``all_nodes`` (CS231n asks for
+    df/dx0 of a neuron that has weights), or exactly the names ``show`` asks for
+    (:func:`shown_names`), inputs included."""
     graph, out = solution.graph, solution.output
     upstream = graph.upstream(out)
     position = {n.name: i for i, n in enumerate(graph.nodes)}
@@ -140,7 +141,8 @@ def targets(solution: Solution, all_nodes: bool, show: list[str] | None = None) 
     if not all_nodes:
         return leaves
     nodes = [n for n in solution.derivation.order(out)[1:]]
-    return nodes + leaves
+    inputs = sorted((n for n in graph.leaves if n in upstream and n not in leaves), key=key)
+    return nodes + leaves + inputs
 
 
 def shown_names(solution: Solution, keys: list[str]) -> list[str]:
