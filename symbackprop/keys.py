@@ -2,7 +2,9 @@
 
 ``z_a`` (a value), ``dE/dw1`` (a gradient of the output), ``dy/dz_c`` (a derivative of
 any node with respect to anything upstream), ``w1_new`` and ``E_new`` (after the
-update), ``W1[0][1]`` and ``dL/dW1[0][1]`` (elements), ``W1`` (a whole array).
+update), ``w1@3`` and ``E@3`` (after step 3 of the optimizer), ``m_w1``, ``v_w1``,
+``b_w1`` (the optimizer's state after the first step: docs/optimizers.md), ``W1[0][1]``
+and ``dL/dW1[0][1]`` (elements), ``W1`` (a whole array).
 :func:`parse_key` reads the text; :meth:`Solution.lookup` resolves it.
 """
 
@@ -19,10 +21,14 @@ _DERIVATIVE = re.compile(rf"\s*(?:d|∂)\s*({_NAME})\s*/\s*(?:d|∂)\s*({_NAME})
 _PLAIN = re.compile(rf"\s*({_NAME}(?:_new)?)\s*\Z")
 _NEW_SUFFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_new((?:\[\d+\])*)$")
 _NEW_AFTER_INDEX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])+)_new$")
+_AT_STEP = re.compile(rf"\s*({_NAME})\s*@\s*(\d+)\s*\Z")
+_STATE = re.compile(rf"^(m|v|b)_({_NAME})$")
+MAX_STEP = 10_000
 
 
 class Kind(StrEnum):
-    """What a claim key names: a value, a value after the update, or a derivative.
+    """What a claim key names: a value, a value after the update (or after step k), a
+    derivative, or an optimizer's state.
 
     A ``StrEnum``: each kind equals (and prints as) its word, so JSON and messages
     are unchanged.
@@ -31,15 +37,20 @@ class Kind(StrEnum):
     VALUE = "value"
     AFTER = "after"
     DERIVATIVE = "derivative"
+    STATE = "state"  # an optimizer's state after the first step: m_w1, v_w1, b_w1
 
 
 @dataclass(frozen=True)
 class Key:
-    """A parsed claim key: its :class:`Kind`, the name, and ``wrt`` for a derivative."""
+    """A parsed claim key: its :class:`Kind`, the name, and ``wrt`` for a derivative;
+    ``step`` for AFTER, the optimizer step (None: ``_new``, the first); ``slot`` for
+    STATE, which state (``m``, ``v`` or ``b``)."""
 
     kind: Kind
     name: str
     wrt: str | None = None
+    step: int | None = None
+    slot: str | None = None
 
     def __post_init__(self):
         # A plain word is accepted and stored as its Kind, so that equal keys hash alike.
@@ -49,6 +60,10 @@ class Key:
     def __str__(self) -> str:
         if self.kind == Kind.DERIVATIVE:
             return f"d{self.name}/d{self.wrt}"
+        if self.kind == Kind.STATE:
+            return f"{self.slot}_{self.name}"
+        if self.kind == Kind.AFTER and self.step is not None:
+            return f"{self.name}@{self.step}"
         if self.kind == Kind.AFTER:
             base, bracket, rest = self.name.partition("[")
             return f"{base}_new" + (bracket + rest if bracket else "")
@@ -68,10 +83,18 @@ def parse_key(text: str, names) -> Key:
             if n not in names:
                 raise ClaimError(f"'{n}' names nothing in the problem{did_you_mean(n, names)}")
         return Key(Kind.DERIVATIVE, top, bottom)
+    m = _AT_STEP.match(text)
+    if m:
+        name, t = m.group(1), int(m.group(2))
+        if name not in names:
+            raise ClaimError(f"'{name}' names nothing in the problem{did_you_mean(name, names)}")
+        if t > MAX_STEP:
+            raise ClaimError(f"'{text.strip()}': no problem works out {t} steps")
+        return Key(Kind.AFTER, name, step=t)
     m = _PLAIN.match(text)
     if not m:
         raise ClaimError(f"'{text.strip()}' is not a claim key (examples: z_a, dE/dw1, w1_new, "
-                         "W1[0][1], dL/dW1[0][1])")
+                         "w1@2, m_w1, W1[0][1], dL/dW1[0][1])")
     name = m.group(1)
     if name in names:
         return Key(Kind.VALUE, name)
@@ -80,4 +103,7 @@ def parse_key(text: str, names) -> Key:
         base = new.group(1) + (new.group(2) if new.re is _NEW_SUFFIX else "")
         if base in names:
             return Key(Kind.AFTER, base)
+    state = _STATE.match(name)
+    if state and state.group(2) in names:
+        return Key(Kind.STATE, state.group(2), slot=state.group(1))
     raise ClaimError(f"'{name}' names nothing in the problem{did_you_mean(name, names)}")

@@ -28,11 +28,13 @@ from .limits import (
     LimitError,
 )
 from .network import Network, build_network_graph, check_spec
+from .optimizers import read_optimizer
 from .parse import indexed_name, is_name, parse_expression, split_indexed
 from .printable import printable
 from .problem import Problem
 
-TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data")
+TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data",
+            "optimizer", "batch")
 #: The tables an exercise file adds (docs/exams.md): a problem reader accepts and skips them,
 #: so that an exercise file stays a valid problem for solve and verify.
 EXERCISE_KEYS = ("random", "questions", "constraints", "mistakes", "statement", "description")
@@ -242,8 +244,28 @@ def _load(raw, *, name, source, stage_gates):
     if stage_gates:
         graph = stage(graph)
     samples = _samples(data, inputs, leaves, groups) if data is not None else None
+    optimizer = read_optimizer(raw.get("optimizer"), rate, to_rational)
+    if optimizer is not None:
+        rate = optimizer.learning_rate
     return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
-                   network=network, data=samples, raw=raw)
+                   network=network, data=samples, raw=raw, optimizer=optimizer,
+                   batch=_read_batch(raw, samples))
+
+
+def _read_batch(raw: dict, samples: dict | None):
+    """``batch = "all"`` or a whole number K: the first K samples of ``[data]``."""
+    if "batch" not in raw:
+        return None
+    batch = raw["batch"]
+    if samples is None:
+        raise ProblemError("a mini-batch needs a [data] table of samples").at(field="batch")
+    count = len(next(iter(samples.values())))
+    if batch == "all":
+        return "all"
+    if type(batch) is not int or not 1 <= batch <= count:
+        raise ProblemError(f"expected \"all\" or a whole number from 1 to {count} (the samples"
+                           " in [data])").at(field="batch")
+    return batch
 
 
 def _top_level(raw) -> tuple[str | None, sp.Rational | None]:

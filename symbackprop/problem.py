@@ -15,12 +15,12 @@ import numpy as np
 import sympy as sp
 
 from .derive import Derivation, derivation_of
-from .errors import SymbackpropError
-from .evaluate import evaluate
 from .graph import Graph, stage
 from .network import Network
+from .optimizers import Optimizer
 from .parse import to_source
 from .solution import Solution
+from .stepping import evaluate_point, take_steps
 
 
 @dataclass
@@ -35,6 +35,20 @@ class Problem:
     network: Network | None = None
     data: dict[str, np.ndarray] | None = None
     raw: dict = field(default_factory=dict, repr=False)
+    #: The ``[optimizer]`` table; None for plain SGD with ``learning_rate`` (or no update).
+    optimizer: Optimizer | None = None
+    #: ``"all"`` or K: solve the mean loss over the first K samples of ``[data]``.
+    batch: str | int | None = None
+
+    @property
+    def update_rule(self) -> Optimizer | None:
+        """The optimizer of the update step: ``[optimizer]``, else SGD with the
+        learning rate; None when the problem asks for no update."""
+        if self.optimizer is not None:
+            return self.optimizer
+        if self.learning_rate is not None:
+            return Optimizer("sgd", learning_rate=self.learning_rate)
+        return None
 
     @cached_property
     def derivation(self) -> Derivation:
@@ -46,26 +60,16 @@ class Problem:
         return replace(self, graph=stage(self.graph))
 
     def solve(self, exact: bool = False) -> Solution:
-        """Forward pass, backward pass, update and second forward pass.
+        """Forward pass, backward pass, update and second forward pass (and more steps
+        of the optimizer, over the mini-batch when the problem has one).
 
         ``exact=True`` keeps exact SymPy values (rationals, exp and log of rationals);
         by default values are floats whose first 25 digits are guaranteed.
         """
-        try:
-            before = evaluate(self.graph, self.derivation, exact=exact)
-        except SymbackpropError as exc:
-            raise exc.at(file=self.source, section="network" if self.network else "graph") from None
-        after = updated = None
-        if self.learning_rate is not None:
-            rate = self.learning_rate
-            updated = {p: before.values[p] - rate * before.adjoints[p] for p in self.graph.parameters}
-            moved = self.graph.with_values(updated)
-            try:
-                after = evaluate(moved, self.derivation, exact=exact)
-            except SymbackpropError as exc:
-                raise exc.at(file=self.source, section="network" if self.network else "graph",
-                             line=None) from None
-        return Solution(self, self.derivation, before, after, updated)
+        before = evaluate_point(self, self.graph, exact)
+        rule = self.update_rule
+        steps = take_steps(self, rule, before, exact) if rule is not None else []
+        return Solution(self, self.derivation, before, steps)
 
     def compile(self, backend: str = "numpy", form: str = "auto"):
         """Kernels for the loss and its gradient over a batch (docs/kernels.md).
@@ -100,6 +104,14 @@ class Problem:
         }
         if self.learning_rate is not None:
             table["learning_rate"] = _plain_number(self.learning_rate)
+        if self.optimizer is not None:
+            table["optimizer"] = {"name": self.optimizer.name, "steps": self.optimizer.steps,
+                                  **{k: _plain_number(v) for k, v in self.optimizer.settings().items()}}
+        if self.batch is not None and self.data:
+            table["batch"] = self.batch
+            table["data"] = {name: np.vectorize(lambda v: _plain_number(sp.Rational(repr(float(v)))),
+                                                otypes=[object])(values).tolist()
+                             for name, values in self.data.items()}
         if self.title:
             table["title"] = self.title
         return table

@@ -8,7 +8,7 @@ at full precision; only the printers round.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 import sympy as sp
@@ -19,6 +19,7 @@ from .evaluate import Evaluation, adjoints
 from .keys import Key, Kind, parse_key
 from .numbers import to_float
 from .printable import quoted
+from .stepping import Point, batch_inputs
 
 
 @dataclass(frozen=True)
@@ -46,20 +47,44 @@ class Chain:
 class Solution:
     """Everything ``solve`` computes, with lookups by claim key."""
 
-    def __init__(self, problem, derivation: Derivation, before: Evaluation,
-                 after: Evaluation | None, updated: dict | None):
+    def __init__(self, problem, derivation: Derivation, before, steps: list | None = None):
         self.problem = problem
         self.graph = problem.graph
         self.derivation = derivation
-        self.evaluation = before
-        self.after = after
+        self.point = before  # a stepping.Point: the evaluation and, in a batch, each sample's
+        self.evaluation: Evaluation = before.evaluation
+        self.samples: list[Evaluation] = before.samples
+        self.steps = steps or []  # stepping.StepRecord per optimizer step
+        first = self.steps[0] if self.steps else None
+        self.after = first.point.evaluation if first else None
         self.output = self.graph.output
-        self.values: dict[str, sp.Expr] = before.values
-        self.gradients: dict[str, sp.Expr] = before.adjoints
-        self.updated: dict[str, sp.Expr] = updated or {}
-        self.values_after: dict[str, sp.Expr] = after.values if after else {}
-        self.warnings: list[str] = list(before.kinks)
+        self.values: dict[str, sp.Expr] = self.evaluation.values
+        self.gradients: dict[str, sp.Expr] = self.evaluation.adjoints
+        self.updated: dict[str, sp.Expr] = first.parameters if first else {}
+        self.values_after: dict[str, sp.Expr] = self.after.values if self.after else {}
+        self.warnings: list[str] = list(self.evaluation.kinks)
+        self.sample = None  # which sample of [data] was solved, from 1 (no batch)
+        self.sample_note = ""
+        if problem.data is not None and not self.samples and "inputs" not in problem.raw:
+            self.sample = 1
+            self.sample_note = (
+                f"the problem has {len(next(iter(problem.data.values())))} samples in [data];"
+                " this solution works on the first of them (batch = \"all\" solves the mean"
+                " loss over all of them)")
         self._sweeps: dict[str, dict] = {self.output: self.gradients}
+
+    def sample_solution(self, i: int) -> Solution:
+        """Sample ``i`` (from 0) of the mini-batch solved on its own: its forward and
+        backward pass, for the handout to write out in full."""
+        graph = self.graph.with_values(batch_inputs(self.problem)[i])
+        problem = replace(self.problem, graph=graph, batch=None, data=None, optimizer=None,
+                          learning_rate=None)
+        return Solution(problem, self.derivation, Point(self.samples[i]))
+
+    @property
+    def optimizer(self):
+        """The update rule of the steps (an :class:`~symbackprop.optimizers.Optimizer`)."""
+        return self.problem.update_rule
 
     @property
     def learning_rate(self):
@@ -85,7 +110,12 @@ class Solution:
             return self.values[top] * 0
         if top not in self._sweeps:
             zero = self.values[top] * 0
-            self._sweeps[top] = adjoints(self.derivation, top, self.evaluation.locals, zero)
+            if self.samples:  # the mean of the samples' derivatives
+                sweeps = [adjoints(self.derivation, top, s.locals, zero) for s in self.samples]
+                self._sweeps[top] = {n: sum((w[n] for w in sweeps), zero) / len(sweeps)
+                                     for n in sweeps[0]}
+            else:
+                self._sweeps[top] = adjoints(self.derivation, top, self.evaluation.locals, zero)
         return self._sweeps[top][bottom]
 
     def chain(self, bottom: str, top: str | None = None, limit: int = 10_000) -> Chain:
@@ -116,20 +146,47 @@ class Solution:
         """The exact value a claim key names: a number, or nested lists for an array."""
         if isinstance(key, str):
             key = parse_key(key, self.key_names)
+        if key.kind == Kind.DERIVATIVE:
+            top_group = self.graph.groups.get(key.name)
+            bottom_group = self.graph.groups.get(key.wrt)
+            if top_group and bottom_group:
+                raise ClaimError(f"'{key}' is a Jacobian, not a number or an array: name one"
+                                 f" element, such as d{top_group.names()[0]}/d{key.wrt}")
+            if top_group:
+                return top_group.nest({n: self.derivative(n, key.wrt) for n in top_group.names()})
+            return self._scalar_or_array(key.wrt, lambda n: self.derivative(key.name, n))
+        return self._scalar_or_array(key.name, lambda n: self.value_of(replace(key, name=n)))
+
+    def value_of(self, key: Key):
+        """The exact value of a key that names one scalar (not a derivative)."""
+        if key.kind == Kind.DERIVATIVE:
+            return self.derivative(key.name, key.wrt)
         if key.kind == Kind.VALUE:
-            return self._scalar_or_array(key.name, self.values.__getitem__)
-        if key.kind == Kind.AFTER:
-            if not self.values_after:
-                raise ClaimError(f"'{key}' needs a learning_rate in the problem")
-            return self._scalar_or_array(key.name, self.values_after.__getitem__)
-        top_group = self.graph.groups.get(key.name)
-        bottom_group = self.graph.groups.get(key.wrt)
-        if top_group and bottom_group:
-            raise ClaimError(f"'{key}' is a Jacobian, not a number or an array: name one element,"
-                             f" such as d{top_group.names()[0]}/d{key.wrt}")
-        if top_group:
-            return top_group.nest({n: self.derivative(n, key.wrt) for n in top_group.names()})
-        return self._scalar_or_array(key.wrt, lambda n: self.derivative(key.name, n))
+            return self.values[key.name]
+        if key.kind == Kind.STATE:
+            return self._state(key)
+        t = key.step if key.step is not None else 1  # "after"
+        if t == 0:
+            return self.values[key.name]
+        if not self.steps:
+            raise ClaimError(f"'{key}' needs a learning_rate or an [optimizer] in the problem")
+        if t > len(self.steps):
+            raise ClaimError(f"'{key}' asks for step {t}, the problem works out "
+                             f"{len(self.steps)} (steps in [optimizer])")
+        return self.steps[t - 1].point.evaluation.values[key.name]
+
+    def _state(self, key: Key):
+        if not self.steps:
+            raise ClaimError(f"'{key}' needs an [optimizer] in the problem")
+        names = self.optimizer.state_names
+        if key.slot not in names:
+            has = (f"its state is {', '.join(n + '_' + key.name for n in names)}" if names
+                   else "it keeps no state")
+            raise ClaimError(f"'{key}': the optimizer {self.optimizer.name} keeps no "
+                             f"{key.slot}; {has}")
+        if key.name not in self.graph.parameters:
+            raise ClaimError(f"'{key}': {key.name} is not a parameter, it has no optimizer state")
+        return self.steps[0].updates[key.name].state[key.slot]
 
     def _scalar_or_array(self, name: str, get):
         group = self.graph.groups.get(name)
@@ -162,10 +219,38 @@ class Solution:
         if self.updated:
             result["updated"] = self._grouped(self.updated, self.graph.parameters)
             result["values_after"] = self._grouped(self.values_after)
+        result.update(self._extra_json())
         if self.problem.title:
             result["title"] = self.problem.title
-        result["warnings"] = list(self.warnings)
+        result["warnings"] = list(self.warnings) + ([self.sample_note] if self.sample_note else [])
         return result
+
+    def _extra_json(self) -> dict:
+        """The optimizer, its state and the later steps; the mini-batch's samples; the
+        sample of ``[data]`` solved (docs/json.md)."""
+        extra: dict = {}
+        params = self.graph.parameters
+        if self.problem.optimizer is not None:
+            o = self.optimizer
+            extra["optimizer"] = {"name": o.name, "steps": o.steps,
+                                  **{k: to_float(v) for k, v in o.settings().items()}}
+            extra["state"] = {slot: self._grouped(
+                {p: s.state[slot] for p, s in self.steps[0].updates.items()}, params)
+                for slot in o.state_names}
+            extra["steps"] = [
+                {"step": r.t, "parameters": self._grouped(r.parameters, params),
+                 "state": {slot: self._grouped({p: s.state[slot] for p, s in r.updates.items()},
+                                               params) for slot in o.state_names},
+                 "values": self._grouped(r.point.evaluation.values)}
+                for r in self.steps]
+        if self.samples:
+            extra["batch"] = {"size": len(self.samples), "samples": [
+                {"sample": i, "values": self._grouped(s.values),
+                 "gradients": self._grouped(s.adjoints)}
+                for i, s in enumerate(self.samples, 1)]}
+        if self.sample is not None:
+            extra["sample"] = self.sample
+        return extra
 
     def __repr__(self) -> str:
         return f"<Solution of {self.problem.name}: {self.output} = {to_float(self.values[self.output]):.6g}>"

@@ -1,7 +1,9 @@
-"""Training with the generated kernels: plain SGD on shuffled mini-batches.
+"""Training with the generated kernels: an optimizer's steps on shuffled mini-batches.
 
 :func:`train` is the one function behind ``symbackprop train``. It compiles the
-problem (:mod:`symbackprop.kernels`), runs SGD over the problem's ``[data]`` (or its one
+problem (:mod:`symbackprop.kernels`), runs the problem's optimizer (SGD unless it has an
+``[optimizer]``; the rules of :mod:`symbackprop.optimizers`, the same as the worked
+solutions use) over the problem's ``[data]`` (or its one
 ``[inputs]`` sample), and records after each epoch the loss over the whole data set,
 and on request the gradient norm of each layer (seed 003: in a deep sigmoid network the
 first layers' norms are orders of magnitude below the last's, the vanishing gradient).
@@ -10,12 +12,14 @@ first layers' norms are orders of magnitude below the last's, the vanishing grad
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
+import sympy as sp
 
-from .errors import SymbackpropError
+from .errors import SymbackpropError, did_you_mean
 from .limits import MAX_EPOCHS, MAX_TRAIN_EQUATIONS, MAX_TRAIN_STEPS, LimitError
+from .optimizers import NAMES, Optimizer, step, zero_state
 
 DEFAULT_EPOCHS = 2000
 DEFAULT_BATCH = 32
@@ -43,6 +47,7 @@ class TrainResult:
     targets: np.ndarray | None = None
     inputs: np.ndarray | None = None
     stopped: str | None = None  # why training stopped early (a loss or gradient not finite)
+    optimizer: str = "sgd"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -58,7 +63,7 @@ class TrainResult:
             "parameters": {k: np.asarray(v).tolist() for k, v in self.parameters.items()},
             "initial_loss": _number(self.initial_loss),
             "epochs": self.epochs, "batch": self.batch, "learning_rate": self.learning_rate,
-            "seed": self.seed, "form": self.form,
+            "seed": self.seed, "form": self.form, "optimizer": self.optimizer,
         }
         if self.grad_norms is not None:
             out["grad_norms"] = {k: [_number(v) for v in vs] for k, vs in self.grad_norms.items()}
@@ -87,56 +92,124 @@ def check_training_size(problem, epochs: int) -> None:
                          f"compiles at most {MAX_TRAIN_EQUATIONS} (the limit; docs/limits.md)")
 
 
-def train(problem, epochs: int | None = None, batch: int | None = None, lr: float | None = None,
-          seed: int = 0, grad_norms: bool = False, backend: str = "numpy", form: str = "auto",
-          progress: Callable[[int, int, float], None] | None = None) -> TrainResult:
-    """Train a problem's parameters by SGD with shuffled mini-batches.
+class OptionError(SymbackpropError):
+    """A training option out of range; ``option`` names it (the CLI maps it to its flag)."""
 
-    ``epochs`` (default 2000) passes over the data; ``batch`` samples per step (default
-    32, or all of them when fewer); ``lr`` the learning rate (default: the problem's
-    ``learning_rate``, else 0.1); ``seed`` fixes the shuffling. ``grad_norms`` records
-    the gradient norm of each layer (network form) or parameter (graph form) after each
-    epoch. ``progress(epoch, epochs, loss)`` is called after each epoch.
+    def __init__(self, option: str, message: str):
+        super().__init__(f"{option}: {message}")
+        self.option, self.reason = option, message
+
+
+@dataclass(frozen=True)
+class TrainOptions:
+    """How to train: every option of :func:`train`, checked by :meth:`checked`.
+
+    ``epochs`` passes over the data (default 2000); ``batch`` samples per step (default
+    32, or all of them when fewer); ``learning_rate`` (default: the problem's, else 0.1);
+    ``optimizer`` a name of :data:`symbackprop.optimizers.NAMES` (default: the problem's
+    ``[optimizer]``, else sgd; docs/optimizers.md); ``seed`` fixes the shuffling;
+    ``grad_norms`` records each layer's (network form) or parameter's (graph form)
+    gradient norm after each epoch; ``backend`` and ``form`` choose the kernels.
     """
-    epochs = DEFAULT_EPOCHS if epochs is None else epochs
-    if type(epochs) is not int or epochs < 1:
-        raise SymbackpropError(f"--epochs: must be a whole number of at least 1, got {epochs}")
-    check_training_size(problem, epochs)
-    # numpy's generators take seeds >= 0 only; a negative one is refused rather than
-    # silently folded onto another seed, so two different --seed values never give the
-    # same run.
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise SymbackpropError(f"--seed: must be a whole number of at least 0, got {seed}")
-    if batch is not None and (type(batch) is not int or batch < 1):
-        raise SymbackpropError(f"--batch: must be a whole number of at least 1, got {batch}")
-    given = lr is not None or problem.learning_rate is not None
-    rate = float(lr if lr is not None else problem.learning_rate or DEFAULT_LEARNING_RATE)
-    if not np.isfinite(rate) or rate <= 0:
-        raise SymbackpropError(f"--lr: the learning rate must be a positive number, got {lr}")
+
+    epochs: int = DEFAULT_EPOCHS
+    batch: int | None = None
+    learning_rate: float | None = None
+    optimizer: str | None = None
+    seed: int = 0
+    grad_norms: bool = False
+    backend: str = "numpy"
+    form: str = "auto"
+
+    def checked(self) -> TrainOptions:
+        """The options, or an :class:`OptionError` naming the first one out of range."""
+        if type(self.epochs) is not int or self.epochs < 1:
+            raise OptionError("epochs", f"must be a whole number of at least 1, got {self.epochs}")
+        # numpy's generators take seeds >= 0 only; a negative one is refused rather than
+        # silently folded onto another seed, so two different seeds never give the same run.
+        seed = self.seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise OptionError("seed", f"must be a whole number of at least 0, got {seed}")
+        if self.batch is not None and (type(self.batch) is not int or self.batch < 1):
+            raise OptionError("batch", f"must be a whole number of at least 1, got {self.batch}")
+        rate = self.learning_rate
+        if rate is not None and not (isinstance(rate, (int, float)) and np.isfinite(rate) and rate > 0):
+            raise OptionError("learning_rate", f"must be a positive number, got {rate}")
+        if self.optimizer is not None and self.optimizer not in NAMES:
+            raise OptionError("optimizer", f"unknown optimizer '{self.optimizer}'"
+                              f"{did_you_mean(str(self.optimizer), NAMES)} (one of {', '.join(NAMES)})")
+        return self
+
+
+def rule_for(problem, options: TrainOptions) -> Optimizer:
+    """The optimizer of a training run, as floats: the problem's ``[optimizer]`` (its
+    settings), renamed by ``options.optimizer``, its rate set by ``options.learning_rate``."""
+    rule = problem.optimizer or Optimizer("sgd", learning_rate=problem.learning_rate
+                                          or sp.Rational(str(DEFAULT_LEARNING_RATE)))
+    if options.optimizer is not None:
+        rule = replace(rule, name=options.optimizer)
+    if options.learning_rate is not None:
+        rule = replace(rule, learning_rate=options.learning_rate)
+    return rule.as_floats()
+
+
+def train(problem, options: TrainOptions | None = None,
+          progress: Callable[[int, int, float], None] | None = None, **keywords) -> TrainResult:
+    """Train a problem's parameters by its optimizer on shuffled mini-batches.
+
+    ``options`` (a :class:`TrainOptions`), or its fields as keywords
+    (``train(p, epochs=50)``). ``progress(epoch, epochs, loss)`` is called after each epoch.
+    """
+    options = (options or TrainOptions(**keywords)).checked()
+    check_training_size(problem, options.epochs)
+    given = options.learning_rate is not None or problem.learning_rate is not None
+    rule = rule_for(problem, options)
     if not problem.data and not problem.graph.inputs:
         raise SymbackpropError(f"{problem.source}: nothing to train on: the problem has neither"
                                " [data] nor [inputs]")
     if not problem.graph.parameters:
         raise SymbackpropError(f"{problem.source}: nothing to train: the problem has no [parameters]")
 
-    kernel = problem.compile(backend=backend, form=form)
+    kernel = problem.compile(backend=options.backend, form=options.form)
     params = {k: np.array(kernel.backend.to_numpy(v), dtype=float)
               for k, v in kernel.parameters().items()}
     data = {k: np.asarray(kernel.backend.to_numpy(v), dtype=float) for k, v in kernel.data().items()}
     count = len(next(iter(data.values()))) if data else 1
-    size = min(batch or DEFAULT_BATCH, count)
-    rng = np.random.default_rng(seed)
+    size = min(options.batch or DEFAULT_BATCH, count)
+    losses, norms, stopped, initial = _run(kernel, params, data, rule, size, options, progress)
+    result = TrainResult(
+        problem=problem.name, form=kernel.form, epochs=len(losses), batch=size,
+        learning_rate=float(rule.learning_rate), learning_rate_given=given, seed=options.seed,
+        samples=count, initial_loss=float(initial), losses=losses, parameters=params,
+        grad_norms=norms, stopped=stopped, optimizer=rule.name)
+    if kernel.form == "network":
+        with np.errstate(all="ignore"):
+            outputs = kernel.forward(params, data)[f"a{problem.network.depth}"]
+        result.outputs = np.asarray(kernel.backend.to_numpy(outputs))
+        result.targets, result.inputs = data["y"], data["x"]
+        result.accuracy = accuracy(result.outputs, data["y"], problem.network.loss)
+    return result
+
+
+def _run(kernel, params: dict, data: dict, rule: Optimizer, size: int, options: TrainOptions,
+         progress):
+    """The epochs: shuffled mini-batches, one optimizer step each (params change in
+    place). Returns the losses, the gradient norms, why it stopped early, the first loss."""
+    count = len(next(iter(data.values()))) if data else 1
+    rng = np.random.default_rng(options.seed)
     layers = _layers(kernel)
+    states = {name: zero_state(rule, value) for name, value in params.items()}
+    t = 0
 
     def evaluate():
-        if grad_norms:
+        if options.grad_norms:
             value, grads = kernel.loss_and_grad(params, data)
             for layer, names in layers.items():
                 norms[layer].append(float(np.sqrt(sum(np.sum(np.square(grads[n])) for n in names))))
             return value
         return kernel.loss(params, data)
 
-    norms = {layer: [] for layer in layers} if grad_norms else None
+    norms = {layer: [] for layer in layers} if options.grad_norms else None
     start_scale = _largest(params)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         initial = evaluate()
@@ -144,7 +217,7 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
             norms = {layer: [] for layer in layers}  # the record starts after epoch 1
         losses: list[float] = []
         stopped = None
-        for epoch in range(1, epochs + 1):
+        for epoch in range(1, options.epochs + 1):
             order = rng.permutation(count) if size < count else None
             for start in range(0, count, size):
                 if order is None:
@@ -157,28 +230,19 @@ def train(problem, epochs: int | None = None, batch: int | None = None, lr: floa
                 if not np.isfinite(sum(float(np.sum(g)) for g in steps.values())):
                     stopped = _gradient_stop(steps, params, start_scale, epoch)
                     break
+                t += 1
                 for name, g in steps.items():
-                    params[name] -= rate * g
+                    moved = step(rule, params[name], g, states[name], t)
+                    params[name][...] = moved.new
+                    states[name] = moved.state
             losses.append(float(evaluate()))
             if progress is not None:
-                progress(epoch, epochs, losses[-1])
+                progress(epoch, options.epochs, losses[-1])
             if stopped is None and not np.isfinite(losses[-1]):
                 stopped = _loss_stop(kernel, params, data, start_scale, epoch, losses[-1])
             if stopped is not None:
                 break
-
-    result = TrainResult(
-        problem=problem.name, form=kernel.form, epochs=len(losses), batch=size,
-        learning_rate=rate, learning_rate_given=given, seed=seed, samples=count,
-        initial_loss=float(initial), losses=losses, parameters=params, grad_norms=norms,
-        stopped=stopped)
-    if kernel.form == "network":
-        with np.errstate(all="ignore"):
-            outputs = kernel.forward(params, data)[f"a{problem.network.depth}"]
-        result.outputs = np.asarray(kernel.backend.to_numpy(outputs))
-        result.targets, result.inputs = data["y"], data["x"]
-        result.accuracy = accuracy(result.outputs, data["y"], problem.network.loss)
-    return result
+    return losses, norms, stopped, initial
 
 
 # Parameters this many times larger than at the start (and than 1) mean the steps

@@ -100,6 +100,8 @@ def run(args) -> int:
     args.shown = _shown(solution, args.show)
     for warning in solution.warnings:
         sys.stderr.write(f"warning: {printable(str(warning))}\n")
+    if solution.sample_note:
+        sys.stderr.write(f"note: {printable(solution.sample_note)}\n")
     if to_stdout:
         sys.stdout.write(printable_lines(render(solution, formats[0], args)))
         return 0

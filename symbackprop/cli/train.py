@@ -20,10 +20,13 @@ import numpy as np
 from .. import load
 from ..errors import SymbackpropError
 from ..files import check_target, write_file
+from ..optimizers import NAMES
 from ..printable import printable, printable_lines
-from ..training import DEFAULT_BATCH, DEFAULT_EPOCHS, train
+from ..training import DEFAULT_BATCH, DEFAULT_EPOCHS, OptionError, TrainOptions, train
 
 SHOW_SAMPLES = 16  # list every sample when there are at most this many
+FLAGS = {"learning_rate": "--lr", "epochs": "--epochs", "batch": "--batch", "seed": "--seed",
+         "optimizer": "--optimizer"}  # the command-line flag of each training option
 
 
 def register(sub):
@@ -38,6 +41,8 @@ def register(sub):
                    help=f"samples per step (default {DEFAULT_BATCH}, or all when fewer)")
     p.add_argument("--lr", type=float, default=None, metavar="X",
                    help="learning rate (default: the problem's learning_rate, else 0.1)")
+    p.add_argument("--optimizer", default=None, metavar="NAME",
+                   help=f"{' | '.join(NAMES)} (default: the problem's [optimizer], else sgd)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the shuffling, a whole number >= 0 (default 0)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.add_argument("--plot", metavar="FILE", help="write the loss curve as a PNG")
@@ -56,10 +61,14 @@ def run(args) -> int:
         require_matplotlib()
     problem = load(args.problem)
     bar = _Progress() if sys.stderr.isatty() else None
+    options = TrainOptions(epochs=args.epochs, batch=args.batch, learning_rate=args.lr,
+                           optimizer=args.optimizer, seed=args.seed, grad_norms=args.grad_norms,
+                           backend=args.backend)
     try:
-        result = train(problem, epochs=args.epochs, batch=args.batch, lr=args.lr, seed=args.seed,
-                       grad_norms=args.grad_norms, backend=args.backend,
-                       progress=bar.update if bar else None)
+        result = train(problem, options, progress=bar.update if bar else None)
+    except OptionError as exc:
+        flag = FLAGS.get(exc.option, exc.option)
+        raise SymbackpropError(f"{flag}: {exc.reason}") from None
     finally:
         if bar:
             bar.close()
@@ -148,7 +157,7 @@ def summary(problem, result) -> str:
     rate = f"{result.learning_rate:g}" + ("" if result.learning_rate_given else " (default)")
     lines = [f"{problem.name}: {problem.title or what}",
              f"{what}; {count} parameters; {result.form} form kernels",
-             f"{result.samples} samples, batch {result.batch}, learning rate {rate}, "
+             f"{result.samples} samples, batch {result.batch}, {result.optimizer}, learning rate {rate}, "
              f"{result.epochs} epochs, seed {result.seed}", "",
              f"{'epoch':>7}  {'loss':>12}", f"{0:>7}  {result.initial_loss:>12.6g}"]
     for epoch in _milestones(result.epochs):

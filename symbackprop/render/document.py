@@ -49,6 +49,8 @@ class Block:
     rows: list[str] = field(default_factory=list)
     math: str = ""  # inline math the sentence ends with (e.g. the quantity it names)
     kind: str = "plain"  # "gradient", "locals", "sweep" ...: for the templates' spacing
+    header: list[str] = field(default_factory=list)  # kind "table": column heads (math)
+    cells: list[list[str]] = field(default_factory=list)  # kind "table": rows of math
 
 
 @dataclass
@@ -89,6 +91,13 @@ class Document:
     figure_kind: str = ""
     #: The rounding note (plain text): what the display policy did in this document.
     rounding_note: str = ""
+    #: The optimizer of the update (its rule in symbols, convention, settings), when the
+    #: problem has an [optimizer]; None for plain gradient descent.
+    optimizer: dict | None = None
+    #: The later steps as a table (header, rows), when the optimizer takes several.
+    steps: dict | None = None
+    #: The mini-batch: each sample's loss and gradients, then their means.
+    batch: list[Block] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- numbers

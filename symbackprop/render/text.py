@@ -11,7 +11,7 @@ import sympy as sp
 
 from .. import ops
 from ..display import Display
-from ..numbers import DEFAULT_PLACES, to_decimal
+from ..numbers import DEFAULT_PLACES, format_number, to_decimal
 from ..parse import SourcePrinter
 from ..printable import printable
 from ..solution import Chain, Solution
@@ -125,6 +125,8 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
     """The whole plain-text account: the same document as the worked solution (the
     same gradients, chosen by ``all_nodes`` and ``show``, the same numbers by the one
     display policy), in plain text."""
+    if solution.samples:
+        return batch_text(solution, places)
     display = Display.of(places)
     problem, graph = solution.problem, solution.graph
     out = solution.output
@@ -167,7 +169,9 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
             block = sweep_lines(solution, name, display)
         lines += ["  " + line for line in block]
 
-    if solution.updated:
+    if solution.updated and solution.problem.optimizer is not None:
+        lines += ["", *optimizer_lines(solution, display.places)]
+    elif solution.updated:
         rate = display.given(solution.learning_rate)
         lines += ["", f"Update (w_new = w - {rate} · d{out}/dw)"]
         for p in [p for p in graph.parameters if show is None or p in show]:
@@ -182,7 +186,50 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
                   f"  {out} before = {display.text(before, shown)}",
                   f"  {out} after  = {display.text(after, shown)}   ({out} {trend})"]
 
+    if solution.sample_note:
+        lines += ["", f"Note: {solution.sample_note}"]
     if solution.warnings:
         lines += ["", "Warnings"] + [f"  {w}" for w in solution.warnings]
     lines += ["", display.note()]
     return "\n".join(lines) + "\n"
+
+
+def optimizer_lines(solution: Solution, places: int) -> list[str]:
+    """The optimizer's first step, each parameter's intermediates, and the later steps."""
+    o, out = solution.optimizer, solution.output
+    settings = ", ".join(f"{k} = {format_number(v, 12)}" for k, v in o.settings().items())
+    lines = [f"Update ({o.name}, {settings}; {o.rule.convention})"]
+    for p in solution.graph.parameters:
+        terms = solution.steps[0].updates[p].terms
+        shown = [f"{k} = {format_number(v, places)}" for k, v in terms.items()
+                 if k not in ("w_old", "grad", "w") and not k.endswith("_old")]
+        lines.append(f"  {p}: " + ", ".join(shown) + f", {p}_new = "
+                     f"{format_number(terms['w'], places)}")
+    lines += ["", "After each step", f"  {'t':>3}  {out:>12}  " + "  ".join(
+        f"{p:>12}" for p in solution.graph.parameters)]
+    rows = [(0, solution.values)] + [(r.t, r.point.evaluation.values) for r in solution.steps]
+    for t, values in rows:
+        lines.append(f"  {t:>3}  {format_number(values[out], places):>12}  " + "  ".join(
+            f"{format_number(values[p], places):>12}" for p in solution.graph.parameters))
+    return lines
+
+
+def batch_text(solution: Solution, places: Display | int) -> str:
+    """A mini-batch: sample 1 in full, every sample's loss and gradients, their means,
+    then the update with the means."""
+    places = Display.of(places).places
+    out, params = solution.output, solution.graph.parameters
+    first = render_text(solution.sample_solution(0), places).rstrip("\n").split("\n")
+    count = len(solution.samples)
+    lines = first[:-1] + [
+        f"Mini-batch: the loss {out} is the mean over {count} samples (sample 1 is worked"
+        " out above); each sample's loss and gradients:",
+        "  " + "  ".join(f"{h:>12}" for h in ["sample", out] + [f"d{out}/d{p}" for p in params])]
+    for i, ev in enumerate(solution.samples, 1):
+        lines.append("  " + "  ".join(f"{c:>12}" for c in [str(i), format_number(ev.values[out], places)]
+                                      + [format_number(ev.adjoints[p], places) for p in params]))
+    lines.append("  " + "  ".join(f"{c:>12}" for c in ["mean", format_number(solution.values[out], places)]
+                                  + [format_number(solution.gradients[p], places) for p in params]))
+    if solution.updated:
+        lines += ["", *optimizer_lines(solution, places)]
+    return "\n".join(lines + ["", first[-1]]) + "\n"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..display import Display
 from ..solution import Solution
+from .batch import after_rows, batch_blocks, batch_note
 from .document import (
     Block,
     Document,
@@ -25,7 +26,9 @@ from .document import (
 from .equations import Equation
 from .lines import targets
 from .matrices import network_sections
+from .optimizer import optimizer_intro, steps_table, update_blocks
 from .printer import latex, latex_name
+from .shared import with_shared_weights
 
 
 def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False,
@@ -33,11 +36,18 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
     """The whole worked solution of ``solution`` as a :class:`Document`, its numbers by
     one display policy (``display``, or the default one at ``places`` decimals), its
     backward pass for the gradients ``show`` names (scalar names; default: every
-    parameter, and every node too with ``all_nodes``)."""
-    problem, graph = solution.problem, solution.graph
+    parameter, and every node too with ``all_nodes``).
+
+    A mini-batch is written out for its first sample, then the samples' table and means
+    (:mod:`.batch`); an update by an [optimizer], or over a mini-batch, line by line of
+    the rule (:mod:`.optimizer`); a shared weight as the sum over its uses (:mod:`.shared`).
+    """
+    problem = solution.problem
+    shown = solution.sample_solution(0) if solution.samples else solution
+    graph = shown.graph
     display = display or Display(places)
     places = display.places
-    numbers = Numbers(solution, display)
+    numbers = Numbers(shown, display)
     doc = Document(
         title=problem.title or problem.name, name=problem.name,
         network=matrix_form(solution), places=places,
@@ -48,15 +58,18 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         notes=gate_notes(solution), update=[], after=[], trend=None,
         warnings=list(solution.warnings), omitted=[],
     )
-    picture = figure_of(solution, display)
+    picture = figure_of(shown, display)
     if picture is not None:
         doc.figure_kind, doc.figure = picture
-    if problem.data is not None and "inputs" not in problem.raw:
+    if solution.samples:
+        doc.data_note = batch_note(solution)
+        doc.batch = batch_blocks(solution, display)
+    elif problem.data is not None and "inputs" not in problem.raw:
         count = len(next(iter(problem.data.values())))
         doc.data_note = (f"The problem carries {count} training samples; this solution works "
                          "on the first of them.")
     if doc.network:
-        network_sections(doc, solution, display, targets(solution, all_nodes, show), numbers,
+        network_sections(doc, shown, display, targets(shown, all_nodes, show), numbers,
                          show=show is not None)
     else:
         doc.problem = [Block(rows=[r for node in graph.nodes for r in
@@ -65,14 +78,23 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         doc.parameters = [f"{latex_name(n)} = {numbers[n]}" for n in graph.parameters]
         doc.forward = [Block(rows=[r for node in graph.nodes
                                    for r in forward_equation(node, numbers).rows()])]
-        doc.backward = backward_blocks(solution, targets(solution, all_nodes, show), display, numbers)
+        names = targets(shown, all_nodes, show)
+        doc.backward = with_shared_weights(
+            shown, backward_blocks(shown, names, display, numbers), names, display)
         if solution.updated:
             updated = [p for p in graph.parameters if show is None or p in show]
             doc.update = [Block(rows=[r for p in updated
                                       for r in update_equation(solution, p, display).rows()])]
+    if (problem.optimizer is not None or solution.samples) and solution.steps:
+        doc.optimizer = optimizer_intro(solution, display)
+        doc.update = update_blocks(solution, display)
+        doc.steps = steps_table(solution, display)
     if solution.updated:
         doc.trend = trend(solution, display)
-        if not doc.network:
+        if solution.samples:
+            doc.after = [Block(text="The loss of each sample at the updated parameters, and"
+                               " their mean:", rows=after_rows(solution, display))]
+        elif not doc.network:
             doc.after = [Block(rows=second_pass_rows(solution, display))]
         doc.widened = places + display.more_places if widened(solution, display) else 0
     doc.rounding_note = display.note()

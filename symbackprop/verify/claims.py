@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
@@ -186,6 +186,9 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
     groups = graph.groups
     if key.kind == Kind.AFTER and not solution.values_after:
         raise ClaimError(f"'{key}' needs a learning_rate in the problem")
+    if key.kind in (Kind.AFTER, Kind.STATE):
+        solution.value_of(key if key.name not in groups else
+                          replace(key, name=groups[key.name].names()[0]))  # a step or state it has
     if key.kind == Kind.DERIVATIVE:
         top, bottom = groups.get(key.name), groups.get(key.wrt)
         if top and bottom:
@@ -200,7 +203,7 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
             elements = [Key(Kind.DERIVATIVE, key.name, n) for n in group.names()]
     else:
         group = groups.get(key.name)
-        elements = [key] if group is None else [Key(key.kind, n) for n in group.names()]
+        elements = [key] if group is None else [replace(key, name=n) for n in group.names()]
     shape = group.shape if group is not None else ()
     given_shape = _shape(value)
     size = int(np.prod(shape)) if shape else 1

@@ -109,11 +109,7 @@ class Worlds:
 
 
 def exact_value(solution, key: Key):
-    if key.kind == Kind.VALUE:
-        return solution.values[key.name]
-    if key.kind == Kind.AFTER:
-        return solution.values_after[key.name]
-    return solution.derivative(key.name, key.wrt)
+    return solution.value_of(key)
 
 
 def judge(solution, claims: list[Claim], band=DEFAULT_BAND) -> list[Verdict]:

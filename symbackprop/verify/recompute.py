@@ -30,6 +30,7 @@ import sympy as sp
 from ..evaluate import Floating
 from ..keys import Key, Kind
 from ..numbers import to_decimal
+from ..optimizers import step, zero_state
 from ..parse import symbol
 
 DIGITS = 30
@@ -50,6 +51,8 @@ class Part(StrEnum):
     AFTER = "after"  # a value after the update
     DERIV = "deriv"  # d top / d bottom, summed over paths
     LOCAL = "local"  # the local derivative on one edge
+    STATE = "state"  # an optimizer's state after the first step (other: m, v or b)
+    STEP = "step"  # a value after step k >= 2 of the optimizer (other: k)
 
 
 class Quantity(NamedTuple):
@@ -65,6 +68,10 @@ def quantity(key: Key) -> Quantity:
     """The quantity a claim key names."""
     if key.kind == Kind.DERIVATIVE:
         return Quantity(Part.DERIV, key.name, key.wrt)
+    if key.kind == Kind.STATE:
+        return Quantity(Part.STATE, key.name, key.slot)
+    if key.kind == Kind.AFTER and key.step not in (None, 1):
+        return Quantity(Part.STEP, key.name, key.step)
     return Quantity(Part.AFTER if key.kind == Kind.AFTER else Part.VALUE, key.name)
 
 
@@ -84,8 +91,7 @@ class World:
         self.known = {k: sp.Float(str(v), DIGITS) for k, v in known.items()}
         self.mode = mode
         self.places = places
-        self.rate = (sp.Float(solution.learning_rate, DIGITS)
-                     if solution.learning_rate is not None else None)
+        self.optimizer = solution.optimizer
         self._memo: dict[Quantity, sp.Float] = {}
         self._inside: dict[tuple[str, str], set[str]] = {}
         self._single: dict[Quantity, bool] = {}
@@ -106,6 +112,10 @@ class World:
             return Key(Kind.AFTER, q.name)
         if q.part == Part.DERIV:
             return Key(Kind.DERIVATIVE, q.name, q.other)
+        if q.part == Part.STATE:
+            return Key(Kind.STATE, q.name, slot=q.other)
+        if q.part == Part.STEP:
+            return Key(Kind.AFTER, q.name, step=q.other)
         # A local derivative is given as d upper / d lower when that is the only path.
         if q not in self._single:
             self._single[q] = self.derivation.count_paths(q.name, q.other) == 1
@@ -184,6 +194,10 @@ class World:
 
     def parts(self, q: Quantity) -> list[Quantity]:
         """The quantities ``q`` is computed from."""
+        if q.part == Part.STEP or self.solution.samples:
+            return []  # later steps and mini-batch means are not recomputed from a sheet
+        if q.part == Part.STATE:
+            return [Quantity(Part.VALUE, q.name), Quantity(Part.DERIV, self.graph.output, q.name)]
         if q.part == Part.VALUE:
             if self.graph.is_leaf(q.name):
                 return []
@@ -214,6 +228,10 @@ class World:
         return self._inside[top, bottom]
 
     def _compute(self, q: Quantity, get) -> sp.Float:
+        if q.part == Part.STEP or self.solution.samples:
+            return self._exact(q)
+        if q.part == Part.STATE:
+            return self._first_step(q.name, get).state[q.other]
         if q.part == Part.VALUE:
             if self.graph.is_leaf(q.name):
                 return sp.Float(self.graph.leaves[q.name].value, DIGITS)
@@ -238,11 +256,26 @@ class World:
         if self.graph.is_leaf(name):
             value = get(Quantity(Part.VALUE, name))
             if self.graph.leaves[name].kind == "parameter":
-                return value - self.rate * get(Quantity(Part.DERIV, self.graph.output, name))
+                return self._first_step(name, get).new
             return value
         node = self.graph.node(name)
         env = {symbol(n): get(Quantity(Part.AFTER, n)) for n in node.inputs}
         return self._cut(self.arithmetic.apply(node.expr, env))
+
+    def _first_step(self, name: str, get):
+        """The optimizer's first step of a parameter from the sheet's value and gradient
+        (the state starts at zero, so the first step needs nothing else)."""
+        w = get(Quantity(Part.VALUE, name))
+        return step(self.optimizer, w, get(Quantity(Part.DERIV, self.graph.output, name)),
+                    zero_state(self.optimizer, w), 1)
+
+    def _exact(self, q: Quantity) -> sp.Float:
+        """The solution's own value of a quantity that is not recomputed from parts."""
+        if q.part == Part.LOCAL:
+            value = self.solution.evaluation.locals[q.name, q.other]
+        else:
+            value = self.solution.value_of(self.claim_key(q) or Key(Kind.VALUE, q.name))
+        return sp.Float(value, DIGITS)
 
     def _cut(self, value: sp.Float) -> sp.Float:
         """A value written down by hand: rounded or truncated to ``places`` decimals."""
