@@ -27,7 +27,7 @@ def _fill(template: str, values: dict) -> str:
     return _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
-def settings_text(solution: Solution) -> str:
+def settings_text(solution: Solution, display: Display) -> str:
     """``\\eta = 0.1, \\beta_1 = 0.9, ...``: the settings the rule reads."""
     o = solution.optimizer
     return ", ".join(f"{SETTING_SYMBOLS[k]} = {display.tex(v, display.leaf_places)}"
@@ -84,10 +84,10 @@ def update_blocks(solution: Solution, display: Display) -> list[Block]:
             for p in solution.graph.parameters]
 
 
-def optimizer_intro(solution: Solution) -> dict:
+def optimizer_intro(solution: Solution, display: Display) -> dict:
     """What the template says before the update: the rule, its convention, settings."""
     o = solution.optimizer
-    return {"name": o.name, "convention": o.rule.convention, "settings": settings_text(solution),
+    return {"name": o.name, "convention": o.rule.convention, "settings": settings_text(solution, display),
             "rules": rule_rows(solution), "decay": bool(o.weight_decay),
             "state": ", ".join(o.state_names)}
 
@@ -105,7 +105,7 @@ def steps_table(solution: Solution, display: Display) -> dict | None:
     for t, params, loss in points:
         cells = [str(t)]
         if previous is None:
-            cells.append(display.tex(loss, display))
+            cells.append(display.tex(loss))
             cells += [display.tex(params[p], display.leaf_places) for p in shown]
         else:
             cells.append(display.tex(loss, display.change(previous[1], loss)))
@@ -117,4 +117,4 @@ def steps_table(solution: Solution, display: Display) -> dict | None:
     return {"header": ["t", latex_name(out)] + [latex_name(p) for p in shown],
             "rows": rows, "omitted": len(solution.graph.parameters) - len(shown),
             "down": all(b < a for a, b in zip(losses, losses[1:], strict=False)),
-            "first": display.tex(losses[0], display), "last": rows[-1][1]}
+            "first": display.tex(losses[0]), "last": rows[-1][1]}
