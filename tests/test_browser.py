@@ -317,10 +317,12 @@ def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", ["net-221", "net-221:staged", "neuron", "chain-xyz", "logreg",
-                                  "mlp-relu-bce", "net-322"])
+                                  "mlp-relu-bce", "net-322", "new-ops"])
 def test_practice_agrees_with_verify(browser, tmp_path, name):
+    """The built-ins, and tests/data/new-ops.toml: softplus, leaky_relu and elu."""
     name, _, staged = name.partition(":")
-    problem = load(name, stage_gates=True if staged else None)
+    data = Path(__file__).resolve().parent / "data" / f"{name}.toml"
+    problem = load(str(data) if data.exists() else name, stage_gates=True if staged else None)
     solution = problem.solve()
     path = tmp_path / f"{name}-practice.html"
     path.write_text(render_practice(solution, 4), encoding="utf-8")
@@ -402,3 +404,24 @@ def test_a_title_is_text_never_markup():
     for page in (render_html(solution, 4), render_practice(solution, 4)):
         assert "<script>alert" not in page and "<marquee>" not in page
         assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;marquee&gt;" in page
+
+
+def test_every_function_of_the_op_table_is_written_in_javascript():
+    """A practice page of any problem needs each op's value in JavaScript: an op added to
+    the table and unknown to the page's printer was an internal error (exit 70)."""
+    import sympy as sp
+
+    from symbackprop import ops
+    from symbackprop.render.jsmodel import js_function
+
+    z, a, b = sp.symbols("z a b")
+    index = {"z": 0, "a": 1, "b": 2}
+    for op in ops.OPS.values():
+        if op.sympy is None or op.arity is None:
+            continue
+        arities = op.arity if isinstance(op.arity, tuple) else (op.arity,)
+        for n in arities:
+            code = js_function(op.sympy(*(z, a, b)[:n]), index)
+            # no call of the package's own function: only Math's and the operators
+            calls = re.findall(r"(?<![.\w])(\w+)\(", code)
+            assert calls == [], (op.name, code)

@@ -22,7 +22,18 @@ from decimal import Decimal
 import sympy as sp
 from sympy.printing.jscode import jscode
 
-from ..functions import maximum, minimum, relu, sigmoid, softmax, step
+from ..functions import (
+    LEAKY_SLOPE,
+    elu,
+    leaky_relu,
+    maximum,
+    minimum,
+    relu,
+    sigmoid,
+    softmax,
+    softplus,
+    step,
+)
 from ..keys import Key, Kind, parse_key
 from ..mistakes import MISTAKES, wrong_values
 from ..mistakes import _quantities as other_quantities
@@ -38,6 +49,11 @@ _AS_BUILTINS = {
     step: lambda z: sp.Piecewise((1, z > 0), (0, True)),
     maximum: lambda a, b: sp.Max(a, b),
     minimum: lambda a, b: sp.Min(a, b),
+    # log(1 + e^z) would overflow for a large z; z + log(1 + e^-z) there
+    softplus: lambda z: sp.Piecewise((z + sp.log(1 + sp.exp(-z)), z > 0),
+                                     (sp.log(1 + sp.exp(z)), True)),
+    leaky_relu: lambda z, a=LEAKY_SLOPE: sp.Piecewise((z, z > 0), (a * z, True)),
+    elu: lambda z: sp.Piecewise((z, z > 0), (sp.exp(z) - 1, True)),
 }
 
 
