@@ -733,3 +733,14 @@ def test_names_that_a_spreadsheet_would_run_are_written_as_text(exam_dir, key, t
     from symbackprop.grade.gradebook import safe_cell
 
     assert [safe_cell(c) for c in ("\tx", "\rx", "x", "0.5", "")] == ["'\tx", "'\rx", "x", "0.5", ""]
+
+
+def test_one_student_is_one_student(exam_dir, key, tmp_path, capsys):
+    variant = key["variants"][0]
+    path = tmp_path / "one.csv"
+    path.write_text(f"student,variant,ask,answer\nann,{variant['id']},y,0.5\n")
+    out = tmp_path / "out"
+    assert main(["grade", str(exam_dir), str(path), "-o", str(out)]) == 0
+    assert "graded 1 student: mean" in capsys.readouterr().err
+    assert "1 student graded from" in (out / "report.md").read_text(encoding="utf-8")
+    assert "1 students" not in (out / "report.md").read_text(encoding="utf-8")

@@ -103,7 +103,8 @@ def run(args) -> int:
     if args.json:
         sys.stdout.write(files["gradebook.json"])
     s = book.summary()
-    sys.stderr.write(f"graded {s['students']} students: mean {s['mean']} of "
+    plural = "" if s["students"] == 1 else "s"
+    sys.stderr.write(f"graded {s['students']} student{plural}: mean {s['mean']} of "
                      f"{s['max_points']} points\n")
     sheets = [p for p in written if p.name.startswith("sheet-")]
     for path in written:
