@@ -32,6 +32,7 @@ from .optimizers import read_optimizer
 from .parse import indexed_name, is_name, parse_expression, split_indexed
 from .printable import printable
 from .problem import Problem
+from .render.printer import latex_name
 
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data",
             "optimizer", "batch")
@@ -343,6 +344,7 @@ def _equation_graph(raw, leaves: dict, groups: dict):
         except SymbackpropError as exc:
             raise exc.at(section="graph", field=node_name) from None
     _group_indexed_nodes([n for n, _ in assignments], groups)
+    _check_printed_names([*leaves, *(n for n, _ in assignments)])
     output = raw.get("output")
     if output is not None and not isinstance(output, str):
         raise ProblemError("expected the name of a node").at(field="output")
@@ -351,6 +353,19 @@ def _equation_graph(raw, leaves: dict, groups: dict):
     except SymbackpropError as exc:
         raise exc.at(section="graph") from None
     return graph, len(assignments)
+
+
+def _check_printed_names(names) -> None:
+    """Two names that the handout would print alike (``z1``, ``z_1`` and ``z[0]`` are
+    all z_1) would make its equations ambiguous: refused, as z[00] beside z[0] is."""
+    seen: dict[str, str] = {}
+    for name in names:
+        shown = latex_name(name)
+        if shown in seen and seen[shown] != name:
+            raise ProblemError(f"prints as ${shown}$ in the handout, the same as "
+                               f"{seen[shown]!r}; rename one of them").at(
+                section="graph", field=printable(name))
+        seen.setdefault(shown, name)
 
 
 def _samples(data, inputs: dict, leaves: dict, groups: dict) -> dict[str, np.ndarray]:

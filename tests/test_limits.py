@@ -244,3 +244,14 @@ def test_a_title_with_a_line_break_is_one_line_of_text_underlined_to_its_width(t
     first, rule = result.stdout.splitlines()[:2]
     assert first == "one\\ntwo\\t\\x1b[1m"
     assert rule == "=" * len(first)
+
+
+@pytest.mark.parametrize("first, second", [("z1", "z_1"), ("z1", "z[0]"), ("x1", "x_1")])
+def test_two_names_that_print_the_same_are_an_error(tmp_path, first, second):
+    """z1 and z_1 (or z[0], the first element of z) are all z_1 in the handout: the
+    equation f = z1 + 2 z_1 would read z_1 + 2 z_1. Like z[00] beside z[0], refused."""
+    path = tmp_path / "same.toml"
+    path.write_text(f'[graph]\n"{first}" = "x*w"\n"{second}" = "x*2"\n'
+                    f'f = "{first} + {second}*2"\n[inputs]\nx = 1\n[parameters]\nw = 2\n')
+    line = one_error_line(run_cli("solve", path))
+    assert "[graph]" in line and first in line and second in line and "same" in line
