@@ -428,6 +428,8 @@ def _bias_forgotten(s: Situation) -> Iterator[Wrong]:
             value = w["after"].get(key.name)
             if value is None:
                 continue
+        elif key.kind != Kind.DERIVATIVE:  # an optimizer's state: not recomputed here
+            continue
         elif key.name == sol.output:
             value = w["grads"][key.wrt]
         else:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import html
 import re
 
+from ..display import Display
 from ..keys import Kind, parse_key
 from ..numbers import format_number
 from ..parse import parse_expression
 from ..render.environment import environment as render_environment
 from ..render.environment import escape_tex
-from ..render.printer import derivatives_in_math, latex, latex_name, partial
+from ..render.optimizer import parameter_equations
+from ..render.printer import derivatives_in_math, key_tex, latex, latex_name, partial
 from .exercise import PLACEHOLDER
 from .factors import displayed_terms
 from .model import shown
@@ -45,14 +47,9 @@ def _paren(text: str) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def key_tex(key: str, solution) -> str:
-    """A claim key as LaTeX: dE/dw1 as a fraction of partials, w1_new as w_1'."""
-    parsed = parse_key(key, solution.key_names)
-    if parsed.kind == Kind.DERIVATIVE:
-        return partial_tex(parsed.name, parsed.wrt)
-    if parsed.kind == Kind.AFTER:
-        return "{" + name_tex(parsed.name) + r"}^{\mathrm{new}}"
-    return name_tex(parsed.name)
+def ask_tex(key: str, solution) -> str:
+    """An asked claim key as LaTeX, resolved against the variant's names."""
+    return key_tex(parse_key(key, solution.key_names))
 
 
 def statement(variant, exercise) -> str:
@@ -110,6 +107,9 @@ def worked_steps(variant, question) -> list[str]:
     d = question.decimals
     if parsed.kind == Kind.DERIVATIVE:
         return chain_steps(sol, parsed.name, parsed.wrt, d)
+    if parsed.kind == Kind.STATE or (parsed.kind == Kind.AFTER and parsed.name in
+                                     sol.graph.parameters and _by_optimizer(sol)):
+        return optimizer_steps(sol, parsed, d)
     if parsed.kind == Kind.AFTER and parsed.name in sol.graph.parameters:
         p = parsed.name
         g = sol.gradients[p]
@@ -124,6 +124,24 @@ def worked_steps(variant, question) -> list[str]:
     if parsed.kind == Kind.AFTER:
         return forward_steps(sol, parsed.name, d, sol.values_after)
     return forward_steps(sol, parsed.name, d, sol.values)
+
+
+def _by_optimizer(sol) -> bool:
+    """Whether the update is an optimizer's rule rather than plain w − η·g."""
+    return sol.problem.optimizer is not None and sol.optimizer.name != "sgd" \
+        or sol.problem.optimizer is not None and bool(sol.optimizer.weight_decay)
+
+
+def optimizer_steps(sol, key, places: int) -> list[str]:
+    """The gradient's chain, then the optimizer's lines for the parameter up to the
+    asked quantity (its state ``m``, ``v``, ``b``, or the new value), as the handout
+    writes them (:func:`symbackprop.render.optimizer.parameter_equations`)."""
+    p = key.name
+    lines = chain_steps(sol, sol.output, p, places + 2)
+    upto = key.slot if key.kind == Kind.STATE else None
+    for eq in parameter_equations(sol, p, Display(places), upto=upto):
+        lines.append(" = ".join([eq.lhs, *eq.sides]))
+    return lines
 
 
 def forward_steps(sol, name: str, places: int, values: dict) -> list[str]:
@@ -159,7 +177,7 @@ def prompt(question, solution=None) -> str:
     """The question as asked: its prompt (``{{ask}}`` the asked quantity in math), or
     "Compute KEY." by default, and, for a number to write, the precision wanted and the
     tolerance accepted (:mod:`.precision`)."""
-    asked = rf"\({key_tex(question.ask.key, solution)}\)" if solution is not None else question.ask.key
+    asked = rf"\({ask_tex(question.ask.key, solution)}\)" if solution is not None else question.ask.key
     text = question.ask.prompt.replace("{{ask}}", asked) if question.ask.prompt else f"Compute {asked}."
     if question.choices is not None:
         return f"{text} Choose one."

@@ -47,8 +47,13 @@ def rule_rows(solution: Solution) -> list[str]:
     return rows
 
 
-def parameter_rows(solution: Solution, p: str, display: Display) -> list[str]:
-    """Each line of the first step of ``p``: symbols, numbers, value."""
+def parameter_equations(solution: Solution, p: str, display: Display,
+                        upto: str | None = None) -> list[Equation]:
+    """Each line of the first step of ``p`` as an equation: symbols, numbers, value.
+
+    ``upto``: stop after the line that computes that target (``m``, ``v``, ``b``: an
+    optimizer's state, as an exam question asks for it).
+    """
     o = solution.optimizer
     s = solution.steps[0].updates[p]
     fill = {k: display.tex(v, display.leaf_places) for k, v in o.settings().items()}
@@ -59,10 +64,10 @@ def parameter_rows(solution: Solution, p: str, display: Display) -> list[str]:
             fill[name] = factor_tex(display.text(value, display.decimals(value)))
     tex = {"p": latex_name(p)}
     lines = ([DECAY] if o.weight_decay else []) + list(o.rule.lines)
-    rows = []
+    equations = []
     if not o.weight_decay:  # g is the gradient itself
-        rows += Equation("g", [partial(solution.output, p),
-                               display.tex(s.terms["g"], display.decimals(s.terms["g"]))]).rows()
+        equations.append(Equation("g", [partial(solution.output, p),
+                                        display.tex(s.terms["g"], display.decimals(s.terms["g"]))]))
     for line in lines:
         value = s.terms[line.target]
         if line.target == "w":
@@ -73,8 +78,15 @@ def parameter_rows(solution: Solution, p: str, display: Display) -> list[str]:
             head = _fill(line.symbol, tex)
         symbolic = _fill(line.symbolic, tex).replace(
             r"\frac{\partial E}{\partial " + latex_name(p) + "}", partial(solution.output, p))
-        rows += Equation(head, [symbolic, _fill(line.numeric, fill), shown]).rows()
-    return rows
+        equations.append(Equation(head, [symbolic, _fill(line.numeric, fill), shown]))
+        if line.target == upto:
+            break
+    return equations
+
+
+def parameter_rows(solution: Solution, p: str, display: Display) -> list[str]:
+    """Each line of the first step of ``p`` as rows of an ``align*``."""
+    return [row for eq in parameter_equations(solution, p, display) for row in eq.rows()]
 
 
 def update_blocks(solution: Solution, display: Display) -> list[Block]:

@@ -104,6 +104,21 @@ def partial_inline(top: str, bottom: str) -> str:
     return rf"\partial {latex_name(top)}/\partial {latex_name(bottom)}"
 
 
+def key_tex(key) -> str:
+    r"""A parsed claim key the lectures' way, for every kind of key: a derivative as a
+    fraction of partials, ``w1_new`` as w_1^{new}, ``w1@2`` as w_1^{(2)} (after step 2),
+    an optimizer's state ``m_w1`` as m_{w_1}."""
+    kind = str(key.kind)
+    if kind == "derivative":
+        return partial(key.name, key.wrt)
+    if kind == "after":
+        mark = r"\mathrm{new}" if key.step is None else f"({key.step})"
+        return f"{{{latex_name(key.name)}}}^{{{mark}}}"
+    if kind == "state":
+        return f"{key.slot}_{{{latex_name(key.name)}}}"
+    return latex_name(key.name)
+
+
 _DERIVATIVE_IN_TEXT = re.compile(
     r"\bd([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)/d([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])*)")
 

@@ -25,6 +25,7 @@ from ..render.lines import MAX_PATHS_SHOWN, chain_numbers, update_line, vanishin
 from ..render.pdf import compile_many
 from ..render.printer import (
     derivatives_in_math,
+    key_tex,
     latex,
     latex_name,
     number_tex,
@@ -55,15 +56,6 @@ def note_tex(note: str, names=()) -> str:
         last = m.end()
     out.append(derivatives_in_math(note[last:], escape_tex))
     return "".join(out)
-
-
-def key_tex(key) -> str:
-    """A claim key the lectures' way: \\frac{\\partial E}{\\partial w_1}, w_1^{new}."""
-    if key.kind == Kind.DERIVATIVE:
-        return partial(key.name, key.wrt)
-    if key.kind == Kind.AFTER:
-        return f"{{{latex_name(key.name)}}}^{{\\mathrm{{new}}}}"
-    return latex_name(key.name)
 
 
 def key_inline_tex(key) -> str:
