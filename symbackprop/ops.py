@@ -105,6 +105,9 @@ class Op:
     saturation: Callable[[tuple], object] | None = None
     pole: bool = False  # finite arguments can give an infinite value (log 0, 1/0)
     kernel: ArrayForm | None = None  # for an op SymPy's code printers do not know
+    #: the function in SymPy builtins (exp, log, Max, Piecewise) over its arguments, for
+    #: code printers that know only those (the practice page's JavaScript)
+    elementary: Callable[..., Expr] | None = None
     layer_kernel: ArrayForm | None = None  # a whole-layer activation over (batch, units)
     #: a whole-layer activation's vector-Jacobian product over a layer's arrays:
     #: (its output a, the upstream gradient g, the sum over each sample) -> δ
@@ -338,6 +341,7 @@ register(Op(
 ))
 register(Op(
     name="sigmoid", gate="sigmoid gate", arity=1, function="sigmoid", sympy=sigmoid,
+    elementary=lambda z: 1 / (1 + sp.exp(-z)),
     pattern="multiplies the upstream gradient by σ(1 − σ), from its own output",
     local=lambda args, out, expr=None: (out * (1 - out),),
     latex=r"\sigma\left({0}\right)", symbol=r"\sigma", numpy=_np_sigmoid,
@@ -355,6 +359,7 @@ register(Op(
 ))
 register(Op(
     name="relu", gate="ReLU gate", arity=1, function="relu", sympy=relu,
+    elementary=lambda z: sp.Max(z, 0),
     pattern="passes the upstream gradient where its input is positive, blocks it elsewhere",
     local=lambda args, out, expr=None: (step(args[0]),),
     latex=r"\operatorname{{relu}}\left({0}\right)", symbol=r"\mathrm{relu}", numpy=_np_relu,
@@ -364,6 +369,7 @@ register(Op(
 ))
 register(Op(
     name="max", gate="max gate", arity=2, function="max", sympy=maximum,
+    elementary=lambda a, b: sp.Max(a, b),
     pattern="routes: the whole upstream gradient goes to the larger input, none to the other",
     local=lambda args, out, expr=None: (1 - step(args[1] - args[0]), step(args[1] - args[0])),
     latex=r"\max\left({0}, {1}\right)", symbol=r"\max", numpy=np.maximum,
@@ -373,6 +379,7 @@ register(Op(
 ))
 register(Op(
     name="min", gate="min gate", arity=2, function="min", sympy=minimum,
+    elementary=lambda a, b: sp.Min(a, b),
     pattern="routes: the whole upstream gradient goes to the smaller input, none to the other",
     local=lambda args, out, expr=None: (1 - step(args[0] - args[1]), step(args[0] - args[1])),
     latex=r"\min\left({0}, {1}\right)", symbol=r"\min", numpy=np.minimum,
@@ -383,6 +390,8 @@ register(Op(
 
 register(Op(
     name="softplus", gate="softplus gate", arity=1, function="softplus", sympy=softplus,
+    elementary=lambda z: sp.Piecewise((z + sp.log(1 + sp.exp(-z)), z > 0),
+                                    (sp.log(1 + sp.exp(z)), True)),
     pattern="multiplies the upstream gradient by σ of its input (softplus is the sigmoid's integral)",
     local=lambda args, out, expr=None: (sigmoid(args[0]),),
     latex=r"\operatorname{{softplus}}\left({0}\right)", symbol=r"\mathrm{softplus}",
@@ -408,6 +417,7 @@ def _np_leaky_relu(z, a=float(LEAKY_SLOPE)):
 
 register(Op(
     name="leaky_relu", gate="leaky ReLU gate", arity=(1, 2), function="leaky_relu",
+    elementary=lambda z, a=LEAKY_SLOPE: sp.Piecewise((z, z > 0), (a * z, True)),
     sympy=leaky_relu,
     pattern="passes the upstream gradient where its input is positive, times its slope a elsewhere",
     local=lambda args, out, expr=None: _leaky_local(args),
@@ -431,6 +441,7 @@ def _np_elu(z):
 
 register(Op(
     name="elu", gate="ELU gate", arity=1, function="elu", sympy=elu,
+    elementary=lambda z: sp.Piecewise((z, z > 0), (sp.exp(z) - 1, True)),
     pattern="passes the upstream gradient where its input is positive, times e to the power of its input elsewhere",
     local=lambda args, out, expr=None: (sp.Add(step(args[0]), (1 - step(args[0])) * sp.exp(args[0]),
                                                evaluate=False),),
@@ -451,6 +462,7 @@ def _softmax_local(args, out, expr):
 
 register(Op(
     name="softmax", gate="softmax gate", arity=None, sympy=softmax,
+    elementary=lambda j, *zs: softmax(j, *zs).rewrite(sp.exp),
     pattern="every logit receives gradient from every output: its own through a(1 − a), each other one through −a times that output",
     local=_softmax_local,
     latex=r"\operatorname{{softmax}}\left({args,}\right)", symbol=r"\mathrm{softmax}",
@@ -474,6 +486,7 @@ register(Op(
 
 register(Op(
     name="step", gate="step (relu's derivative)", arity=1, sympy=step,
+    elementary=lambda z: sp.Piecewise((1, z > 0), (0, True)),
     pattern="appears in local derivatives only (relu', max', min'): 1 where its input is positive, else 0",
     local=lambda args, out, expr=None: (sp.S.Zero,),
     latex=r"\left[{0} > 0\right]", symbol=r"[x > 0]", numpy=_np_step,

@@ -120,3 +120,26 @@ def test_exam_rules_and_stress_recheck_read_every_kink_from_the_table(op_name):
         near, far = sp.Integer(9), sp.Rational(1, 2)
     assert [r for r, _ in gate_problems(graph, {"x": near})] == [rule]
     assert list(gate_problems(graph, {"x": far})) == []
+
+
+def test_every_function_has_an_elementary_form_equal_to_it():
+    """The practice page's JavaScript reads each function's elementary form from the table
+    (exp, log, Max, Piecewise): every function of the package's own (not SymPy's exp, log,
+    tanh, ...) has one, and it is the function."""
+    import sympy as sp
+
+    from symbackprop import ops
+
+    for op in ops.OPS.values():
+        if op.function is None or op.sympy is None or \
+                not op.sympy.__module__.startswith("symbackprop"):
+            continue
+        assert op.elementary is not None, op.name
+        arity = op.arity if isinstance(op.arity, int) else (op.arity[0] if op.arity else 1)
+        for point in ((-1.3, 0.4), (0.7, -0.2), (2.5, 1.1)):
+            args = [sp.Rational(str(x)) for x in point[:arity]]
+            want = op.sympy(*args) if op.sympy is not None else None
+            if want is None:
+                continue
+            got = op.elementary(*args)
+            assert abs(float(sp.N(got - want, 30))) < 1e-25, (op.name, point)

@@ -22,39 +22,17 @@ from decimal import Decimal
 import sympy as sp
 from sympy.printing.jscode import jscode
 
-from ..functions import (
-    LEAKY_SLOPE,
-    elu,
-    leaky_relu,
-    maximum,
-    minimum,
-    relu,
-    sigmoid,
-    softmax,
-    softplus,
-    step,
-)
+from .. import ops
+from ..functions import sigmoid
 from ..keys import Key, Kind, parse_key
 from ..mistakes import MISTAKES, wrong_values
 from ..mistakes import _quantities as other_quantities
 from ..numbers import format_number, to_float
 from ..parse import symbol
 
-#: The package's functions in SymPy builtins JavaScript knows (values only: derivatives
-#: come from the op table through the derivation's edges).
-_AS_BUILTINS = {
-    sigmoid: lambda z: sigmoid(z).rewrite(sp.exp),
-    softmax: lambda j, *zs: softmax(j, *zs).rewrite(sp.exp),
-    relu: lambda z: sp.Max(z, 0),
-    step: lambda z: sp.Piecewise((1, z > 0), (0, True)),
-    maximum: lambda a, b: sp.Max(a, b),
-    minimum: lambda a, b: sp.Min(a, b),
-    # log(1 + e^z) would overflow for a large z; z + log(1 + e^-z) there
-    softplus: lambda z: sp.Piecewise((z + sp.log(1 + sp.exp(-z)), z > 0),
-                                     (sp.log(1 + sp.exp(z)), True)),
-    leaky_relu: lambda z, a=LEAKY_SLOPE: sp.Piecewise((z, z > 0), (a * z, True)),
-    elu: lambda z: sp.Piecewise((z, z > 0), (sp.exp(z) - 1, True)),
-}
+#: The package's functions in SymPy builtins JavaScript knows, from the op table (values
+#: only: derivatives come from the op table through the derivation's edges).
+_AS_BUILTINS = {op.sympy: op.elementary for op in ops.OPS.values() if op.elementary is not None}
 
 
 def js_function(expr: sp.Expr, index: dict[str, int], data: dict | None = None) -> str:
