@@ -18,6 +18,7 @@ import sympy as sp
 
 from .errors import ProblemError, SymbackpropError
 from .evaluate import Evaluation, evaluate
+from .limits import LimitError
 from .optimizers import Optimizer, Step, step, zero_state
 
 
@@ -107,6 +108,8 @@ def take_steps(problem, optimizer: Optimizer, start: Point, exact: bool) -> list
     states = {p: zero_state(optimizer, values[p]) for p in names}
     point, records = start, []
     for t in range(1, optimizer.steps + 1):
+        if exact:
+            _refuse_roots_of_transcendentals(problem, optimizer, point.evaluation.adjoints, names)
         updates = {p: step(optimizer, values[p], point.evaluation.adjoints[p], states[p], t)
                    for p in names}
         values = {p: s.new for p, s in updates.items()}
@@ -120,3 +123,24 @@ def take_steps(problem, optimizer: Optimizer, start: Point, exact: bool) -> list
                 file=problem.source, section="optimizer", field="steps") from None
         records.append(StepRecord(t, updates, point))
     return records
+
+
+#: The optimizers whose rule takes a square root of the squared gradient.
+_ROOTED = ("rmsprop", "adam")
+
+
+def _refuse_roots_of_transcendentals(problem, optimizer: Optimizer, adjoints: dict,
+                                     names) -> None:
+    """Refuse ``--exact`` where RMSprop's or Adam's √v of a gradient that is no fraction
+    would be nested into the next forward pass: SymPy cannot even tell such a root's sign
+    cheaply, and one Adam step through a tanh took minutes. A fraction's root stays
+    exact and cheap; checked floats give every digit shown either way (docs/limits.md)."""
+    if optimizer.name not in _ROOTED:
+        return
+    for p in names:
+        if not isinstance(adjoints[p], sp.Rational):
+            raise LimitError(
+                f"--exact: the {optimizer.name} step takes the square root of a gradient "
+                f"that is not a fraction (the gradient of {p}); its exact form grows without "
+                "bound, so solve without --exact (every digit shown is checked)"
+            ).at(file=problem.source, section="optimizer", field="name")

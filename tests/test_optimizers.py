@@ -167,11 +167,31 @@ def test_loss_after_each_step_is_the_loss_at_those_parameters(tmp_path):
         assert float(solution.lookup(f"E@{t}")) == pytest.approx(float(loss.subs(at)), rel=1e-12)
 
 
-def test_exact_first_adam_step_is_exact(tmp_path):
-    solution = _problem(CASES["adam"], tmp_path).solve(exact=True)
-    w = solution.lookup("w1_new")
-    assert isinstance(w, sp.Expr) and not isinstance(w, sp.Float)
-    assert float(w) == pytest.approx(torch_formulas(CASES["adam"])[0][0], rel=1e-12)
+def test_exact_first_adam_step_is_exact():
+    """On a loss whose gradient is a fraction, Adam's first step stays exact: by PyTorch's
+    formulas (written here) w1 − lr·m̂/(√v̂ + ε) with m̂ = g and v̂ = g² at step 1."""
+    problem = sb.load_dict({
+        "graph": {"E": "(w1*x - y)**2 / 2"}, "inputs": {"x": 2, "y": 1},
+        "parameters": {"w1": 0.25}, "optimizer": dict(CASES["adam"])})
+    w = problem.solve(exact=True).lookup("w1_new")
+    g = sp.diff((sp.Symbol("w") * 2 - 1) ** 2 / 2, sp.Symbol("w")).subs(sp.Symbol("w"),
+                                                                         sp.Rational(1, 4))
+    lr, eps = sp.Rational(1, 10), sp.Rational(1, 10**8)
+    assert isinstance(w, sp.Rational)
+    assert w == sp.Rational(1, 4) - lr * g / (abs(g) + eps)
+
+
+def test_exact_adam_through_a_tanh_is_refused_before_the_work(tmp_path):
+    """The square root of a gradient through tanh has no exact form worth its cost (one
+    step took minutes): exit 2's error, raised before the step is taken."""
+    import time
+
+    from symbackprop.limits import LimitError
+
+    start = time.monotonic()
+    with pytest.raises(LimitError, match="square root of a gradient"):
+        _problem(CASES["adam"], tmp_path).solve(exact=True)
+    assert time.monotonic() - start < 60
 
 
 def test_the_rules_run_on_numpy_arrays_as_on_sympy_numbers():
