@@ -5,7 +5,7 @@ problem (:mod:`symbackprop.kernels`), runs the problem's optimizer (SGD unless i
 ``[optimizer]``; the rules of :mod:`symbackprop.optimizers`, the same as the worked
 solutions use) over the problem's ``[data]`` (or its one
 ``[inputs]`` sample), and records after each epoch the loss over the whole data set,
-and on request the gradient norm of each layer (seed 003: in a deep sigmoid network the
+and on request the gradient norm of each layer (Lesson 5: in a deep sigmoid network the
 first layers' norms are orders of magnitude below the last's, the vanishing gradient).
 """
 
@@ -55,7 +55,7 @@ class TrainResult:
         return self.losses[-1] if self.losses else self.initial_loss
 
     def to_json(self) -> dict:
-        """Contract section 4: losses, final_loss, accuracy, parameters (+ extras)."""
+        """The JSON of docs/json.md: losses, final_loss, accuracy, parameters (+ extras)."""
         out = {
             "losses": [_number(v) for v in self.losses],
             "final_loss": _number(self.final_loss),
@@ -299,7 +299,7 @@ def _layers(kernel) -> dict[str, list[str]]:
 
 
 def accuracy(outputs: np.ndarray, targets: np.ndarray, loss: str) -> float | None:
-    """Contract section 4: the share of samples whose arg max output equals the arg max
+    """As docs/json.md says: the share of samples whose arg max output equals the arg max
     of the target; for one output, the output rounded equals the target. None when the
     targets are not classes or one-hot patterns."""
     outputs, targets = np.asarray(outputs), np.asarray(targets)

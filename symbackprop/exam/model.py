@@ -30,7 +30,7 @@ def shown(value: float, decimals: int) -> str:
 class Ask:
     """One question a family asks about its variant.
 
-    ``key`` is a claim key of the contract (``dE/dw5``, ``w1_new``, ``y``);
+    ``key`` is a claim key (docs/claim-keys.md: ``dE/dw5``, ``w1_new``, ``y``);
     ``prompt`` the question in LaTeX text (math in ``\\( \\)``); ``mistakes`` the
     ids of :mod:`~symbackprop.mistakes` (or the family's misreadings) that give its distractors, in order of
     preference; ``zero_ok`` marks an answer that is 0 by the gate pattern.

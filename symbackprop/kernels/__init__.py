@@ -1,6 +1,6 @@
 """Numeric kernels generated from a problem's symbolic equations.
 
-``problem.compile()`` (contract section 5) returns a :class:`Kernel` whose
+``problem.compile()`` (docs/kernels.md) returns a :class:`Kernel` whose
 ``loss_and_grad(params, data)`` gives the batch-mean loss and its gradient. Nothing here
 is written by hand per network: both code paths generate their functions with
 ``sympy.lambdify`` from equations whose derivatives come from the op table.

@@ -12,7 +12,7 @@ Where the gradient comes from:
   op table's local rules (:func:`symbackprop.derive.local_partials`), and the partial
   for output j, a function of a_j and y_j only, is read as an elementwise formula over
   the whole matrix. Then δ_L = dL/da ⊙ act'(z_L), act' from the op table too (BP1).
-* Two pairs are fused where floats break (seed 003's cross-entropy discussion):
+* Two pairs are fused where floats break (Lesson 5's cross-entropy discussion):
   sigmoid with bce has loss softplus(z) − y z and δ_L = a − y (log σ(z) is −∞ in
   floats once σ(z) rounds to 0 or 1); softmax with cce has loss Σ y (lse(z) − z), with
   log-sum-exp computed stably, and δ_L = (Σ y) a − y, which is a − y for one-hot targets.

@@ -4,7 +4,7 @@ With one sample per column (A_0 = X of shape (n_0, B)), a network is the Wengert
 
     Z_l = W_l A_(l-1) + b_l,   A_l = act_l(Z_l)   (l = 1..N),   L = mean of loss(A_N, Y)
 
-and its backward pass is the four equations of seed 003, over whole batches:
+and its backward pass is the four equations BP1-BP4 of Lesson 5, over whole batches:
 
     BP1  δ_N = dL/dA_N ⊙ act_N'(Z_N)            (or a fused form, see :mod:`.losses`)
     BP2  δ_l = (W_(l+1)ᵀ δ_(l+1)) ⊙ act_l'(Z_l)

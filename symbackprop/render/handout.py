@@ -131,5 +131,5 @@ def handout_context(solution, places: int) -> dict:
 
 
 def render_html(solution, places: int) -> str:
-    """The worked solution as one self-contained HTML page (contract section 9)."""
+    """The worked solution as one self-contained HTML page (docs/browser.md)."""
     return render_page("html/solution.html.j2", **handout_context(solution, places))
