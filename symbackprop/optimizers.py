@@ -154,15 +154,17 @@ RULES: dict[str, Rule] = {
         "momentum", ("b",), ("learning_rate", "momentum", "weight_decay"),
         (Line("b", r"b_{{p}}", r"\mu\, b_{{p}} + g", r"{momentum} \cdot {b_old} + {g}"),
          Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, b_{{p}}", r"{w_old} - {learning_rate} \cdot {b}")),
-        "torch.optim.SGD with momentum and no dampening: the buffer b = mu b + g starts at"
-        " zero, so after the first step it is the gradient itself"),
+        "torch.optim.SGD with momentum and no dampening: the buffer (momentum times the"
+        " buffer, plus the gradient) starts at zero, so after the first step it is the"
+        " gradient itself"),
     "nesterov": Rule(
         "nesterov", ("b",), ("learning_rate", "momentum", "weight_decay"),
         (Line("b", r"b_{{p}}", r"\mu\, b_{{p}} + g", r"{momentum} \cdot {b_old} + {g}"),
          Line("d", r"d_{{p}}", r"g + \mu\, b_{{p}}", r"{g} + {momentum} \cdot {b}"),
          Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, d_{{p}}", r"{w_old} - {learning_rate} \cdot {d}")),
-        "torch.optim.SGD with nesterov=True: the buffer b = mu b + g (starting at zero),"
-        " and the step along g + mu b"),
+        "torch.optim.SGD with nesterov=True: the buffer (momentum times the buffer, plus"
+        " the gradient) starts at zero, and the step goes along the gradient plus momentum"
+        " times the buffer"),
     "rmsprop": Rule(
         "rmsprop", ("v",), ("learning_rate", "alpha", "eps", "weight_decay"),
         (Line("v", r"v_{{p}}", r"\alpha\, v_{{p}} + (1 - \alpha)\, g^2",
@@ -183,9 +185,10 @@ RULES: dict[str, Rule] = {
               r"\frac{{v}}{1 - {beta2}^{{t}}}"),
          Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, \frac{\hat{m}_{{p}}}{\sqrt{\hat{v}_{{p}}} + \epsilon}",
               r"{w_old} - {learning_rate} \cdot \frac{{m_hat}}{\sqrt{{v_hat}} + {eps}}")),
-        "torch.optim.Adam: both moments start at zero and are bias-corrected by"
-        " 1 - beta^t; eps is added after the square root of v_hat; weight decay (if any)"
-        " is added to the gradient (L2, not AdamW)"),
+        "torch.optim.Adam: both moments start at zero and are bias-corrected (divided by"
+        " one minus their beta to the power of the step); eps is added after the square"
+        " root of the corrected second moment; weight decay, if any, is added to the"
+        " gradient (L2, not AdamW)"),
 }
 
 #: The line of the gradient with weight decay, written before a rule's own lines.
