@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -139,18 +140,25 @@ def test_write_files_restores_what_it_replaced_when_a_rename_fails(tmp_path):
 # --- a full disk: a small tmpfs (root only) -----------------------------------------
 
 
-@pytest.fixture
-def full_disk(tmp_path):
-    mount = tmp_path / "full"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+@contextmanager
+def small_tmpfs(path, options: str = "size=64k"):
+    """A 64 KiB tmpfs mounted at ``path`` (a full disk, or read-only with ``ro,``), skipping
+    the test where mounting needs a root this run does not have."""
+    path.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
                           capture_output=True)
     if done.returncode != 0:
-        pytest.skip("cannot mount a small tmpfs here (needs root)")
+        pytest.skip(f"cannot mount a tmpfs ({options}) here (needs root)")
     try:
-        yield mount
+        yield path
     finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+        subprocess.run(["umount", "-l", str(path)], capture_output=True)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    with small_tmpfs(tmp_path / "full") as mount:
+        yield mount
 
 
 def test_a_full_disk_leaves_no_partial_output(full_disk):
@@ -233,17 +241,9 @@ def test_grade_reads_no_device_or_fifo(tmp_path):
 
 
 def test_a_read_only_mount_is_exit_2(tmp_path):
-    mount = tmp_path / "ro"
-    mount.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip("cannot mount a read-only tmpfs here (needs root)")
-    try:
+    with small_tmpfs(tmp_path / "ro", "ro,size=64k") as mount:
         result = run_cli("solve", "net-221", "--format", "json,md", "-o", mount / "out")
         assert "Read-only" in one_error_line(result)
         result = run_cli("verify", "net-221", "-", "--format", "tex", "-o", mount,
                          input="dE/dw5 = -0.0534\n")
         assert "Read-only" in one_error_line(result) and result.stdout  # the table, then the error
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], capture_output=True)
