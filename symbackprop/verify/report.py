@@ -30,7 +30,7 @@ class Report:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = dict.fromkeys((status.value for status in STATUSES), 0)  # plain words as keys
         for v in self.verdicts:
             counts[v.status] += 1
         return counts
