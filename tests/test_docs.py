@@ -32,3 +32,9 @@ def test_docs_point_at_nothing_outside_the_repository():
     for page in [ROOT / "README.md", *DOCS.glob("*.md")]:
         text = page.read_text(encoding="utf-8")
         assert not re.search(r"\.\./shared|CONTRACT\.md|\bseeds? 00\d", text, re.I), page.name
+
+
+def test_sybil_runs_the_documentation():
+    """README.md and docs/ are run by Sybil (conftest.py); without it they would be skipped
+    silently. `pip install -e '.[test]'` brings it."""
+    import sybil  # noqa: F401
