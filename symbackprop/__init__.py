@@ -15,7 +15,8 @@ from .loader import load
 from .problem import Problem
 from .render import render_format
 from .solution import Solution
-from .verify import Report, verify
+from .verify import DEFAULT_BAND, Report
+from .verify import verify as _verify
 
 __all__ = ["load", "load_dict", "verify", "train", "Problem", "Report", "Solution",
            "SymbackpropError", "__version__"]
@@ -27,6 +28,14 @@ def load_dict(table: dict, name: str = "problem", stage_gates: bool | None = Non
     from .loader import load_dict as _load_dict
 
     return _load_dict(table, name=name, source=name, stage_gates=stage_gates)
+
+
+def verify(problem, claims, *, band=DEFAULT_BAND, strict: bool = False) -> Report:
+    """Check hand-computed answers against a problem: a loaded
+    :class:`~symbackprop.problem.Problem`, a problem file or a built-in name; see
+    :func:`symbackprop.verify.report.verify` for ``claims``, ``band`` and ``strict``."""
+    return _verify(problem if isinstance(problem, Problem) else load(problem), claims,
+                   band=band, strict=strict)
 
 
 def train(problem, **options):

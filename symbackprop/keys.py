@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from .errors import ClaimError, did_you_mean
 
@@ -107,3 +108,39 @@ def parse_key(text: str, names) -> Key:
     if state and state.group(2) in names:
         return Key(Kind.STATE, state.group(2), slot=state.group(1))
     raise ClaimError(f"'{name}' names nothing in the problem{did_you_mean(name, names)}")
+
+
+# ---------------------------------------------------------------------- quantities
+# What a key names as a part of a computation: read by verify's recomputation and by the
+# practice page's model alike, so it is core (keys), not verify's.
+
+
+class Part(StrEnum):
+    """The kinds of quantity a recomputation is made of."""
+
+    VALUE = "value"  # a forward value
+    AFTER = "after"  # a value after the update
+    DERIV = "deriv"  # d top / d bottom, summed over paths
+    LOCAL = "local"  # the local derivative on one edge
+    STATE = "state"  # an optimizer's state after the first step (other: m, v or b)
+    STEP = "step"  # a value after step k >= 2 of the optimizer (other: k)
+
+
+class Quantity(NamedTuple):
+    """A quantity on the page: ``(VALUE, name)``, ``(AFTER, name)``, ``(DERIV, top,
+    bottom)`` or ``(LOCAL, upper, lower)``."""
+
+    part: Part
+    name: str
+    other: str | None = None
+
+
+def quantity(key: Key) -> Quantity:
+    """The quantity a claim key names."""
+    if key.kind == Kind.DERIVATIVE:
+        return Quantity(Part.DERIV, key.name, key.wrt)
+    if key.kind == Kind.STATE:
+        return Quantity(Part.STATE, key.name, key.slot)
+    if key.kind == Kind.AFTER and key.step not in (None, 1):
+        return Quantity(Part.STEP, key.name, key.step)
+    return Quantity(Part.AFTER if key.kind == Kind.AFTER else Part.VALUE, key.name)

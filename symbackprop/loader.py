@@ -28,11 +28,11 @@ from .limits import (
     LimitError,
 )
 from .network import Network, build_network_graph, check_spec
+from .notation import latex_name
 from .optimizers import read_optimizer
 from .parse import indexed_name, is_name, parse_expression, split_indexed
 from .printable import printable
 from .problem import Problem
-from .render.printer import latex_name
 
 TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data",
             "optimizer", "batch")

@@ -23,13 +23,12 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop import load
+from symbackprop import load, verify
 from symbackprop.keys import parse_key
 from symbackprop.mistakes import wrong_values
 from symbackprop.numbers import format_number
 from symbackprop.render.handout import render_html
 from symbackprop.render.practice import practice_entries, render_practice
-from symbackprop.verify import verify
 from symbackprop.verify.recompute import World
 from tests.oracle import graph_oracle, load_toml
 

@@ -364,7 +364,7 @@ def test_a_marked_sheet_summarises_one_hot_zeros_too():
     backpropagation of the same network (tanh, softmax, cross-entropy: δ2 = a2 − y)."""
     import numpy as np
 
-    from symbackprop.verify.sheet import report_context
+    from symbackprop.render.sheet import report_context
 
     problem = sb.load(DATA / "net-232-tanh-softmax.toml")
     report = sb.verify(problem, {"dL/dW1[2][1]": "-1.23456"})

@@ -97,3 +97,78 @@ def test_imports_inside_functions_count():
     # inside a function: both edges are seen.
     assert "symbackprop.loader" in graph["symbackprop"]
     assert "symbackprop.training" in graph["symbackprop"]
+
+
+# ---------------------------------------------------------------------- packages
+
+#: The declared layering (docs/architecture.md): each layer and the layers it may import.
+#: ``core`` is every module at the top of the package (load, parse, graph, derive,
+#: evaluate, solution, keys, display, notation, ...) and the built-in examples; the
+#: feature packages sit on it side by side; exams read render and verify; grading reads
+#: exams; the API (``symbackprop/__init__``, the gallery) and the CLI sit on top.
+LAYERS = {
+    "core": {"core"},
+    "kernels": {"core"},
+    "verify": {"core"},
+    "render": {"core"},
+    "exam": {"core", "render", "verify"},
+    "grade": {"core", "render", "verify", "exam"},
+    "api": {"core", "kernels", "verify", "render", "exam", "grade"},
+    "cli": {"core", "kernels", "verify", "render", "exam", "grade", "api"},
+}
+#: Modules outside the layer their place would give them.
+PLACED = {"symbackprop": "api", "symbackprop.gallery": "api", "symbackprop.__main__": "cli",
+          "symbackprop.examples": "core"}
+#: The one edge that crosses the layering on purpose: ``Problem.compile()`` is the API's
+#: door to the kernels (docs/kernels.md), imported when it is called.
+EXCEPTIONS = {("symbackprop.problem", "symbackprop.kernels")}
+FEATURES = {"kernels", "verify", "render", "exam", "grade", "cli"}
+
+
+def layer(module: str) -> str:
+    if module in PLACED:
+        return PLACED[module]
+    parts = module.split(".")
+    if len(parts) > 2 or (len(parts) == 2 and parts[1] in FEATURES):
+        return PLACED.get(".".join(parts[:2]), parts[1])
+    return "core"
+
+
+def crossings(graph: dict[str, set[str]]) -> list[str]:
+    """Every import from a layer into one it may not read."""
+    return sorted(f"{m} -> {t}" for m, targets in graph.items() for t in targets
+                  if layer(t) != layer(m) and layer(t) not in LAYERS[layer(m)]
+                  and (m, t) not in EXCEPTIONS)
+
+
+def test_every_module_has_a_layer():
+    assert {layer(m) for m in import_graph()} <= set(LAYERS)
+    # The page writes the layering down, as declared here.
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    assert "core < kernels, verify, render < exam < grade < API < CLI" in page
+    assert LAYERS["kernels"] == LAYERS["verify"] == LAYERS["render"] == {"core"}
+
+
+def test_packages_import_one_way():
+    """core < kernels, verify, render < exam < grade < API < CLI: no import runs down
+    the other way (the loader does not read the printer, the practice page loads no
+    problem and judges nothing, the marked sheet is render's)."""
+    assert crossings(import_graph()) == []
+
+
+def test_the_layer_check_finds_a_crossing():
+    """The check itself can fail: planted imports that run against the layering."""
+    graph = {"symbackprop.loader": {"symbackprop.render.printer"},
+             "symbackprop.render.practice": {"symbackprop.verify.judge", "symbackprop.loader"},
+             "symbackprop.verify.report": {"symbackprop.loader"},
+             "symbackprop.exam.outputs": {"symbackprop.render.practice"}}
+    assert crossings(graph) == ["symbackprop.loader -> symbackprop.render.printer",
+                                "symbackprop.render.practice -> symbackprop.verify.judge"]
+
+
+def test_named_moves_stay_made():
+    graph = import_graph()
+    assert "symbackprop.render.printer" not in graph["symbackprop.loader"]
+    assert not {"symbackprop.loader"} & graph["symbackprop.render.practice"]
+    assert not {"symbackprop.loader"} & graph["symbackprop.verify.report"]
+    assert "symbackprop.verify.sheet" not in graph and "symbackprop.render.sheet" in graph

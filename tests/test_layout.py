@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 import symbackprop as sb
+from symbackprop import verify
 from symbackprop.exam import FAMILIES, make_exam
 from symbackprop.exam.document import exam_tex, solutions_tex
 from symbackprop.examples import EXAMPLES
 from symbackprop.render import render_tex
 from symbackprop.render.pdf import tex_available
-from symbackprop.verify import verify
-from symbackprop.verify.sheet import render_report
+from symbackprop.render.sheet import render_report
 from tests.conftest import ROOT
 
 pytestmark = [

@@ -9,8 +9,9 @@ import sympy as sp
 
 from symbackprop import ops
 from symbackprop.functions import relu, sigmoid, softmax
+from symbackprop.notation import array_name, latex_name
 from symbackprop.parse import parse_expression
-from symbackprop.render.printer import array_name, latex, latex_name, op_latex, partial, substituted
+from symbackprop.render.printer import latex, op_latex, partial, substituted
 
 x, y, z = (sp.Symbol(n, real=True) for n in "xyz")
 

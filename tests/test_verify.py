@@ -719,7 +719,7 @@ def test_marked_sheet_compiles_and_marks_every_number(cli, tmp_path):
 
 
 def test_marked_sheet_escapes_and_reports_carried(tmp_path):
-    from symbackprop.verify.sheet import render_report
+    from symbackprop.render.sheet import render_report
 
     report = sb.verify("mlp-relu-bce", DATA / "mlp-relu-bce-handout.claims")
     tex = render_report(report, "tex")

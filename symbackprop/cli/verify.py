@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..files import plain_name, target_directory, write_files
+from ..loader import load
 from ..printable import printable, printable_lines
 from ..verify import DEFAULT_BAND, verify
 from .options import decimal_option, format_list
@@ -63,7 +64,7 @@ def parse_formats(text: str | None, as_json: bool) -> list[str]:
 def run(args) -> int:
     band = parse_band(args.band)
     formats = parse_formats(args.format, args.json)
-    report = verify(args.problem, args.claims, band=band, strict=args.strict)
+    report = verify(load(args.problem), args.claims, band=band, strict=args.strict)
     for warning in report.solution.warnings:
         sys.stderr.write(f"warning: {printable(str(warning))}\n")
     files = [f for f in formats if f in FILE_FORMATS]
@@ -72,7 +73,7 @@ def run(args) -> int:
     stem = plain_name(f"{source}-marked")
     directory = target_directory(args.output, report.problem.name) if files else None
     if files:  # everything is rendered before anything is written
-        from ..verify.sheet import render_report
+        from ..render.sheet import render_report
 
         outputs = {f"{stem}.{fmt}": render_report(report, fmt) for fmt in files}
     if "json" in formats:

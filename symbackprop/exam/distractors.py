@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .. import load_dict
 from ..keys import Key, Kind, parse_key
+from ..loader import load_dict
 from ..mistakes import MISTAKES, wrong_values
 
 Candidate = tuple[object, str]
@@ -63,7 +63,7 @@ def _misread(solution, parsed: Key, key: str, name: str, rewrites, table: dict, 
         rewritten = rewrites[name][1](table)
         if not needs_rate:
             rewritten = {k: v for k, v in rewritten.items() if k != "learning_rate"}
-        solved[name, needs_rate] = load_dict(rewritten, name=f"mistake {name}").solve()
+        solved[name, needs_rate] = load_dict(rewritten, name=f"mistake {name}", source=f"mistake {name}").solve()
     wrong = solved[name, needs_rate]
     if own_update:
         return solution.values[parsed.name] - solution.learning_rate * wrong.gradients[parsed.name]

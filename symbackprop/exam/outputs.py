@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..files import write_files
+from ..loader import load_dict
 from .model import Exam
 
 FORMATS = ("key", "moodle", "cloze", "qti", "tex", "pdf", "practice")
@@ -56,8 +57,6 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
             pdfs = compile_many(list(sources.items()))
             files.update({f"{name}.pdf": pdf for name, pdf in zip(sources, pdfs, strict=True)})
     if "practice" in formats:
-        from ..render.practice import practice_from_table
-
         for v in exam.variants:
             name = f"variant-{v.id}-practice"
             files[f"{name}.html"] = practice_from_table(v.table, name)
@@ -67,3 +66,14 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
 def write_outputs(files: dict[str, str | bytes], directory: Path) -> list[Path]:
     """All the exam's files, written together or not at all."""
     return write_files(directory, files)
+
+
+def practice_from_table(table: dict, name: str, places: int = 4) -> str:
+    """The practice page of a problem given in graph form (docs/problem-files.md), such as
+    an exam variant's table in ``key.json``: for ``symbackprop exam ... --format
+    practice``, one page of self-study per fresh variant. (It is the exam's: the render
+    package prints a solved problem and loads none.)"""
+    from ..render.practice import render_practice
+
+    problem = load_dict(table, name=name, source=f"<{name}>")
+    return render_practice(problem.solve(), places)

@@ -26,7 +26,7 @@ def report_markdown(data: dict) -> str:
 
 
 def report_tex(data: dict) -> str:
-    from ..verify.sheet import note_tex
+    from ..render.sheet import note_tex
 
     template = environment().get_template("grade/report.tex.j2")
     return template.render(**data, **_helpers(), note=lambda text: note_tex(text),

@@ -56,11 +56,11 @@ class KeyVariant:
     def solution(self):
         """The variant's problem, loaded and solved (once)."""
         if self._solution is None:
-            from .. import load_dict
+            from ..loader import load_dict
 
             where = f"variants[{self.index}].problem"
             try:
-                self._problem = load_dict(self.table, name=self.id)
+                self._problem = load_dict(self.table, name=self.id, source=self.id)
                 self._solution = self._problem.solve()
             except SymbackpropError as exc:
                 inner = [p for p in (exc.where.section, exc.where.field) if p]

@@ -13,8 +13,8 @@ import re
 
 from ..render.environment import environment, escape_tex
 from ..render.pdf import compile_many, compile_pdf
+from ..render.sheet import key_inline_tex, key_tex, note_tex, report_context
 from ..verify.report import Report
-from ..verify.sheet import key_inline_tex, key_tex, note_tex, report_context
 from .gradebook import points_text
 
 MAX_NAME = 120  # bytes of a sheet's file name taken from the student's name

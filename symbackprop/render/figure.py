@@ -30,10 +30,11 @@ import sympy as sp
 from .. import ops
 from ..display import Display
 from ..graph import Graph, is_atomic
+from ..notation import array_name, latex_name
 from ..numbers import DEFAULT_PLACES
 from .environment import environment
 from .layout import Item, Layout, layered_layout
-from .printer import array_name, latex, latex_name
+from .printer import latex
 
 #: The text width of an A4 page with 2.2 cm margins is 16.6 cm; keep a little air.
 MAX_WIDTH = 16.2

@@ -3,7 +3,7 @@
 Browsers render MathML natively (Chromium since version 109), so a page needs no math
 library and no network. Expressions are printed by SymPy's presentation MathML printer,
 taught the lectures' notation the way :class:`~.printer.NotationPrinter` teaches the
-LaTeX printer: the same names (:func:`~.printer.latex_name`, read here from its small
+LaTeX printer: the same names (:func:`~symbackprop.notation.latex_name`, read here from its small
 LaTeX subset), the user's term order, and every function from the op table (σ, relu).
 """
 
@@ -18,7 +18,7 @@ import sympy as sp
 from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .. import ops
-from .printer import latex_name
+from ..notation import latex_name
 
 #: The LaTeX commands the names and gate labels use, as the characters they set.
 SYMBOLS = {

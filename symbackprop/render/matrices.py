@@ -24,11 +24,12 @@ from .. import ops
 from ..display import Display, significant_places
 from ..losses import LOSSES
 from ..network import LINEAR, LOSS_NAME, whole_layer
+from ..notation import array_name, latex_name
 from ..parse import indexed_name
 from ..solution import Solution
 from . import document as d
 from .equations import LINE, Equation, split_terms, width
-from .printer import array_name, latex, latex_name, op_latex, substituted
+from .printer import latex, op_latex, substituted
 
 #: Matrices and vectors are written out in numbers up to this many rows and columns.
 MAX_SHOWN = 10

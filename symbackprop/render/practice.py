@@ -18,10 +18,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ..keys import Key, parse_key
+from ..keys import Key, parse_key, quantity
 from ..numbers import format_number
-from ..verify.judge import exact_value
-from ..verify.recompute import quantity
 from .jsmodel import js_model, mistake_table
 from .mathml import expr_mathml, math, name_mathml, partial_mathml
 from .svg import graph_svg
@@ -81,7 +79,7 @@ def practice_entries(solution, places: int) -> list[Entry]:
         seen.add(key)
         entries.append(Entry(str(key), [str(p) for p in quantity(key) if p is not None], section,
                              Markup(math(key_mathml(key))),
-                             format_number(exact_value(solution, key), places),
+                             format_number(solution.value_of(key), places),
                              Markup(math(hint)) if hint else None))
 
     for node in graph.nodes:
@@ -140,13 +138,3 @@ def practice_context(solution, places: int) -> dict:
 def render_practice(solution, places: int) -> str:
     """The practice page of a solved problem (docs/browser.md)."""
     return render_page("html/practice.html.j2", **practice_context(solution, places))
-
-
-def practice_from_table(table: dict, name: str, places: int = 4) -> str:
-    """The practice page of a problem given in graph form (docs/problem-files.md), such as
-    an exam variant's table in ``key.json``: for ``symbackprop exam ... --format
-    practice``, one page of self-study per fresh variant."""
-    from ..loader import load_dict
-
-    problem = load_dict(table, name=name, source=f"<{name}>")
-    return render_practice(problem.solve(), places)

@@ -4,7 +4,8 @@
 as a value; :mod:`.recompute` recomputes a quantity from a sheet's own numbers;
 :mod:`.judge` gives each claim its status (correct, rounding, carried, wrong);
 :mod:`.diagnose` names the mistake behind a wrong number; :mod:`.report` gathers the
-verdicts and holds :func:`verify`, the API; :mod:`.sheet` renders the marked sheet.
+verdicts and holds :func:`verify` (of a loaded problem; :func:`symbackprop.verify` loads
+one by name or file). The marked sheet is rendered by :mod:`symbackprop.render.sheet`.
 """
 
 from .report import Report, verify

@@ -22,13 +22,12 @@ claim itself; :meth:`World.sources` names the given numbers it was computed from
 from __future__ import annotations
 
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
-from enum import Enum, StrEnum
-from typing import NamedTuple
+from enum import Enum
 
 import sympy as sp
 
 from ..evaluate import Floating
-from ..keys import Key, Kind
+from ..keys import Key, Kind, Part, Quantity, quantity
 from ..numbers import to_decimal
 from ..optimizers import step, zero_state
 from ..parse import symbol
@@ -42,37 +41,6 @@ class Cut(Enum):
     NONE = None
     ROUND = ROUND_HALF_UP
     TRUNC = ROUND_DOWN
-
-
-class Part(StrEnum):
-    """The kinds of quantity a recomputation is made of."""
-
-    VALUE = "value"  # a forward value
-    AFTER = "after"  # a value after the update
-    DERIV = "deriv"  # d top / d bottom, summed over paths
-    LOCAL = "local"  # the local derivative on one edge
-    STATE = "state"  # an optimizer's state after the first step (other: m, v or b)
-    STEP = "step"  # a value after step k >= 2 of the optimizer (other: k)
-
-
-class Quantity(NamedTuple):
-    """A quantity on the page: ``(VALUE, name)``, ``(AFTER, name)``, ``(DERIV, top,
-    bottom)`` or ``(LOCAL, upper, lower)``."""
-
-    part: Part
-    name: str
-    other: str | None = None
-
-
-def quantity(key: Key) -> Quantity:
-    """The quantity a claim key names."""
-    if key.kind == Kind.DERIVATIVE:
-        return Quantity(Part.DERIV, key.name, key.wrt)
-    if key.kind == Kind.STATE:
-        return Quantity(Part.STATE, key.name, key.slot)
-    if key.kind == Kind.AFTER and key.step not in (None, 1):
-        return Quantity(Part.STEP, key.name, key.step)
-    return Quantity(Part.AFTER if key.kind == Kind.AFTER else Part.VALUE, key.name)
 
 
 class World:

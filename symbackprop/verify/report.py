@@ -1,5 +1,7 @@
 """A verify run: every verdict in the order of the claims, the summary and the exit status,
-and :func:`verify`, the API behind ``symbackprop verify``."""
+and :func:`verify`, which judges claims against a loaded problem. (Loading a file or a
+built-in by name is the caller's: :func:`symbackprop.verify`, the API, loads and then
+calls this; the verify package reads no files of problems.)"""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..limits import check_worked_size
-from ..loader import load
 from ..problem import Problem
 from .claims import claims_from_mapping, read_claims
 from .judge import ACCEPTED, STATUSES, Verdict, judge
@@ -78,17 +79,18 @@ class Report:
 
 
 def verify(problem, claims, *, band=DEFAULT_BAND, strict: bool = False) -> Report:
-    """Check hand-computed answers against a problem.
+    """Check hand-computed answers against a loaded problem.
 
-    ``problem``: a :class:`~symbackprop.problem.Problem`, a problem file or a built-in
-    name. ``claims``: a claims file (path), or a mapping ``key -> number`` (give numbers
+    ``problem``: a :class:`~symbackprop.problem.Problem` (:func:`symbackprop.verify`
+    also takes a problem file or a built-in name). ``claims``: a claims file (path), or a mapping ``key -> number`` (give numbers
     as strings, ``"0.0010"``, to keep the precision written). ``band``: how many units
     of the last digit shown a number may be off and still count as ``rounding`` (capped
     by half the value, and never across 0: :func:`within`).
     ``strict``: accept only ``correct`` numbers (the report's exit status).
     """
     if not isinstance(problem, Problem):
-        problem = load(problem)
+        raise TypeError("symbackprop.verify.report.verify takes a loaded Problem; "
+                        "symbackprop.verify also takes a file or a built-in name")
     band = Decimal(str(band))
     if not band.is_finite() or band < 0:
         raise SymbackpropError("the rounding band must be a number of units >= 0")

@@ -6,8 +6,10 @@ correction worked out the way the worked solution shows it: the chain-rule produ
 by path with the numbers at the problem's point, the update, or the forward formula.
 
 The layout is ``templates/verify.tex.j2`` on the shared preamble; this module only
-prepares ready LaTeX strings (names in the lectures' notation, escaped notes). The LaTeX
-helpers are the render package's: its environment, printer and compiler.
+prepares ready LaTeX strings (names in the lectures' notation, escaped notes). It lives in
+the render package beside the worked solution it shares its corrections with, and reads
+a report (:class:`symbackprop.verify.Report`: its problem, solution and verdicts) without
+importing the verify package: render and verify are siblings (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from ..display import Display, tex_number
 from ..errors import ClaimError
 from ..keys import Kind, parse_key
 from ..numbers import format_number
-from ..render.document import factor_tex, vanish_tex
-from ..render.environment import environment, escape_tex
-from ..render.equations import Equation, approx
-from ..render.lines import MAX_PATHS_SHOWN, chain_numbers, update_line, vanishing
-from ..render.pdf import compile_many
-from ..render.printer import (
+from .document import factor_tex, vanish_tex
+from .environment import environment, escape_tex
+from .equations import Equation, approx
+from .lines import MAX_PATHS_SHOWN, chain_numbers, update_line, vanishing
+from .pdf import compile_many
+from .printer import (
     derivatives_in_math,
     key_tex,
     latex,

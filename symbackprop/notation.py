@@ -1,0 +1,78 @@
+"""Names in the lectures' notation: the one spelling of a leaf or node name in LaTeX.
+
+:func:`latex_name` turns a name into the lectures' symbol (``w10`` -> w_{10}, ``z_a`` ->
+z_{a}, ``y_hat`` -> \\hat{y}, ``W1`` -> W^{[1]}, ``W1[0][1]`` -> W^{[1]}_{12}). It is
+core notation: the loader reads it (two names that print alike are an error), and every
+printer (LaTeX, MathML, the figure, the marked sheet, the exams) prints names with it.
+Element indices are shown from 1, as on paper: the claim key ``W1[0][1]`` is
+W^{[1]}_{12}.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from .parse import split_indexed
+
+GREEK = {
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa",
+    "lambda", "mu", "nu", "xi", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi",
+    "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Phi", "Psi", "Omega",
+}
+#: Decorations written as a suffix: ``y_hat`` is ŷ.
+ACCENTS = {"hat": r"\hat", "bar": r"\bar", "tilde": r"\tilde", "dot": r"\dot"}
+
+_LAYERED = re.compile(r"([A-Za-z]+?)(\d+)")  # W1, z12: a layer number after the letters
+_HEAD = re.compile(r"([A-Za-z]+?)(\d*)(?:_(.+))?")
+
+
+def _letters(word: str) -> str:
+    """A run of letters: Greek by name, one letter italic, a word upright."""
+    if word in GREEK:
+        return "\\" + word
+    if len(word) == 1:
+        return word
+    return rf"\mathrm{{{word}}}"
+
+
+def _subscript(text: str) -> str:
+    parts = [p for p in text.split("_") if p]
+    return ",".join(_letters(p) if p.isalpha() and p in GREEK else p for p in parts)
+
+
+@lru_cache(maxsize=4096)
+def latex_name(name: str) -> str:
+    """A leaf or node name in the lectures' notation (see the module docstring)."""
+    if name.startswith("\\bar{") and name.endswith("}"):  # an adjoint placeholder
+        return rf"\overline{{{latex_name(name[5:-1])}}}"
+    indexed = split_indexed(name)
+    if indexed is not None:
+        base, index = indexed
+        shown = [str(i + 1) for i in index]
+        sub = ("," if any(len(s) > 1 for s in shown) else "").join(shown)
+        return _with_subscript(array_name(base), sub)
+    for suffix, accent in ACCENTS.items():
+        m = re.fullmatch(rf"(.+)_{suffix}(\d*)", name)  # y_hat, y_hat2
+        if m:
+            head = rf"{accent}{{{latex_name(m.group(1))}}}"
+            return f"{head}_{{{m.group(2)}}}" if m.group(2) else head
+    m = _HEAD.fullmatch(name)
+    if m is None:  # not a name this tool produces; keep it readable and safe
+        return rf"\mathrm{{{re.sub(r'[^A-Za-z0-9]', '', name)}}}"
+    letters, digits, rest = m.groups()
+    head = _letters(letters)
+    sub = ",".join(p for p in (digits, _subscript(rest or "")) if p)
+    return f"{head}_{{{sub}}}" if sub else head
+
+
+def array_name(name: str) -> str:
+    """A vector or matrix of the network form: ``W1`` -> W^{[1]}, ``x`` -> x."""
+    m = _LAYERED.fullmatch(name)
+    if m:
+        return f"{_letters(m.group(1))}^{{[{m.group(2)}]}}"
+    return latex_name(name)
+
+
+def _with_subscript(head: str, sub: str) -> str:
+    return f"{head}_{{{sub}}}"
