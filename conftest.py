@@ -4,6 +4,7 @@ tests/docs_examples.py for what each kind of block must do."""
 from __future__ import annotations
 
 import re
+from doctest import ELLIPSIS, NORMALIZE_WHITESPACE
 
 import pytest
 
@@ -25,7 +26,7 @@ if Sybil is not None:
     pytest_collect_file = Sybil(
         parsers=[
             SkipParser(),
-            PythonCodeBlockParser(doctest_optionflags=0),
+            PythonCodeBlockParser(doctest_optionflags=ELLIPSIS | NORMALIZE_WHITESPACE),
             CodeBlockParser("console", evaluate_console),
             CodeBlockParser("toml", evaluate_toml),
             CodeBlockParser("json", evaluate_json),

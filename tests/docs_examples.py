@@ -1,7 +1,7 @@
 """The documentation runs: the evaluators Sybil applies to README.md and docs/*.md.
 
-Each page is read in order in a fresh temporary folder of its own (so no documented
-command writes into the repository), and each kind of block is checked as a reader would
+Each page is read in order in a fresh temporary folder of its own, holding a copy of the
+clone's tests/data (so no documented command writes into the repository), and each kind of block is checked as a reader would
 use it:
 
 - ``console`` blocks: every ``$ command`` runs in bash; the lines below it, up to the next
@@ -36,6 +36,8 @@ _FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 def setup_page(namespace: dict) -> None:
     """A fresh folder for one page; Python blocks run in it too."""
     namespace["_folder"] = tempfile.mkdtemp(prefix="symbackprop-docs-")
+    # A page may name the sample files of a clone (tests/data/...): the folder has them.
+    shutil.copytree(ROOT / "tests" / "data", Path(namespace["_folder"]) / "tests" / "data")
     namespace["_cwd"] = os.getcwd()
     os.chdir(namespace["_folder"])
 
