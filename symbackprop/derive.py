@@ -172,35 +172,42 @@ class Derivation:
         return memo.get(bottom, sp.S.Zero)
 
 
-#: Derivations by graph shape (see :func:`derivation_of`); a bound keeps it small.
-_BY_SHAPE: dict[tuple, Derivation] = {}
-_SHAPES_KEPT = 256
-
-
-def derivation_of(graph: Graph) -> Derivation:
-    """The derivation of ``graph``, reusing the edges of an earlier graph of the same shape.
+class Derivations:
+    """Derivations by graph shape, owned by the caller that loads many problems of one
+    shape (the exam generator: one per exercise, for its hundreds of draws).
 
     Local derivatives depend only on the equations and the names, never on the values
     (a problem's second forward pass already reuses them), and the exam generator loads
     hundreds of problems that differ only in their numbers: deriving each anew was a
-    twentieth of the work. The copy gets ``graph`` itself; its edges are shared
-    (immutable).
+    twentieth of the work. :meth:`of` gives a copy that has ``graph`` itself; its edges
+    are shared (immutable). Nothing is kept between callers: a problem loaded without a
+    cache is derived on its own.
     """
-    shape = (tuple((n.name, n.expr) for n in graph.nodes),
-             tuple((name, leaf.kind) for name, leaf in graph.leaves.items()), graph.output)
-    known = _BY_SHAPE.get(shape)
-    if known is None:
-        if len(_BY_SHAPE) >= _SHAPES_KEPT:
-            _BY_SHAPE.clear()
-        known = _BY_SHAPE[shape] = Derivation(graph)
-    derivation = copy.copy(known)
-    derivation.graph = graph
-    return derivation
 
+    def __init__(self, kept: int = 256):
+        self.kept = kept
+        self._by_shape: dict[tuple, Derivation] = {}
 
-def clear_derivations() -> None:
-    """Forget the derivations by shape (see :func:`symbackprop.evaluate.clear_memos`)."""
-    _BY_SHAPE.clear()
+    def of(self, graph: Graph) -> Derivation:
+        """The derivation of ``graph``, reusing the edges of an earlier graph of the same shape."""
+        shape = (tuple((n.name, n.expr) for n in graph.nodes),
+                 tuple((name, leaf.kind) for name, leaf in graph.leaves.items()), graph.output)
+        known = self._by_shape.get(shape)
+        if known is None:
+            if len(self._by_shape) >= self.kept:
+                self._by_shape.clear()
+            known = self._by_shape[shape] = Derivation(graph)
+        derivation = copy.copy(known)
+        derivation.graph = graph
+        return derivation
+
+    def __len__(self) -> int:
+        return len(self._by_shape)
+
+    def __getstate__(self):
+        # Sent to a worker process empty: it fills its own copy (the draws of one chunk
+        # of tasks share it), rather than receiving every derivation the parent made.
+        return {"kept": self.kept, "_by_shape": {}}
 
 
 def adjoint_equations(derivation: Derivation, top: str) -> list[tuple[str, sp.Expr]]:

@@ -16,16 +16,18 @@ and reads every number through it, so that each section follows the same rules:
   holds; where it cannot within ``more_places`` more digits, the line is written with
   ≈ and :meth:`Display.note` says why.
 
-Products are always computed from full-precision values; only display rounds. The
-object records what the document used (widened decimals, an ≈ line), so that the
-rounding note says exactly that.
+Products are always computed from full-precision values; only display rounds. A
+:class:`Display` is the policy only: reading a number through it changes nothing. What a
+document used (a widened value, a refined factor, an ≈ line) is read from the document
+itself when it is finished (:class:`Used`, :meth:`Display.note`), so the rounding note
+says exactly what the document shows, whatever order its sections were built in.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 
 import sympy as sp
@@ -54,25 +56,42 @@ class Line:
     #: The decimals each operand is shown with (a caller that shows an operand as the
     #: result of a line of its own gives that line these).
     places: tuple[int, ...] = ()
+    #: Whether some operand got more digits than the policy's so that the line adds up.
+    refined: bool = False
 
     @property
     def relation(self) -> str:
         return "≈" if self.approx else "="
 
 
-@dataclass
+@dataclass(frozen=True)
+class Used:
+    """What a finished document used of the policy, read from the document: the note
+    says these and nothing else."""
+
+    #: The most decimals a widened value may take (0: none was widened).
+    widened: int = 0
+    #: Whether some line could not be made to add up and is written with ≈.
+    approximated: bool = False
+    #: Whether some factor was given more digits so that its line adds up.
+    refined: bool = False
+
+    @classmethod
+    def of_lines(cls, lines, widened: int = 0, approximated: bool = False) -> Used:
+        """What the displayed ``lines`` used (plus ``widened`` and ``approximated`` found
+        elsewhere in the document, such as a formula line marked ≈)."""
+        lines = list(lines)
+        return cls(widened, approximated or any(line.approx for line in lines),
+                   any(line.refined for line in lines))
+
+
+@dataclass(frozen=True)
 class Display:
-    """The digits of one document. Make one per document; every section reads it."""
+    """The digits of one document: a policy, read by every section (it records nothing)."""
 
     places: int = DEFAULT_PLACES
     leaf_places: int = LEAF_PLACES
     more_places: int = MORE_PLACES
-    #: The most decimals a widened value took (0: none was widened).
-    widened: int = field(default=0, compare=False)
-    #: Whether some line could not be made to add up and is written with ≈.
-    approximated: bool = field(default=False, compare=False)
-    #: Whether some factor was given more digits so that its line adds up.
-    refined: bool = field(default=False, compare=False)
 
     @classmethod
     def of(cls, policy: Display | int | None) -> Display:
@@ -121,8 +140,6 @@ class Display:
                 break
         else:
             p = top
-        if p > self.places:
-            self.widened = max(self.widened, top)
         return p
 
     # ------------------------------------------------------------------ lines
@@ -181,12 +198,8 @@ class Display:
             current, places = best
             widened = True
         approx = current is None or current > unit
-        if approx:
-            self.approximated = True
-        elif widened:
-            self.refined = True
         return Line(tuple(self.text(v, p) for v, p in zip(operands, places, strict=True)),
-                    result_text, approx, tuple(places))
+                    result_text, approx, tuple(places), widened and not approx)
 
     def product(self, factors: Sequence, result, result_places: int | None = None,
                 factor_places: Sequence[int | None] | None = None) -> Line:
@@ -213,14 +226,17 @@ class Display:
             ok = got.is_number and abs(to_decimal(got) - target) <= _unit(result_text)
         except (ArithmeticError, TypeError, ValueError):
             return True
-        if not ok:
-            self.approximated = True
         return bool(ok)
 
     # ------------------------------------------------------------------ the note
 
-    def note(self) -> str:
-        """The rounding note of the document: the rules it followed, in plain text."""
+    def widened_to(self) -> int:
+        """The most decimals a widened value may take (the note says "up to" it)."""
+        return self.places + self.more_places
+
+    def note(self, used: Used = Used()) -> str:
+        """The rounding note of a document that ``used`` these (read from the finished
+        document): the rules it followed, in plain text."""
         p = self.places
         parts = [f"Numbers are rounded for display to {p} decimals (smaller ones to {p} "
                  "significant digits); every value is computed from full-precision values, "
@@ -228,12 +244,12 @@ class Display:
         parts.append("In every product and sum the numbers shown give the result shown to "
                      "within one unit of its last digit"
                      + (": a small factor is shown with more significant digits where that "
-                        "needs them." if self.refined else "."))
-        if self.widened:
+                        "needs them." if used.refined else "."))
+        if used.widened:
             parts.append("Where rounding would hide a change (an updated value that would "
                          "read as the old one), the value is shown with as many more decimals "
-                         f"as make the change visible (up to {self.widened}).")
-        if self.approximated:
+                         f"as make the change visible (up to {used.widened}).")
+        if used.approximated:
             parts.append("A line written with ≈ does not add up from the rounded numbers "
                          f"shown, even with up to {self.more_places} more digits per factor "
                          "(or, in a formula, from the rounded inputs): its result is the "

@@ -24,7 +24,7 @@ import numpy as np
 import sympy as sp
 
 from . import ops
-from .derive import Derivation, clear_derivations
+from .derive import Derivation
 from .errors import MagnitudeError, ProblemError
 from .graph import Graph
 from .limits import MAX_EXACT_BITS, MAX_EXACT_DEPTH, LimitError
@@ -113,14 +113,14 @@ _FREE: dict = {}
 
 
 def clear_memos() -> None:
-    """Forget every memo of the package (values, derivations by shape).
+    """Forget every memo of the package (the values; derivations by shape are kept by
+    their caller, :class:`symbackprop.derive.Derivations`).
 
     Benchmarks call it beside SymPy's ``clear_cache()`` so that they time from a cold
     start; a warm memo would flatter them.
     """
     _MEMO.clear()
     _FREE.clear()
-    clear_derivations()
 
 
 def _memo_key(expr, env: dict, digits: int):

@@ -214,14 +214,19 @@ def plain_values(value):
     return value
 
 
-def load_dict(raw: dict, *, name: str, source: str, stage_gates: bool | None = None):
-    """Build a Problem from a parsed TOML table; errors are located in ``source``."""
+def load_dict(raw: dict, *, name: str, source: str, stage_gates: bool | None = None,
+              derivations=None):
+    """Build a Problem from a parsed TOML table; errors are located in ``source``.
+    ``derivations``: the caller's :class:`~symbackprop.derive.Derivations`, shared by
+    problems of one shape (the exam's draws); default: the problem's own."""
     try:
         if not isinstance(raw, dict):
             raise ProblemError(f"expected a table of sections, got {_kind(raw)}")
-        return _load(plain_values(raw), name=name, source=source, stage_gates=stage_gates)
+        problem = _load(plain_values(raw), name=name, source=source, stage_gates=stage_gates)
     except SymbackpropError as exc:
         raise exc.at(file=source) from None
+    problem.derivations = derivations
+    return problem
 
 
 def _load(raw, *, name, source, stage_gates):

@@ -14,7 +14,7 @@ from functools import cached_property
 import numpy as np
 import sympy as sp
 
-from .derive import Derivation, derivation_of
+from .derive import Derivation, Derivations
 from .graph import Graph, stage
 from .network import Network
 from .optimizers import Optimizer
@@ -39,6 +39,9 @@ class Problem:
     optimizer: Optimizer | None = None
     #: ``"all"`` or K: solve the mean loss over the first K samples of ``[data]``.
     batch: str | int | None = None
+    #: The caller's cache of derivations by graph shape (the exam generator's, shared by
+    #: the draws of one exercise); None: this problem is derived on its own.
+    derivations: Derivations | None = field(default=None, repr=False, compare=False)
 
     @property
     def update_rule(self) -> Optimizer | None:
@@ -52,8 +55,11 @@ class Problem:
 
     @cached_property
     def derivation(self) -> Derivation:
-        """The graph's edges with their local derivatives (computed once per graph shape)."""
-        return derivation_of(self.graph)
+        """The graph's edges with their local derivatives (computed once per problem, or
+        once per graph shape of the caller's :attr:`derivations`)."""
+        if self.derivations is not None:
+            return self.derivations.of(self.graph)
+        return Derivation(self.graph)
 
     def staged(self) -> Problem:
         """The same problem with every compound equation split into atomic gates."""

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import sympy as sp
 
+from ..derive import Derivations
 from ..errors import ProblemError, SymbackpropError, did_you_mean
 from ..loader import EXERCISE_KEYS, load_dict, parse_toml, read_toml
 from ..mistakes import MISTAKES
@@ -78,6 +79,9 @@ class Exercise:
     statement: str | None = None
     title: str = ""
     description: str = ""
+    #: The derivations of the draws, by graph shape: the draws differ only in their
+    #: numbers, so each shape is derived once per exercise (owned here, not global).
+    derivations: Derivations = field(default_factory=Derivations, repr=False, compare=False)
 
     @property
     def variables(self) -> list[str]:

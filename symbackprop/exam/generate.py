@@ -151,7 +151,8 @@ def build_variant(exercise: Exercise, seed: int, index: int, draw: Draw) -> Vari
     table, free = exercise.draw(draw.rng)
     vid = variant_id(exercise.name, seed, index)
     try:
-        problem = load_dict(table, name=vid, source=exercise.source)
+        problem = load_dict(table, name=vid, source=exercise.source,
+                            derivations=exercise.derivations)
         # Screen with a quick low-precision forward pass, so that most rejected draws
         # never cost a full solve; then check the solve's own values, before and after.
         quick = forward(problem.graph, Floating(SCREEN_DIGITS))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import ops
-from ..display import Display, significant_places, tex_number
+from ..display import Display, Used, significant_places, tex_number
 from ..numbers import to_decimal
 from ..solution import Chain, Solution
 from .equations import Equation, approx, width
@@ -51,6 +51,9 @@ class Block:
     kind: str = "plain"  # "gradient", "locals", "sweep" ...: for the templates' spacing
     header: list[str] = field(default_factory=list)  # kind "table": column heads (math)
     cells: list[list[str]] = field(default_factory=list)  # kind "table": rows of math
+    #: The displayed computations whose numbers the rows show (the rounding note reads
+    #: them from the finished document: :func:`rounding_note`).
+    lines: list = field(default_factory=list)
 
 
 @dataclass
@@ -160,12 +163,31 @@ class Numbers:
 
 
 def widened(solution: Solution, display: Display) -> bool:
-    """Whether some updated parameter or second-pass value is shown with more decimals
-    than ``places`` because rounding would hide its change."""
+    """Whether some updated parameter, second-pass value or value after a later step is
+    shown with more decimals than ``places`` because rounding would hide its change."""
     pairs = [(solution.values[p], v) for p, v in solution.updated.items()]
     pairs += [(solution.values[n], v) for n, v in solution.values_after.items()
               if n in solution.values]
+    for before, after in zip(solution.steps, solution.steps[1:], strict=False):
+        old, new = before.point.evaluation.values, after.point.evaluation.values
+        pairs += [(old[n], new[n]) for n in [solution.output, *solution.graph.parameters]]
     return any(display.change(old, new) > display.places for old, new in pairs)
+
+
+def rounding_note(doc: Document, solution: Solution, display: Display) -> str:
+    """The rounding note, read from the finished document: ≈ where a row shows one, a
+    refined factor where a displayed line has one, widened decimals where an update,
+    the second pass or a step shows them. It depends on nothing the sections did while
+    they were built, so it is right whatever order they were built in."""
+    blocks = [*doc.problem, *doc.forward, *doc.backward, *doc.update, *doc.after, *doc.batch]
+    rows = [r for b in blocks for r in b.rows]
+    rows += [c for b in blocks for row in b.cells for c in row]
+    if doc.steps:
+        rows += [c for row in doc.steps["rows"] for c in row]
+    used = Used.of_lines([line for b in blocks for line in b.lines],
+                         widened=display.widened_to() if widened(solution, display) else 0,
+                         approximated=any(r"\approx" in r for r in rows))
+    return display.note(used)
 
 
 def matrix_form(solution: Solution) -> bool:
@@ -197,7 +219,7 @@ def forward_equation(node, numbers: Numbers) -> Equation:
     if numeric != result:
         sides.append(numeric)
         result = numbers.result(node.expr, numbers.values[node.name])
-    return Equation(latex_name(node.name), sides + [result])
+    return Equation(latex_name(node.name), sides + [result], key=node.name)
 
 
 def chain_equation(chain: Chain, display: Display) -> Equation:
@@ -223,19 +245,25 @@ def chain_equation(chain: Chain, display: Display) -> Equation:
         if len(chain.paths[0]) > 1:
             sides.append(products[0])
         sides.append(approx(tex_number(numbers.result), numbers.approx))
-    return Equation(head, sides)
+    lines = numbers.products + ((numbers.total,) if numbers.total is not None else ())
+    return Equation(head, sides, lines, key=f"d{chain.top}/d{chain.bottom}")
 
 
 def local_equation(solution: Solution, edge, numbers: Numbers) -> Equation:
     """``dy/dz_c = y (1 - y) = 0.6156 (1 - 0.6156) = 0.2366``: one local derivative."""
     formula = latex(edge.local)
     value = solution.evaluation.locals[edge.upper, edge.lower]
+    # The key d upper/d lower names the derivative over every path: the local one only
+    # where the edge is the only path.
+    key = (f"d{edge.upper}/d{edge.lower}"
+           if solution.derivation.count_paths(edge.upper, edge.lower) == 1 else None)
     sides = [formula]
     if edge.local.free_symbols and not isinstance(edge.local, sp.Symbol):
         sides.append(substituted(edge.local, numbers.text))
         return Equation(partial(edge.upper, edge.lower),
-                        sides + [numbers.result(edge.local, value)])
-    return Equation(partial(edge.upper, edge.lower), sides + [numbers.display.tex(value)])
+                        sides + [numbers.result(edge.local, value)], key=key)
+    return Equation(partial(edge.upper, edge.lower), sides + [numbers.display.tex(value)],
+                    key=key)
 
 
 def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
@@ -248,7 +276,8 @@ def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
     pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
     numeric = " + ".join(product([factor_tex(g), factor_tex(v)]) for g, v in pairs)
     return Equation(partial(out, name),
-                    [symbolic, numeric, approx(tex_number(line.result), line.approx)])
+                    [symbolic, numeric, approx(tex_number(line.result), line.approx)], (line,),
+                    key=f"d{out}/d{name}")
 
 
 def vanish_tex(solution: Solution, reason: str) -> str:
@@ -283,12 +312,14 @@ def backward_blocks(solution: Solution, names: list[str], display: Display,
                 blocks.append(Block(kind="gradient", math=partial(out, name), rows=
                                     local_equation(solution, edge, numbers).rows()))
                 continue
+            equation = chain_equation(chain, display)
             blocks.append(Block(kind="gradient", math=partial(out, name),
-                                rows=chain_equation(chain, display).rows()))
+                                rows=equation.rows(), lines=list(equation.lines)))
             edges = [f.edge for path in chain.paths for f in path]
         else:
+            equation = sweep_equation(solution, name, display)
             blocks.append(Block(kind="sweep", math=partial(out, name),
-                                rows=sweep_equation(solution, name, display).rows()))
+                                rows=equation.rows(), lines=list(equation.lines)))
             edges = [e for e in solution.derivation.uses(name)
                      if e.upper == out or e.upper in solution.graph.upstream(out)]
         fresh = []
@@ -310,7 +341,7 @@ def update_equation(solution: Solution, p: str, display: Display) -> Equation:
         new_name(p),
         [rf"{latex_name(p)} - \eta\, {partial(solution.output, p)}",
          rf"{tex_number(old)} - {tex_number(rate)} \cdot {factor_tex(grad)}",
-         approx(tex_number(line.result), line.approx)])
+         approx(tex_number(line.result), line.approx)], (line,), key=f"{p}_new")
 
 
 def new_name(name: str) -> str:

@@ -171,6 +171,13 @@ class Equation:
 
     lhs: str
     sides: list[str] = field(default_factory=list)
+    #: The displayed computations (:class:`~symbackprop.display.Line`) whose numbers the
+    #: sides show: the document's rounding note reads them (a refined factor, ≈).
+    lines: tuple = ()
+    #: The claim key (docs/claim-keys.md) of the quantity whose number the last side
+    #: shows (``z_a``, ``dE/dw5``, ``w5_new``); None where no key names it yet. This is
+    #: where a displayed number carries its key: a builder that writes a quantity sets it.
+    key: str | None = None
 
     def rows(self, limit: float = LINE) -> list[str]:
         """The rows of an ``align*``: ``lhs &= a = b``, then ``&= c``, ``&\\quad + d``.

@@ -87,17 +87,17 @@ def through_time(solution: Solution, users: list[str], display: Display) -> list
     return rows
 
 
-def use_gradients(solution: Solution, users: list[str], display: Display) -> list[str]:
+def use_gradients(solution: Solution, users: list[str], display: Display) -> list[Equation]:
     """dE/du at each use u, latest first, each as its chain of local derivatives (for
     time steps: the product through time)."""
-    rows = []
+    equations = []
     for u in reversed(users):
         if solution.derivation.count_paths(solution.output, u) <= MAX_PATHS_SHOWN:
-            rows += chain_equation(solution.chain(u, limit=MAX_PATHS_SHOWN), display).rows()
+            equations.append(chain_equation(solution.chain(u, limit=MAX_PATHS_SHOWN), display))
         else:
-            rows += Equation(partial(solution.output, u),
-                             [display.tex(solution.gradients[u], display)]).rows()
-    return rows
+            equations.append(Equation(partial(solution.output, u),
+                                      [display.tex(solution.gradients[u])]))
+    return equations
 
 
 def shared_blocks(solution: Solution, name: str, display: Display, shown: set[str]) -> list[Block]:
@@ -109,9 +109,12 @@ def shared_blocks(solution: Solution, name: str, display: Display, shown: set[st
     fresh = [u for u in users if u not in shown]
     if fresh:
         shown.update(fresh)
+        gradients = use_gradients(solution, fresh, display)
         blocks.append(Block(kind="plain", text=(
             f"{name} is used {len(uses)} times (a shared weight). First the gradient of"
-            f" {solution.output} at each of its uses:"), rows=use_gradients(solution, fresh, display)))
+            f" {solution.output} at each of its uses:"),
+            rows=[r for e in gradients for r in e.rows()],
+            lines=[line for e in gradients for line in e.lines]))
         if recurrent(solution, users) and len(users) > 2:
             steps = [abs(solution.derivative(b, a)) for a, b in zip(users, users[1:], strict=False)]
             trend = ("each factor is below 1 in size, so the earlier uses count less and less:"

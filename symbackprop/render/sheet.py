@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from ..display import Display, tex_number
+from ..display import Display, Used, tex_number
 from ..errors import ClaimError
 from ..keys import Kind, parse_key
 from ..numbers import format_number
@@ -68,14 +68,16 @@ def key_inline_tex(key) -> str:
 
 
 def correction_tex(solution, key, display: Display,
-                   vanished: list[str] | None = None) -> list[str] | None:
+                   vanished: list[str] | None = None, used: list | None = None) -> list[str] | None:
     """The right computation of a quantity as the sides of an equation chain
     ``[head, step, ..., value]`` in LaTeX, or None when there is nothing to work out.
     The numbers are the display policy's, as in the worked solution: the factors shown
     give the value shown (a side marked :data:`~symbackprop.render.equations.APPROX`
     where they cannot). As in the worked solution, paths through a local derivative
     that is exactly 0 (a one-hot target's y_j = 0) are left out, and what makes them 0
-    is appended to ``vanished`` (in math) for the sheet to say once."""
+    is appended to ``vanished`` (in math) for the sheet to say once; the displayed
+    computations to ``used`` (for the rounding note)."""
+    used = [] if used is None else used
     if key.kind == Kind.DERIVATIVE:
         if key.name == key.wrt:
             return None
@@ -92,6 +94,7 @@ def correction_tex(solution, key, display: Display,
         symbolic = " + ".join(r" \, ".join(partial(f.edge.upper, f.edge.lower)
                                            for f in path) for path in chain.paths)
         numbers = chain_numbers(chain, display)
+        used += [*numbers.products, *([numbers.total] if numbers.total is not None else [])]
         numeric = " + ".join(r" \cdot ".join(factor_tex(t) for t in line.operands)
                              for line in numbers.products)
         steps = [symbolic, numeric] if len(chain.paths) > 1 or len(chain.paths[0]) > 1 else []
@@ -102,6 +105,7 @@ def correction_tex(solution, key, display: Display,
         if graph.leaves[name].kind != "parameter":
             return None
         line = update_line(solution, name, display)
+        used.append(line)
         old, rate, grad = line.operands
         return [f"{{{latex_name(name)}}}^{{\\mathrm{{new}}}}",
                 f"{latex_name(name)} - \\eta\\, {partial(solution.output, name)}",
@@ -124,12 +128,14 @@ def report_context(report) -> dict:
     problem, solution = report.problem, report.solution
     rows = []
     displays: dict[int, Display] = {}
+    used: dict[int, list] = {}  # the displayed computations of each display, for its note
     for v in report.verdicts:
         places = max(v.claim.given.decimals + 2, 4)
         shown = max(v.claim.given.decimals, 4)  # corrections at the sheet's precision
         display = displays.setdefault(shown, Display(shown))
         vanished: list[str] = []
-        correction = (_rows(correction_tex(solution, v.claim.key, display, vanished))
+        correction = (_rows(correction_tex(solution, v.claim.key, display, vanished,
+                                           used.setdefault(shown, [])))
                       if v.status == "wrong" else None)
         rows.append({
             "claim": key_inline_tex(v.claim.key),
@@ -141,6 +147,7 @@ def report_context(report) -> dict:
             "note": note_tex(v.note, solution.key_names) if v.status != "correct" else "",
             "correction": correction,
             "vanish": ", ".join(vanished),
+            "shown": shown,
         })
     return {
         "title": escape_tex(problem.title or problem.name),
@@ -152,8 +159,11 @@ def report_context(report) -> dict:
         "band": format(report.band.normalize(), "f"),
         "strict": report.strict,
         "accepted": report.accepted,
-        "rounding_note": " ".join(d.note() for d in displays.values()
-                                  if any(r["correction"] for r in rows)),
+        # Read from the corrections as shown: an ≈ row, a refined factor.
+        "rounding_note": " ".join(
+            d.note(Used.of_lines(used.get(p, []), approximated=any(
+                r"\approx" in row for r in rows if r["shown"] == p for row in r["correction"] or [])))
+            for p, d in displays.items() if any(r["correction"] for r in rows)),
     }
 
 

@@ -18,6 +18,7 @@ from .document import (
     forward_equation,
     gate_notes,
     matrix_form,
+    rounding_note,
     second_pass_rows,
     trend,
     update_equation,
@@ -82,9 +83,10 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
         doc.backward = with_shared_weights(
             shown, backward_blocks(shown, names, display, numbers), names, display)
         if solution.updated:
-            updated = [p for p in graph.parameters if show is None or p in show]
-            doc.update = [Block(rows=[r for p in updated
-                                      for r in update_equation(solution, p, display).rows()])]
+            updated = [update_equation(solution, p, display)
+                       for p in graph.parameters if show is None or p in show]
+            doc.update = [Block(rows=[r for e in updated for r in e.rows()],
+                                lines=[line for e in updated for line in e.lines])]
     if (problem.optimizer is not None or solution.samples) and solution.steps:
         doc.optimizer = optimizer_intro(solution, display)
         doc.update = update_blocks(solution, display)
@@ -96,6 +98,6 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
                                " their mean:", rows=after_rows(solution, display))]
         elif not doc.network:
             doc.after = [Block(rows=second_pass_rows(solution, display))]
-        doc.widened = places + display.more_places if widened(solution, display) else 0
-    doc.rounding_note = display.note()
+        doc.widened = display.widened_to() if widened(solution, display) else 0
+    doc.rounding_note = rounding_note(doc, solution, display)
     return doc
