@@ -6,8 +6,11 @@ the lectures' "gradients add at branches"), and the update; above them the compu
 graph as SVG. Pointing at a node, clicking it or reaching it by keyboard shows its
 value, its gradient and the chain-rule product it came from.
 
-In a product the factors are shown with two decimals more than the result, so that the
-displayed result follows from the displayed factors to within a unit of its last digit.
+Every number is the document's display policy's (:class:`~symbackprop.display.Display`,
+as in the text and the LaTeX/Markdown worked solution): a value shows the same digits
+here as there, and each gradient's and update's numbers are the policy's line
+(:func:`.lines.sweep_line`, :func:`.lines.update_line`), whose factors give the result
+shown within one unit of its last digit (else the line is written with ≈).
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from ..numbers import format_number
+from ..display import Display, Line
+from .lines import sweep_line, update_line
 from .mathml import expr_mathml, math, name_mathml, number_mathml, partial_mathml
 from .practice import lecture_sweep
 from .svg import graph_svg
@@ -33,9 +37,8 @@ class Row:
     math: Markup
 
 
-def factor(value, places: int) -> str:
-    """A number as a factor of a displayed product: negative ones in parentheses."""
-    text = format_number(value, places)
+def factor(text: str) -> str:
+    """A displayed number as a factor of a product: negative ones in parentheses."""
     mn = number_mathml(text)
     return f"<mrow><mo>(</mo>{mn}<mo>)</mo></mrow>" if text.startswith("-") else mn
 
@@ -44,57 +47,76 @@ def _join(parts: list[str], op: str) -> str:
     return f"<mo>{op}</mo>".join(parts)
 
 
-def gradient_chain(solution, name: str, edges, places: int) -> list[str]:
+def _relation(line: Line) -> str:
+    return "<mo>≈</mo>" if line.approx else EQ
+
+
+def gradient_chain(solution, name: str, edges, display: Display) -> list[str]:
     """The sides of ∂out/∂name = Σ ∂out/∂u ∂u/∂name = Σ (upstream)(local) = value,
-    each a MathML fragment."""
+    each a MathML fragment (a result side after ≈ starts with ``<mo>≈</mo>``)."""
     out = solution.output
     head = partial_mathml(out, name)
-    result = number_mathml(format_number(solution.gradients[name], places))
     if name == out:
         return [head, "<mn>1</mn>"]
-    locals_ = solution.evaluation.locals
+    line = sweep_line(solution, name, edges, display)
     symbolic = _join([partial_mathml(out, e.upper) + "<mo>&#x2062;</mo>"
                       + partial_mathml(e.upper, e.lower) for e in edges], "+")
-    wide = places + 2
-    numeric = _join([factor(solution.gradients[e.upper], wide) + "<mo>&#x22C5;</mo>"
-                     + factor(locals_[e.upper, e.lower], wide) for e in edges], "+")
-    return [head, symbolic, numeric, result]
+    pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
+    numeric = _join([factor(g) + "<mo>&#x22C5;</mo>" + factor(v) for g, v in pairs], "+")
+    result = number_mathml(line.result)
+    return [head, symbolic, numeric, f"<mo>≈</mo>{result}" if line.approx else result]
 
 
-def handout_context(solution, places: int) -> dict:
-    """Everything the handout template shows, as MathML strings and numbers."""
+def _chain_math(sides: list[str]) -> str:
+    """Sides joined by = (or by the ≈ a side starts with)."""
+    out = sides[0]
+    for side in sides[1:]:
+        out += side if side.startswith("<mo>≈</mo>") else EQ + side
+    return out
+
+
+def handout_context(solution, places: Display | int) -> dict:
+    """Everything the handout template shows, as MathML strings and numbers, by the one
+    display policy (``places``: a :class:`Display`, or its places)."""
+    display = Display.of(places)
+    notes = list(solution.warnings)
+    if solution.samples:  # as the worked solution does: sample 1 in full (no product of means)
+        notes.append(f"The loss is the mean over {len(solution.samples)} samples; this page "
+                     "works out sample 1 (the worked solution, --format md or pdf, lists "
+                     "every sample and the means).")
+        solution = solution.sample_solution(0)
     graph = solution.graph
     derivation = solution.derivation
     out = solution.output
     forward = []
     for node in graph.nodes:
-        value = number_mathml(format_number(solution.values[node.name], places))
+        value = number_mathml(display.text(solution.values[node.name]))
         forward.append(Row(node.name, Markup(math(
             f"<mrow>{name_mathml(node.name)}{EQ}{expr_mathml(node.expr)}{EQ}{value}</mrow>"))))
     sweep = [(out, [])] + lecture_sweep(derivation, out)
     locals_, backward, chains = [], [], {}
     for name, edges in sweep:
         for e in edges:
-            value = number_mathml(format_number(solution.evaluation.locals[e.upper, e.lower],
-                                                places))
+            value = number_mathml(display.text(solution.evaluation.locals[e.upper, e.lower]))
             locals_.append(Row(name, Markup(math(
                 f"<mrow>{partial_mathml(e.upper, e.lower)}{EQ}{expr_mathml(e.local)}"
                 f"{EQ}{value}</mrow>"))))
-        chains[name] = gradient_chain(solution, name, edges, places)
+        chains[name] = gradient_chain(solution, name, edges, display)
         if graph.is_node(name) or graph.leaves[name].kind == "parameter":
-            backward.append(Row(name, Markup(math(f"<mrow>{EQ.join(chains[name])}</mrow>"))))
+            backward.append(Row(name, Markup(math(f"<mrow>{_chain_math(chains[name])}</mrow>"))))
     update = []
-    if solution.updated:
-        eta = number_mathml(format_number(solution.learning_rate, places))
+    if solution.updated and solution.problem.optimizer is None:
         for p in graph.parameters:
+            line = update_line(solution, p, display)
+            old, rate, grad = line.operands
             new = f"<msup>{name_mathml(p)}<mi mathvariant=\"normal\">new</mi></msup>"
             step = (f"{name_mathml(p)}<mo>-</mo><mi>η</mi><mo>&#x2062;</mo>"
                     f"{partial_mathml(out, p)}")
-            numbers = (f"{factor(solution.values[p], places + 2)}<mo>-</mo>{eta}<mo>&#x22C5;</mo>"
-                       f"{factor(solution.gradients[p], places + 2)}")
-            value = number_mathml(format_number(solution.updated[p], places))
+            numbers = (f"{factor(old)}<mo>-</mo>{number_mathml(rate)}<mo>&#x22C5;</mo>"
+                       f"{factor(grad)}")
             update.append(Row(p, Markup(math(
-                f"<mrow>{new}{EQ}{step}{EQ}{numbers}{EQ}{value}</mrow>"))))
+                f"<mrow>{new}{EQ}{step}{EQ}{numbers}{_relation(line)}"
+                f"{number_mathml(line.result)}</mrow>"))))
     details = []
     for name in graph.names:
         chain = chains.get(name)
@@ -104,32 +126,37 @@ def handout_context(solution, places: int) -> dict:
             "equation": (Markup(math(f"<mrow>{name_mathml(name)}{EQ}"
                                      f"{expr_mathml(graph.node(name).expr)}</mrow>"))
                          if graph.is_node(name) else None),
-            "value": format_number(solution.values[name], places),
-            "gradient": format_number(solution.gradients[name], places),
+            "value": (display.given(solution.values[name]) if graph.is_leaf(name)
+                      else display.text(solution.values[name])),
+            "gradient": display.text(solution.gradients[name]),
             # one line per side, so that a narrow panel (a phone) need not scroll
             "chain": ([Markup(math(f"<mrow>{chain[0]}{EQ}{chain[1]}</mrow>"))]
-                      + [Markup(math(f"<mrow>{EQ}{side}</mrow>")) for side in chain[2:]]
+                      + [Markup(math(f"<mrow>{side if side.startswith('<mo>≈</mo>') else EQ + side}"
+                                     "</mrow>")) for side in chain[2:]]
                       if chain else []),
         })
-    after = (format_number(solution.values_after[out], places)
+    before_out = solution.values[out]
+    after = (display.text(solution.values_after[out],
+                          display.change(before_out, solution.values_after[out]))
              if solution.values_after else None)
     return {
         "title": solution.problem.title or solution.problem.name,
         "problem": solution.problem.name,
         "output": Markup(math(name_mathml(out))),
         "output_after": after,
-        "svg": graph_svg(solution, places),
+        "svg": graph_svg(solution, display),
         "forward": forward,
         "locals": locals_,
         "backward": backward,
         "update": update,
         "details": details,
-        "rate": format_number(solution.learning_rate) if solution.learning_rate is not None else None,
-        "warnings": solution.warnings,
+        "rate": (display.given(solution.learning_rate)
+                 if solution.learning_rate is not None else None),
+        "warnings": notes,
         "script": script("handout.js"),
     }
 
 
-def render_html(solution, places: int) -> str:
+def render_html(solution, places: Display | int) -> str:
     """The worked solution as one self-contained HTML page (docs/browser.md)."""
     return render_page("html/solution.html.j2", **handout_context(solution, places))

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
+from ..display import Display
 from ..keys import Key, parse_key, quantity
-from ..numbers import format_number
 from .jsmodel import js_model, mistake_table
 from .mathml import expr_mathml, math, name_mathml, partial_mathml
 from .svg import graph_svg
@@ -65,8 +65,10 @@ def lecture_sweep(derivation, top: str) -> list:
     return order + leaves
 
 
-def practice_entries(solution, places: int) -> list[Entry]:
-    """The fields of the page in lecture order (see the module docstring)."""
+def practice_entries(solution, places: Display | int) -> list[Entry]:
+    """The fields of the page in lecture order (see the module docstring), each answer
+    by the one display policy (as the worked solution shows it)."""
+    display = Display.of(places)
     graph = solution.graph
     derivation = solution.derivation
     out = solution.output
@@ -79,7 +81,7 @@ def practice_entries(solution, places: int) -> list[Entry]:
         seen.add(key)
         entries.append(Entry(str(key), [str(p) for p in quantity(key) if p is not None], section,
                              Markup(math(key_mathml(key))),
-                             format_number(solution.value_of(key), places),
+                             _answer(solution, key, display),
                              Markup(math(hint)) if hint else None))
 
     for node in graph.nodes:
@@ -102,18 +104,30 @@ def practice_entries(solution, places: int) -> list[Entry]:
     return entries
 
 
+def _answer(solution, key: Key, display: Display) -> str:
+    """The answer as the worked solution shows it: a value after the update with the
+    decimals that show its change (0.49998, not 0.5000 beside 0.5)."""
+    value = solution.value_of(key)
+    if key.kind == "after" and key.name in solution.values:
+        return display.text(value, display.change(solution.values[key.name], value))
+    return display.text(value)
+
+
 SECTIONS = {"forward": "Forward pass", "backward": "Backward pass",
             "update": "Update and the second forward pass"}
 
 
-def practice_context(solution, places: int) -> dict:
-    """Everything the practice template shows, with the page's model and scripts."""
-    entries = practice_entries(solution, places)
+def practice_context(solution, places: Display | int) -> dict:
+    """Everything the practice template shows, with the page's model and scripts; the
+    numbers it shows by the one display policy (``places``: a Display or its places)."""
+    display = Display.of(places)
+    places = display.places
+    entries = practice_entries(solution, display)
     model = js_model(solution, places, [tuple(e.quantity[1:]) for e in entries
                                         if e.quantity[0] == "deriv"])
     sections = [(title, [e for e in entries if e.section == section])
                 for section, title in SECTIONS.items()]
-    given = [(Markup(math(name_mathml(n))), format_number(leaf.value, places))
+    given = [(Markup(math(name_mathml(n))), display.given(leaf.value))
              for n, leaf in solution.graph.leaves.items()]
     equations = [Markup(math(f"<mrow>{name_mathml(n.name)}<mo>=</mo>{expr_mathml(n.expr)}</mrow>"))
                  for n in solution.graph.nodes]
@@ -122,7 +136,7 @@ def practice_context(solution, places: int) -> dict:
         "problem": solution.problem.name,
         "given": given,
         "equations": equations,
-        "rate": (format_number(solution.learning_rate)
+        "rate": (display.given(solution.learning_rate)
                  if solution.learning_rate is not None else None),
         "svg": graph_svg(solution, places, values=False),
         "sections": [s for s in sections if s[1]],
@@ -135,6 +149,6 @@ def practice_context(solution, places: int) -> dict:
     }
 
 
-def render_practice(solution, places: int) -> str:
+def render_practice(solution, places: Display | int) -> str:
     """The practice page of a solved problem (docs/browser.md)."""
     return render_page("html/practice.html.j2", **practice_context(solution, places))

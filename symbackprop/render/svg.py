@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from xml.dom import minidom
 
+from ..display import Display
 from ..numbers import DEFAULT_PLACES
 from .figure import entry_side, graph_figure
 from .mathml import name_mathml, tex_label_text
@@ -92,7 +93,8 @@ def plain_name(name: str) -> str:
                    for t, w in name_parts(name_mathml(name)))
 
 
-def graph_svg(solution, places: int = DEFAULT_PLACES, values: bool = True) -> SvgGraph | None:
+def graph_svg(solution, places: Display | int = DEFAULT_PLACES,
+              values: bool = True) -> SvgGraph | None:
     """The figure of ``solution`` in pixels, or None where the TikZ figure has none
     (more than 40 names); ``values=False`` leaves the numbers off (a practice page)."""
     figure = graph_figure(solution, places, min_scale=0.0)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import ops
-from ..display import Display
-from ..numbers import DEFAULT_PLACES, format_number, to_decimal
+from ..display import Display, Used
+from ..numbers import DEFAULT_PLACES, to_decimal
 from ..parse import SourcePrinter
 from ..printable import printable
 from ..solution import Chain, Solution
+from .document import widened
 from .lines import (
     MAX_PATHS_SHOWN,
     chain_numbers,
@@ -70,9 +71,11 @@ def _rel(approx: bool) -> str:
     return "≈" if approx else "="
 
 
-def chain_lines(chain: Chain, display: Display) -> list[str]:
+def chain_lines(chain: Chain, display: Display, used: list | None = None) -> list[str]:
     """``dE/dw1 = dE/dy · ... = -0.3844 · ... = -0.0010`` (a sum where paths are many),
-    with the numbers of :func:`.lines.chain_numbers`: the same as the worked solution's."""
+    with the numbers of :func:`.lines.chain_numbers`: the same as the worked solution's.
+    The displayed computations are appended to ``used`` (for the rounding note)."""
+    used = [] if used is None else used
     head = partial(chain.top, chain.bottom)
     if len(chain.paths) == 1 and len(chain.paths[0]) == 1:  # one edge: its local rule
         local = chain.paths[0][0].edge.local
@@ -81,6 +84,7 @@ def chain_lines(chain: Chain, display: Display) -> list[str]:
     symbolic = " + ".join(" · ".join(partial(f.edge.upper, f.edge.lower) for f in path)
                           for path in chain.paths)
     numbers = chain_numbers(chain, display)
+    used += [*numbers.products, *([numbers.total] if numbers.total is not None else [])]
     numeric = " + ".join(" · ".join(_factor(t) for t in line.operands) for line in numbers.products)
     pad = " " * len(head)
     lines = [f"{head} = {symbolic}", f"{pad} = {numeric}"]
@@ -106,7 +110,8 @@ def _value(value, display: Display) -> str:
     return f"= {exact} ≈ {shown}"
 
 
-def sweep_lines(solution: Solution, name: str, display: Display) -> list[str]:
+def sweep_lines(solution: Solution, name: str, display: Display,
+                used: list | None = None) -> list[str]:
     """One step of the sweep: dE/dname = Σ over uses of dE/duser · duser/dname."""
     out = solution.output
     uses = [e for e in solution.derivation.uses(name)
@@ -114,6 +119,8 @@ def sweep_lines(solution: Solution, name: str, display: Display) -> list[str]:
     head = partial(out, name)
     symbolic = " + ".join(f"{partial(out, e.upper)} · {partial(e.upper, name)}" for e in uses)
     line = sweep_line(solution, name, uses, display)
+    if used is not None:
+        used.append(line)
     pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
     numeric = " + ".join(f"{_factor(g)} · {_factor(v)}" for g, v in pairs)
     pad = " " * len(head)
@@ -156,26 +163,28 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
 
     lines += ["", f"Backward pass (gradients of {out}, by the chain rule)"]
     said: set[str] = set()
+    used: list = []  # the displayed computations, for the rounding note
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
             chain, vanished = vanishing(solution, solution.chain(name))
-            block = chain_lines(chain, display)
+            block = chain_lines(chain, display, used)
             fresh = [v for v in vanished if v not in said]
             if fresh:  # said once, for this chain and every later one
                 said.update(fresh)
                 block.insert(0, f"(the terms with {', '.join(v + ' = 0' for v in fresh)} "
                                 "vanish: their paths are left out here and below)")
         else:
-            block = sweep_lines(solution, name, display)
+            block = sweep_lines(solution, name, display, used)
         lines += ["  " + line for line in block]
 
     if solution.updated and solution.problem.optimizer is not None:
-        lines += ["", *optimizer_lines(solution, display.places)]
+        lines += ["", *optimizer_lines(solution, display)]
     elif solution.updated:
         rate = display.given(solution.learning_rate)
         lines += ["", f"Update (w_new = w - {rate} · d{out}/dw)"]
         for p in [p for p in graph.parameters if show is None or p in show]:
             line = update_line(solution, p, display)
+            used.append(line)
             old, rate_shown, grad = line.operands
             lines.append(f"  {p}_new = {old} - {rate_shown} · {_factor(grad)} "
                          f"{line.relation} {line.result}")
@@ -190,46 +199,62 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
         lines += ["", f"Note: {solution.sample_note}"]
     if solution.warnings:
         lines += ["", "Warnings"] + [f"  {w}" for w in solution.warnings]
-    lines += ["", display.note()]
+    lines += ["", display.note(Used.of_lines(
+        used, widened=display.widened_to() if widened(solution, display) else 0))]
     return "\n".join(lines) + "\n"
 
 
-def optimizer_lines(solution: Solution, places: int) -> list[str]:
-    """The optimizer's first step, each parameter's intermediates, and the later steps."""
+def optimizer_lines(solution: Solution, display: Display | int) -> list[str]:
+    """The optimizer's first step, each parameter's intermediates, and the later steps,
+    with the digits of the worked solution (:mod:`.optimizer`): settings as given, an
+    intermediate at the policy's decimals (smaller ones to its significant digits), a
+    new value with the decimals that show its change."""
+    display = Display.of(display)
     o, out = solution.optimizer, solution.output
-    settings = ", ".join(f"{k} = {format_number(v, 12)}" for k, v in o.settings().items())
+    settings = ", ".join(f"{k} = {display.given(v)}" for k, v in o.settings().items())
     lines = [f"Update ({o.name}, {settings}; {o.rule.convention})"]
     for p in solution.graph.parameters:
         terms = solution.steps[0].updates[p].terms
-        shown = [f"{k} = {format_number(v, places)}" for k, v in terms.items()
+        shown = [f"{k} = {display.text(v, display.decimals(v))}" for k, v in terms.items()
                  if k not in ("w_old", "grad", "w") and not k.endswith("_old")]
-        lines.append(f"  {p}: " + ", ".join(shown) + f", {p}_new = "
-                     f"{format_number(terms['w'], places)}")
+        new = display.text(terms["w"], display.change(terms["w_old"], terms["w"]))
+        lines.append(f"  {p}: " + ", ".join(shown) + f", {p}_new = {new}")
     lines += ["", "After each step", f"  {'t':>3}  {out:>12}  " + "  ".join(
         f"{p:>12}" for p in solution.graph.parameters)]
     rows = [(0, solution.values)] + [(r.t, r.point.evaluation.values) for r in solution.steps]
+    previous = None
     for t, values in rows:
-        lines.append(f"  {t:>3}  {format_number(values[out], places):>12}  " + "  ".join(
-            f"{format_number(values[p], places):>12}" for p in solution.graph.parameters))
+        if previous is None:  # as given, and the loss at the policy's decimals
+            cells = [display.text(values[out])] + [display.given(values[p])
+                                                   for p in solution.graph.parameters]
+        else:  # each with the decimals that show its change from the step before
+            cells = [display.text(values[n], display.change(previous[n], values[n]))
+                     for n in [out, *solution.graph.parameters]]
+        previous = values
+        lines.append(f"  {t:>3}  " + "  ".join(f"{c:>12}" for c in cells))
     return lines
 
 
 def batch_text(solution: Solution, places: Display | int) -> str:
     """A mini-batch: sample 1 in full, every sample's loss and gradients, their means,
-    then the update with the means."""
-    places = Display.of(places).places
+    then the update with the means (digits as in the worked solution's table)."""
+    display = Display.of(places)
     out, params = solution.output, solution.graph.parameters
-    first = render_text(solution.sample_solution(0), places).rstrip("\n").split("\n")
+    first = render_text(solution.sample_solution(0), display).rstrip("\n").split("\n")
     count = len(solution.samples)
+
+    def shown(value) -> str:
+        return display.text(value, display.decimals(value))
+
     lines = first[:-1] + [
         f"Mini-batch: the loss {out} is the mean over {count} samples (sample 1 is worked"
         " out above); each sample's loss and gradients:",
         "  " + "  ".join(f"{h:>12}" for h in ["sample", out] + [f"d{out}/d{p}" for p in params])]
     for i, ev in enumerate(solution.samples, 1):
-        lines.append("  " + "  ".join(f"{c:>12}" for c in [str(i), format_number(ev.values[out], places)]
-                                      + [format_number(ev.adjoints[p], places) for p in params]))
-    lines.append("  " + "  ".join(f"{c:>12}" for c in ["mean", format_number(solution.values[out], places)]
-                                  + [format_number(solution.gradients[p], places) for p in params]))
+        lines.append("  " + "  ".join(f"{c:>12}" for c in [str(i), shown(ev.values[out])]
+                                      + [shown(ev.adjoints[p]) for p in params]))
+    lines.append("  " + "  ".join(f"{c:>12}" for c in ["mean", shown(solution.values[out])]
+                                  + [shown(solution.gradients[p]) for p in params]))
     if solution.updated:
-        lines += ["", *optimizer_lines(solution, places)]
+        lines += ["", *optimizer_lines(solution, display)]
     return "\n".join(lines + ["", first[-1]]) + "\n"
