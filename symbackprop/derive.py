@@ -26,6 +26,7 @@ import sympy as sp
 
 from . import ops
 from .graph import Graph, Node
+from .parse import decimals_as_written, has_written_number
 
 
 @dataclass(frozen=True)
@@ -61,10 +62,12 @@ def local_partials(node: Node, rewrite: dict | None = None) -> dict[str, sp.Expr
         for arg, partial in zip(args, partials, strict=True):
             if arg.free_symbols and partial != 0:
                 stack.append((arg, factor * partial, False))
+    written = has_written_number(node.expr)  # 0.01*w**2: its derivative reads 0.02w
     result = {}
     for name in node.inputs:
         d = found.get(sp.Symbol(name, real=True), sp.S.Zero)
-        result[name] = d.xreplace(rewrite) if rewrite else d
+        d = d.xreplace(rewrite) if rewrite else d
+        result[name] = decimals_as_written(d) if written else d
     return result
 
 

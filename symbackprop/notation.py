@@ -36,6 +36,13 @@ def _letters(word: str) -> str:
     return rf"\mathrm{{{word}}}"
 
 
+def _two_letters(letters: str) -> bool:
+    """``Wx``, ``Wh``, ``by``: two letters name one quantity, set as the first with the
+    second as its subscript (W_x, as the lectures write an RNN's weights), never as the
+    upright pair "Wx" that reads as a product with its neighbour (W x x_1)."""
+    return len(letters) == 2 and letters not in GREEK
+
+
 def _subscript(text: str) -> str:
     parts = [p for p in text.split("_") if p]
     return ",".join(_letters(p) if p.isalpha() and p in GREEK else p for p in parts)
@@ -63,6 +70,8 @@ def latex_name(name: str) -> str:
     letters, digits, rest = m.groups()
     head = _letters(letters)
     sub = ",".join(p for p in (digits, _subscript(rest or "")) if p)
+    if _two_letters(letters):
+        head, sub = letters[0], ",".join(p for p in (letters[1], sub) if p)
     return f"{head}_{{{sub}}}" if sub else head
 
 

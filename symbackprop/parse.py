@@ -76,6 +76,80 @@ def parse_number(text: str) -> sp.Rational:
     return sp.Rational(text)
 
 
+class WrittenNumber(sp.Rational):
+    """An exact decimal that remembers how the problem wrote it: ``0.2`` is 1/5 for every
+    computation (it is a SymPy ``Rational``, equal to ``Rational(1, 5)``) and prints as
+    ``0.2``, so that ``0.2*x`` reads 0.2x and ``0.01*w**2`` reads 0.01w², never x/5 or
+    w²/100. Arithmetic on it gives plain rationals; only the printers read ``text``.
+    Its hash differs from the plain rational's, so that SymPy's cache never hands an
+    expression written with ``1/5`` to one written with ``0.2`` (or back)."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, p, q=1, text=None):
+        obj = sp.Expr.__new__(cls)
+        obj.p, obj.q = int(p), int(q)
+        obj.text = text if text is not None else _decimal_text(obj.p, obj.q)
+        return obj
+
+    def __getnewargs__(self):
+        return (self.p, self.q, self.text)
+
+    def _hashable_content(self):
+        return (self.p, self.q, self.text)
+
+    def __hash__(self):
+        return super().__hash__()
+
+    def __neg__(self):
+        text = self.text[1:] if self.text.startswith("-") else "-" + self.text
+        return WrittenNumber(-self.p, self.q, text)
+
+
+def _decimal_text(p: int, q: int) -> str:
+    """p/q (a terminating decimal) written out: 1/50 -> 0.02."""
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return format(Decimal(p) / Decimal(q), "f")
+
+
+def decimals_as_written(expr: sp.Expr) -> sp.Expr:
+    """``expr`` with its fractional constants that are short decimals (1/50) as
+    :class:`WrittenNumber` (0.02), rebuilt unevaluated: a local derivative of
+    ``0.01*w**2`` reads 0.02w, as the problem's own decimals do, not w/50. Exponents are
+    left alone (x**(3/2) stays x^{3/2}); the value is unchanged."""
+    if expr.is_Rational:
+        q = expr.q
+        for f in (2, 5):
+            while q % f == 0:
+                q //= f
+        short = q == 1 and len(_decimal_text(abs(expr.p), expr.q)) <= 12
+        return WrittenNumber(expr.p, expr.q) if short and not expr.is_Integer else expr
+    if not expr.args or expr.is_Atom:
+        return expr
+    if expr.is_Pow:
+        args = (decimals_as_written(expr.base), expr.exp)
+    else:
+        args = tuple(decimals_as_written(a) for a in expr.args)
+    if all(a is b for a, b in zip(args, expr.args, strict=True)):
+        return expr
+    return expr.func(*args, evaluate=False)
+
+
+def has_written_number(expr: sp.Expr) -> bool:
+    return any(isinstance(a, WrittenNumber) for a in expr.atoms(sp.Rational))
+
+
+def written_number(text: str) -> sp.Rational:
+    """A number literal of an expression: a decimal (``0.2``, ``1e-3``) keeps its
+    spelling for printing (:class:`WrittenNumber`); a whole number is an ``Integer``."""
+    value = parse_number(text)
+    if value.is_Integer:
+        return value
+    return WrittenNumber(value.p, value.q, text.strip().replace("_", ""))
+
+
 def parse_expression(text) -> sp.Expr:
     """Parse one expression into an unevaluated SymPy expression.
 
@@ -138,7 +212,7 @@ class _Builder:
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             self.fail(f"the constant {node.value!r}")
         text = ast.get_source_segment(self.source, node) or repr(node.value)
-        return parse_number(text)
+        return written_number(text)
 
     def _Name(self, node: ast.Name, depth):
         if node.id in ops.FUNCTIONS:
@@ -305,6 +379,9 @@ class SourcePrinter(StrPrinter):
 
     def __init__(self):
         super().__init__({"order": "none"})
+
+    def _print_WrittenNumber(self, expr):
+        return expr.text  # reads back to the same exact value
 
     def _print_maximum(self, expr):
         return f"max({', '.join(self._print(a) for a in expr.args)})"

@@ -93,3 +93,114 @@ def test_substituted_numbers():
     numbers = {"x1": "0.23", "w1": "0.1", "x2": "0.82", "w3": "0.4"}
     assert substituted(expr, numbers) == r"0.23 \cdot 0.1 + 0.82 \cdot 0.4"
     assert substituted(parse_expression("y - y_t"), {"y": "-0.5", "y_t": "1"}) == "(-0.5) - 1"
+
+
+# Constants as a teacher writes them (docs/worked-solutions.md, "How constants print"):
+# the coefficient first, decimals as written, no 1*, never a digit beside a name.
+
+@pytest.mark.parametrize("source, tex, text", [
+    ("w*2", "2 w", "2*w"),
+    ("x*2", "2 x", "2*x"),
+    ("0.2*x", "0.2 x", "0.2*x"),
+    ("x*0.2", "0.2 x", "0.2*x"),
+    ("0.01*w**2", "0.01 w^{2}", "0.01*w**2"),
+    ("-0.2*x", "-0.2 x", "-0.2*x"),
+    ("a - 0.2*x", "a - 0.2 x", "a - 0.2*x"),
+    ("a - b/2", r"a - \frac{b}{2}", "a - b/2"),
+    ("-b/2", r"- \frac{b}{2}", "-b/2"),
+    ("x*(-3)", "- 3 x", "-3*x"),
+    ("a + x*(-3)", "a - 3 x", "a - 3*x"),
+    ("0.5*(y - t)**2", r"0.5 \left(y - t\right)^{2}", "0.5*(y - t)**2"),
+    ("x*0.2*(a + b)", r"0.2 x \left(a + b\right)", "0.2*x*(a + b)"),
+    ("0.2/x", r"\frac{0.2}{x}", "0.2/x"),
+    ("x/0.5", r"\frac{x}{0.5}", "x/0.5"),
+    ("x - 0.5", "x - 0.5", "x - 0.5"),
+    ("(y - t)**2/2", r"\frac{\left(y - t\right)^{2}}{2}", "(y - t)**2/2"),
+    ("Wx*x1", r"W_{x} x_{1}", "Wx*x1"),
+])
+def test_constants_print_as_written(source, tex, text):
+    from symbackprop.render.text import expression
+
+    expr = parse_expression(source)
+    assert latex(expr) == tex
+    assert expression(expr) == text
+
+
+@pytest.mark.parametrize("source", ["0.2*x", "x*2", "0.01*w**2", "x/0.5", "a - 0.2*x", "1e-3*w"])
+def test_printed_constants_keep_their_value(source):
+    """What the text printer writes reads back to the same exact expression."""
+    from symbackprop.render.text import expression
+
+    expr = parse_expression(source)
+    assert sp.simplify(parse_expression(expression(expr)) - expr) == 0
+
+
+@pytest.mark.parametrize("source, digits", [
+    ("w*2", ["2", "w"]), ("0.2*x", ["0.2", "x"]), ("0.01*w**2", ["0.01", "w"]),
+])
+def test_mathml_coefficient_first(source, digits):
+    """The number comes before the name in MathML too, written as the problem wrote it."""
+    import re
+
+    from symbackprop.render.mathml import expr_mathml
+
+    tokens = re.findall(r"<m[ni][^>]*>([^<]+)</m[ni]>", expr_mathml(parse_expression(source)))
+    assert tokens[:2] == digits
+
+
+def test_written_decimal_is_the_exact_rational():
+    from symbackprop.parse import WrittenNumber
+
+    c = parse_expression("0.2*x").args[0]
+    assert isinstance(c, WrittenNumber) and c == sp.Rational(1, 5) and c.text == "0.2"
+    assert (-c).text == "-0.2" and -c == sp.Rational(-1, 5)
+    assert c * 5 == 1 and type(c * 5) is not WrittenNumber
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("Wx", "W_{x}"), ("Wh", "W_{h}"), ("by", "b_{y}"), ("Wx1", "W_{x,1}"), ("Wx_a", "W_{x,a}"),
+    ("eta", r"\eta"), ("loss", r"\mathrm{loss}"),
+])
+def test_two_letter_names_take_a_subscript(name, expected):
+    assert latex_name(name) == expected
+
+
+def test_a_local_derivative_keeps_the_problems_decimals():
+    """d(0.01 w^2)/dw reads 0.02 w (not w/50), and is still exactly w/50."""
+    import symbackprop as sb
+
+    problem = sb.load_dict({"graph": {"z": "w*x - t", "E": "0.5*z**2 + 0.01*w**2"},
+                            "inputs": {"x": 1.5, "t": 1}, "parameters": {"w": 0.5}})
+    sol = problem.solve()
+    locals_ = [e.local for e in sol.derivation.edges.values()]
+    w = sp.Symbol("w", real=True)
+    assert any(latex(d) == "0.02 w" and sp.simplify(d - w / 50) == 0 for d in locals_)
+    from symbackprop.render.text import expression
+    assert any(expression(d) == "0.02*w" for d in locals_)
+    # the gradient is sympy.diff of the whole loss, substituted (an independent source)
+    x, t = sp.Rational(3, 2), 1
+    exact = sp.diff(sp.Rational(1, 2) * (w * x - t) ** 2 + w ** 2 / 100, w).subs(w, sp.Rational(1, 2))
+    assert abs(sol.gradients["w"] - exact) < 1e-30
+
+
+@pytest.mark.skipif(not __import__("shutil").which("pdftotext"), reason="needs pdftotext")
+def test_constants_compile_and_read_as_written(tmp_path):
+    """The LaTeX compiles, and the PDF's text has the coefficient before the name."""
+    import subprocess
+
+    from symbackprop.render.pdf import compile_pdf, tex_available
+
+    if not tex_available():
+        pytest.skip("needs TeX")
+    sources = ["w*2 + 0.2*x", "0.01*w**2", "a - b/2", "x*(-3)", "Wx*x1", "x/0.5"]
+    body = "\n".join(rf"\[{latex(parse_expression(s))}\]" for s in sources)
+    tex = ("\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n"
+           f"{body}\n\\end{{document}}\n")
+    path = tmp_path / "c.pdf"
+    path.write_bytes(compile_pdf(tex, "c"))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    assert "2w + 0.2x" in lines
+    assert "−3x" in lines
+    assert not any("w2 " in line or "x5" in line for line in lines)

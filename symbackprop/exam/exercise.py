@@ -56,6 +56,8 @@ FORBIDDEN_TEX = re.compile(r"\\(input|include|openin|openout|read|write|immediat
                            r"edef|gdef|xdef|let|csname|newcommand|renewcommand|special|"
                            r"directlua|usepackage|documentclass)(?![A-Za-z])")
 STATEMENT_WORDS = ("eta", "equations")
+#: The tables whose values [random] may draw (a [data] list is drawn sample by sample).
+VALUE_SECTIONS = ("inputs", "parameters", "data")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,8 @@ class Exercise:
         return [n for n in self.random if not self._is_value(n)]
 
     def _is_value(self, name: str) -> bool:
-        return name == "learning_rate" or name in self.base.get("inputs", {}) \
-            or name in self.base.get("parameters", {}) or name in self.base.get("graph", {})
+        return name == "learning_rate" or name in self.base.get("graph", {}) or any(
+            name in (self.base.get(s) or {}) for s in VALUE_SECTIONS)
 
     def draw(self, rng) -> tuple[dict, dict[str, object]]:
         """(problem table, placeholder values) of one variant, from ``rng``: every value
@@ -103,7 +105,7 @@ class Exercise:
             elif name in table.get("graph", {}):
                 table["graph"][name] = spec.draw(rng)
             else:
-                section = next((s for s in ("inputs", "parameters") if name in table.get(s, {})), None)
+                section = next((s for s in VALUE_SECTIONS if name in (table.get(s) or {})), None)
                 if section is None:
                     free[name] = spec.draw(rng)
                 else:
@@ -203,8 +205,8 @@ def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
     random = _read_random(raw.get("random", {}))
     base = {k: v for k, v in raw.items() if k not in EXERCISE_KEYS}
     graph = base.get("graph", {}) if isinstance(base.get("graph"), dict) else {}
-    variables = [n for n in random if not (n == "learning_rate" or n in graph
-                 or n in (base.get("inputs") or {}) or n in (base.get("parameters") or {}))]
+    variables = [n for n in random if not (n == "learning_rate" or n in graph or any(
+        n in (base.get(s) or {}) for s in VALUE_SECTIONS if isinstance(base.get(s), dict)))]
     for n, spec in random.items():
         where = ProblemError("").at(section="random", field=n).where
         if n in graph and not spec.strings:
@@ -257,7 +259,7 @@ def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
         if n in variables or spec.strings:
             continue
         if n != "learning_rate" and n not in leaf_names:
-            raise ProblemError("a value of [inputs] or [parameters] is drawn, not a node").at(
+            raise ProblemError("a value of [inputs], [parameters] or [data] is drawn, not a node").at(
                 section="random", field=n)
     for text_field in ("title", "description"):
         if not isinstance(raw.get(text_field, ""), str):

@@ -19,6 +19,8 @@ from sympy.printing.mathml import MathMLPresentationPrinter
 
 from .. import ops
 from ..notation import latex_name
+from ..parse import WrittenNumber
+from .printer import coefficient_first
 
 #: The LaTeX commands the names and gate labels use, as the characters they set.
 SYMBOLS = {
@@ -137,9 +139,25 @@ class NotationMathML(MathMLPresentationPrinter):
     def _print_Symbol(self, sym, style="plain"):
         return _element(name_mathml(sym.name))
 
+    def _print_WrittenNumber(self, expr):
+        return _element(number_mathml(expr.text))
+
     def _print_Mul(self, expr):
-        flat = ops.flat_args(expr)
-        if len(flat) != len(expr.args):
+        if not isinstance(expr, sp.Mul):
+            return super()._print_Mul(expr)
+        flat = coefficient_first(ops.flat_args(expr))  # 2w, 0.2x: never "w2"
+        if isinstance(flat[0], WrittenNumber) and len(flat) > 1:
+            mrow = self.dom.createElement("mrow")
+            mrow.appendChild(self._print(flat[0]))
+            mrow.appendChild(_element("<mo>&#x2062;</mo>"))  # invisible times
+            rest = flat[1:]
+            body = rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
+            if isinstance(body, sp.Add):
+                mrow.appendChild(self._paren_comma_separated(body))
+            else:
+                mrow.appendChild(self._print(body))
+            return mrow
+        if flat != list(expr.args):
             expr = sp.Mul(*flat, evaluate=False)
         saved = self._settings["order"]
         self._settings["order"] = "old"  # keep the factors in the order written

@@ -16,9 +16,11 @@ import re
 
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE
 
 from .. import ops
 from ..notation import latex_name
+from ..parse import WrittenNumber
 
 
 def number_tex(text: str) -> str:
@@ -96,6 +98,33 @@ def _tight(text: str) -> str:
     return _FUNCTION_PAREN.sub(lambda m: m.group(1) + r"\!\left(", text, count=1)
 
 
+def _written_divisor(expr) -> bool:
+    return (isinstance(expr, sp.Pow) and expr.exp == -1
+            and isinstance(expr.base, WrittenNumber))
+
+
+def split_fraction(factors: list) -> tuple[list, list]:
+    """(numerator factors, denominator factors) of a product: x/y**2 -> [x], [y**2]."""
+    top, bottom = [], []
+    for f in factors:
+        if f.is_Pow and f.exp.is_Rational and f.exp.is_negative:
+            bottom.append(f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False))
+        else:
+            top.append(f)
+    return top, bottom
+
+
+def coefficient_first(factors: list) -> list:
+    """The factors of a product with its numbers first, as a teacher writes a
+    coefficient (2w, 0.2x), never after a name where the digit reads as a subscript
+    (``w*2`` is 2w, not "w2"). The rest keep the order written. A product of numbers
+    only is left as written."""
+    numbers = [f for f in factors if f.is_Number]
+    if not numbers or len(numbers) == len(factors):
+        return list(factors)
+    return numbers + [f for f in factors if not f.is_Number]
+
+
 class NotationPrinter(LatexPrinter):
     """SymPy's LaTeX printer with the lectures' names, the user's term order, and each
     function printed from the op table."""
@@ -116,9 +145,12 @@ class NotationPrinter(LatexPrinter):
         flat = ops.flat_args(expr)
         absorbed = [self._absorbed_sign(t) for t in flat]
         if len(flat) == len(expr.args) and not any(a is not None for a in absorbed):
-            return super()._print_Add(expr, order)
-        terms = [t if a is None else a for t, a in zip(flat, absorbed, strict=True)]
-        return super()._print_Add(sp.Add(*terms, evaluate=False), order)
+            tex = super()._print_Add(expr, order)
+        else:
+            terms = [t if a is None else a for t, a in zip(flat, absorbed, strict=True)]
+            tex = super()._print_Add(sp.Add(*terms, evaluate=False), order)
+        # a term whose coefficient came first with its sign (x*(-3) as -3x): a - 3x
+        return re.sub(r" \+ - ?", " - ", tex)
 
     def _absorbed_sign(self, expr):
         """A negated product whose one sum factor reads with a leading minus, with the
@@ -138,15 +170,37 @@ class NotationPrinter(LatexPrinter):
         return sp.Mul(*[flipped if f is sums[0] else f for f in factors], evaluate=False)
 
     def _print_Mul(self, expr):
+        if not isinstance(expr, sp.Mul):  # SymPy prints x^{-1} through here
+            return super()._print_Mul(expr)
         absorbed = self._absorbed_sign(expr)
         if absorbed is not None:
             return self._print(absorbed)
         if len(expr.args) == 2 and expr.args[0] == -1 and isinstance(expr.args[1], sp.Add):
             return rf"-\left({self._print(expr.args[1])}\right)"  # the neg gate of a sum
-        flat = ops.flat_args(expr)
-        if len(flat) == len(expr.args):
+        flat = coefficient_first(ops.flat_args(expr))
+        over = [f for f in flat if _written_divisor(f)]
+        if over:  # x/0.5: the divisor as written, not 1/(1/2)
+            top = [f for f in flat if not _written_divisor(f)] or [sp.S.One]
+            bottom = [f.base for f in over]
+            return (rf"\frac{{{self._print(sp.Mul(*top, evaluate=False))}}}"
+                    rf"{{{self._print(sp.Mul(*bottom, evaluate=False))}}}")
+        if isinstance(flat[0], WrittenNumber | sp.Float) and len(flat) > 1:
+            top, bottom = split_fraction(flat[1:])
+            if bottom:  # 0.2/x as \frac{0.2}{x}
+                return (rf"\frac{{{self._print(sp.Mul(flat[0], *top, evaluate=False))}}}"
+                        rf"{{{self._print(sp.Mul(*bottom, evaluate=False))}}}")
+            body = (self.parenthesize(top[0], PRECEDENCE["Mul"]) if len(top) == 1
+                    else self._print(sp.Mul(*top, evaluate=False)))
+            # 0.2 x, never \frac{x}{5}; between two numbers a dot (0.5 \cdot 0.0625)
+            numeric = body[:1].isdigit() or body.startswith(("(", "-"))
+            sep = self._settings["mul_symbol_latex" + ("_numbers" if numeric else "")]
+            return f"{self._print(flat[0])}{sep}{body}"
+        if flat == list(expr.args):
             return super()._print_Mul(expr)
         return super()._print_Mul(sp.Mul(*flat, evaluate=False))
+
+    def _print_WrittenNumber(self, expr):
+        return number_tex(expr.text)
 
     # Functions, from the op table -------------------------------------------------------
 
@@ -158,6 +212,8 @@ class NotationPrinter(LatexPrinter):
         return self._print(arg)
 
     def _print_Pow(self, expr):
+        if _written_divisor(expr):
+            return rf"\frac{{1}}{{{self._print(expr.base)}}}"
         if expr.exp == sp.S.Half and not isinstance(expr.base, sp.Number):
             return self._print_op("sqrt", (expr.base,))
         return super()._print_Pow(expr)

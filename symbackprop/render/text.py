@@ -8,11 +8,12 @@ and the loss before and after. Numbers are rounded only here, for display.
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.precedence import PRECEDENCE
 
 from .. import ops
 from ..display import Display, Used
 from ..numbers import DEFAULT_PLACES, to_decimal
-from ..parse import SourcePrinter
+from ..parse import SourcePrinter, WrittenNumber
 from ..printable import printable
 from ..solution import Chain, Solution
 from .document import widened
@@ -25,6 +26,7 @@ from .lines import (
     update_line,
     vanishing,
 )
+from .printer import coefficient_first, split_fraction
 
 
 class _TextPrinter(SourcePrinter):
@@ -46,9 +48,38 @@ class _TextPrinter(SourcePrinter):
         flat = ops.flat_args(expr)
         return super()._print_Add(sp.Add(*flat, evaluate=False) if len(flat) != len(expr.args) else expr, order)
 
+    # A product reads as a teacher writes it: the coefficient first (2*w, 0.2*x, -b/2),
+    # never "w*2", "x/5" or "- 1*b/2".
+
     def _print_Mul(self, expr):
-        flat = ops.flat_args(expr)
-        return super()._print_Mul(sp.Mul(*flat, evaluate=False) if len(flat) != len(expr.args) else expr)
+        if not isinstance(expr, sp.Mul):
+            return super()._print_Mul(expr)
+        flat = coefficient_first(ops.flat_args(expr))
+        head = flat[0]
+        if len(flat) > 1 and head.is_Number:
+            top, bottom = split_fraction(flat[1:])
+            if head == -1 and top:
+                return f"-{self._factors(top, bottom)}"  # -b/2, never "- 1*b/2"
+            if isinstance(head, WrittenNumber) or head.is_Integer and head != -1:
+                return self._factors([head, *top], bottom)  # 2*w, 0.2*x, 0.2/x
+        top, bottom = split_fraction(flat)
+        if any(isinstance(b, WrittenNumber) for b in bottom):
+            return self._factors(top, bottom)  # x/0.5, not x/(1/2)
+        if flat == list(expr.args):
+            return super()._print_Mul(expr)
+        return super()._print_Mul(sp.Mul(*flat, evaluate=False))
+
+    def _factors(self, top: list, bottom: list) -> str:
+        """top[0]*top[1]*.../(bottom[0]*...), each factor parenthesized as needed."""
+        def product(items):
+            return "*".join(self._print(f) if f.is_Number and i == 0 else
+                            self.parenthesize(f, PRECEDENCE["Mul"]) for i, f in enumerate(items))
+        text = product(top) if top else "1"
+        if not bottom:
+            return text
+        under = "*".join(self._print(f) if f.is_Number else self.parenthesize(f, PRECEDENCE["Mul"])
+                         for f in bottom)
+        return f"{text}/({under})" if len(bottom) > 1 else f"{text}/{under}"
 
 
 _PRINTER = _TextPrinter()
