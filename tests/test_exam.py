@@ -11,7 +11,8 @@ import sympy as sp
 from oracle import close, graph_oracle
 
 import symbackprop as sb
-from symbackprop.exam import FAMILIES, make_exam
+from symbackprop.errors import SymbackpropError
+from symbackprop.exam import FAMILIES, make_exam, read_exercise
 from symbackprop.exam.model import rounded
 from symbackprop.exam.outputs import key_json
 from symbackprop.exam.stress import stress
@@ -359,3 +360,49 @@ def test_distractors_are_the_mistakes_they_name():
                     assert choice == rounded(expected, d), (variant["id"], q["ask"], note)
                     checked.add(note)
     assert len(checked) >= 4
+
+
+@pytest.mark.slow
+def test_title_heading_and_compact_key(cli, tmp_path):
+    """--title heads every paper on its own lines (never beside an ID, never wrapping
+    "Paper k"), and key.pdf has one line per paper holding every answer of key.json at
+    the asked precision (rounded here, half up, from key.json's exact answers)."""
+    title = "Midterm in Neural Networks, Winter Term, with a Title Long Enough to Wrap Twice Over"
+    r = cli("exam", "neuron", "mlp", "--variants", "3", "--seed", "8", "--title", title,
+            "--format", "key,pdf", "-o", tmp_path)
+    assert r.returncode == 0, r.stderr
+    key = json.loads((tmp_path / "key.json").read_text())
+    text = _pdf_text(tmp_path / "exam.pdf")
+    papers = text.split("Midterm in Neural Networks")[1:]
+    assert len(papers) == 3
+    for k, page in enumerate(papers, start=1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        assert lines[0].endswith(f"Paper {k}") and "Student ID" in lines[2]
+        assert "Exam:" not in page
+        ids = [line for line in lines if line.endswith((f"neuron-8-00{k}", f"mlp-8-00{k}"))
+               and line.startswith("Exercise")]
+        assert len(ids) == 2  # each exercise's title and its ID on one line, apart
+    rows = [line.split() for line in _pdf_text(tmp_path / "key.pdf").splitlines()
+            if line.split() and line.split()[0].isdigit() and len(line.split()) > 3]
+    assert [int(r[0]) for r in rows] == [1, 2, 3]
+    for row, paper in zip(rows, range(1, 4), strict=True):
+        variants = [v for v in key["variants"] if v["student"] == paper]
+        expected = []
+        for v in variants:
+            for q in v["questions"]:
+                if "correct" in q:
+                    expected.append("(" + "abcd"[q["correct"]] + ")")
+                expected.append(f"{rounded(q['answer'], q['decimals']):.{q['decimals']}f}")
+        assert row[1:] == expected
+
+
+def test_the_default_title_of_several_exercises_is_short():
+    exam = make_exam(["neuron", "chain"], 1, seed=1, jobs=1)
+    assert exam.title == "Exam"
+    assert make_exam("neuron", 1, seed=1, jobs=1).title == read_exercise("neuron").title
+
+
+@pytest.mark.parametrize("title", ["", "a\nb", "x" * 201])
+def test_a_bad_title_is_refused(title):
+    with pytest.raises(SymbackpropError, match="--title"):
+        make_exam("neuron", 1, seed=1, jobs=1, title=title)

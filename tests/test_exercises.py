@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import sympy as sp
 from test_exam import oracle_answer
 
 import symbackprop as sb
@@ -279,3 +280,43 @@ def test_an_exercise_with_too_few_different_variants(cli, tmp_path):
     assert r.returncode == 2
     (line,) = r.stderr.strip().splitlines()
     assert "the rule duplicate failed 1000 times" in line and "2 found" in line
+
+
+MINIBATCH = '''output = "E"
+learning_rate = 0.5
+batch = "all"
+[graph]
+z = "w*x + b"
+y = "sigmoid(z)"
+E = "(y - t)**2 / 2"
+[parameters]
+w = 0.4
+b = -0.1
+[data]
+x = [1.5, -0.5]
+t = [1, 0]
+[random]
+x = "uniform(-2, 2, 0.5, exclude = 0)"
+[[questions]]
+ask = "dE/dw"
+'''
+
+
+def test_random_draws_data_sample_by_sample(cli, tmp_path):
+    """[random] may draw a [data] list: every sample afresh; the key's answer is the
+    batch mean of the samples' gradients, recomputed here with sympy.diff."""
+    path = tmp_path / "mb.toml"
+    path.write_text(MINIBATCH)
+    r = cli("exam", path, "--variants", "4", "--seed", "2", "--format", "key", "-o", tmp_path / "o")
+    assert r.returncode == 0, r.stderr
+    key = json.loads((tmp_path / "o" / "key.json").read_text())
+    drawn = [tuple(v["problem"]["data"]["x"]) for v in key["variants"]]
+    assert len(set(drawn)) == 4 and all(len(x) == 2 and 0 not in x for x in drawn)
+    w, b, x, t = sp.symbols("w b x t")
+    loss = (1 / (1 + sp.exp(-(w * x + b))) - t) ** 2 / 2
+    for v, xs in zip(key["variants"], drawn, strict=True):
+        ts = v["problem"]["data"]["t"]
+        mean = sum(sp.diff(loss, w).subs({w: sp.Rational(2, 5), b: sp.Rational(-1, 10),
+                                           x: sp.nsimplify(xi), t: ti})
+                   for xi, ti in zip(xs, ts, strict=True)) / 2
+        assert abs(float(mean) - v["questions"][0]["answer"]) < 1e-12

@@ -18,7 +18,7 @@ import pytest
 import symbackprop as sb
 from symbackprop import verify
 from symbackprop.exam import FAMILIES, make_exam
-from symbackprop.exam.document import exam_tex, solutions_tex
+from symbackprop.exam.document import exam_tex, key_tex, solutions_tex
 from symbackprop.examples import EXAMPLES
 from symbackprop.render import render_tex
 from symbackprop.render.pdf import tex_available
@@ -79,6 +79,19 @@ def test_exams_have_no_bad_boxes(family, tmp_path):
     exam = make_exam(family, 4, seed=3, jobs=1)
     found = bad_boxes(exam_tex(exam), tmp_path, f"{family}-exam")
     found += bad_boxes(solutions_tex(exam), tmp_path, f"{family}-solutions")
+    found += bad_boxes(key_tex(exam), tmp_path, f"{family}-key")
+    assert found == []
+
+
+def test_a_long_title_and_many_questions_have_no_bad_boxes(tmp_path):
+    """A title of two lines beside "Paper 1", long exercise titles beside their IDs, and
+    an answer key wider than a portrait page (split into blocks of columns)."""
+    exam = make_exam(["neuron", "mlp", "net221", "logreg"], 3, seed=5, jobs=1,
+                     title="Neural Networks, Midterm Exam, Winter Term 2026/27"
+                           " (Backpropagation and Gradient Descent by Hand)")
+    found = bad_boxes(exam_tex(exam), tmp_path, "long-exam")
+    found += bad_boxes(solutions_tex(exam), tmp_path, "long-solutions")
+    found += bad_boxes(key_tex(exam), tmp_path, "long-key")
     assert found == []
 
 

@@ -30,6 +30,9 @@ def register(sub):
     p.add_argument("--show", metavar="NAME", help="print a built-in exercise as an exercise file")
     p.add_argument("--variants", type=int, metavar="N", help="how many papers (one per student)")
     p.add_argument("--seed", type=int, metavar="S", help="the seed: the same seed gives the same exam")
+    p.add_argument("--title", metavar="TEXT",
+                   help="the title heading every paper (default: the exercise's title, or"
+                        " 'Exam' for several exercises)")
     p.add_argument("-o", "--output", metavar="DIR",
                    help="write files to DIR (default: output/exam-NAMES-SEED)")
     p.add_argument("--format", default=",".join(DEFAULT_FORMATS), metavar="FORMATS",
@@ -73,7 +76,7 @@ def run(args) -> int:
     directory = target_directory(args.output, f"exam-{names}-{args.seed}")
     show = sys.stderr.isatty()
     exam = make_exam(args.exercises, args.variants, args.seed, jobs=args.jobs,
-                     progress=_progress if show else None)
+                     progress=_progress if show else None, title=args.title)
     files = outputs(exam, formats, log=lambda m: sys.stderr.write(m + "\n") if show else None)
     for path in write_outputs(files, directory):
         sys.stderr.write(f"wrote {path}\n")

@@ -62,6 +62,40 @@ def _align(line: str) -> str:
     return line
 
 
+#: Answer columns per table of the key: portrait up to PORTRAIT_COLUMNS, else landscape.
+PORTRAIT_COLUMNS = 6
+LANDSCAPE_COLUMNS = 9
+
+
+def key_tex(exam: Exam) -> str:
+    """The compact answer key (``key.pdf``): one line per paper, each question's answer
+    as the solutions print it, at the precision asked; a choice's letter before it."""
+    several = len(exam.exercises) > 1
+    labels: list[str] = []
+    rows = []
+    for paper in exam.papers:
+        cells, names = [], []
+        for i, v in enumerate(paper, start=1):
+            for j, q in enumerate(v.questions, start=1):
+                names.append(f"{i}.{j}" if several else str(j))
+                letter = f"({LETTERS[q.correct]})~" if q.correct is not None else ""
+                cells.append(f"{letter}\\({q.shown}\\)")
+        labels = names if len(names) > len(labels) else labels
+        rows.append((paper[0].student, cells))
+    width = PORTRAIT_COLUMNS if len(labels) <= PORTRAIT_COLUMNS else LANDSCAPE_COLUMNS
+    blocks = [{"labels": labels[k:k + width],
+               "rows": [{"student": s, "cells": c[k:k + width]} for s, c in rows]}
+              for k in range(0, len(labels), width)]
+    exercises = ", ".join(f"{i}. {escape(e.title)}" for i, e in enumerate(exam.exercises, 1))
+    note = ("Each answer is given at the precision the question asks; a letter marks the"
+            " right choice of a multiple-choice question. Paper \\(k\\) holds variant"
+            " \\(k\\) of each exercise (its ID ends in \\(k\\)); the solutions derive every"
+            " answer." + (f" Exercises: {exercises}." if several else ""))
+    return environment().get_template("exam/key.tex.j2").render(
+        title=escape(exam.title), seed=exam.seed, landscape=width > PORTRAIT_COLUMNS,
+        note=note, blocks=blocks)
+
+
 def compile_many(sources: list[tuple[str, str]]) -> list[bytes]:
     """Compile (name, LaTeX) pairs to PDF in parallel (the render package's compiler)."""
     return render_compile_many(sources)

@@ -32,6 +32,7 @@ from .wellposed import LARGEST, RULES, Rejected, check_gates, check_unchanged
 
 MAX_VARIANTS = 10_000
 MAX_EXERCISES = 50
+MAX_TITLE = 200
 SCREEN_DIGITS = 15
 MAX_ATTEMPTS = 1_000
 CHOICES = 4
@@ -40,13 +41,15 @@ NUMERIC_MISTAKES = 3
 
 
 def make_exam(exercises, variants: int, seed: int, jobs: int | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Exam:
+              progress: Callable[[int, int], None] | None = None,
+              title: str | None = None) -> Exam:
     """``variants`` papers, each with one well-posed variant of every exercise.
 
     ``exercises``: names of built-in families or exercise file paths (or
     :class:`Exercise` objects), or one of them alone. Variants are drawn in parallel over
     ``jobs`` processes (default: the machine's cores) when there are many; the result
-    does not depend on ``jobs``.
+    does not depend on ``jobs``. ``title`` heads every paper (default: the exercise's
+    title, or "Exam" for several exercises, whose own titles head their parts).
     """
     refs = [exercises] if isinstance(exercises, str | Exercise) else list(exercises)
     if not refs:
@@ -85,7 +88,11 @@ def make_exam(exercises, variants: int, seed: int, jobs: int | None = None,
                 progress(len(drawn) * variants + index + 1, total)
         drawn[exercise.name] = made
     papers = [drawn[e.name][i] for i in range(variants) for e in read]
-    title = read[0].title if len(read) == 1 else "Exam: " + ", ".join(e.title for e in read)
+    if title is not None and (not isinstance(title, str) or not title.strip()
+                              or len(title) > MAX_TITLE or "\n" in title):
+        raise SymbackpropError(f"--title: one line of at most {MAX_TITLE} characters")
+    if not title:
+        title = read[0].title if len(read) == 1 else "Exam"
     return Exam("+".join(names), seed, papers, dict(rules), title=title, exercises=read)
 
 

@@ -1,8 +1,8 @@
 """The files of an exam, each a thin driver over the one drawn :class:`Exam`.
 
 ``key.json`` (docs/json.md and docs/exams.md), ``moodle.xml`` (and, asked for,
-``moodle-cloze.xml``), ``canvas-qti.zip``, ``exam.tex``/``exam.pdf`` and
-``solutions.tex``/``solutions.pdf``; on request (``--format practice``, not by default),
+``moodle-cloze.xml``), ``canvas-qti.zip``, ``exam.tex``/``exam.pdf``,
+``solutions.tex``/``solutions.pdf`` and the compact answer key ``key.tex``/``key.pdf``; on request (``--format practice``, not by default),
 ``variant-ID-practice.html``, a practice page per variant for self-study. Every output is
 produced before any file is written, so a failure while making them leaves the directory
 as it was.
@@ -46,9 +46,10 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
 
         files["canvas-qti.zip"] = qti_zip(exam)
     if "tex" in formats or "pdf" in formats:
-        from .document import compile_many, exam_tex, solutions_tex
+        from .document import compile_many, exam_tex, key_tex, solutions_tex
 
-        sources = {"exam": exam_tex(exam), "solutions": solutions_tex(exam)}
+        sources = {"exam": exam_tex(exam), "solutions": solutions_tex(exam),
+                   "key": key_tex(exam)}
         if "tex" in formats:
             files.update({f"{name}.tex": tex for name, tex in sources.items()})
         if "pdf" in formats:
