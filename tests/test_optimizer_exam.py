@@ -36,7 +36,26 @@ def adam_exam(tmp_path_factory):
     return out
 
 
+def _adam_steps(loss, params: dict, steps, lr, beta1, beta2, eps):
+    """torch.optim.Adam's documented loop, every parameter at once, at 50 digits:
+    the gradients of the first step and the parameters after ``steps`` steps."""
+    m = {p: 0 for p in params}
+    v = {p: 0 for p in params}
+    first = None
+    for t in range(1, steps + 1):
+        g = {p: sp.N(sp.diff(loss, p).xreplace(params), 50) for p in params}
+        first = first or g
+        for p in params:
+            m[p] = beta1 * m[p] + (1 - beta1) * g[p]
+            v[p] = beta2 * v[p] + (1 - beta2) * g[p] ** 2
+            m_hat, v_hat = m[p] / (1 - beta1**t), v[p] / (1 - beta2**t)
+            params = {**params, p: params[p] - lr * m_hat / (sp.sqrt(v_hat) + eps)}
+    return first, params
+
+
 def test_adam_answers_follow_pytorchs_formulas(adam_exam):
+    """The first step's gradient and moments, the weight and the loss after two steps,
+    each re-derived with PyTorch's documented loop and sympy.diff."""
     key = json.loads((adam_exam / "key.json").read_text())
     for variant in key["variants"]:
         problem = variant["problem"]
@@ -49,12 +68,19 @@ def test_adam_answers_follow_pytorchs_formulas(adam_exam):
             exprs[sp.Symbol(name)] = sp.sympify(text, locals=env).xreplace(exprs)
         loss = exprs[sp.Symbol(problem["output"])]
         w1 = sp.Symbol("w1")
+        rates = [sp.Rational(str(opt[k])) for k in ("learning_rate", "beta1", "beta2", "eps")]
         g = sp.diff(loss, w1).xreplace(values)
-        m, v, w_new = _adam_first_step(values[w1], g, *(sp.Rational(str(opt[k])) for k in
-                                                        ("learning_rate", "beta1", "beta2", "eps")))
-        truth = {"dE/dw1": g, "m_w1": m, "v_w1": v, "w1_new": w_new}
+        m, v, w_new = _adam_first_step(values[w1], g, *rates)
+        inputs = {sp.Symbol(k): sp.Rational(str(x)) for k, x in problem["inputs"].items()}
+        params = {sp.Symbol(k): sp.Rational(str(x)) for k, x in problem["parameters"].items()}
+        _, after = _adam_steps(loss.xreplace(inputs), params, 2, *rates)
+        truth = {"dE/dw1": g, "m_w1": m, "v_w1": v, "w1_new": w_new, "w1@2": after[w1],
+                 "E@2": loss.xreplace(inputs).xreplace(after)}
+        assert {q["ask"] for q in variant["questions"]} >= {"w1@2", "E@2"}
         for q in variant["questions"]:
             assert abs(q["answer"] - float(truth[q["ask"]])) <= 1e-12 * max(1, abs(q["answer"])), q
+        # the second step is no longer ±η: the question tests more than the first step
+        assert abs(abs(float(after[w1] - values[w1])) - 2 * float(rates[0])) > 1e-3
 
 
 def test_adam_solutions_use_the_optimizers_rule(adam_exam):
@@ -62,7 +88,8 @@ def test_adam_solutions_use_the_optimizers_rule(adam_exam):
     assert r"\hat{m}" in tex and r"\hat{v}" in tex
     assert r"- \eta\, \frac{\partial" not in tex  # never w − η ∂E/∂w for an Adam step
     exam = (adam_exam / "exam.tex").read_text()
-    assert "m_{w_{1}}" in exam and "v_{w_{1}}" in exam  # m_w1 is asked as m_w1, not as w1
+    assert "v_{w_{1}}" in exam and "{w_{1}}^{(2)}" in exam  # asked as v_w1 and w1 after step 2
+    assert "after the second step" in exam
 
 
 @pytest.mark.parametrize("name", ["rnn-bptt", "conv1d"])

@@ -27,7 +27,7 @@ from .distractors import distractors
 from .draw import Draw
 from .exercise import ALL, DEFAULT_MISTAKES, Exercise, read_exercise
 from .model import Ask, Exam, Question, Variant, rounded
-from .precision import BAND, asked_decimals
+from .precision import BAND, asked_decimals, too_few_digits
 from .wellposed import LARGEST, RULES, Rejected, check_gates, check_unchanged
 
 MAX_VARIANTS = 10_000
@@ -204,6 +204,9 @@ def make_question(ask: Ask, solution, table: dict, rewrites: dict, draw: Draw,
         raise Rejected("size", f"{ask.key} = {float(answer):.4g}")
     if shown == 0 and not (ask.zero_ok and answer == 0):
         raise Rejected("zero", f"{ask.key} = {float(answer):.3g} rounds to 0")
+    short = too_few_digits(answer, decimals, ask.significant)
+    if short is not None:
+        raise Rejected("size", f"{ask.key} = {float(answer):.3g}: {short}")
     check_unchanged(ask.key, answer, solution, decimals)
     question = Question(ask, answer, decimals)
     unit = 10.0 ** -decimals
@@ -220,6 +223,8 @@ def make_question(ask: Ask, solution, table: dict, rewrites: dict, draw: Draw,
             continue
         r = rounded(value, decimals)
         if abs(r) > LARGEST or any(abs(r - p) < gap for p, _ in picked):
+            continue
+        if r == 0 and not ask.zero_ok:  # a lone 0 (a missing path's) is struck at sight
             continue
         picked.append((r, note))
         if len(picked) == wanted:

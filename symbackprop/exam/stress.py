@@ -18,6 +18,8 @@ from ..keys import Kind, parse_key
 from ..limits import capped_jobs
 from .generate import make_exam
 from .model import rounded
+from .model import shown as shown_at
+from .precision import too_few_digits
 from .wellposed import RULES, gate_problems
 
 
@@ -47,6 +49,14 @@ def problems_of(variant) -> list[str]:
         asked = parse_key(q.ask.key, sol.key_names)
         if asked.kind == Kind.AFTER and rounded(q.answer, d) == rounded(sol.values[asked.name], d):
             found.append(f"{q.ask.key}: unchanged by the update")
+        short = too_few_digits(q.answer, d, q.ask.significant)
+        if short is not None:
+            found.append(f"{q.ask.key}: {short}")
+        wrong = [(v, n) for v, n in q.mistaken] if q.choices is None else [
+            (c, n) for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True)) if i != q.correct]
+        for value, note in wrong:  # every distractor is a mistake students make
+            if not note:
+                found.append(f"{q.ask.key}: the distractor {rounded(value, d)} names no mistake")
         if q.choices is None:
             continue
         shown = [rounded(c, d) for c in q.choices]
@@ -58,18 +68,54 @@ def problems_of(variant) -> list[str]:
     return found
 
 
+def distractors_shown(variant) -> list[set[str]]:
+    """Per question of a variant, its distractors as printed at the asked precision."""
+    out = []
+    for q in variant.questions:
+        values = [v for v, _ in q.mistaken] if q.choices is None else [
+            c for i, c in enumerate(q.choices) if i != q.correct]
+        out.append({shown_at(v, q.decimals) for v in values})
+    return out
+
+
+#: A distractor printed alike in this share of the variants (of at least CONSTANT_FROM)
+#: is constant: students learn to strike it.
+CONSTANT_SHARE = 0.9
+CONSTANT_FROM = 5
+
+
+def constant_distractors(shown: list[list[set[str]]]) -> list[str]:
+    """Distractors that do not change with the variant: for each question slot, a value
+    printed among the distractors of nearly every variant (``shown``: per variant, what
+    :func:`distractors_shown` gives)."""
+    if len(shown) < CONSTANT_FROM:
+        return []
+    slots: dict[int, Counter] = {}
+    for per_variant in shown:
+        for i, values in enumerate(per_variant):
+            slots.setdefault(i, Counter()).update(values)
+    return [f"question {i + 1}: the distractor {value} on {n} of {len(shown)} variants"
+            for i, counts in slots.items() for value, n in counts.items()
+            if n >= CONSTANT_SHARE * len(shown)]
+
+
 def _one(task):
     family, seed = task
     exam = make_exam(family, 1, seed, jobs=1)
-    return Counter(exam.rules), [f"{v.id}: {p}" for v in exam.variants for p in problems_of(v)]
+    return (Counter(exam.rules), [f"{v.id}: {p}" for v in exam.variants for p in problems_of(v)],
+            [distractors_shown(v) for v in exam.variants])
 
 
 def stress(family: str, seeds: int = 500, jobs: int | None = None) -> StressReport:
-    """Draw the first variant of ``seeds`` exams of ``family`` and re-check each."""
+    """Draw the first variant of ``seeds`` exams of ``family``, re-check each, and judge
+    the distractors across them (none printed alike in nearly every variant)."""
     report = StressReport(family, seeds)
     tasks = [(family, s) for s in range(seeds)]
+    shown: list = []
     with ProcessPoolExecutor(max_workers=capped_jobs(jobs)) as pool:
-        for fired, bad in pool.map(_one, tasks, chunksize=25):
+        for fired, bad, per_variant in pool.map(_one, tasks, chunksize=25):
             report.rules.update(fired)
             report.degenerate += bad
+            shown += per_variant
+    report.degenerate += [f"{family}: {c}" for c in constant_distractors(shown)]
     return report

@@ -16,7 +16,10 @@ A variant is redrawn when one of these fires (R/exams calls the loop "stress tes
   the node's value from the first pass), or an asked updated parameter whose gradient
   rounds to 0 there: the answer can be copied from the sheet, so the question tests
   nothing (a bias behind a dead relu unit keeps its given value);
-* ``size``: an answer larger than :data:`LARGEST` (not a number to compute by hand);
+* ``size``: an answer larger than :data:`LARGEST` (not a number to compute by hand), or
+  too small to show the significant digits its question asks (3 unless it says
+  ``significant``) within :data:`~.precision.MAX_DECIMALS` places: a 1e-8 is never asked
+  as 0.00000001 (:func:`.precision.too_few_digits`);
 * ``collision``: a multiple-choice question with fewer than four choices distinct at the
   precision asked;
 * ``duplicate``: the same numbers as an earlier variant of the exam;
