@@ -18,6 +18,8 @@ from symbackprop.exam.outputs import key_json
 from symbackprop.exam.stress import stress
 from symbackprop.keys import parse_key
 
+DATA = __import__("pathlib").Path(__file__).parent / "data"
+
 
 def _as_toml_numbers(table: dict) -> dict:
     """The key's problem as the oracle reads TOML: floats as decimals."""
@@ -406,3 +408,47 @@ def test_the_default_title_of_several_exercises_is_short():
 def test_a_bad_title_is_refused(title):
     with pytest.raises(SymbackpropError, match="--title"):
         make_exam("neuron", 1, seed=1, jobs=1, title=title)
+
+
+def test_constant_distractors_are_found():
+    """A value printed among a slot's distractors on nearly every variant is reported;
+    one that changes with the variant is not."""
+    from symbackprop.exam.stress import constant_distractors
+
+    varied = [[(f"0.{k}3", {f"0.{k}1", f"0.{k}2"})] for k in range(10)]
+    assert constant_distractors(varied) == []
+    struck = [[(f"0.{k}3", {"0.0000", f"0.{k}2"})] for k in range(10)]
+    assert constant_distractors(struck) == ["question 1: the distractor 0.0000 on 10 of 10 variants"]
+    # answers that are themselves -2 or -1 (a hinge pattern): the other values repeat
+    few = [[(str(-1 - k % 2), {"0", "2"})] for k in range(9)]
+    assert constant_distractors(few) == []
+
+
+def test_no_lone_zero_distractor_and_every_distractor_names_its_mistake():
+    """The softmax exercise's missing-path distractor was 0.0000 on every paper; now no
+    distractor rounds to 0 (the answer never does), none is constant across 20 papers,
+    and each one names the mistake behind it."""
+    from symbackprop.exam.stress import constant_distractors, distractors_shown, problems_of
+
+    exam = make_exam(str(DATA / "exercise_softmax.toml"), 20, seed=1, jobs=1)
+    assert constant_distractors([distractors_shown(v) for v in exam.variants]) == []
+    for v in exam.variants:
+        assert problems_of(v) == []
+        for q in v.questions:
+            if q.choices is not None:
+                assert all(rounded(c, q.decimals) != 0 for c in q.choices)
+                assert all(n for i, n in enumerate(q.notes) if i != q.correct)
+
+
+@pytest.mark.parametrize("answer, decimals, significant, short", [
+    (Decimal("1e-8"), 8, None, True),  # would be asked as 0.00000001
+    (Decimal("1.3e-7"), 8, 3, True),  # 0.00000013: two digits, three asked
+    (Decimal("1.23e-6"), 8, 3, False),
+    (Decimal("0.5"), 4, None, False),  # 0.5000
+    (Decimal("-1.2e-8"), 8, None, True),
+    (Decimal("0.0123"), 4, None, False),
+])
+def test_too_few_digits(answer, decimals, significant, short):
+    from symbackprop.exam.precision import too_few_digits
+
+    assert (too_few_digits(answer, decimals, significant) is not None) == short

@@ -40,17 +40,17 @@ def asked_decimals(answer, decimals: int, significant: int | None = None) -> int
 def too_few_digits(answer, decimals: int, significant: int | None = None) -> str | None:
     """Why ``answer`` asked to ``decimals`` places shows fewer significant digits than
     the question needs (``significant``, or :data:`MIN_SIGNIFICANT`), in words; None when
-    it shows enough or is exact there. A 1e-8 asked as 0.00000001 (one digit) or a v of
+    it shows enough (0.5 asked to 4 places shows 0.5000: four), or is exact there in two
+    digits or more (0.10). A 1e-8 asked as 0.00000001 (one digit) or a v of
     1.3e-7 asked to 3 significant digits within 8 places is such an answer: no draw
     that gives one reaches a student."""
     d = to_decimal(answer)
     if d == 0 or not d.is_finite():
         return None
-    if decimals <= 30 and d == d.quantize(Decimal(1).scaleb(-decimals)):
-        return None  # exact at the asked places (0.5 is 0.5000)
     need = significant if significant is not None else MIN_SIGNIFICANT
     shown = decimals + d.adjusted() + 1
-    if shown >= need:
+    exact = decimals <= 30 and d == d.quantize(Decimal(1).scaleb(-decimals))
+    if shown >= need or exact and shown >= 2:  # hinge's exact 0.1 asked as 0.10
         return None
     return (f"{max(shown, 0)} significant digit{'s' if shown != 1 else ''} at {decimals}"
             f" places, fewer than {need}")

@@ -68,35 +68,44 @@ def problems_of(variant) -> list[str]:
     return found
 
 
-def distractors_shown(variant) -> list[set[str]]:
-    """Per question of a variant, its distractors as printed at the asked precision."""
+def distractors_shown(variant) -> list[tuple[str, set[str]]]:
+    """Per question of a variant, its answer and its distractors as printed at the asked
+    precision."""
     out = []
     for q in variant.questions:
         values = [v for v, _ in q.mistaken] if q.choices is None else [
             c for i, c in enumerate(q.choices) if i != q.correct]
-        out.append({shown_at(v, q.decimals) for v in values})
+        out.append((q.shown, {shown_at(v, q.decimals) for v in values}))
     return out
 
 
-#: A distractor printed alike in this share of the variants (of at least CONSTANT_FROM)
-#: is constant: students learn to strike it.
+#: A distractor printed alike in this share of the variants (of at least CONSTANT_FROM),
+#: and never the answer, is constant: students learn to strike it.
 CONSTANT_SHARE = 0.9
 CONSTANT_FROM = 5
+#: A slot whose answers take fewer values than this across the variants asks a pattern
+#: (hinge's dL/ds0 is -2 or -1): its distractors are the pattern's other values.
+FEW_ANSWERS = 3
 
 
-def constant_distractors(shown: list[list[set[str]]]) -> list[str]:
+def constant_distractors(shown: list[list[tuple[str, set[str]]]]) -> list[str]:
     """Distractors that do not change with the variant: for each question slot, a value
-    printed among the distractors of nearly every variant (``shown``: per variant, what
-    :func:`distractors_shown` gives)."""
+    printed among the distractors of nearly every variant and never as the answer
+    (``shown``: per variant, what :func:`distractors_shown` gives). Where the answers
+    themselves take fewer than :data:`FEW_ANSWERS` values (a hinge gradient is −2 or −1)
+    the distractors are the pattern's other values and are not reported."""
     if len(shown) < CONSTANT_FROM:
         return []
     slots: dict[int, Counter] = {}
+    answers: dict[int, set] = {}
     for per_variant in shown:
-        for i, values in enumerate(per_variant):
+        for i, (answer, values) in enumerate(per_variant):
             slots.setdefault(i, Counter()).update(values)
+            answers.setdefault(i, set()).add(answer)
     return [f"question {i + 1}: the distractor {value} on {n} of {len(shown)} variants"
             for i, counts in slots.items() for value, n in counts.items()
-            if n >= CONSTANT_SHARE * len(shown)]
+            if n >= CONSTANT_SHARE * len(shown) and value not in answers[i]
+            and len(answers[i]) >= FEW_ANSWERS]
 
 
 def _one(task):
