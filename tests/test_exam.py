@@ -442,7 +442,7 @@ def test_no_lone_zero_distractor_and_every_distractor_names_its_mistake():
 
 @pytest.mark.parametrize("answer, decimals, significant, short", [
     (Decimal("1e-8"), 8, None, True),  # would be asked as 0.00000001
-    (Decimal("1.3e-7"), 8, 3, True),  # 0.00000013: two digits, three asked
+    (Decimal("1.34e-7"), 8, 3, True),  # 0.00000013: two digits, three asked
     (Decimal("1.23e-6"), 8, 3, False),
     (Decimal("0.5"), 4, None, False),  # 0.5000
     (Decimal("-1.2e-8"), 8, None, True),
