@@ -148,6 +148,16 @@ def test_mathml_coefficient_first(source, digits):
     assert tokens[:2] == digits
 
 
+def test_mathml_negative_coefficient_is_the_sums_sign():
+    """a + x*(-3) reads a − 3x in MathML too, not a + −3x."""
+    import re
+
+    from symbackprop.render.mathml import expr_mathml
+
+    tokens = re.findall(r"<m[ino][^>]*>([^<]+)</m[ino]>", expr_mathml(parse_expression("a + x*(-3)")))
+    assert tokens == ["a", "\u2212", "3", "&InvisibleTimes;", "x"]
+
+
 def test_written_decimal_is_the_exact_rational():
     from symbackprop.parse import WrittenNumber
 

@@ -168,8 +168,12 @@ class NotationMathML(MathMLPresentationPrinter):
 
     def _print_Add(self, expr, order=None):
         flat = ops.flat_args(expr)
-        if len(flat) != len(expr.args):
-            expr = sp.Add(*flat, evaluate=False)
+        # a term's coefficient first, so that its sign is the sum's: a − 3x, not a + −3x
+        terms = [sp.Mul(*coefficient_first(ops.flat_args(t)), evaluate=False)
+                 if isinstance(t, sp.Mul) and coefficient_first(ops.flat_args(t)) != list(t.args)
+                 else t for t in flat]
+        if terms != list(expr.args):
+            expr = sp.Add(*terms, evaluate=False)
         return super()._print_Add(expr, order="none")
 
     def _function(self, symbol: str, args):
