@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 
 import sympy as sp
 
-DEFAULT_PLACES = 4
+from .defaults import DEFAULT_PLACES
 
 
 def to_decimal(value, digits: int = 40) -> Decimal:

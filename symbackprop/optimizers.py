@@ -21,9 +21,10 @@ from dataclasses import dataclass, field, fields, replace
 import numpy as np
 import sympy as sp
 
+from .defaults import OPTIMIZERS
 from .errors import ProblemError, did_you_mean
 
-NAMES = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+NAMES = OPTIMIZERS
 MAX_STEPS = 50  # a handout table of more steps is no handout; keeps a hostile file cheap
 
 

@@ -17,12 +17,11 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
+from .defaults import DEFAULT_BATCH, DEFAULT_EPOCHS
 from .errors import SymbackpropError, did_you_mean
 from .limits import MAX_EPOCHS, MAX_TRAIN_EQUATIONS, MAX_TRAIN_STEPS, LimitError
 from .optimizers import NAMES, Optimizer, step, zero_state
 
-DEFAULT_EPOCHS = 2000
-DEFAULT_BATCH = 32
 DEFAULT_LEARNING_RATE = 0.1
 
 

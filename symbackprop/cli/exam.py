@@ -11,10 +11,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..defaults import EXAM_DEFAULT_FORMATS as DEFAULT_FORMATS
+from ..defaults import EXAM_FORMATS as FORMATS
 from ..errors import SymbackpropError, did_you_mean
-from ..exam import FAMILIES, make_exam, read_exercise
-from ..exam.families import text as family_text
-from ..exam.outputs import DEFAULT_FORMATS, FORMATS, outputs, write_outputs
 from ..files import target_directory
 from .options import format_list
 
@@ -52,6 +51,10 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args) -> int:
+    from ..exam import FAMILIES, make_exam, read_exercise
+    from ..exam.families import text as family_text
+    from ..exam.outputs import outputs, write_outputs
+
     if args.list:
         for name in FAMILIES:
             sys.stdout.write(f"{name:<8}  {read_exercise(name).description}\n")

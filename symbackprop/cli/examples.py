@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-from .. import examples
 from ..errors import ProblemError, did_you_mean
 
 
@@ -16,6 +15,8 @@ def register(sub):
 
 
 def run(args) -> int:
+    from .. import examples
+
     if args.show:
         if args.show not in examples.EXAMPLES:
             raise ProblemError(f"no built-in example '{args.show}'"

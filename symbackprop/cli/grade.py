@@ -15,13 +15,9 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import SymbackpropError, UnsupportedError
 from ..files import target_directory, write_files
-from ..grade import grade
-from ..grade.document import report_files
-from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
-from ..grade.marking import DEFAULT_CARRIED
-from ..render.pdf import tex_available
 from .options import decimal_option
 from .verify import parse_band
 
@@ -43,8 +39,8 @@ def register(sub):
     p.add_argument("--carried", default=str(DEFAULT_CARRIED), metavar="F",
                    help="share of the points for an error carried forward (default "
                         f"{DEFAULT_CARRIED})")
-    p.add_argument("--band", default="2", metavar="UNITS",
-                   help="rounding band in units of the last digit written (default 2)")
+    p.add_argument("--band", default=str(DEFAULT_BAND), metavar="UNITS",
+                   help=f"rounding band in units of the last digit written (default {DEFAULT_BAND})")
     p.add_argument("--sheets", action="store_true",
                    help="also write each student's marked sheet (sheet-NAME.pdf) and all of "
                         "them in one PDF for printing (sheets.pdf)")
@@ -76,6 +72,11 @@ def _progress(done: int, total: int) -> None:
 
 
 def run(args) -> int:
+    from ..grade import grade
+    from ..grade.document import report_files
+    from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
+    from ..render.pdf import tex_available
+
     if args.jobs is not None and args.jobs < 1:
         raise SymbackpropError("--jobs: must be at least 1")
     share = parse_share(args.carried)

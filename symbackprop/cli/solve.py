@@ -11,14 +11,10 @@ from __future__ import annotations
 import json
 import sys
 
-from .. import load
+from ..defaults import DEFAULT_PLACES
 from ..errors import ClaimError, SymbackpropError, UnsupportedError
 from ..files import check_targets, plain_name, target_directory, write_files
-from ..limits import check_worked_size
-from ..numbers import DEFAULT_PLACES
 from ..printable import printable, printable_lines
-from ..render.lines import shown_names
-from ..render.text import render_text
 from .options import format_list
 
 FORMATS = ("text", "json", "md", "tex", "pdf", "html", "practice")
@@ -54,6 +50,8 @@ def parse_formats(text: str | None) -> list[str]:
 def render(solution, fmt: str, args) -> str | bytes:
     """One format of the worked solution, as text (or PDF bytes)."""
     if fmt == "text":
+        from ..render.text import render_text
+
         return render_text(solution, args.places, args.all_nodes, args.shown)
     if fmt == "json":
         return json.dumps(solution.to_json(), indent=1) + "\n"
@@ -73,6 +71,8 @@ def _shown(solution, text: str | None) -> list[str] | None:
     if not keys:
         raise SymbackpropError("--show: no claim keys (give some, such as "
                                f"d{solution.output}/d{next(iter(solution.graph.leaves))})")
+    from ..render.lines import shown_names
+
     try:
         return shown_names(solution, keys)
     except ClaimError as e:
@@ -85,6 +85,9 @@ def file_name(name: str, fmt: str) -> str:
 
 
 def run(args) -> int:
+    from ..limits import check_worked_size
+    from ..loader import load
+
     formats = parse_formats(args.format)
     if args.places < 1 or args.places > 30:
         raise SymbackpropError("--places: must be between 1 and 30")

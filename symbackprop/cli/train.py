@@ -15,14 +15,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from .. import load
+from ..defaults import DEFAULT_BATCH, DEFAULT_EPOCHS
+from ..defaults import OPTIMIZERS as NAMES
 from ..errors import SymbackpropError
 from ..files import check_target, write_file
-from ..optimizers import NAMES
 from ..printable import printable, printable_lines
-from ..training import DEFAULT_BATCH, DEFAULT_EPOCHS, OptionError, TrainOptions, train
 
 SHOW_SAMPLES = 16  # list every sample when there are at most this many
 FLAGS = {"learning_rate": "--lr", "epochs": "--epochs", "batch": "--batch", "seed": "--seed",
@@ -54,6 +51,9 @@ def register(sub):
 
 
 def run(args) -> int:
+    from ..loader import load
+    from ..training import OptionError, TrainOptions, train
+
     plot_path = _check_plot_path(args.plot) if args.plot is not None else None
     if plot_path is not None:
         from ..plotting import require_matplotlib
@@ -150,6 +150,8 @@ def _milestones(epochs: int, count: int = 8) -> list[int]:
 
 def summary(problem, result) -> str:
     """The plain-text account of a training run."""
+    import numpy as np
+
     net = problem.network
     what = (f"{'-'.join(map(str, net.layers))} network, {'/'.join(net.activations)}, "
             f"{net.loss} loss" if net else f"graph with output {problem.graph.output}")
@@ -182,6 +184,8 @@ def summary(problem, result) -> str:
 def _samples(problem, result) -> list[str]:
     """Each sample: input, target and the trained output (an autoencoder's pattern and
     its reconstruction), and whether the arg max (or the rounded output) is right."""
+    import numpy as np
+
     same = np.array_equal(result.inputs, result.targets)
     loss = problem.network.loss
 

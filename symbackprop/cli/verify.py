@@ -14,11 +14,10 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+from ..defaults import DEFAULT_BAND
 from ..errors import SymbackpropError
 from ..files import plain_name, target_directory, write_files
-from ..loader import load
 from ..printable import printable, printable_lines
-from ..verify import DEFAULT_BAND, verify
 from .options import decimal_option, format_list
 
 FORMATS = ("text", "json", "tex", "pdf")
@@ -62,6 +61,9 @@ def parse_formats(text: str | None, as_json: bool) -> list[str]:
 
 
 def run(args) -> int:
+    from ..loader import load
+    from ..verify import verify
+
     band = parse_band(args.band)
     formats = parse_formats(args.format, args.json)
     report = verify(load(args.problem), args.claims, band=band, strict=args.strict)

@@ -14,14 +14,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+from ..defaults import EXAM_DEFAULT_FORMATS, EXAM_FORMATS
 from ..files import write_files
 from ..loader import load_dict
 from .model import Exam
 
-FORMATS = ("key", "moodle", "cloze", "qti", "tex", "pdf", "practice")
-#: What ``exam`` writes without ``--format``: everything but the cloze file and the
-#: practice pages, written on request.
-DEFAULT_FORMATS = ("key", "moodle", "qti", "tex", "pdf")
+FORMATS = EXAM_FORMATS
+DEFAULT_FORMATS = EXAM_DEFAULT_FORMATS
 
 
 def key_json(exam: Exam) -> str:

@@ -8,7 +8,7 @@ key, Moodle, Canvas and ``verify``.
   answer that is exact at the asked places (the gate pattern's -6.0) is not widened.
 * **Tolerance.** An answer within :data:`BAND` units of the last asked place is
   accepted: the band in which ``verify`` explains a number by rounding
-  (:data:`symbackprop.verify.tolerance.DEFAULT_BAND`), so Moodle, Canvas and verify
+  (:data:`symbackprop.defaults.DEFAULT_BAND`), so Moodle, Canvas and verify
   accept the same answers, and the question says so ("within ±0.0002 accepted").
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..defaults import DEFAULT_BAND
 from ..numbers import to_decimal
-from ..verify.tolerance import DEFAULT_BAND
 
 MIN_SIGNIFICANT = 3
 MAX_DECIMALS = 8

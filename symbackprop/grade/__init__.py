@@ -12,8 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+from ..defaults import DEFAULT_BAND
 from ..errors import SymbackpropError
-from ..verify.tolerance import DEFAULT_BAND
 from .key import ExamKey, read_key
 from .marking import DEFAULT_CARRIED, Gradebook, Mark, StudentGrade, grade_class
 from .responses import Roster

@@ -24,16 +24,15 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
 from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
-from ..verify.tolerance import DEFAULT_BAND
 from .key import ExamKey, KeyQuestion, KeyVariant
 from .responses import Response, Roster
 
 STATUSES = ("correct", "rounding", "carried", "wrong", "invalid", "missing")
 FULL = ("correct", "rounding")
-DEFAULT_CARRIED = Decimal("0.5")
 
 
 @dataclass

@@ -8,7 +8,7 @@ verdicts and holds :func:`verify` (of a loaded problem; :func:`symbackprop.verif
 one by name or file). The marked sheet is rendered by :mod:`symbackprop.render.sheet`.
 """
 
+from ..defaults import DEFAULT_BAND
 from .report import Report, verify
-from .tolerance import DEFAULT_BAND
 
 __all__ = ["DEFAULT_BAND", "Report", "verify"]

@@ -32,12 +32,13 @@ from itertools import product
 
 import sympy as sp
 
+from ..defaults import DEFAULT_BAND
 from ..keys import Key, Kind
 from ..numbers import format_number, to_decimal, to_float
 from .claims import Claim, Number
 from .diagnose import diagnose
 from .recompute import Cut, World
-from .tolerance import DEFAULT_BAND, matches, within
+from .tolerance import matches, within
 
 
 class Status(StrEnum):

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from ..defaults import DEFAULT_BAND
 from ..errors import SymbackpropError
 from ..limits import check_worked_size
 from ..problem import Problem
 from .claims import claims_from_mapping, read_claims
 from .judge import ACCEPTED, STATUSES, Verdict, judge
-from .tolerance import DEFAULT_BAND
 
 
 @dataclass

@@ -11,8 +11,6 @@ from decimal import Decimal
 from ..numbers import to_decimal
 from .claims import Number
 
-DEFAULT_BAND = Decimal(2)
-
 
 def matches(given: Number, value) -> str | None:
     """"rounded" or "truncated" when ``given`` is ``value`` cut to the digits written."""
