@@ -245,18 +245,18 @@ def adjoints(derivation: Derivation, top: str, locals_: dict, zero) -> dict[str,
 
 def kinks(graph: Graph, values: dict, arithmetic) -> list[str]:
     """Where a gate with a kink (relu at 0, a max tie, |x| at 0: the op table's
-    :attr:`~symbackprop.ops.Op.kink`) sits exactly on it."""
+    :attr:`~symbackprop.ops.Kinks.distance`) sits exactly on it."""
     env = {sp.Symbol(n, real=True): v for n, v in values.items()}
     found = []
     for node in graph.nodes:
         for sub in sp.preorder_traversal(node.expr):
             c = ops.classify(sub) if isinstance(sub, sp.Basic) else None
-            if c is None or c[0].kink is None:
+            if c is None or c[0].kinks.distance is None:
                 continue
             args = tuple(arithmetic.apply(a, env) for a in c[1])
             if _on_kink(c[0], args):
-                found.append(f"{node.name}: {c[0].gate} at its kink ({to_source(sub)}); "
-                             f"the gradient uses the convention {c[0].convention}")
+                found.append(f"{node.name}: {c[0].rule.gate} at its kink ({to_source(sub)}); "
+                             f"the gradient uses the convention {c[0].kinks.convention}")
     return found
 
 
@@ -265,7 +265,7 @@ _KINK_TOLERANCE = sp.Float(10) ** -GUARANTEED_DIGITS
 
 
 def _on_kink(op: ops.Op, args: tuple) -> bool:
-    return op.kink(args) <= _KINK_TOLERANCE * (1 + max(abs(a) for a in args))
+    return op.kinks.distance(args) <= _KINK_TOLERANCE * (1 + max(abs(a) for a in args))
 
 
 def evaluate_once(graph: Graph, derivation: Derivation, arithmetic) -> Evaluation:
@@ -316,7 +316,7 @@ def _double(expr: sp.Expr, values: dict) -> float:
     result = op.double(expr, numbers)
     if np.isfinite(result) and abs(result) > LARGEST:
         raise OverflowError(expr)
-    if np.isinf(result) and all(np.isfinite(numbers)) and not op.pole:
+    if np.isinf(result) and all(np.isfinite(numbers)) and not op.numerics.pole:
         raise OverflowError(expr)  # finite inputs, infinite output: an overflow numpy let by
     return result
 

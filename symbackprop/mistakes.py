@@ -29,6 +29,7 @@ from weakref import WeakKeyDictionary
 
 import sympy as sp
 
+from . import ops
 from .evaluate import Floating, adjoints, forward, local_values
 from .keys import Key, Kind, parse_key
 from .numbers import format_number, to_decimal
@@ -292,7 +293,7 @@ def _mul_not_swapped(s: Situation) -> Iterator[Wrong]:
         for i, factor in enumerate(path):
             e = factor.edge
             node = sol.graph.node(e.upper) if sol.graph.is_node(e.upper) else None
-            if node is None or node.op is None or node.op.name != "mul":
+            if node is None or node.op is not ops.OPS["mul"]:
                 continue
             own = sol.values[e.lower]
             value = _others(terms, p) + _product(own if j == i else f.value for j, f in enumerate(path))
@@ -315,7 +316,7 @@ def _activation_edges(s: Situation):
         if op is None or op.arity != 1 or node.expr.args[0] != symbol(lower):
             continue
         z, y = sp.Symbol(lower), sp.Symbol(upper)
-        right = op.local((z,), y)[0]
+        right = op.rule.local((z,), y)[0]
         if y in right.free_symbols:
             yield chain, upper, lower, op, right
 
@@ -325,7 +326,7 @@ def _from_input(s: Situation) -> Iterator[Wrong]:
     values = s.solution.values
     for chain, upper, lower, op, right in _activation_edges(s):
         z = sp.Symbol(lower)
-        wrong = op.local((z,), z)[0]
+        wrong = op.rule.local((z,), z)[0]
         number = wrong.subs(z, values[lower])
         yield Wrong("derivative-from-input", _replaced(chain, upper, lower, number),
                     f"took d{upper}/d{lower} from the input {lower} = {s.num(values[lower])} as "

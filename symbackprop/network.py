@@ -25,9 +25,9 @@ from .parse import indexed_name, symbol
 #: The activations a layer may use: the op table's (:data:`symbackprop.ops.ACTIVATIONS`),
 #: the elementwise ones, then ``linear`` (no activation), then the whole-layer ones.
 LINEAR = "linear"
-ACTIVATIONS = (*(a for a, op in ops.ACTIVATIONS.items() if op.activation == ops.ELEMENTWISE),
+ACTIVATIONS = (*(a for a, op in ops.ACTIVATIONS.items() if op.layer.acts == ops.ELEMENTWISE),
                LINEAR,
-               *(a for a, op in ops.ACTIVATIONS.items() if op.activation == ops.WHOLE_LAYER))
+               *(a for a, op in ops.ACTIVATIONS.items() if op.layer.acts == ops.WHOLE_LAYER))
 LOSS_NAME = "L"
 
 
@@ -77,7 +77,7 @@ class Network:
 def whole_layer(act: str) -> bool:
     """Whether activation ``act`` computes each output from the whole layer (softmax):
     its local derivative is a Jacobian, not a diagonal, and it ends a network."""
-    return act != LINEAR and ops.ACTIVATIONS[act].activation == ops.WHOLE_LAYER
+    return act != LINEAR and ops.ACTIVATIONS[act].layer.acts == ops.WHOLE_LAYER
 
 
 def check_spec(spec: dict) -> Network:

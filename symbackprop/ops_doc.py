@@ -14,10 +14,10 @@ _ARGUMENTS = {1: "z", 2: "a, b"}
 def _calls(op: ops.Op) -> str:
     """How a user writes the function: ``relu(z)``; each arity of a flexible one."""
     if op.arity is None:
-        return f"`{op.function}(z0, z1, ...)`"
+        return f"`{op.notation.function}(z0, z1, ...)`"
     counts = op.arity if isinstance(op.arity, tuple) else (op.arity,)
     shapes = {1: ("z",), 2: ("a", "b")} if len(counts) == 1 else {1: ("z",), 2: ("z", "a")}
-    return " or ".join(f"`{op.function}({', '.join(shapes[n])})`" for n in counts)
+    return " or ".join(f"`{op.notation.function}({', '.join(shapes[n])})`" for n in counts)
 
 
 def _cell(text: str) -> str:
@@ -25,13 +25,13 @@ def _cell(text: str) -> str:
 
 
 def _kink(op: ops.Op) -> str:
-    return op.convention if op.kink is not None else "none"
+    return op.kinks.convention if op.kinks.distance is not None else "none"
 
 
 def _activation(op: ops.Op) -> str:
-    if op.activation == ops.WHOLE_LAYER:
+    if op.layer and op.layer.acts == ops.WHOLE_LAYER:
         return "last layer only"
-    return "yes" if op.activation else ""
+    return "yes" if op.layer else ""
 
 
 def operations_table() -> str:
@@ -41,13 +41,13 @@ def operations_table() -> str:
             "| Written | Gate | Local derivative | Kink: the derivative taken there | Layer activation |",
             "|---|---|---|---|---|"]
     for op in ops.OPS.values():
-        if op.function:
+        if op.notation.function:
             written = _calls(op)
-        elif op.activation:
+        elif op.layer:
             written = f'`"{op.name}"` in `activations`'
         else:
             continue
-        rows.append(f"| {written} | {op.gate} | ${_cell(op.rule)}$ | {_cell(_kink(op))} "
+        rows.append(f"| {written} | {op.rule.gate} | ${_cell(op.rule.text)}$ | {_cell(_kink(op))} "
                     f"| {_activation(op)} |")
     rows.append("<!-- /functions -->")
     return "\n".join(rows) + "\n"

@@ -383,18 +383,24 @@ class SourcePrinter(StrPrinter):
     def _print_WrittenNumber(self, expr):
         return expr.text  # reads back to the same exact value
 
-    def _print_maximum(self, expr):
-        return f"max({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_minimum(self, expr):
-        return f"min({', '.join(self._print(a) for a in expr.args)})"
-
-    def _print_Abs(self, expr):
-        return f"abs({self._print(expr.args[0])})"
-
     def _print_softmax(self, expr):
-        exps = " + ".join(f"exp({self._print(z)})" for z in expr.logits)
-        return f"exp({self._print(expr.logits[expr.index])})/({exps})"
+        """softmax has no name in a problem file: it is written out in exponentials."""
+        exp = ops.OPS["exp"].notation.function
+        exps = " + ".join(f"{exp}({self._print(z)})" for z in expr.logits)
+        return f"{exp}({self._print(expr.logits[expr.index])})/({exps})"
+
+
+def _source_printer(function: str):
+    def _print(self, expr):
+        return f"{function}({', '.join(self._print(a) for a in expr.args)})"
+    return _print
+
+
+# Every function a problem file may call is written back by the name the parser reads
+# (max, not SymPy's Max; abs, not Abs), from the op table.
+for _op in ops.FUNCTIONS.values():
+    if _op.sympy is not None and issubclass(_op.sympy, sp.Function):
+        setattr(SourcePrinter, f"_print_{_op.sympy.__name__}", _source_printer(_op.notation.function))
 
 
 def to_source(expr: sp.Expr) -> str:

@@ -41,7 +41,7 @@ def _args(name, rng):
         return [sp.Rational(str(round(v, 6))) for v in sampler(rng)]
     arity = ops.OPS[name].arity
     n = ARITY.get(name, max(arity) if isinstance(arity, tuple) else arity or 2)
-    kink = ops.OPS[name].kink
+    kink = ops.OPS[name].kinks.distance
     while True:  # away from the kink, read from the table
         args = [sp.Rational(str(round(rng.uniform(-3, 3), 6))) for _ in range(n)]
         if kink is None or kink(args) > sp.Rational(1, 10):
@@ -78,7 +78,7 @@ def test_local_rule_matches_central_difference(name, seed):
         assert abs(sp.N(rule, DIGITS) - numeric) < sp.Float("1e-9", DIGITS), (name, i, rule)
 
 
-@pytest.mark.parametrize("name", [n for n in SCALAR_OPS if ops.OPS[n].numpy is not None])
+@pytest.mark.parametrize("name", [n for n in SCALAR_OPS if ops.OPS[n].numerics.numpy is not None])
 def test_numpy_form_matches_sympy_value(name):
     rng = random.Random(name)
     args = _args(name, rng)
@@ -89,14 +89,14 @@ def test_numpy_form_matches_sympy_value(name):
 
 def test_numpy_sigmoid_is_stable_for_large_inputs():
     z = np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0])
-    s = ops.OPS["sigmoid"].numpy(z)
+    s = ops.OPS["sigmoid"].numerics.numpy(z)
     assert np.all(np.isfinite(s))
     assert 0 <= s[0] < 1e-307 and s[-1] == 1.0 and s[2] == 0.5
 
 
 def test_every_op_has_gate_pattern_latex_and_rule():
     for op in ops.OPS.values():
-        assert op.gate and op.pattern and op.latex and op.symbol and op.rule, op.name
+        assert op.rule.gate and op.rule.pattern and op.notation.latex and op.notation.symbol and op.rule.text, op.name
 
 
 def test_lecture_forms_use_the_gate_output():

@@ -3,11 +3,11 @@
 A variant is redrawn when one of these fires (R/exams calls the loop "stress testing"):
 
 * ``kink``: a gate within :data:`KINK_MARGIN` of its kink (the op table's
-  :attr:`~symbackprop.ops.Op.kink`: a relu or |x| input within 0.05 of 0, the two inputs
+  :attr:`~symbackprop.ops.Kinks.distance`: a relu or |x| input within 0.05 of 0, the two inputs
   of a max or min gate closer than 0.1), before or after the update: there a student's
   rounded intermediate could land on the other side of the kink;
 * ``saturated``: a gate deeper than :data:`SATURATION` into a flat tail (the op table's
-  :attr:`~symbackprop.ops.Op.saturation`: a sigmoid input with |z| > 4, where the gradient
+  :attr:`~symbackprop.ops.Kinks.saturation`: a sigmoid input with |z| > 4, where the gradient
   vanishes and every answer rounds alike);
 * ``zero``: an answer that rounds to 0 at the precision asked, unless the question is
   about a gradient that is exactly 0 by the gate pattern (the losing input of a max);
@@ -62,7 +62,7 @@ def gate_inputs(graph, values: dict):
     for node in graph.nodes:
         for sub in sp.preorder_traversal(node.expr):
             found = ops.classify(sub) if isinstance(sub, sp.Basic) else None
-            if found is None or (found[0].kink is None and found[0].saturation is None):
+            if found is None or (found[0].kinks.distance is None and found[0].kinks.saturation is None):
                 continue
             op, args = found
             yield node.name, op, tuple(float(a.xreplace(env)) for a in args)
@@ -73,9 +73,9 @@ def gate_problems(graph, values: dict):
     for name, op, args in gate_inputs(graph, values):
         shown = ", ".join(f"{a:.4f}" for a in args)
         inputs = "input" if len(args) == 1 else "inputs"
-        if op.kink is not None and op.kink(args) < KINK_MARGIN:
+        if op.kinks.distance is not None and op.kinks.distance(args) < KINK_MARGIN:
             yield "kink", f"{name}: {op.name} {inputs} {shown}"
-        if op.saturation is not None and op.saturation(args) > SATURATION:
+        if op.kinks.saturation is not None and op.kinks.saturation(args) > SATURATION:
             yield "saturated", f"{name}: {op.name} {inputs} {shown}"
 
 

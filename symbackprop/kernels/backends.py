@@ -100,11 +100,12 @@ class _KernelPrinting:
             text = f"{name}({text}, {self._print(arg)})"
         return text
 
+    # SymPy's Max and Min (from relu's elementary form, say) as the max and min ops' kernels
     def _print_Max(self, expr):
-        return self._fold("maximum", expr.args)
+        return self._fold(ops.OPS["max"].numerics.kernel.call, expr.args)
 
     def _print_Min(self, expr):
-        return self._fold("minimum", expr.args)
+        return self._fold(ops.OPS["min"].numerics.kernel.call, expr.args)
 
 
 # ------------------------------------------------------------------------------ numpy
@@ -195,7 +196,8 @@ def primitives(library: str, module=None) -> dict[str, Callable]:
     """Every name generated code may call, bound for ``library`` (its module given for
     JAX and PyTorch): the op table's array forms and :data:`ARRAY_PRIMITIVES`."""
     bound = {form.call: ops.bind(form, op, library, module)
-             for op in ops.OPS.values() for form in (op.kernel, op.layer_kernel) if form}
+             for op in ops.OPS.values()
+             for form in (op.numerics.kernel, op.layer.kernel if op.layer else None) if form}
     column = _LIBRARIES.index(library)
     for name, forms in ARRAY_PRIMITIVES.items():
         bound[name] = forms[0] if library == "numpy" else forms[column](module)

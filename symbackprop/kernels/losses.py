@@ -129,7 +129,7 @@ def output_layer(loss: str, act: str, n: int, A, Z, Y) -> OutputLayer:
         grad = lifted_gradient(loss, n, A, Y)
         note = f"{loss}: dL/da from the op table"
     if whole_layer(act):  # a Jacobian: the op table's vector-Jacobian product
-        delta = ops.OPS[act].layer_vjp(A, grad, class_sum)
+        delta = ops.OPS[act].layer.vjp(A, grad, class_sum)
     else:
         delta = grad * _activation_local(act, Z, A)
     return OutputLayer(extra, value, delta, note)

@@ -89,7 +89,7 @@ def _activation(act: str, Z) -> sp.Expr:
     if act == LINEAR:
         return Z
     if whole_layer(act):
-        return sp.Function(ops.OPS[act].layer_kernel.call)(Z)
+        return sp.Function(ops.OPS[act].layer.kernel.call)(Z)
     return ops.build(act, Z)
 
 

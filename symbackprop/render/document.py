@@ -403,5 +403,6 @@ def gate_notes(solution: Solution) -> list[Note]:
             if found and found[0].name not in seen:
                 seen[found[0].name] = found[0]
     if matrix_form(solution):
-        seen.setdefault("matmul", ops.OPS["matmul"])
-    return [Note(op.gate, op.pattern, op.rule) for op in seen.values()]
+        matmul = ops.OPS["matmul"]
+        seen.setdefault(matmul.name, matmul)
+    return [Note(op.rule.gate, op.rule.pattern, op.rule.text) for op in seen.values()]

@@ -17,13 +17,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .. import ops
+
 #: Characters of a display line (A4, 2.2 cm margins, 11 pt), in digit widths.
 LINE = 70
 _BINARY = {"+": 2.6, "=": 2.8, "-": 2.0, "<": 2.6, ">": 2.6, ",": 1.0}
 _COMMAND_WIDTH = {"cdot": 2.0, "quad": 2.0, "qquad": 4.0, "odot": 2.6, "times": 2.6,
                   "to": 2.6, "approx": 2.8, "ge": 2.6, "le": 2.6, "dots": 3.0,
-                  "ldots": 3.0, "cdots": 3.0, "partial": 1.1, "log": 2.6, "max": 3.0,
-                  "min": 3.0, "tanh": 3.6, "exp": 2.6}
+                  "ldots": 3.0, "cdots": 3.0, "partial": 1.1,
+                  # a function's name (\\log, \\tanh, \\max): its width in em from the op
+                  # table, in digits (half an em), and a little room
+                  **{name: 2 * em + 0.1 for name, em in ops.NAME_WIDTHS.items()}}
 _ZERO = {"left", "right", "displaystyle", "textstyle", "mathsf", "mathrm", "operatorname",
          "text", "hat", "bar", "tilde", "dot", "overline", "big", "Big", "mathbf",
          "boldsymbol", "color", "phantom"}

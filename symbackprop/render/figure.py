@@ -212,15 +212,11 @@ def _gate_label(expr: sp.Expr) -> str:
     as the lectures label the +1 gate of the sigmoid neuron."""
     op, args = ops.classify(expr)
     constants = [a for a in args if not a.free_symbols]
-    if len(constants) == 1 and len(args) == 2:
-        c = constants[0]
-        if op.name == "add":
-            return f"-{latex(-c)}" if c < 0 else f"+{latex(c)}"
-        if op.name == "mul":
-            return rf"\times {latex(c)}" if c >= 0 else rf"\times ({latex(c)})"
-        if op.name == "pow" and args[1] is c:
-            return f"x^{{{latex(c)}}}"
-    return op.symbol
+    if op.notation.constant and len(constants) == 1 and len(args) == 2:
+        label = op.notation.constant(args, constants[0], latex)
+        if label is not None:
+            return label
+    return op.notation.symbol
 
 
 # ----------------------------------------------------------------------------- edges
@@ -281,8 +277,7 @@ def _floor(scale: float) -> float:
 
 _COMMAND = re.compile(r"\\([A-Za-z]+)")
 #: Commands that set a word (width in em), and those that set nothing by themselves.
-_WORDS = {"exp": 1.45, "log": 1.25, "tanh": 1.95, "max": 1.65, "min": 1.4, "sqrt": 0.85,
-          "cdot": 0.28, "times": 0.78, "div": 0.78, "sigma": 0.6, "partial": 0.6}
+_WORDS = {"cdot": 0.28, "partial": 0.6, **ops.COMMAND_WIDTHS}  # \\log, \\tanh, \\times, ...
 _NO_WIDTH = {"mathrm", "hat", "bar", "tilde", "dot", "overline", "operatorname", "frac", "left",
              "right", "tfrac", "mathsf"}
 #: Widths (em) of Computer Modern math glyphs, rounded up.
@@ -383,7 +378,7 @@ def network_figure(solution, places: Display | int = DEFAULT_PLACES) -> NetworkF
         arrows += [Arrow(previous, z), Arrow(w, z), Arrow(b, z)]
         x += step
         act = net.activations[layer - 1]
-        symbol = ops.OPS[act].symbol if act in ops.OPS else r"\mathrm{id}"
+        symbol = ops.OPS[act].notation.symbol if act in ops.OPS else r"\mathrm{id}"
         boxes.append(Box(a, array_name(a), _shape(shapes[a]), x, 0.0))
         arrows.append(Arrow(z, a, symbol))
         previous = a

@@ -32,7 +32,8 @@ from ..parse import symbol
 
 #: The package's functions in SymPy builtins JavaScript knows, from the op table (values
 #: only: derivatives come from the op table through the derivation's edges).
-_AS_BUILTINS = {op.sympy: op.elementary for op in ops.OPS.values() if op.elementary is not None}
+_AS_BUILTINS = {op.sympy: op.numerics.elementary for op in ops.OPS.values()
+                if op.numerics.elementary is not None}
 
 
 def js_function(expr: sp.Expr, index: dict[str, int], data: dict | None = None) -> str:

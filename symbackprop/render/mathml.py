@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from html import escape
+from string import Formatter
 from xml.dom import minidom
 
 import sympy as sp
@@ -29,8 +30,8 @@ SYMBOLS = {
     "xi": "ξ", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "φ",
     "chi": "χ", "psi": "ψ", "omega": "ω", "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ",
     "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
-    "times": "×", "cdot": "·", "div": "÷", "partial": "∂", "exp": "exp", "log": "log",
-    "tanh": "tanh", "max": "max", "min": "min", "sqrt": "√",
+    "cdot": "·", "partial": "∂",
+    **ops.COMMAND_WORDS,  # the ops' commands: \\log, \\tanh, \\times, ...
 }
 ACCENT_MARKS = {"hat": "^", "bar": "¯", "tilde": "~", "dot": "˙", "overline": "¯"}
 _TOKEN = re.compile(r"\\([A-Za-z]+)|([{}_^])|(.)", re.S)
@@ -131,7 +132,7 @@ def _element(fragment: str):
 
 class NotationMathML(MathMLPresentationPrinter):
     """SymPy's presentation MathML printer with the lectures' names, the user's term
-    order, and functions printed by their op's symbol (σ(z_a), not sigmoid(z_a))."""
+    order, and functions printed by their op's name (σ(z_a), not sigmoid(z_a))."""
 
     def __init__(self):
         super().__init__({"order": "none"})
@@ -176,35 +177,57 @@ class NotationMathML(MathMLPresentationPrinter):
             expr = sp.Add(*terms, evaluate=False)
         return super()._print_Add(expr, order="none")
 
-    def _function(self, symbol: str, args):
+    def _function(self, word: str, args):
         mrow = self.dom.createElement("mrow")
-        mrow.appendChild(_element(tex_label_mathml(symbol)))
+        mrow.appendChild(_element(_word_mathml(word)))
         mrow.appendChild(self._paren_comma_separated(*args))
         return mrow
 
-    def _print_Function(self, e):
-        name = ops.FUNCTION_CLASSES.get(type(e))
-        if name is None:
-            return super()._print_Function(e)
-        return self._function(ops.OPS[name].symbol, e.args)
-
-    def _print_softmax(self, e):
-        mrow = self._function(ops.OPS["softmax"].symbol, e.logits)
-        sub = self.dom.createElement("msub")
-        sub.appendChild(mrow)
-        sub.appendChild(_element(f"<mn>{e.index + 1}</mn>"))
-        return sub
-
-    def _print_step(self, e):
-        """relu's derivative, the Iverson bracket [z > 0]."""
+    def _template(self, template: str, args):
+        """An op's plain-text template as MathML: its characters as operators and
+        numbers, its arguments printed ([z > 0])."""
         mrow = self.dom.createElement("mrow")
-        mrow.appendChild(_element("<mo>[</mo>"))
-        mrow.appendChild(self._print(e.args[0]))
-        mrow.appendChild(_element("<mo>&gt;</mo><mn>0</mn><mo>]</mo>"))
+        for literal, field, _, _ in Formatter().parse(template):
+            for char in literal.replace(" ", ""):
+                tag = "mn" if char.isdigit() else "mo"
+                mrow.appendChild(_element(f"<{tag}>{escape(char)}</{tag}>"))
+            if field is not None:
+                mrow.appendChild(self._print(args[int(field)]))
         return mrow
 
-    # sigmoid, relu, maximum ... are Function subclasses; their own names must not print.
-    _print_sigmoid = _print_relu = _print_maximum = _print_minimum = _print_Function
+
+def _word_mathml(word: str) -> str:
+    """A function's name: one letter italic (σ), a word upright (relu, leaky_relu)."""
+    return f"<mi>{escape(word)}</mi>" if len(word) == 1 else \
+        f'<mi mathvariant="normal">{escape(word)}</mi>'
+
+
+def _function_printer(op: ops.Op):
+    """How the op's SymPy class prints: its name then its arguments in brackets (and
+    softmax's index), or its plain-text template ([z > 0])."""
+
+    def _print(self, e):
+        args = ops.classify(e)[1]
+        if not op.notation.brackets:
+            return self._template(op.notation.text, args)
+        mrow = self._function(op.notation.word, args)
+        if op.notation.subscript is None:
+            return mrow
+        sub = self.dom.createElement("msub")
+        sub.appendChild(mrow)
+        sub.appendChild(_element(f"<mn>{escape(op.notation.subscript(e))}</mn>"))
+        return sub
+    return _print
+
+
+# One printing method per function class of the op table, generated from it, except
+# where SymPy's MathML printer has its own (e^x, |x|).
+for _cls, _name in ops.FUNCTION_CLASSES.items():
+    _op = ops.OPS[_name]
+    _own = _cls.__mro__[:_cls.__mro__.index(sp.Function)]
+    if _op.notation.brackets or not any(hasattr(MathMLPresentationPrinter, f"_print_{c.__name__}")
+                                        for c in _own):
+        setattr(NotationMathML, f"_print_{_cls.__name__}", _function_printer(_op))
 
 
 _PRINTER = NotationMathML()

@@ -5,7 +5,7 @@ The names are the core's (:func:`symbackprop.notation.latex_name`: ``w10`` -> w_
 ``LatexPrinter``, prints whole expressions with those names, in the user's term order
 (x_1 w_1 + x_2 w_3, not SymPy's sorted w_1 x_1 + w_3 x_2).
 
-How each operation prints is read from the op table (:attr:`symbackprop.ops.Op.latex`):
+How each operation prints is read from the op table (:attr:`symbackprop.ops.Notation.latex`):
 this printer only dispatches to it, so there is no second table of notation. Element
 indices are shown from 1, as on paper: the claim key ``W1[0][1]`` is W^{[1]}_{12}.
 """
@@ -75,18 +75,9 @@ def derivatives_in_math(text: str, escape) -> str:
 
 
 def op_latex(op: ops.Op, args: list[str]) -> str:
-    """Fill an op's LaTeX template (:attr:`ops.Op.latex`) with its arguments' LaTeX.
-
-    ``{args,}``, ``{args+}`` and ``{args*}`` join all arguments with a comma, a plus or a
-    thin product; ``{0}``, ``{1}`` are single arguments.
-    """
-    joins = {"{args,}": ", ", "{args+}": " + ", "{args*}": " "}
-    template = op.latex
-    for marker, sep in joins.items():
-        if marker in template:
-            filled = template.replace(marker, sep.join(args)).replace("{{", "{").replace("}}", "}")
-            return _tight(filled)
-    return _tight(template.format(*args))
+    """An op's LaTeX template (:attr:`ops.Notation.latex`) filled with its arguments' LaTeX
+    (:func:`ops.fill`)."""
+    return _tight(ops.fill(op.notation.latex, args))
 
 
 # A function name and its \left( would be set apart by a thin space (TeX's spacing
@@ -204,8 +195,8 @@ class NotationPrinter(LatexPrinter):
 
     # Functions, from the op table -------------------------------------------------------
 
-    def _print_op(self, name: str, args) -> str:
-        return op_latex(ops.OPS[name], [self._print_argument(a) for a in args])
+    def _print_op(self, op: ops.Op, args) -> str:
+        return op_latex(op, [self._print_argument(a) for a in args])
 
     def _print_argument(self, arg) -> str:
         """A function's argument: it sits in the function's own brackets."""
@@ -214,8 +205,9 @@ class NotationPrinter(LatexPrinter):
     def _print_Pow(self, expr):
         if _written_divisor(expr):
             return rf"\frac{{1}}{{{self._print(expr.base)}}}"
-        if expr.exp == sp.S.Half and not isinstance(expr.base, sp.Number):
-            return self._print_op("sqrt", (expr.base,))
+        op, args = ops.classify(expr)
+        if op.notation.function and not isinstance(expr.base, sp.Number):  # √x
+            return self._print_op(op, args)
         return super()._print_Pow(expr)
 
     @staticmethod
@@ -227,9 +219,9 @@ def _function_printer(name: str):
     op = ops.OPS[name]
 
     def _print(self, expr, exp=None):
-        text = self._print_op(name, ops.classify(expr)[1])
-        if op.subscript is not None:  # softmax's element index
-            text = f"{text}_{{{op.subscript(expr)}}}"
+        text = self._print_op(op, ops.classify(expr)[1])
+        if op.notation.subscript is not None:  # softmax's element index
+            text = f"{text}_{{{op.notation.subscript(expr)}}}"
         return self._power(text, exp)
     return _print
 

@@ -30,16 +30,8 @@ from .printer import coefficient_first, split_fraction
 
 
 class _TextPrinter(SourcePrinter):
-    """The source printer (the user's term order, max/min), with σ and |x| for reading."""
-
-    def _print_sigmoid(self, expr):
-        return f"σ({self._print(expr.args[0])})"
-
-    def _print_step(self, expr):
-        return f"[{self._print(expr.args[0])} > 0]"
-
-    def _print_Abs(self, expr):
-        return f"|{self._print(expr.args[0])}|"
+    """The source printer (the user's term order, max/min), with each function written
+    as the op table's plain text gives it for reading (σ(z), |x|, [z > 0])."""
 
     # For reading, sums and products are flat: ((a + b) + c) is a + b + c. (Only here:
     # the source printer keeps the nesting, which staging and answer keys rely on.)
@@ -81,6 +73,16 @@ class _TextPrinter(SourcePrinter):
                          for f in bottom)
         return f"{text}/({under})" if len(bottom) > 1 else f"{text}/{under}"
 
+
+def _text_printer(template: str):
+    def _print(self, expr):
+        return ops.fill(template, [self._print(a) for a in ops.classify(expr)[1]])
+    return _print
+
+
+for _cls, _name in ops.FUNCTION_CLASSES.items():
+    if ops.OPS[_name].notation.text is not None:
+        setattr(_TextPrinter, f"_print_{_cls.__name__}", _text_printer(ops.OPS[_name].notation.text))
 
 _PRINTER = _TextPrinter()
 
