@@ -258,3 +258,27 @@ def test_the_spelling_scan_finds_a_spelling(tmp_path, monkeypatch):
         '        return "σ"\n', encoding="utf-8")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", planted)
     assert sorted(spelled_outside_the_table()) == ["bad.py:1: 'relu'", "bad.py:5: def _print_sigmoid"]
+
+
+@pytest.mark.parametrize("op_name", [n for n, op in ops.OPS.items() if op.notation.brackets])
+def test_every_format_writes_a_function_by_the_same_name(op_name):
+    """A function written name(args) is named alike in plain text, LaTeX and MathML, by
+    its record: leaky_relu is leaky_relu in MathML too (it was "leaky", its figure label)."""
+    from xml.dom import minidom
+
+    from symbackprop.render.mathml import expr_mathml
+    from symbackprop.render.printer import latex
+    from symbackprop.render.text import expression
+
+    op = ops.OPS[op_name]
+    z, a = sp.symbols("z a", real=True)
+    args = (z, a)[: 2 if op.takes(2) and not op.takes(1) else 1]
+    fixed = (sp.Integer(0),) if op.parameters else ()
+    expr = ops.build(op_name, *fixed, *args)
+    word = op.notation.word
+    if op.notation.text is not None:
+        assert expression(expr).startswith(f"{word}(z"), expression(expr)
+    assert latex(expr).startswith(op.notation.head), latex(expr)
+    dom = minidom.parseString(f"<math>{expr_mathml(expr)}</math>")
+    names = [n.firstChild.data for n in dom.getElementsByTagName("mi")]
+    assert names[0] == word and "z" in names, names
