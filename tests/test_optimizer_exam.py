@@ -6,13 +6,13 @@ with the optimizer's own rule, never as plain w − η·g."""
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 import sympy as sp
 
 import symbackprop as sb
+from tests.conftest import run_cli
 
 EXERCISES = Path(sb.__file__).parent / "examples" / "exercises"
 
@@ -29,9 +29,8 @@ def _adam_first_step(w, g, lr, beta1, beta2, eps):
 @pytest.fixture(scope="module")
 def adam_exam(tmp_path_factory):
     out = tmp_path_factory.mktemp("adam")
-    r = subprocess.run(["symbackprop", "exam", str(EXERCISES / "adam-step.toml"), "--variants", "4",
-                        "--seed", "3", "-o", str(out), "--format", "key,moodle,tex"],
-                       capture_output=True, text=True, timeout=600)
+    r = run_cli("exam", EXERCISES / "adam-step.toml", "--variants", "4",
+                "--seed", "3", "-o", out, "--format", "key,moodle,tex")
     assert r.returncode == 0, r.stderr
     return out
 
@@ -94,9 +93,8 @@ def test_adam_solutions_use_the_optimizers_rule(adam_exam):
 
 @pytest.mark.parametrize("name", ["rnn-bptt", "conv1d"])
 def test_shipped_exercise_files_make_an_exam(name, tmp_path):
-    r = subprocess.run(["symbackprop", "exam", str(EXERCISES / f"{name}.toml"), "--variants", "3",
-                        "--seed", "1", "-o", str(tmp_path), "--format", "key"],
-                       capture_output=True, text=True, timeout=600)
+    r = run_cli("exam", EXERCISES / f"{name}.toml", "--variants", "3",
+                "--seed", "1", "-o", tmp_path, "--format", "key")
     assert r.returncode == 0, r.stderr
     key = json.loads((tmp_path / "key.json").read_text())
     assert len(key["variants"]) == 3

@@ -7,11 +7,9 @@ compiled by a real TeX engine, a handful of them in parallel.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -191,11 +189,9 @@ def test_markdown_escapes_title():
 # ------------------------------------------------------------------- PDF errors
 
 
-def test_pdf_without_tex_names_the_debian_packages(tmp_path):
-    env = dict(os.environ, PATH=str(tmp_path), PYTHONPATH=str(ROOT))
-    run = subprocess.run([sys.executable, "-m", "symbackprop", "solve", "net-221", "--format",
-                          "pdf", "-o", "out"], cwd=tmp_path, env=env, capture_output=True,
-                         text=True, timeout=120)
+def test_pdf_without_tex_names_the_debian_packages(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no latexmk, no pdflatex
+    run = run_cli("solve", "net-221", "--format", "pdf", "-o", "out", cwd=tmp_path)
     assert run.returncode == 2
     assert run.stderr.startswith("error:") and "Traceback" not in run.stderr
     assert "texlive-latex-base" in run.stderr and "latexmk" in run.stderr
