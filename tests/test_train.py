@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -202,23 +203,12 @@ def test_problem_without_inputs_or_data(tmp_path):
         train(sb.load(path))
 
 
-def test_missing_matplotlib_names_the_extra(tmp_path):
+def test_missing_matplotlib_names_the_extra(tmp_path, monkeypatch):
     """With matplotlib hidden, --plot fails before training and names the pip command."""
-    hide = tmp_path / "hide"
-    hide.mkdir()
-    (hide / "matplotlib.py").write_text("raise ImportError('hidden for the test')\n")
-    import os
-
-    env_path = str(hide) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    old = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = env_path
-    try:
-        result = run_cli("train", "four-pixel", "--plot", tmp_path / "x.png")
-    finally:
-        if old is None:
-            del os.environ["PYTHONPATH"]
-        else:
-            os.environ["PYTHONPATH"] = old
+    for name in [m for m in sys.modules if m == "matplotlib" or m.startswith("matplotlib.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib: ImportError
+    result = run_cli("train", "four-pixel", "--plot", tmp_path / "x.png")
     assert result.returncode == 2
     assert "pip install 'symbackprop[plot]'" in result.stderr
     assert not (tmp_path / "x.png").exists()
