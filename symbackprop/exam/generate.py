@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 
 import sympy as sp
 
@@ -23,6 +22,7 @@ from ..errors import SymbackpropError
 from ..evaluate import Floating, forward
 from ..limits import capped_jobs
 from ..loader import load_dict
+from ..workers import worker_pool
 from .distractors import distractors
 from .draw import Draw
 from .exercise import ALL, DEFAULT_MISTAKES, Exercise, read_exercise
@@ -108,7 +108,7 @@ def _draw_all(exercise: Exercise, seed: int, variants: int, jobs: int | None):
             yield _draw_one((exercise, seed, index))
         return
     chunk = max(1, min(25, variants // (4 * jobs)))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:
         yield from pool.map(_draw_one, [(exercise, seed, i) for i in range(variants)],
                             chunksize=chunk)
 

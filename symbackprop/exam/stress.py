@@ -11,11 +11,10 @@ it reads from the op table, as the generator does (:func:`.wellposed.gate_proble
 from __future__ import annotations
 
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from ..keys import Kind, parse_key
-from ..limits import capped_jobs
+from ..workers import worker_pool
 from .generate import make_exam
 from .model import rounded
 from .model import shown as shown_at
@@ -121,7 +120,7 @@ def stress(family: str, seeds: int = 500, jobs: int | None = None) -> StressRepo
     report = StressReport(family, seeds)
     tasks = [(family, s) for s in range(seeds)]
     shown: list = []
-    with ProcessPoolExecutor(max_workers=capped_jobs(jobs)) as pool:
+    with worker_pool(jobs) as pool:
         for fired, bad, per_variant in pool.map(_one, tasks, chunksize=25):
             report.rules.update(fired)
             report.degenerate += bad

@@ -1,0 +1,64 @@
+"""Worker processes that end quietly with the command (exam's draws, grade's marking).
+
+Ctrl-C and ``kill`` reach the whole process group: the command and each of its workers.
+A worker of a plain ``ProcessPoolExecutor`` then prints its own traceback (``Process
+ForkProcess-2: Traceback ... KeyboardInterrupt``) from the queue it was waiting on, and
+leaving the pool's ``with`` block waits for every running task to finish. Here:
+
+* a worker ignores SIGINT (the command alone answers Ctrl-C) and dies of SIGTERM by the
+  default action, which prints nothing (it inherited the command's own handler, which
+  raises, and would print a traceback);
+* when the ``with`` block is left by an exception (``KeyboardInterrupt``, the CLI's
+  ``Terminated``, an error), the waiting tasks are cancelled and every worker is
+  terminated and reaped before the exception goes on, so no process is left behind and
+  the CLI prints its one line (exit 130 or 143).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+
+from .limits import capped_jobs
+
+
+def _quiet_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def worker_pool(jobs: int | None) -> Iterator[ProcessPoolExecutor]:
+    """A process pool of at most one worker per core (:func:`capped_jobs`) that ends
+    quietly and completely when the command is interrupted or fails."""
+    pool = ProcessPoolExecutor(max_workers=capped_jobs(jobs), initializer=_quiet_worker)
+    try:
+        yield pool
+    except BrokenProcessPool:
+        # The workers died of a signal sent to the whole group; the command's own
+        # handler runs at the next instruction and says so in one line.
+        _stop(pool)
+        time.sleep(0.2)
+        raise
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel what waits, terminate every worker and reap it."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join(timeout=5)

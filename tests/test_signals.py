@@ -1,0 +1,121 @@
+"""Ctrl-C and SIGTERM sent to the whole process group, as a terminal and ``kill -- -PGID``
+send them: one line, exit 130 or 143, no worker traceback, no process or folder left.
+
+The signals are real (``os.killpg`` on a command started in its own session), sent while
+its worker processes exist.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(proc.name))
+    return found
+
+
+def _group_alive(pgid: int) -> list[int]:
+    alive = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(proc.name))
+    return alive
+
+
+def _start(args, tmp_path) -> subprocess.Popen:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TMPDIR=str(tmp))
+    return subprocess.Popen(args, cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def _wait_for_workers(process, count: int, deadline: float = 120) -> None:
+    end = time.monotonic() + deadline
+    while len(_children(process.pid)) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < end, "no worker processes seen"
+        time.sleep(0.05)
+
+
+def _assert_quiet_end(process, signum, tmp_path) -> None:
+    _, err = process.communicate(timeout=60)
+    expected = 130 if signum == signal.SIGINT else 128 + signal.SIGTERM
+    assert process.returncode == expected, err
+    assert err.splitlines() == ["error: interrupted" if signum == signal.SIGINT
+                                else "error: terminated"], err
+    time.sleep(0.3)
+    assert _group_alive(process.pid) == []
+    assert list((tmp_path / "tmp").iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_exam_with_two_jobs_ends_quietly(tmp_path, signum):
+    out = tmp_path / "out"
+    process = _start([sys.executable, "-m", "symbackprop", "exam", "net221", "--variants",
+                      "400", "--seed", "1", "--jobs", "2", "--format", "key", "-o", str(out)],
+                     tmp_path)
+    _wait_for_workers(process, 2)
+    time.sleep(1.0)
+    os.killpg(process.pid, signum)
+    _assert_quiet_end(process, signum, tmp_path)
+    assert not out.exists()
+
+
+WAITING = textwrap.dedent("""
+    import sys, time
+    from symbackprop.cli import main
+    from symbackprop.workers import worker_pool
+
+    def nap(seconds):
+        time.sleep(seconds)
+        return seconds
+
+    def run(args):
+        with worker_pool(2) as pool:  # one worker busy, the other idle on the queue
+            return pool.submit(nap, 60).result()
+
+    import symbackprop.cli as cli
+    cli.build_parser = lambda: (type("P", (), {"parse_args": lambda self, a: type(
+        "A", (), {"command": "nap"})()})(), {"nap": run})
+    sys.exit(main([]))
+""")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_idle_worker_prints_no_traceback(tmp_path, signum):
+    """A plain ProcessPoolExecutor's idle worker prints 'Process ForkProcess-2:
+    Traceback ... KeyboardInterrupt' on Ctrl-C; the shared pool's workers do not."""
+    process = _start([sys.executable, "-c", WAITING], tmp_path)
+    _wait_for_workers(process, 2, deadline=30)
+    time.sleep(0.5)
+    os.killpg(process.pid, signum)
+    _assert_quiet_end(process, signum, tmp_path)
