@@ -8,9 +8,9 @@ in ``-o DIR`` or ``output/<problem name>/``: ``P.html`` is the worked solution a
 
 from __future__ import annotations
 
-import json
 import sys
 
+from .. import jsonout
 from ..defaults import DEFAULT_PLACES
 from ..errors import ClaimError, SymbackpropError, UnsupportedError
 from ..files import check_targets, plain_name, target_directory, write_files
@@ -54,7 +54,7 @@ def render(solution, fmt: str, args) -> str | bytes:
 
         return render_text(solution, args.places, args.all_nodes, args.shown)
     if fmt == "json":
-        return json.dumps(solution.to_json(), indent=1) + "\n"
+        return jsonout.dumps(solution.to_json(), indent=1) + "\n"
     try:
         from ..render import render_format
     except ImportError:

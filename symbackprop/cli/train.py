@@ -8,13 +8,13 @@ curve (and, with ``--grad-norms``, each layer's gradient norm) as a PNG.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from .. import jsonout
 from ..defaults import DEFAULT_BATCH, DEFAULT_EPOCHS
 from ..defaults import OPTIMIZERS as NAMES
 from ..errors import SymbackpropError
@@ -83,7 +83,7 @@ def run(args) -> int:
     if result.stopped:
         sys.stderr.write(f"warning: {printable(str(result.stopped))}\n")
     if args.json:
-        sys.stdout.write(json.dumps(result.to_json()) + "\n")
+        sys.stdout.write(jsonout.dumps(result.to_json()) + "\n")
     else:
         sys.stdout.write(printable_lines(summary(problem, result)))
     if plot_path is not None:

@@ -9,11 +9,11 @@ of docs/json.md with ``--json``; ``--format tex,pdf`` also writes the marked she
 
 from __future__ import annotations
 
-import json
 import sys
 from decimal import Decimal
 from pathlib import Path
 
+from .. import jsonout
 from ..defaults import DEFAULT_BAND
 from ..errors import SymbackpropError
 from ..files import plain_name, target_directory, write_files
@@ -79,7 +79,7 @@ def run(args) -> int:
 
         outputs = {f"{stem}.{fmt}": render_report(report, fmt) for fmt in files}
     if "json" in formats:
-        sys.stdout.write(json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
+        sys.stdout.write(jsonout.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(printable_lines(report.to_text()))
     if outputs:

@@ -8,7 +8,7 @@ multiple choice, the choices with the mistake behind each distractor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from ..numbers import to_decimal, to_float
 from .precision import tolerance
@@ -16,7 +16,9 @@ from .precision import tolerance
 
 def rounded(value, decimals: int) -> float:
     """``value`` rounded half-up to ``decimals`` places, as students round."""
-    d = to_decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    with localcontext() as exact:  # 10^15 to 15 places has 31 digits: more than 28
+        exact.prec = 100
+        d = to_decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
     return float(d) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 

@@ -10,10 +10,10 @@ as it was.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
+from .. import jsonout
 from ..defaults import EXAM_DEFAULT_FORMATS, EXAM_FORMATS
 from ..files import write_files
 from ..loader import load_dict
@@ -25,7 +25,7 @@ DEFAULT_FORMATS = EXAM_DEFAULT_FORMATS
 
 def key_json(exam: Exam) -> str:
     """The answer key as JSON text: the same exercises, seed and count give the same bytes."""
-    return json.dumps(exam.key(), indent=1, ensure_ascii=False) + "\n"
+    return jsonout.dumps(exam.key(), indent=1, ensure_ascii=False) + "\n"
 
 
 def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> dict[str, str | bytes]:

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from decimal import Decimal
 
+from .. import jsonout
 from .marking import STATUSES, Gradebook, StudentGrade
 
 
@@ -86,4 +86,4 @@ def moodle_grades_csv(book: Gradebook) -> str:
 
 
 def gradebook_json(book: Gradebook) -> str:
-    return json.dumps(book.to_json(), indent=1, ensure_ascii=False) + "\n"
+    return jsonout.dumps(book.to_json(), indent=1, ensure_ascii=False) + "\n"

@@ -13,6 +13,7 @@ with the same number, in the key's order.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -139,10 +140,34 @@ def _fail(source: str, where: str, message: str):
     raise SymbackpropError(message, Where(file=source, field=where))
 
 
-def _number(value, source: str, where: str) -> float:
+#: The bounds of a key's numbers. An exam writes answers of at most 1000 in size
+#: (exam/wellposed.py), 8 decimals and 4 choices; a key edited by hand may go further,
+#: up to these, beyond which grading would compute with numbers it cannot print.
+MAX_KEY_NUMBER = 1e15
+MAX_KEY_DECIMALS = 15
+MAX_KEY_CHOICES = 26  # a letter a-z each
+MAX_KEY_POINTS = 1_000_000
+
+
+def _number(value, source: str, where: str, largest: float = MAX_KEY_NUMBER) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         _fail(source, where, f"expected a number, not {json.dumps(value)[:40]}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # a whole number of 400 digits
+        number = math.inf
+    if not math.isfinite(number):
+        _fail(source, where, f"expected a finite number, not {str(value)[:40]}")
+    if abs(number) > largest:
+        _fail(source, where, f"{number:.3g} is larger than {largest:.0e} (the limit; "
+              "docs/limits.md)")
+    return number
+
+
+def _no_constant(name: str) -> float:
+    """JSON's parser reads NaN, Infinity and -Infinity, which are not JSON; so does
+    this key, as a number :func:`_number` refuses naming its field."""
+    return float(name)
 
 
 def read_key(exam_dir: str | Path) -> ExamKey:
@@ -152,7 +177,8 @@ def read_key(exam_dir: str | Path) -> ExamKey:
         path = path / "key.json"
     source = str(path)
     try:
-        raw = json.loads(read_limited(path, MAX_KEY_BYTES, what="key.json").decode("utf-8-sig"))
+        raw = json.loads(read_limited(path, MAX_KEY_BYTES, what="key.json").decode("utf-8-sig"),
+                         parse_constant=_no_constant)
     except FileNotFoundError:
         what = "no key.json in the exam directory" if path.parent.is_dir() else "no such file"
         raise SymbackpropError(what, Where(file=source)) from None
@@ -165,6 +191,11 @@ def read_key(exam_dir: str | Path) -> ExamKey:
                                Where(file=source)) from None
     except OSError as exc:
         raise SymbackpropError(f"cannot be read: {exc.strerror}", Where(file=source)) from None
+    except RecursionError:
+        raise SymbackpropError("not a key: JSON nested too deeply", Where(file=source)) from None
+    except ValueError:  # Python reads no integer of more than 4300 digits
+        raise SymbackpropError("not a key: a number of more than 4300 digits",
+                               Where(file=source)) from None
     if not isinstance(raw, dict):
         _fail(source, "", "expected a JSON object with 'variants'")
     variants_raw = raw.get("variants")
@@ -206,10 +237,13 @@ def _question(q, source: str, here: str) -> KeyQuestion:
         _fail(source, f"{here}.ask", "expected a claim key (a string)")
     answer = _number(q.get("answer"), source, f"{here}.answer")
     decimals = q.get("decimals", 4)
-    if isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 30:
-        _fail(source, f"{here}.decimals", "expected a whole number of decimals from 0 to 30")
-    points = Decimal(repr(_number(q.get("points", 1), source, f"{here}.points"))).normalize()
-    if not 0 <= points <= 1_000_000:
+    if isinstance(decimals, bool) or not isinstance(decimals, int) \
+            or not 0 <= decimals <= MAX_KEY_DECIMALS:
+        _fail(source, f"{here}.decimals",
+              f"expected a whole number of decimals from 0 to {MAX_KEY_DECIMALS}")
+    points = Decimal(repr(_number(q.get("points", 1), source, f"{here}.points",
+                                  MAX_KEY_POINTS))).normalize()
+    if points < 0:
         _fail(source, f"{here}.points", "expected points from 0 to 10^6")
     choices = q.get("choices")
     correct = q.get("correct")
@@ -217,7 +251,10 @@ def _question(q, source: str, here: str) -> KeyQuestion:
     if choices is not None:
         if not isinstance(choices, list) or not choices:
             _fail(source, f"{here}.choices", "expected a list of numbers")
-        choices = tuple(_number(c, source, f"{here}.choices") for c in choices)
+        if len(choices) > MAX_KEY_CHOICES:
+            _fail(source, f"{here}.choices", f"{len(choices)} choices: at most "
+                  f"{MAX_KEY_CHOICES} (a letter a-z each)")
+        choices = tuple(_number(c, source, f"{here}.choices[{k}]") for k, c in enumerate(choices))
         if isinstance(correct, bool) or not isinstance(correct, int) or not 0 <= correct < len(choices):
             _fail(source, f"{here}.correct", "expected the index of the right choice")
         if mistakes is not None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
@@ -159,7 +159,9 @@ def read_answer(text: str, question: KeyQuestion) -> tuple[Number, str]:
     if number is None:
         raise ClaimError("empty")
     if number.decimals < question.decimals:
-        padded = number.value.quantize(Decimal(1).scaleb(-question.decimals))
+        with localcontext() as exact:  # 1e24 to 4 places has 29 digits: more than 28
+            exact.prec = 200  # parse_number keeps numbers within 10^-60 ... 10^60
+            padded = number.value.quantize(Decimal(1).scaleb(-question.decimals))
         read = format(padded, "f")
         note = "; ".join(filter(None, [note, f"{question.decimals} decimals asked: read as "
                                               f"{read}"]))

@@ -10,7 +10,6 @@ network. The HTML templates (``templates/html/``) hold the layout; :mod:`.handou
 
 from __future__ import annotations
 
-import json
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
+from .. import jsonout
 from .environment import template_dirs
 
 SCRIPTS = Path(__file__).resolve().parent / "js"
@@ -41,7 +41,7 @@ def script(name: str) -> Markup:
 
 def json_script(value) -> Markup:
     """JSON for a <script type="application/json"> element (no '</' can end it early)."""
-    return Markup(_inline(json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+    return Markup(_inline(jsonout.dumps(value, ensure_ascii=False, separators=(",", ":"),
                                    allow_nan=False)))
 
 
