@@ -36,6 +36,8 @@ from ..errors import ProblemError, SymbackpropError, did_you_mean
 from ..loader import EXERCISE_KEYS, load_dict, parse_toml, read_toml
 from ..mistakes import MISTAKES
 from ..parse import is_name, parse_expression, split_indexed, symbol
+from ..render.environment import escape_tex
+from ..texsafe import check_tex
 from . import families
 from .model import Ask
 from .randomspec import Spec, parse_spec
@@ -51,10 +53,6 @@ MAX_QUESTIONS = 50
 MAX_DECIMALS = 8
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 COMPARISON = re.compile(r"(<=|>=|==|!=|<|>)")
-#: TeX that reads or writes files or redefines commands: never in a statement.
-FORBIDDEN_TEX = re.compile(r"\\(input|include|openin|openout|read|write|immediate|catcode|def|"
-                           r"edef|gdef|xdef|let|csname|newcommand|renewcommand|special|"
-                           r"directlua|usepackage|documentclass)(?![A-Za-z])")
 STATEMENT_WORDS = ("eta", "equations")
 #: The tables whose values [random] may draw (a [data] list is drawn sample by sample).
 VALUE_SECTIONS = ("inputs", "parameters", "data")
@@ -114,7 +112,8 @@ class Exercise:
 
     def asks(self, free: dict) -> list[Ask]:
         """The questions of a variant, placeholders filled in."""
-        return [Ask(fill(a.key, free), fill(a.prompt, free), a.decimals, a.choice, a.mistakes,
+        shown = {k: escape_tex(v) for k, v in free.items()}  # a value is text, never TeX
+        return [Ask(fill(a.key, free), fill(a.prompt, shown), a.decimals, a.choice, a.mistakes,
                     a.zero_ok, a.significant, a.points) for a in self.questions]
 
     def rewrites(self, free: dict) -> dict:
@@ -336,7 +335,7 @@ def _read_questions(table, solution, first: dict, random) -> list[Ask]:
         if prompt is not None and not isinstance(prompt, str):
             raise ProblemError("expected a string").at(**where("prompt"))
         if prompt is not None:
-            _check_tex(prompt, where("prompt"))
+            check_tex(prompt, where("prompt"))
         zero_ok = q.get("zero_ok", False)
         if not isinstance(zero_ok, bool):
             raise ProblemError("expected true or false").at(**where("zero_ok"))
@@ -400,17 +399,10 @@ def _read_mistakes(table, graph: dict, first: dict) -> dict[str, tuple[str, dict
     return out
 
 
-def _check_tex(text: str, where: dict) -> None:
-    found = FORBIDDEN_TEX.search(text)
-    if found:
-        raise ProblemError(f"\\{found.group(1)} is not allowed (statements are text and math,"
-                           " never commands that read files or define commands)").at(**where)
-
-
 def _check_statement(statement, names: set) -> None:
     if not isinstance(statement, str):
         raise ProblemError("expected a string").at(field="statement")
-    _check_tex(statement, {"field": "statement"})
+    check_tex(statement, {"field": "statement"})
     allowed = names | set(STATEMENT_WORDS)
     for m in PLACEHOLDER.finditer(statement):
         word = m.group(1)
