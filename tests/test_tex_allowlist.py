@@ -100,10 +100,13 @@ def test_a_placeholder_value_reaches_the_prompt_as_text(tmp_path):
 @pytest.mark.skipif(not tex_available(), reason="needs latexmk and pdflatex")
 def test_allowed_tex_compiles(tmp_path):
     """Every allowed command and environment in one statement compiles with pdflatex."""
-    words = " ".join(rf"\({{\{w}}}\)" for w in sorted(COMMANDS)
-                     if w not in ("begin", "end", "left", "right", "middle", "bigl", "bigr",
-                                  "Bigl", "Bigr", "biggl", "biggr", "big", "Big", "bigg",
-                                  "Bigg", "par", "newline", "noindent"))
+    text = set("ss ae AE o O oe OE aa AA l L i j S P dag ddag copyright pounds textendash"
+               " textemdash textquoteleft textquoteright textbackslash text textrm textbf"
+               " textit textsf texttt emph underline par newline noindent".split())
+    skip = set("begin end left right middle bigl bigr Bigl Bigr biggl biggr big Big bigg"
+               " Bigg".split())
+    words = " ".join(rf"\({{\{w}{{x}}{{y}}}}\)" for w in sorted(COMMANDS - text - skip))
+    words += " " + " ".join(rf"{{\{w}{{x}}}}" for w in sorted(text))
     statement = words + r" \[ \begin{aligned} a &= b \\ c &= \left( d \right) \end{aligned} \]"
     check_tex(statement, {"field": "statement"})
     path = tmp_path / "ex.toml"
