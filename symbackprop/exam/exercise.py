@@ -34,6 +34,7 @@ import sympy as sp
 from ..derive import Derivations
 from ..errors import ProblemError, SymbackpropError, did_you_mean
 from ..loader import EXERCISE_KEYS, load_dict, parse_toml, read_toml
+from ..markup import NOT_XML
 from ..mistakes import MISTAKES
 from ..parse import is_name, parse_expression, split_indexed, symbol
 from ..render.environment import escape_tex
@@ -200,7 +201,29 @@ def read_exercise(ref: str) -> Exercise:
         raise exc.at(file=source) from None
 
 
+def _check_characters(value, path: tuple = ()) -> None:
+    """Refuse, naming the field, a character the exports cannot carry (NUL, a control
+    character other than tab and newline, U+FFFE): Moodle XML and QTI are XML 1.0,
+    which has no way to write one, and a file holding one is refused whole by the LMS."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_characters(k, path)
+            _check_characters(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value, start=1):
+            _check_characters(v, (*path, f"#{i}"))
+    elif isinstance(value, str):
+        bad = NOT_XML.search(value.replace("\r", ""))
+        if bad:
+            where = {"section": ".".join(str(p) for p in path[:-1]) or "",
+                     "field": str(path[-1]) if path else None}
+            raise ProblemError(f"control character U+{ord(bad.group()):04X} at character"
+                               f" {bad.start() + 1}: the Moodle and Canvas exports (XML)"
+                               " cannot carry it").at(**where)
+
+
 def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
+    _check_characters(raw)
     random = _read_random(raw.get("random", {}))
     base = {k: v for k, v in raw.items() if k not in EXERCISE_KEYS}
     graph = base.get("graph", {}) if isinstance(base.get("graph"), dict) else {}

@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import xml.etree.ElementTree as ET
 
+from ..markup import cloze_text, html_text, xml_tree_safe
 from .model import Exam, shown
 from .statement import note_tex, prompt, statement, to_html, worked_steps
 
@@ -65,7 +66,7 @@ def slot_category(exam: Exam, exercise: str, slot: int | str) -> str:
 def _category(quiz, path: str, info: str) -> None:
     category = ET.SubElement(quiz, "question", type="category")
     _text(category, "category", path)
-    _text(category, "info", info, "html")
+    _text(category, "info", html_text(info), "html")
 
 
 def _question_text(variant, exercise, q, number: int) -> str:
@@ -127,7 +128,7 @@ def _points(points) -> str:
 
 
 def _document(quiz) -> str:
-    ET.indent(quiz)
+    ET.indent(xml_tree_safe(quiz))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(quiz, encoding="unicode") + "\n"
 
 
@@ -146,11 +147,11 @@ def cloze_part(q) -> str:
     points = _points(q.ask.points)
     if q.choices is None:
         parts = [f"={q.shown}:{q.tolerance!r}#Right."]
-        parts += [f"%0%{shown(v, q.decimals)}:{q.tolerance!r}#{_cloze_escape('Not quite: ' + n)}"
+        parts += [f"%0%{shown(v, q.decimals)}:{q.tolerance!r}#{_cloze_escape(html_text('Not quite: ' + n))}"
                   for v, n in q.mistaken]
         return "{" + f"{points}:NUMERICAL:" + "~".join(parts) + "}"
     parts = [("=" if i == q.correct else "") + shown(c, q.decimals)
-             + ("#Right." if n is None else "#" + _cloze_escape("Not quite: " + n))
+             + ("#Right." if n is None else "#" + _cloze_escape(html_text("Not quite: " + n)))
              for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))]
     return "{" + f"{points}:MULTICHOICE:" + "~".join(parts) + "}"
 
@@ -163,9 +164,9 @@ def cloze_xml(exam: Exam) -> str:
         _category(quiz, slot_category(exam, exercise.name, "cloze"),
                   f"{exercise.title}: all questions of a variant, one variant per student")
         for variant in (v for v in exam.variants if v.exercise == exercise.name):
-            body = to_html(statement(variant, exercise))
+            body = cloze_text(to_html(statement(variant, exercise)))
             for number, q in enumerate(variant.questions, start=1):
-                body += f"<p>{number}. {html.escape(prompt(q, variant.solution), quote=False)}" \
+                body += f"<p>{number}. {cloze_text(html_text(prompt(q, variant.solution)))}" \
                         f" {cloze_part(q)}</p>"
             node = ET.SubElement(quiz, "question", type="cloze")
             _text(node, "name", f"{variant.id} cloze")

@@ -24,6 +24,7 @@ import io
 import xml.etree.ElementTree as ET
 import zipfile
 
+from ..markup import xml_tree_safe
 from .model import Exam, shown
 from .statement import prompt, statement, to_html
 
@@ -103,7 +104,7 @@ def assessment_xml(exam: Exam) -> str:
                           "points_per_item").text = decimal_text(points)
             for variant in variants:
                 group.append(_item(variant, exercise, variant.questions[slot - 1], slot))
-    ET.indent(root)
+    ET.indent(xml_tree_safe(root))
     text = ET.tostring(root, encoding="unicode")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + text.replace(
         "<questestinterop>", f'<questestinterop xmlns="{QTI_NS}">', 1) + "\n"
@@ -119,7 +120,7 @@ def manifest_xml(exam: Exam) -> str:
     resource = ET.SubElement(resources, "resource", identifier="assessment",
                              type="imsqti_xmlv1p2", href=ASSESSMENT)
     ET.SubElement(resource, "file", href=ASSESSMENT)
-    ET.indent(root)
+    ET.indent(xml_tree_safe(root))
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
