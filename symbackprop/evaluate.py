@@ -325,26 +325,49 @@ def check_exact_depth(graph: Graph) -> None:
     """Refuse ``--exact`` where functions are applied one on another's result more than
     :data:`MAX_EXACT_DEPTH` times: each level nests the exact expression of the one below
     (σ(w·σ(w·σ(...)))), and its exact value costs time that grows exponentially (twenty
-    chained sigmoids took 83 s). Floats are checked to the same guaranteed digits."""
+    chained sigmoids took 83 s). Floats are checked to the same guaranteed digits. The
+    depth counts functions nested inside one equation too (σ(σ(σ(x))) in one line)."""
+    name = _too_deep(graph)
+    if name is not None:
+        raise LimitError(f"--exact: functions nested more than {MAX_EXACT_DEPTH} deep "
+                         "through the equations (the limit; docs/limits.md); solve "
+                         "without --exact").at(field=_user_equation(graph, name))
+
+
+def function_depth(graph: Graph) -> int:
+    """How many functions the graph applies one on another's result at most, through
+    its equations and within each (0 for + − × ÷ and whole powers alone)."""
     depth: dict[str, int] = {}
     for node in graph.nodes:
-        below = max((depth.get(n, 0) for n in node.inputs), default=0)
-        depth[node.name] = below + _transcendental(node.expr)
+        depth[node.name] = _nesting(node.expr, {n: depth.get(n, 0) for n in node.inputs})
+    return max(depth.values(), default=0)
+
+
+def _too_deep(graph: Graph) -> str | None:
+    """The first node whose functions nest more than :data:`MAX_EXACT_DEPTH` deep,
+    counting through the equations and within each, or None."""
+    depth: dict[str, int] = {}
+    for node in graph.nodes:
+        below = {n: depth.get(n, 0) for n in node.inputs}
+        depth[node.name] = _nesting(node.expr, below)
         if depth[node.name] > MAX_EXACT_DEPTH:
-            raise LimitError(f"--exact: functions nested more than {MAX_EXACT_DEPTH} deep "
-                             "through the equations (the limit; docs/limits.md); solve "
-                             "without --exact").at(field=_user_equation(graph, node.name))
+            return node.name
+    return None
 
 
-def _transcendental(expr: sp.Expr) -> bool:
-    """Whether an exact value of ``expr`` is no longer a fraction: a function other than
-    max, min and |x|, or a power with an exponent that is not a whole number."""
-    for sub in sp.preorder_traversal(expr):
-        if isinstance(sub, sp.Pow) and not sub.exp.is_Integer:
-            return True
-        if isinstance(sub, sp.Function) and not isinstance(sub, sp.Max | sp.Min | sp.Abs):
-            return True
-    return False
+def _nesting(expr: sp.Expr, below: dict) -> int:
+    """How many functions (or non-integer powers) ``expr`` applies one on another's
+    result, its symbols counting as deep as ``below`` says; stops counting past the
+    limit."""
+    if expr.is_Symbol:
+        return below.get(expr.name, 0)
+    inner = max((_nesting(a, below) for a in expr.args), default=0)
+    return inner + _transcendental_here(expr) if inner <= MAX_EXACT_DEPTH else inner
+
+
+def _transcendental_here(expr: sp.Expr) -> bool:
+    return (isinstance(expr, sp.Pow) and not expr.exp.is_Integer) or (
+        isinstance(expr, sp.Function) and not isinstance(expr, sp.Max | sp.Min | sp.Abs))
 
 
 def evaluate(graph: Graph, derivation: Derivation, exact: bool = False) -> Evaluation:
@@ -392,8 +415,8 @@ def _decide_zeros(graph: Graph, derivation: Derivation, result: Evaluation,
                   unsure: set[tuple[str, str]]) -> Evaluation:
     """``result`` with each unsure tiny value (table, name) set to 0 where exact
     arithmetic shows it is 0, and kept where it shows it is not."""
-    if not unsure or len(graph.nodes) > _EXACT_NODES:
-        return result
+    if not unsure or len(graph.nodes) > _EXACT_NODES or _too_deep(graph) is not None:
+        return result  # 39 nested sigmoids spent minutes in sympy.simplify
     exact = evaluate_once(graph, derivation, Exact())
     for table, name in unsure:
         if _is_zero(getattr(exact, table)[name]):

@@ -22,7 +22,9 @@ MAX_NETWORK_PARAMETERS = 20_000  # weights and biases of a [network] (kernels, t
 MAX_WORKED_PARAMETERS = 2_000  # ... of a network solved or verified: one chain each
 MAX_CLAIMS = 5_000  # scalar claims of one claims file (an array claim counts each element)
 MAX_EXACT_DEPTH = 6  # --exact: functions such as sigmoid applied one on another's result
+MAX_EXACT_STEP_DEPTH = 3  # --exact over 2+ optimizer steps: function depth times steps
 MAX_EXACT_BITS = 20_000  # --exact: bits of a fraction's numerator or denominator (~6000 digits)
+MAX_WORKED_BATCH = 1_000  # samples of a mini-batch solved or verified: each evaluated apart
 MAX_EPOCHS = 100_000  # train --epochs
 MAX_TRAIN_STEPS = 10_000_000  # train: epochs times samples, the kernel calls of a run
 MAX_TRAIN_EQUATIONS = 2_000  # train: equations compiled into one kernel
@@ -33,10 +35,18 @@ class LimitError(SymbackpropError):
 
 
 def check_worked_size(problem) -> None:
-    """Refuse a worked solution (solve, verify) of a network with more weights and
+    """Refuse a worked solution (solve, verify) of a mini-batch of more samples than
+    :data:`MAX_WORKED_BATCH` (9,999 samples took 40 s), or of a network with more weights and
     biases than :data:`MAX_WORKED_PARAMETERS`: each gets its own chain, and a network of
     90,000 took minutes. Its kernels and training take networks up to
     :data:`MAX_NETWORK_PARAMETERS`."""
+    data, batch = getattr(problem, "data", None), getattr(problem, "batch", None)
+    if data and batch is not None:
+        size = len(next(iter(data.values()))) if batch == "all" else batch
+        if size > MAX_WORKED_BATCH:
+            raise LimitError(f"a mini-batch of {size} samples: a worked solution takes at most "
+                             f"{MAX_WORKED_BATCH} (the limit; docs/limits.md); train takes "
+                             "more").at(file=problem.source, section="", field="batch")
     network = getattr(problem, "network", None)
     if network is None:
         return

@@ -20,7 +20,7 @@ from .network import Network
 from .optimizers import Optimizer
 from .parse import to_source
 from .solution import Solution
-from .stepping import evaluate_point, take_steps
+from .stepping import check_exact_steps, evaluate_point, take_steps
 
 
 @dataclass
@@ -72,8 +72,10 @@ class Problem:
         ``exact=True`` keeps exact SymPy values (rationals, exp and log of rationals);
         by default values are floats whose first 25 digits are guaranteed.
         """
-        before = evaluate_point(self, self.graph, exact)
         rule = self.update_rule
+        if exact and rule is not None:
+            check_exact_steps(self, rule)
+        before = evaluate_point(self, self.graph, exact)
         steps = take_steps(self, rule, before, exact) if rule is not None else []
         return Solution(self, self.derivation, before, steps)
 

@@ -17,8 +17,8 @@ import numpy as np
 import sympy as sp
 
 from .errors import ProblemError, SymbackpropError
-from .evaluate import Evaluation, evaluate
-from .limits import LimitError
+from .evaluate import Evaluation, evaluate, function_depth
+from .limits import MAX_EXACT_STEP_DEPTH, LimitError
 from .optimizers import Optimizer, Step, step, zero_state
 
 
@@ -123,6 +123,24 @@ def take_steps(problem, optimizer: Optimizer, start: Point, exact: bool) -> list
                 file=problem.source, section="optimizer", field="steps") from None
         records.append(StepRecord(t, updates, point))
     return records
+
+
+def check_exact_steps(problem, optimizer: Optimizer) -> None:
+    """Refuse ``--exact`` over several steps of a graph with functions before any work:
+    each step nests the last step's exact gradient into the parameters, so the exact
+    form grows with every step (SGD through one sigmoid: 3 steps 6.7 s, 5 steps 57 s).
+    The functions' depth times the steps may be at most :data:`MAX_EXACT_STEP_DEPTH`;
+    one step keeps the depth limit alone, and a graph of fractions any number of steps
+    (docs/limits.md)."""
+    if optimizer.steps < 2:
+        return
+    depth = function_depth(problem.graph)
+    if depth * optimizer.steps > MAX_EXACT_STEP_DEPTH:
+        raise LimitError(
+            f"--exact: {optimizer.steps} steps through functions nested {depth} deep: the "
+            f"depth times the steps may be at most {MAX_EXACT_STEP_DEPTH} (the limit; "
+            "docs/limits.md); solve without --exact (every digit shown is checked)"
+        ).at(file=problem.source, section="optimizer", field="steps")
 
 
 #: The optimizers whose rule takes a square root of the squared gradient.
