@@ -219,3 +219,29 @@ def test_the_reader_of_each_format_can_find_a_disagreement():
     page = render_html(solution, 4)
     assert html_quantities(page, solution)[("d", "E", "w5")] == {"-0.0534"}
     assert practice_quantities(render_practice(solution, 4))[("new", "w5")] == {"0.2374"}
+
+
+@pytest.mark.parametrize("name", ["adam-steps", "minibatch"])
+def test_the_steps_read_alike_in_every_format(name):
+    """The optimizer's (or the mini-batch's) step: each parameter's first step and the
+    table of the later steps, read from the text, the Markdown and the handout."""
+    solution = sb.load(name).solve()
+    text = render_text(solution)
+    first = dict(re.findall(r"^  (\w+): .*?, \1_new = (\S+)$", text, re.M))
+    table = text.split("After each step\n", 1)[1].split("\n\n", 1)[0].split("\n")[1:]
+    text_rows = [tex_number_row(line.split()) for line in table]
+    page = unescape(render_html(solution, 4))
+    html_first = dict(re.findall(r"<b>(\w+)</b>: .*?new \1 = ([^<]+)</li>", page))
+    html_rows = [tex_number_row(re.findall(r"<td>([^<]*)</td>", row))
+                 for row in re.findall(r"<tr>(<td>.*?)</tr>", page)]
+    assert first and first == html_first
+    assert text_rows and text_rows == html_rows
+    if len(solution.steps) > 1:  # the worked solution's table of steps
+        md = render_markdown(solution).split("after each step", 1)[1]
+        md_rows = [[c.strip().strip("$") for c in row.split("|")[1:-1]]
+                   for row in re.findall(r"^\| \$\d+\$ .*\| ?$", md, re.M)]
+        assert md_rows == text_rows
+
+
+def tex_number_row(cells: list[str]) -> list[str]:
+    return [tex_number(c) for c in cells]

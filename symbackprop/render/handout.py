@@ -22,6 +22,7 @@ from markupsafe import Markup
 from ..display import Display, Line
 from .lines import sweep_line, update_line
 from .mathml import expr_mathml, math, name_mathml, number_mathml, partial_mathml
+from .optimizer import step_numbers
 from .practice import lecture_sweep
 from .svg import graph_svg
 from .web import render_page, script
@@ -80,6 +81,7 @@ def handout_context(solution, places: Display | int) -> dict:
     display policy (``places``: a :class:`Display`, or its places)."""
     display = Display.of(places)
     notes = list(solution.warnings)
+    full = solution
     if solution.samples:  # as the worked solution does: sample 1 in full (no product of means)
         notes.append(f"The loss is the mean over {len(solution.samples)} samples; this page "
                      "works out sample 1 (the worked solution, --format md or pdf, lists "
@@ -104,8 +106,16 @@ def handout_context(solution, places: Display | int) -> dict:
         chains[name] = gradient_chain(solution, name, edges, display)
         if graph.is_node(name) or graph.leaves[name].kind == "parameter":
             backward.append(Row(name, Markup(math(f"<mrow>{_chain_math(chains[name])}</mrow>"))))
+    # An optimizer's step is its own rule (not w - η g): its numbers as the text and the
+    # worked solution show them, each parameter's intermediates and the later steps.
+    # (A mini-batch's step, by the mean gradient, is written the same way.)
+    optimizer = (step_numbers(full, display)
+                 if (full.problem.optimizer is not None or full.samples) and full.steps else None)
+    after = (display.text(full.values_after[out],
+                          display.change(full.values[out], full.values_after[out]))
+             if full.values_after else None)
     update = []
-    if solution.updated and solution.problem.optimizer is None:
+    if solution.updated and optimizer is None:
         for p in graph.parameters:
             line = update_line(solution, p, display)
             old, rate, grad = line.operands
@@ -135,10 +145,6 @@ def handout_context(solution, places: Display | int) -> dict:
                                      "</mrow>")) for side in chain[2:]]
                       if chain else []),
         })
-    before_out = solution.values[out]
-    after = (display.text(solution.values_after[out],
-                          display.change(before_out, solution.values_after[out]))
-             if solution.values_after else None)
     return {
         "title": solution.problem.title or solution.problem.name,
         "problem": solution.problem.name,
@@ -149,6 +155,7 @@ def handout_context(solution, places: Display | int) -> dict:
         "locals": locals_,
         "backward": backward,
         "update": update,
+        "optimizer": optimizer,
         "details": details,
         "rate": (display.given(solution.learning_rate)
                  if solution.learning_rate is not None else None),

@@ -10,8 +10,9 @@ The later steps are one table: the loss and every parameter after each step.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from ..display import Display
+from ..display import Display, tex_number
 from ..optimizers import DECAY, SETTING_SYMBOLS
 from ..solution import Solution
 from .document import Block, factor_tex, new_name
@@ -105,28 +106,56 @@ def optimizer_intro(solution: Solution, display: Display) -> dict:
 
 
 def steps_table(solution: Solution, display: Display) -> dict | None:
-    """The loss and every parameter before the first step and after each step."""
+    """The loss and every parameter before the first step and after each step: the
+    numbers of :func:`step_numbers` (as the text and the HTML handout show them), in LaTeX."""
     if len(solution.steps) < 2:
         return None
     out = solution.output
     shown = solution.graph.parameters[:MAX_TABLE_PARAMETERS]
-    points = [(0, {p: solution.values[p] for p in shown}, solution.values[out])]
-    points += [(r.t, r.parameters, r.point.evaluation.values[out]) for r in solution.steps]
-    rows = []
-    previous = None
-    for t, params, loss in points:
-        cells = [str(t)]
-        if previous is None:
-            cells.append(display.tex(loss))
-            cells += [display.tex(params[p], display.leaf_places) for p in shown]
-        else:
-            cells.append(display.tex(loss, display.change(previous[1], loss)))
-            cells += [display.tex(params[p], display.change(previous[0][p], params[p]))
-                      for p in shown]
-        previous = (params, loss)
-        rows.append(cells)
-    losses = [loss for _, _, loss in points]
+    rows = [[row[0]] + [tex_number(c) for c in row[1:2 + len(shown)]]
+            for row in step_numbers(solution, display).rows]
+    losses = [solution.values[out]] + [r.point.evaluation.values[out] for r in solution.steps]
     return {"header": ["t", latex_name(out)] + [latex_name(p) for p in shown],
             "rows": rows, "omitted": len(solution.graph.parameters) - len(shown),
             "down": all(b < a for a, b in zip(losses, losses[1:], strict=False)),
-            "first": display.tex(losses[0]), "last": rows[-1][1]}
+            "first": rows[0][1], "last": rows[-1][1]}
+
+
+@dataclass
+class StepNumbers:
+    """The numbers of an optimizer's run as every format shows them (by the one display
+    policy): the settings as given, each parameter's first step (intermediates at the
+    policy's decimals, the new value with the decimals that show its change), and the
+    loss and parameters after each step. The text account and the HTML handout print it;
+    the LaTeX/Markdown document writes the same numbers line by line (:func:`parameter_equations`)."""
+
+    name: str
+    convention: str
+    settings: list[tuple[str, str]]
+    first: list[tuple[str, list[tuple[str, str]], str]]  # (parameter, [(term, number)], new)
+    header: list[str]
+    rows: list[list[str]]  # t, loss, parameters
+
+
+def step_numbers(solution: Solution, display: Display) -> StepNumbers:
+    o, out = solution.optimizer, solution.output
+    params = solution.graph.parameters
+    first = []
+    for p in params:
+        terms = solution.steps[0].updates[p].terms
+        shown = [(k, display.text(v, display.decimals(v))) for k, v in terms.items()
+                 if k not in ("w_old", "grad", "w") and not k.endswith("_old")]
+        first.append((p, shown, display.text(terms["w"], display.change(terms["w_old"], terms["w"]))))
+    points = [(0, solution.values)] + [(r.t, r.point.evaluation.values) for r in solution.steps]
+    rows, previous = [], None
+    for t, values in points:
+        if previous is None:  # as given, and the loss at the policy's decimals
+            cells = [display.text(values[out])] + [display.given(values[p]) for p in params]
+        else:  # each with the decimals that show its change from the step before
+            cells = [display.text(values[n], display.change(previous[n], values[n]))
+                     for n in [out, *params]]
+        previous = values
+        rows.append([str(t), *cells])
+    return StepNumbers(o.name, o.rule.convention,
+                       [(k, display.given(v)) for k, v in o.settings().items()],
+                       first, ["t", out, *params], rows)

@@ -26,6 +26,7 @@ from .lines import (
     update_line,
     vanishing,
 )
+from .optimizer import step_numbers
 from .printer import coefficient_first, split_fraction
 
 
@@ -238,33 +239,17 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
 
 
 def optimizer_lines(solution: Solution, display: Display | int) -> list[str]:
-    """The optimizer's first step, each parameter's intermediates, and the later steps,
-    with the digits of the worked solution (:mod:`.optimizer`): settings as given, an
-    intermediate at the policy's decimals (smaller ones to its significant digits), a
-    new value with the decimals that show its change."""
-    display = Display.of(display)
-    o, out = solution.optimizer, solution.output
-    settings = ", ".join(f"{k} = {display.given(v)}" for k, v in o.settings().items())
-    lines = [f"Update ({o.name}, {settings}; {o.rule.convention})"]
-    for p in solution.graph.parameters:
-        terms = solution.steps[0].updates[p].terms
-        shown = [f"{k} = {display.text(v, display.decimals(v))}" for k, v in terms.items()
-                 if k not in ("w_old", "grad", "w") and not k.endswith("_old")]
-        new = display.text(terms["w"], display.change(terms["w_old"], terms["w"]))
-        lines.append(f"  {p}: " + ", ".join(shown) + f", {p}_new = {new}")
-    lines += ["", "After each step", f"  {'t':>3}  {out:>12}  " + "  ".join(
-        f"{p:>12}" for p in solution.graph.parameters)]
-    rows = [(0, solution.values)] + [(r.t, r.point.evaluation.values) for r in solution.steps]
-    previous = None
-    for t, values in rows:
-        if previous is None:  # as given, and the loss at the policy's decimals
-            cells = [display.text(values[out])] + [display.given(values[p])
-                                                   for p in solution.graph.parameters]
-        else:  # each with the decimals that show its change from the step before
-            cells = [display.text(values[n], display.change(previous[n], values[n]))
-                     for n in [out, *solution.graph.parameters]]
-        previous = values
-        lines.append(f"  {t:>3}  " + "  ".join(f"{c:>12}" for c in cells))
+    """The optimizer's first step, each parameter's intermediates, and the later steps:
+    the numbers of :func:`.optimizer.step_numbers`, which the HTML handout prints too."""
+    n = step_numbers(solution, Display.of(display))
+    settings = ", ".join(f"{k} = {v}" for k, v in n.settings)
+    lines = [f"Update ({n.name}, {settings}; {n.convention})"]
+    for p, terms, new in n.first:
+        lines.append(f"  {p}: " + ", ".join(f"{k} = {v}" for k, v in terms) + f", {p}_new = {new}")
+    lines += ["", "After each step", "  " + "  ".join(
+        [f"{n.header[0]:>3}"] + [f"{h:>12}" for h in n.header[1:]])]
+    for row in n.rows:
+        lines.append("  " + "  ".join([f"{row[0]:>3}"] + [f"{c:>12}" for c in row[1:]]))
     return lines
 
 
