@@ -63,7 +63,11 @@ def _misread(solution, parsed: Key, key: str, name: str, rewrites, table: dict, 
         rewritten = rewrites[name][1](table)
         if not needs_rate:
             rewritten = {k: v for k, v in rewritten.items() if k != "learning_rate"}
-        solved[name, needs_rate] = load_dict(rewritten, name=f"mistake {name}", source=f"mistake {name}").solve()
+        # The misread graph has one shape in every variant: derived once, in the
+        # variant's exercise's cache (its problem's), when it has one.
+        solved[name, needs_rate] = load_dict(
+            rewritten, name=f"mistake {name}", source=f"mistake {name}",
+            derivations=solution.problem.derivations).solve()
     wrong = solved[name, needs_rate]
     if own_update:
         return solution.values[parsed.name] - solution.learning_rate * wrong.gradients[parsed.name]
