@@ -41,8 +41,7 @@ def script(name: str) -> Markup:
 
 def json_script(value) -> Markup:
     """JSON for a <script type="application/json"> element (no '</' can end it early)."""
-    return Markup(_inline(jsonout.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                                   allow_nan=False)))
+    return Markup(_inline(jsonout.dumps(value, ensure_ascii=False, separators=(",", ":"))))
 
 
 def _inline(text: str) -> str:
