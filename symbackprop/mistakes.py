@@ -115,6 +115,44 @@ def _update_added(s: Situation) -> Iterator[Wrong]:
                     "subtracting it", label)
 
 
+def _adam_step(s: Situation):
+    """The Adam step that made an asked parameter after step t (``w1@2``, ``w1_new``):
+    (its Step, the optimizer), or None for any other key or optimizer."""
+    sol, k = s.solution, s.key
+    if k.kind != Kind.AFTER or not sol.steps or not s.updates_parameter:
+        return None
+    optimizer = sol.optimizer
+    t = k.step or 1
+    if optimizer is None or optimizer.name != "adam" or t > len(sol.steps):
+        return None
+    step = sol.steps[t - 1].updates.get(k.name)
+    return None if step is None else (step, optimizer, t)
+
+
+def _bias_uncorrected(s: Situation) -> Iterator[Wrong]:
+    found = _adam_step(s)
+    if found is None:
+        return
+    step, o, t = found
+    terms = {k: sp.Float(v, DIGITS) if isinstance(v, sp.Basic) else v for k, v in step.terms.items()}
+    lr, eps = sp.Float(o.learning_rate, DIGITS), sp.Float(o.eps, DIGITS)
+    wrong = terms["w_old"] - lr * terms["m"] / (sp.sqrt(terms["v"]) + eps)
+    yield Wrong("bias-uncorrected", wrong,
+                f"used Adam's moments m and v of step {t} without their bias correction"
+                f" (m/(1 − β₁^{t}), v/(1 − β₂^{t}))", "the bias correction forgotten")
+
+
+def _steps_miscounted(s: Situation) -> Iterator[Wrong]:
+    """The value after one step fewer than asked (w1 after step 1 for w1@2)."""
+    k = s.key
+    if k.kind != Kind.AFTER or not k.step or k.step < 2 or k.step - 1 > len(s.solution.steps):
+        return
+    earlier = Key(Kind.AFTER, k.name, step=k.step - 1)
+    yield Wrong("steps-miscounted", s.solution.lookup(earlier),
+                f"stopped after step {k.step - 1}, one step before the asked step {k.step}",
+                "one step too few")
+
+
 def _rate(s: Situation) -> str:
     return format_number(s.solution.learning_rate)
 
@@ -498,6 +536,10 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("bias-forgotten", "a bias left out of its sum (z = w·x without + b)", _bias_forgotten),
     Mistake("transposed", "a weight matrix's gradient transposed (row and column swapped)",
             _transposed, through_gradient=True),
+    Mistake("bias-uncorrected", "Adam's step made with its moments m and v as they are, "
+            "without the bias correction m/(1 − β₁ᵗ), v/(1 − β₂ᵗ)", _bias_uncorrected),
+    Mistake("steps-miscounted", "the value after one optimizer step fewer than asked",
+            _steps_miscounted),
     Mistake("factor-two", "twice or half the value", _factor_two),
     Mistake("rate-in-gradient", "the gradient multiplied by the learning rate", _rate_in_gradient),
     Mistake("other-quantity", "the value of another quantity, or a number copied from another "

@@ -34,7 +34,8 @@ TANH = {"title": "tanh net", "learning_rate": 0.5,
 
 
 def problems():
-    return {name: sb.load(name) for name in ("chain-xyz", "neuron", "net-221", "mlp-relu-bce")} | {
+    return {name: sb.load(name) for name in ("chain-xyz", "neuron", "net-221", "mlp-relu-bce",
+                                             "adam-steps")} | {
         "tanh": sb.load_dict(TANH)}
 
 
@@ -42,7 +43,8 @@ def claim_keys(solution):
     g = solution.graph
     return ([Key(Kind.VALUE, n.name) for n in g.nodes]
             + [Key(Kind.DERIVATIVE, g.output, n) for n in g.names if n != g.output]
-            + [Key(Kind.AFTER, p) for p in g.parameters])
+            + [Key(Kind.AFTER, p) for p in g.parameters]
+            + [Key(Kind.AFTER, p, step=2) for p in g.parameters if len(solution.steps) >= 2])
 
 
 def r(value, places: int = 4) -> str:
@@ -184,3 +186,23 @@ def toml_of(table: dict) -> str:
         for k, v in table[section].items():
             lines.append(f"{k} = {v!r}".replace("'", '"'))
     return "\n".join(lines) + "\n"
+
+
+def test_adam_without_bias_correction_and_one_step_too_few():
+    """adam-steps (PyTorch's Adam, three steps): w1 after step 1 made with the raw
+    moments, recomputed here from sympy.diff of the loss (m = 0.1 g, v = 0.001 g^2 after
+    one step from zero); w1@2 written as w1 after step 1."""
+    solution = sb.load("adam-steps").solve()
+    o = solution.optimizer
+    w1, w2, b = sp.symbols("w1 w2 b")
+    z = w1 * sp.Rational(1, 2) + w2 * (-1) + b
+    loss = (1 / (1 + sp.exp(-z)) - 1) ** 2 / 2
+    at = {w1: sp.Rational(3, 10), w2: sp.Rational(1, 5), b: sp.Rational(1, 10)}
+    g = sp.diff(loss, w1).subs(at)
+    m, v = (1 - o.beta1) * g, (1 - o.beta2) * g**2
+    expected = at[w1] - o.learning_rate * m / (sp.sqrt(v) + o.eps)
+    (wrong,) = wrong_values(solution, "w1_new", ["bias-uncorrected"])
+    assert abs(float(wrong.value - expected)) < 1e-12
+    (early,) = wrong_values(solution, "w1@2", ["steps-miscounted"])
+    assert early.value == solution.lookup("w1@1") != solution.lookup("w1@2")
+    assert wrong_values(sb.load("net-221").solve(), "w5_new", ["bias-uncorrected"]) == []
