@@ -15,6 +15,7 @@ from .errors import SymbackpropError
 MAX_FILE_BYTES = 5_000_000  # a problem file
 MAX_CLAIMS_BYTES = 2_000_000  # a claims file (or standard input)
 MAX_ELEMENTS = 20_000  # numbers in [inputs], [parameters] and [data] together
+MAX_RANK = 5  # axes of an array: a batch of images (samples, channels, height, width)
 MAX_NAME_LENGTH = 32  # characters of a leaf or node name before its index
 MAX_TITLE_LENGTH = 200  # characters of a title (one line of a handout's heading)
 MAX_EQUATIONS = 5_000  # equations of a [graph]

@@ -19,11 +19,13 @@ from . import examples
 from .errors import ProblemError, SymbackpropError, did_you_mean
 from .files import read_limited
 from .graph import Group, Leaf, build_graph, stage
+from .layers import LayerStack, build_stack_graph, is_layer_list, read_stack
 from .limits import (
     MAX_ELEMENTS,
     MAX_EQUATIONS,
     MAX_FILE_BYTES,
     MAX_NAME_LENGTH,
+    MAX_RANK,
     MAX_TITLE_LENGTH,
     LimitError,
 )
@@ -90,7 +92,7 @@ def _kind(value) -> str:
 
 
 def array_shape(value, field: str, section: str) -> tuple[int, ...]:
-    """The shape of a number, vector or matrix given as nested lists (rectangular)."""
+    """The shape of a number, vector, matrix or array given as nested lists (rectangular)."""
     if not isinstance(value, list):
         return ()
     if not value:
@@ -100,9 +102,9 @@ def array_shape(value, field: str, section: str) -> tuple[int, ...]:
         raise ProblemError("rows of different lengths: a matrix must be rectangular").at(
             section=section, field=field)
     shape = (len(value), *shapes.pop())
-    if len(shape) > 2:
-        raise ProblemError("only numbers, vectors and matrices are supported").at(
-            section=section, field=field)
+    if len(shape) > MAX_RANK:
+        raise ProblemError(f"arrays may have at most {MAX_RANK} axes (the limit; docs/limits.md)"
+                           ).at(section=section, field=field)
     return shape
 
 
@@ -237,11 +239,16 @@ def _load(raw, *, name, source, stage_gates):
     network = _network_spec(raw)
     data = raw.get("data")
     inputs = _inputs_with_first_sample(raw, data)
+    stacked_batch = None
+    if isinstance(network, LayerStack) and "batch" in raw:
+        stacked_batch = _stack_batch(raw, data, inputs)
     check_elements([("inputs", raw.get("inputs", {})), ("parameters", raw.get("parameters", {})),
                     ("data", data if isinstance(data, dict) else {})])
     read_leaves(inputs, "input", "inputs", leaves, groups)
     read_leaves(raw.get("parameters", {}), "parameter", "parameters", leaves, groups)
-    if network is not None:
+    if isinstance(network, LayerStack):
+        graph = _stack_graph(raw, network, leaves, groups, stacked_batch)
+    elif network is not None:
         graph = _network_graph(raw, network, leaves, groups)
     else:
         graph, count = _equation_graph(raw, leaves, groups)
@@ -249,10 +256,15 @@ def _load(raw, *, name, source, stage_gates):
             stage_gates = count == 1
     if stage_gates:
         graph = stage(graph)
-    samples = _samples(data, inputs, leaves, groups) if data is not None else None
+    samples = None
+    if data is not None and stacked_batch is None:  # (a batch in the graph is no sample list)
+        samples = _samples(data, inputs, leaves, groups)
     optimizer = read_optimizer(raw.get("optimizer"), rate, to_rational)
     if optimizer is not None:
         rate = optimizer.learning_rate
+    if isinstance(network, LayerStack):  # the batch is in the graph: one node per sample
+        return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
+                       layers=network, data=samples, raw=raw, optimizer=optimizer)
     return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
                    network=network, data=samples, raw=raw, optimizer=optimizer,
                    batch=_read_batch(raw, samples))
@@ -296,12 +308,14 @@ def _top_level(raw) -> tuple[str | None, sp.Rational | None]:
     return title, rate
 
 
-def _network_spec(raw) -> Network | None:
+def _network_spec(raw) -> Network | LayerStack | None:
     if "network" not in raw:
         return None
     if not isinstance(raw["network"], dict):
         raise ProblemError("[network] must be a table").at(section="network")
     try:
+        if is_layer_list(raw["network"]):
+            return read_stack(raw["network"])
         return check_spec(raw["network"])
     except SymbackpropError as exc:
         raise exc.at(section="network") from None
@@ -328,6 +342,35 @@ def _inputs_with_first_sample(raw, data) -> dict:
 def _network_graph(raw, network: Network, leaves: dict, groups: dict):
     _check_network_leaves(network, leaves, groups)
     graph = build_network_graph(network, leaves, groups)
+    if "output" in raw and raw["output"] != graph.output:
+        raise ProblemError("the network form's output is always L").at(field="output")
+    return graph
+
+
+def _stack_batch(raw, data, inputs: dict) -> int:
+    """A network of typed layers over a mini-batch holds the batch in its graph: x and y
+    are the first K samples of [data], the sample their first index."""
+    if not isinstance(data, dict) or not all(isinstance(data.get(n), list) for n in ("x", "y")):
+        raise ProblemError("a mini-batch needs x and y in [data]").at(field="batch")
+    count = min(len(data["x"]), len(data["y"]))
+    batch = raw["batch"]
+    if batch == "all":
+        batch = count
+    if type(batch) is not int or not 1 <= batch <= count:
+        raise ProblemError(f"expected \"all\" or a whole number from 1 to {count} (the samples"
+                           " in [data])").at(field="batch")
+    inputs["x"], inputs["y"] = data["x"][:batch], data["y"][:batch]
+    return batch
+
+
+def _stack_graph(raw, stack: LayerStack, leaves: dict, groups: dict, batch: int | None):
+    lead = () if batch is None else (batch,)
+    expected = {"x": lead + stack.input, "y": lead + stack.target_shape, **stack.parameters}
+    _check_arrays(expected, set(stack.parameters), leaves, groups)
+    try:
+        graph = build_stack_graph(stack, leaves, groups, batch)
+    except SymbackpropError as exc:
+        raise exc.at(section="network") from None
     if "output" in raw and raw["output"] != graph.output:
         raise ProblemError("the network form's output is always L").at(field="output")
     return graph
@@ -405,9 +448,15 @@ def _group_indexed_nodes(names: list[str], groups: dict) -> None:
 
 def _check_network_leaves(net: Network, leaves: dict, groups: dict) -> None:
     shapes = net.shapes()
-    for array in ("x", "y", *net.parameters):
-        section = "parameters" if array in net.parameters else "inputs"
-        expected = shapes[array]
+    _check_arrays({a: shapes[a] for a in ("x", "y", *net.parameters)}, set(net.parameters),
+                  leaves, groups)
+
+
+def _check_arrays(shapes: dict, parameters: set, leaves: dict, groups: dict) -> None:
+    """Every array a network names is given, with its shape, in its section, and
+    nothing else is."""
+    for array, expected in shapes.items():
+        section = "parameters" if array in parameters else "inputs"
         if array not in groups:
             if array in leaves and expected == (1,):
                 value = leaves.pop(array)
@@ -420,7 +469,7 @@ def _check_network_leaves(net: Network, leaves: dict, groups: dict) -> None:
             raise ProblemError(f"has shape {groups[array].shape}, the network needs {expected}").at(
                 section=section, field=array)
         kind = leaves[groups[array].names()[0]].kind
-        want = "parameter" if array in net.parameters else "input"
+        want = "parameter" if array in parameters else "input"
         if kind != want:
             raise ProblemError(f"belongs in [{want}s]").at(section=f"{kind}s", field=array)
     extra = [g for g in groups if g not in shapes]

@@ -16,6 +16,7 @@ import sympy as sp
 
 from .derive import Derivation, Derivations
 from .graph import Graph, stage
+from .layers import LayerStack
 from .network import Network
 from .optimizers import Optimizer
 from .parse import to_source
@@ -33,6 +34,9 @@ class Problem:
     title: str | None = None
     learning_rate: sp.Rational | None = None
     network: Network | None = None
+    #: A network of typed layers (convolution, pooling, ...): its graph is written out
+    #: element by element, and a mini-batch is part of it (the sample first in every name).
+    layers: LayerStack | None = None
     data: dict[str, np.ndarray] | None = None
     raw: dict = field(default_factory=dict, repr=False)
     #: The ``[optimizer]`` table; None for plain SGD with ``learning_rate`` (or no update).

@@ -118,7 +118,7 @@ LAYERS = {
 }
 #: Modules outside the layer their place would give them.
 PLACED = {"symbackprop": "api", "symbackprop.gallery": "api", "symbackprop.__main__": "cli",
-          "symbackprop.examples": "core"}
+          "symbackprop.examples": "core", "symbackprop.layers": "core"}
 #: The one edge that crosses the layering on purpose: ``Problem.compile()`` is the API's
 #: door to the kernels (docs/kernels.md), imported when it is called.
 EXCEPTIONS = {("symbackprop.problem", "symbackprop.kernels")}

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import re
 
-from ..display import Display
+from ..display import Display, tex_number
 from ..solution import Solution
 from .document import Block, chain_equation, factor_tex
-from .equations import Equation
-from .lines import MAX_PATHS_SHOWN
+from .equations import Equation, approx
+from .lines import MAX_PATHS_SHOWN, _sum_of_pairs
 from .printer import latex_name, partial
 
 _INDEX = re.compile(r"^(.*?)(\d+)$")
@@ -55,19 +55,22 @@ def shared_equation(solution: Solution, name: str, display: Display) -> Equation
     uses = shared_uses(solution, name)
     users = [e.upper for e in uses]
     symbolic = " + ".join(f"{partial(out, e.upper)} {partial(e.upper, name)}" for e in uses)
-    terms = []
-    for e, label in zip(uses, labels(solution, users), strict=True):
-        g, local = solution.gradients[e.upper], solution.evaluation.locals[e.upper, name]
-        shown = " \\cdot ".join([factor_tex(display.text(g, display.decimals(g))),
-                                 factor_tex(display.text(local, display.decimals(local)))])
-        terms.append(rf"\underbrace{{{shown}}}_{{{label}}}")
-    values = []
-    for e in uses:
-        v = solution.gradients[e.upper] * solution.evaluation.locals[e.upper, name]
-        values.append(factor_tex(display.text(v, display.decimals(v))))
     total = solution.gradients[name]
-    return Equation(partial(out, name), [symbolic, " + ".join(terms), " + ".join(values),
-                                         display.tex(total, display.decimals(total))])
+    # The numbers by the display policy: the pairs shown multiply and add to the result
+    # shown, and so do the terms shown (or the side is marked ≈).
+    pairs = display.fit([v for e in uses for v in (solution.gradients[e.upper],
+                                                   solution.evaluation.locals[e.upper, name])],
+                        total, _sum_of_pairs)
+    products = display.total([solution.gradients[e.upper] * solution.evaluation.locals[e.upper, name]
+                              for e in uses], total)
+    terms = [rf"\underbrace{{{factor_tex(g)} \cdot {factor_tex(local)}}}_{{{label}}}"
+             for g, local, label in zip(pairs.operands[::2], pairs.operands[1::2],
+                                        labels(solution, users), strict=True)]
+    values = " + ".join(factor_tex(v) for v in products.operands)
+    return Equation(partial(out, name), [symbolic, " + ".join(terms),
+                                         approx(values, pairs.approx),
+                                         approx(tex_number(pairs.result),
+                                                pairs.approx or products.approx)])
 
 
 def through_time(solution: Solution, users: list[str], display: Display) -> list[str]:
@@ -79,11 +82,12 @@ def through_time(solution: Solution, users: list[str], display: Display) -> list
         factors = steps[k:]
         value = solution.derivative(last, users[k])
         symbolic = " ".join(partial(b, a) for b, a, _ in reversed(factors))
-        numeric = r" \cdot ".join(factor_tex(display.text(v, display.decimals(v)))
-                                  for _, _, v in reversed(factors))
+        line = display.product([v for _, _, v in reversed(factors)], value,
+                               result_places=display.decimals(value))
+        numeric = r" \cdot ".join(factor_tex(v) for v in line.operands)
         sides = [symbolic, numeric] if len(factors) > 1 else []
         rows += Equation(partial(last, users[k]),
-                         sides + [display.tex(value, display.decimals(value))]).rows()
+                         sides + [approx(tex_number(line.result), line.approx)]).rows()
     return rows
 
 
