@@ -39,9 +39,9 @@ from .. import ops
 from ..errors import ProblemError
 from ..graph import Graph, Group, Leaf, Node
 from ..losses import loss_expression
-from ..network import LOSS_NAME
+from ..network import LINEAR, LOSS_NAME
 from ..parse import indexed_name, symbol
-from .spec import GATES, Layer, LayerStack
+from .spec import ACTIVATION_TYPES, GATES, Layer, LayerStack
 
 
 def _sum(terms: list) -> sp.Expr:
@@ -188,9 +188,17 @@ def _gate_rows(layer: Layer, b: Builder):
             b.leaf_array(f"b{pos}", layer.parameters[f"b{pos}"]))
 
 
+def _sigmoid(z):
+    return ops.build("sigmoid", z)
+
+
+def _tanh(z):
+    return ops.build("tanh", z)
+
+
 #: Each LSTM gate's activation: the input, forget and output gates are sigmoids, the
 #: candidate g a tanh.
-LSTM_GATES = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
+LSTM_GATES = {"i": _sigmoid, "f": _sigmoid, "g": _tanh, "o": _sigmoid}
 
 
 def _affine(W, U, bias, row, x_t, h_prev, with_u=True) -> sp.Expr:
@@ -213,10 +221,10 @@ def _recurrent(layer: Layer, x, b: Builder, prefix):
         def pre(gate, j, with_u=True, x_t=x_t, h_prev=h_prev):
             return _affine(W, U, bias, gates.index(gate) * hidden + j, x_t, h_prev, with_u)
         if kind == "rnn":
-            h = b.array(f"h{pos}", prefix + (t,), (hidden,), lambda j: ops.build("tanh", pre("h", j[0])))
+            h = b.array(f"h{pos}", prefix + (t,), (hidden,), lambda j: _tanh(pre("h", j[0])))
         elif kind == "lstm":
             g = {name: b.array(f"{name}{pos}", prefix + (t,), (hidden,),
-                               lambda j, name=name: ops.build(LSTM_GATES[name], pre(name, j[0])))
+                               lambda j, name=name: LSTM_GATES[name](pre(name, j[0])))
                  for name in gates}
 
             def cell(j, g=g, c_prev=c_prev):
@@ -227,8 +235,8 @@ def _recurrent(layer: Layer, x, b: Builder, prefix):
                         lambda j, g=g, c=c: _mul(g["o"][j], ops.build("tanh", c[j])))
             c_prev = c
         else:  # gru: r, z, n; n = tanh(W_n x + b_n + r ⊙ (U_n h)), h' = (1 − z) n + z h
-            r = b.array(f"r{pos}", prefix + (t,), (hidden,), lambda j: ops.build("sigmoid", pre("r", j[0])))
-            z = b.array(f"z{pos}", prefix + (t,), (hidden,), lambda j: ops.build("sigmoid", pre("z", j[0])))
+            r = b.array(f"r{pos}", prefix + (t,), (hidden,), lambda j: _sigmoid(pre("r", j[0])))
+            z = b.array(f"z{pos}", prefix + (t,), (hidden,), lambda j: _sigmoid(pre("z", j[0])))
 
             def candidate(j, r=r, x_t=x_t, h_prev=h_prev):
                 j = j[0]
@@ -275,20 +283,18 @@ def _attention(layer: Layer, x, b: Builder, prefix):
 
 
 def _activation(layer: Layer, x, b: Builder, prefix):
-    kind = layer.type
-    if kind == "linear":
+    """An activation element by element, or over the last axis (softmax)."""
+    if layer.type == LINEAR:
         return b.array(layer.output, prefix, x.shape, lambda i: x[i])
-    if kind == "softmax":
-        return b.array(layer.output, prefix, x.shape,
-                       lambda i: ops.activate("softmax", list(x[i[:-1]]), i[-1]))
-    return b.array(layer.output, prefix, x.shape, lambda i: ops.build(kind, x[i]))
+    return b.array(layer.output, prefix, x.shape,
+                   lambda i: ops.activate(layer.type, list(x[i[:-1]]), i[-1]))
 
 
 PER_SAMPLE = {
     "dense": _dense, "conv2d": _conv2d, "maxpool": _maxpool, "avgpool": _avgpool,
     "flatten": _flatten, "layernorm": _layernorm, "rnn": _recurrent, "lstm": _recurrent,
     "gru": _recurrent, "attention": _attention,
-    **{name: _activation for name in ("sigmoid", "tanh", "relu", "softmax", "linear")},
+    **{name: _activation for name in ACTIVATION_TYPES},
 }
 
 

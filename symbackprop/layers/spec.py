@@ -23,9 +23,10 @@ import sympy as sp
 from ..errors import ProblemError, did_you_mean
 from ..limits import MAX_NETWORK_PARAMETERS, LimitError
 from ..losses import LOSSES
+from ..network import ACTIVATIONS
 
-#: Activations as layers of their own (softmax acts on the last axis).
-ACTIVATION_TYPES = ("sigmoid", "tanh", "relu", "softmax", "linear")
+#: Activations as layers of their own: the network form's (softmax acts on the last axis).
+ACTIVATION_TYPES = ACTIVATIONS
 #: Every layer type with its settings: name -> (required, optional with defaults).
 SETTINGS: dict[str, tuple[tuple[str, ...], dict]] = {
     "dense": (("units",), {}),
