@@ -136,3 +136,22 @@ def test_train_json_is_json_when_the_loss_overflows(tmp_path, capsys):
     assert result["final_loss"] is None  # the loss overflowed: null, not Infinity
     assert all(x is None or math.isfinite(x) for x in result["losses"])
     assert any(x is None for x in result["losses"])
+
+
+def test_a_csv_with_cr_only_line_ends_is_read(exam, tmp_path, capsys):
+    variant = _key(exam)["variants"][0]
+    path = tmp_path / "r.csv"
+    path.write_bytes(f"student,variant,ask,answer\r ann,{variant['id']},y,0.5\r".encode())
+    status, out, err = run(["grade", exam, path, "-o", tmp_path / "g", "--json"], capsys)
+    assert status == 0, err
+    answers = json.loads(out)["students"][0]["answers"]
+    assert [a["given"] for a in answers if a["ask"] == "y"] == [0.5]
+
+
+@pytest.mark.parametrize("header", ["student,variant,ask,answer\n", "x" * 140_000 + "\n"])
+def test_a_field_over_the_csv_limit_is_exit_2_naming_it(exam, tmp_path, capsys, header):
+    path = tmp_path / "r.csv"
+    path.write_text(header + "ann,v,y," + "1" * 140_000 + "\n")
+    status, out, err = run(["grade", exam, path, "-o", tmp_path / "g"], capsys)
+    line = one_error(status, err)
+    assert str(path) in line and "131072" in line, line

@@ -101,13 +101,22 @@ def decode(data: bytes, source: str, notes: list[str] | None = None) -> str:
     return text
 
 
+def _fields(line: str, delimiter: str) -> int:
+    """How many fields ``delimiter`` splits a header line into (0 where a field would
+    pass the csv module's 131,072-character limit: not the separator)."""
+    try:
+        return len(next(csv.reader([line], delimiter=delimiter), []))
+    except csv.Error:
+        return 0
+
+
 def read_rows(text: str, source: str) -> list[list[str]]:
     """The rows of a CSV text, its separator told from the header line: the one of
     ',', ';' and tab that splits it into the most fields."""
     if "\x00" in text:
         raise error(source, "is a binary file, not CSV text")
-    first = text.split("\n", 1)[0]
-    counts = {d: len(next(csv.reader([first], delimiter=d), [])) for d in DELIMITERS}
+    first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # CR-only line ends too (old Mac)
+    counts = {d: _fields(first, d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d])  # ties: the comma
     try:
         return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
