@@ -347,7 +347,8 @@ def _read_questions(table, solution, first: dict, random) -> list[Ask]:
         if decimals is not None and significant is not None:
             raise ProblemError("give decimals or significant, not both").at(**where("significant"))
         points = q.get("points", 1)
-        if isinstance(points, bool) or not isinstance(points, int | Decimal) or not 0 < points <= 1000:
+        if isinstance(points, bool) or not isinstance(points, int | Decimal) \
+                or isinstance(points, Decimal) and not points.is_finite() or not 0 < points <= 1000:
             raise ProblemError("points must be a number from 0 (excluded) to 1000").at(**where("points"))
         mistakes = q.get("mistakes")
         if mistakes is not None and (not isinstance(mistakes, list)
