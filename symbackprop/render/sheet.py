@@ -15,6 +15,7 @@ importing the verify package: render and verify are siblings (docs/architecture.
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 from ..display import Display, Used, tex_number
 from ..errors import ClaimError
@@ -152,7 +153,9 @@ def report_context(report) -> dict:
     return {
         "title": escape_tex(problem.title or problem.name),
         "problem": escape_tex(problem.name),
-        "source": escape_tex(report.source or "claims"),
+        # The claims file by its name: a sheet handed back need not show the marker's
+        # folders (and a long path in \texttt ran into the margin).
+        "source": escape_tex(PurePath(report.source).name if report.source else "claims"),
         "rows": rows,
         "summary": report.summary,
         "total": len(report.verdicts),
