@@ -59,3 +59,12 @@ def run_cli(*args, cwd=None, input=None, timeout=None) -> subprocess.CompletedPr
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def net221_exact():
+    """net-221 solved in exact arithmetic (about 5 s of SymPy), once for the tests that
+    only read it."""
+    import symbackprop as sb
+
+    return sb.load("net-221").solve(exact=True)

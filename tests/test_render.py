@@ -311,7 +311,7 @@ def test_a_chain_of_one_factor_is_written_once():
     assert r"\frac{\partial E}{\partial y} &= y - y_{t} = 0.6156 - 1 = -0.3844" in md
 
 
-def test_an_exact_short_decimal_prints_as_itself():
+def test_an_exact_short_decimal_prints_as_itself(net221_exact):
     """four-pixel's z1[6] is -0.03 (float noise in the 40th digit): -0.03 among the
     other 2-decimal entries, not -0.0300; tanh of it, -0.029991, still shows 4 decimals."""
     from symbackprop.display import Display
@@ -323,8 +323,7 @@ def test_an_exact_short_decimal_prints_as_itself():
     assert number(solution.values["a1[6]"], 4) == "-0.0300"
     md = render_markdown(solution)
     assert r"2.68 & 0.88 & -0.03 & 1.18 \end{bmatrix}" in md
-    exact = sb.load("net-221").solve(exact=True)  # exact values are left as they are
-    assert number(exact.values["z_a"], 4) == "0.351"
+    assert number(net221_exact.values["z_a"], 4) == "0.351"  # exact values are left as they are
 
 
 def test_places_changes_the_rounding():
