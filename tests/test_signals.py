@@ -119,3 +119,25 @@ def test_an_idle_worker_prints_no_traceback(tmp_path, signum):
     time.sleep(0.5)
     os.killpg(process.pid, signum)
     _assert_quiet_end(process, signum, tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_grade_with_two_jobs_ends_quietly(tmp_path, signum):
+    from symbackprop.cli import main
+
+    exam = tmp_path / "exam"
+    assert main(["exam", "net221", "--variants", "3", "--seed", "2", "--format", "key",
+                 "-o", str(exam)]) == 0
+    variants = ["net221-2-001", "net221-2-002", "net221-2-003"]
+    rows = ["student,variant,ask,answer"]
+    rows += [f"s{i},{variants[i % 3]},y,0.{i % 10}" for i in range(3000)]
+    (tmp_path / "answers.csv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "grades"
+    process = _start([sys.executable, "-m", "symbackprop", "grade", str(exam),
+                      str(tmp_path / "answers.csv"), "--jobs", "2", "-o", str(out)], tmp_path)
+    _wait_for_workers(process, 2)
+    time.sleep(0.5)
+    os.killpg(process.pid, signum)
+    _assert_quiet_end(process, signum, tmp_path)
+    assert not out.exists()

@@ -28,6 +28,7 @@ from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
 from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
+from ..workers import worker_pool
 from .key import ExamKey, KeyQuestion, KeyVariant
 from .responses import Response, Roster
 
@@ -210,8 +211,6 @@ def _grade_chunk(key: ExamKey, tasks, carried: Decimal, band: Decimal) -> list[S
 def _grade_parallel(key: ExamKey, tasks, carried, band, jobs: int) -> list[StudentGrade]:
     """The tasks split into chunks of whole variants, graded in worker processes, put
     back in the class's order."""
-    from concurrent.futures import ProcessPoolExecutor
-
     def variant_of(task) -> str:
         return next((r.variant for r in task[1] if r.variant), "")
 
@@ -229,7 +228,7 @@ def _grade_parallel(key: ExamKey, tasks, carried, band, jobs: int) -> list[Stude
         chunks.append(current)
     unsolved = key.unsolved()
     results: list[StudentGrade | None] = [None] * len(tasks)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    with worker_pool(jobs) as pool:  # quiet on Ctrl-C and SIGTERM, no worker left
         futures = [pool.submit(_grade_chunk, unsolved, [tasks[i] for i in chunk], carried, band)
                    for chunk in chunks]
         for chunk, future in zip(chunks, futures, strict=True):
