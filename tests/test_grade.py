@@ -97,8 +97,9 @@ def planted_rows(student: str, variant: dict, plant: str,
                  neighbour: dict | None = None) -> tuple[list[list[str]], list, str]:
     """The rows of one student, and the statuses and points the plant implies: a
     planted number that comes out the same as the true one at the precision asked (a
-    forgotten learning rate on a tiny gradient) is correct, one within 2 units of its
-    last digit of it is rounding (verify's band)."""
+    forgotten learning rate on a tiny gradient) is correct, one within the stated
+    tolerance (2 units of the last asked place) of the true answer rounded to the asked
+    places is rounding: the acceptance rule the question states, docs/exams.md."""
     o = Oracle(variant)
     values = o.truth()
     answers = [shown(v, d) for v, d in zip(values, o.decimals, strict=True)]
@@ -131,8 +132,7 @@ def planted_rows(student: str, variant: dict, plant: str,
     for i, answer in enumerate(answers):
         if statuses[i] not in ("wrong", "carried"):
             continue
-        exact = Decimal(str(sp.N(values[i], 30)))
-        off = abs(Decimal(answer) - exact) / Decimal(1).scaleb(-o.decimals[i])
+        off = abs(Decimal(answer) - Decimal(truth[i])) / Decimal(1).scaleb(-o.decimals[i])
         if answer == truth[i]:
             statuses[i] = "correct"  # the slip does not show at the precision asked
         elif off <= 2:

@@ -8,24 +8,21 @@ multiple choice, the choices with the mistake behind each distractor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 
-from ..numbers import to_decimal, to_float
-from .precision import tolerance
+from ..numbers import to_float
+from .precision import decimal_text, stated, tolerance
 
 
 def rounded(value, decimals: int) -> float:
-    """``value`` rounded half-up to ``decimals`` places, as students round."""
-    with localcontext() as exact:  # 10^15 to 15 places has 31 digits: more than 28
-        exact.prec = 100
-        d = to_decimal(value).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return float(d) + 0.0  # + 0.0 turns -0.0 into 0.0
+    """``value`` rounded half-up to ``decimals`` places, as students round
+    (:func:`.precision.stated`, as the nearest float)."""
+    return float(stated(value, decimals)) + 0.0  # + 0.0 turns -0.0 into 0.0
 
 
 def shown(value: float, decimals: int) -> str:
     """A choice or answer as printed: exactly ``decimals`` places, ASCII minus."""
-    text = f"{rounded(value, decimals):.{decimals}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
+    return decimal_text(stated(value, decimals), decimals)
 
 
 @dataclass(frozen=True)
@@ -69,6 +66,11 @@ class Question:
     @property
     def rounded(self) -> float:
         return rounded(self.answer, self.decimals)
+
+    @property
+    def stated(self) -> Decimal:
+        """The answer as the question states it, exactly (:func:`.precision.stated`)."""
+        return stated(self.answer, self.decimals)
 
     @property
     def shown(self) -> str:

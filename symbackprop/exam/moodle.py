@@ -8,10 +8,13 @@ by step). Each question has a ``<name>`` (variant id, slot and claim key), its t
 HTML with the math left in ``\\( \\)`` / ``\\[ \\]`` for Moodle's MathJax filter, and
 general feedback holding the worked solution.
 
-* Numeric questions are ``numerical``: the right answer written at the asked precision
-  (so the review page shows "The correct answer is: -0.9577") with the tolerance of
-  :mod:`.precision`, stated in the question text; the known mistakes' values follow as
-  0 % answers whose feedback names the mistake.
+* Numeric questions are ``numerical``: the right answer as the question states it
+  (:func:`.precision.stated`, so the review page shows "The correct answer is: -0.9577")
+  with the stated tolerance, both written as exact decimals (``0.0002``, never a float's
+  ``2e-05``), so that Moodle's check ``|x − answer| ≤ tolerance`` is the acceptance rule
+  of :mod:`.precision`; the known mistakes' values follow as 0 % answers whose feedback
+  names the mistake. The question text asks for a decimal point, since Moodle in
+  English reads ``0,9608`` as 9608.
 * Multiple choice is ``multichoice`` with a penalty of 1/(choices - 1) for a wrong try
   (interactive and adaptive modes), numerical a penalty of 0.1.
 * :func:`cloze_xml` writes one ``cloze`` (embedded answers) question per variant holding
@@ -25,6 +28,7 @@ import xml.etree.ElementTree as ET
 
 from ..markup import cloze_text, html_text, xml_tree_safe
 from .model import Exam, shown
+from .precision import decimal_text, stated_tolerance
 from .statement import note_tex, prompt, statement, to_html, worked_steps
 
 NUMERICAL_PENALTY = "0.1"
@@ -70,17 +74,22 @@ def _category(quiz, path: str, info: str) -> None:
 
 
 def _question_text(variant, exercise, q, number: int) -> str:
-    return (to_html(f"{statement(variant, exercise)}\n\n{prompt(q, variant.solution)}")
+    return (to_html(f"{statement(variant, exercise)}\n\n{prompt(q, variant.solution, lms=True)}")
             + f"<p><small>Variant {variant.id}, question {number}</small></p>")
+
+
+def tolerance_text(q) -> str:
+    """The ``<tolerance>`` of a question: the stated tolerance as an exact decimal."""
+    return decimal_text(stated_tolerance(q.decimals), q.decimals)
 
 
 def _numerical(node, q) -> None:
     answer = _text(node, "answer", q.shown, "moodle_auto_format", fraction="100")
-    _simple(answer, "tolerance", repr(q.tolerance))
+    _simple(answer, "tolerance", tolerance_text(q))
     _text(answer, "feedback", "Right.", "html")
     for value, note in q.mistaken:
         wrong = _text(node, "answer", shown(value, q.decimals), "moodle_auto_format", fraction="0")
-        _simple(wrong, "tolerance", repr(q.tolerance))
+        _simple(wrong, "tolerance", tolerance_text(q))
         _text(wrong, "feedback", to_html(f"Not quite: {note_tex(note, str)}."), "html")
     _simple(node, "unitgradingtype", "0")
     _simple(node, "unitpenalty", "0")
@@ -146,8 +155,8 @@ def cloze_part(q) -> str:
     """One embedded answer: ``{1:NUMERICAL:=x:tol#Right.~%0%y:tol#mistake}`` or MULTICHOICE."""
     points = _points(q.ask.points)
     if q.choices is None:
-        parts = [f"={q.shown}:{q.tolerance!r}#Right."]
-        parts += [f"%0%{shown(v, q.decimals)}:{q.tolerance!r}#{_cloze_escape(html_text('Not quite: ' + n))}"
+        parts = [f"={q.shown}:{tolerance_text(q)}#Right."]
+        parts += [f"%0%{shown(v, q.decimals)}:{tolerance_text(q)}#{_cloze_escape(html_text('Not quite: ' + n))}"
                   for v, n in q.mistaken]
         return "{" + f"{points}:NUMERICAL:" + "~".join(parts) + "}"
     parts = [("=" if i == q.correct else "") + shown(c, q.decimals)
@@ -166,7 +175,7 @@ def cloze_xml(exam: Exam) -> str:
         for variant in (v for v in exam.variants if v.exercise == exercise.name):
             body = cloze_text(to_html(statement(variant, exercise)))
             for number, q in enumerate(variant.questions, start=1):
-                body += f"<p>{number}. {cloze_text(html_text(prompt(q, variant.solution)))}" \
+                body += f"<p>{number}. {cloze_text(html_text(prompt(q, variant.solution, lms=True)))}" \
                         f" {cloze_part(q)}</p>"
             node = ET.SubElement(quiz, "question", type="cloze")
             _text(node, "name", f"{variant.id} cloze")

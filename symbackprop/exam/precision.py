@@ -6,15 +6,23 @@ key, Moodle, Canvas and ``verify``.
   :data:`MIN_SIGNIFICANT` significant digits there is asked with more decimals
   (neuron's df/ds6 = -0.000860 to 6 places, not -0.0009 to 4, which is ±12 %); an
   answer that is exact at the asked places (the gate pattern's -6.0) is not widened.
-* **Tolerance.** An answer within :data:`BAND` units of the last asked place is
-  accepted: the band in which ``verify`` explains a number by rounding
-  (:data:`symbackprop.defaults.DEFAULT_BAND`), so Moodle, Canvas and verify
-  accept the same answers, and the question says so ("within ±0.0002 accepted").
+* **Tolerance.** The stated tolerance is :data:`BAND` units of the last asked place
+  (the band in which ``verify`` explains a number by rounding,
+  :data:`symbackprop.defaults.DEFAULT_BAND`), and the question says so ("within
+  ±0.0002 accepted").
+* **The acceptance rule** (:func:`accepts`), the one rule of every exam answer: an
+  answer earns full points when ``|x − r| ≤ t``, where ``x`` is the number the student
+  wrote (read exactly from its decimal digits, however many), ``r`` the answer as the
+  question states it (the exact answer rounded half-up to the asked places,
+  :func:`stated`) and ``t`` the stated tolerance (:func:`stated_tolerance`). Everything is
+  exact decimal arithmetic, never floats. The question text, Moodle's ``<answer>`` and
+  ``<tolerance>``, Canvas's QTI bounds and ``grade`` are all written or judged from
+  these functions (docs/exams.md, "The acceptance rule").
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from ..defaults import DEFAULT_BAND
 from ..numbers import to_decimal
@@ -56,18 +64,61 @@ def too_few_digits(answer, decimals: int, significant: int | None = None) -> str
             f" places, fewer than {need}")
 
 
+def stated(answer, decimals: int) -> Decimal:
+    """The answer as the question states it: rounded half-up (as students round) to
+    ``decimals`` places, exactly, with no negative zero."""
+    with localcontext() as exact:  # 10^15 to 15 places has 31 digits: more than 28
+        exact.prec = 100
+        d = to_decimal(answer).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return d.copy_abs() if d == 0 else d
+
+
+def stated_tolerance(decimals: int) -> Decimal:
+    """The stated tolerance, exactly: :data:`BAND` units of the last asked place."""
+    return (BAND * Decimal(1).scaleb(-decimals)).quantize(Decimal(1).scaleb(-decimals))
+
+
+def decimal_text(d: Decimal, decimals: int) -> str:
+    """An exact decimal at ``decimals`` places as the exports write it: ``-0.9577``,
+    ``0.0002``, ``-6`` (plain digits, ASCII minus, never ``-0`` nor an exponent)."""
+    with localcontext() as exact:
+        exact.prec = 100
+        d = d.quantize(Decimal(1).scaleb(-decimals))
+    return format(d.copy_abs() if d == 0 else d, "f")
+
+
+def bounds(answer, decimals: int) -> tuple[Decimal, Decimal, Decimal]:
+    """``(r − t, r, r + t)``: the accepted interval around the stated answer ``r``."""
+    r, t = stated(answer, decimals), stated_tolerance(decimals)
+    return r - t, r, r + t
+
+
+def accepts(written: Decimal, answer, decimals: int) -> bool:
+    """The acceptance rule: ``written`` (the student's number, read exactly from their
+    digits) is within the stated tolerance of the stated answer."""
+    if not written.is_finite():
+        return False
+    return abs(written - stated(answer, decimals)) <= stated_tolerance(decimals)
+
+
 def tolerance(decimals: int) -> float:
-    """The accepted distance from the answer: :data:`BAND` units of the last place."""
-    return float(BAND * Decimal(1).scaleb(-decimals))
+    """The stated tolerance as a JSON number (key.json's ``tolerance``)."""
+    return float(stated_tolerance(decimals))
 
 
 def tolerance_text(decimals: int) -> str:
     """The tolerance as the question states it: ``±0.0002``."""
-    return "±" + f"{tolerance(decimals):.{decimals}f}"
+    return "±" + decimal_text(stated_tolerance(decimals), decimals)
 
 
-def precision_text(decimals: int) -> str:
-    """"Give 4 decimal places; within ±0.0002 accepted." for a question's prompt."""
-    places = "a whole number" if decimals == 0 else \
-        f"{decimals} decimal place{'s' if decimals > 1 else ''}"
+def precision_text(decimals: int, lms: bool = False) -> str:
+    """"Give 4 decimal places; within ±0.0002 accepted." for a question's prompt. In
+    Moodle and Canvas (``lms``), whose English number readers take a comma for a
+    thousands separator (``0,9608`` is 9608), it asks for a decimal point too."""
+    if decimals == 0:
+        places = "a whole number"
+    else:
+        places = f"{decimals} decimal place{'s' if decimals > 1 else ''}"
+        if lms:
+            places += " with a decimal point (0.5, not 0,5)"
     return f"Give {places}; within {tolerance_text(decimals)} accepted."

@@ -8,24 +8,36 @@ points per item), so each student gets one variant of each question. Items carry
 ``question_type`` and ``points_possible`` metadata:
 
 * ``numerical_question``: a ``response_str``/``render_fib fibtype="Decimal"``, scored by
-  ``<or><varequal>answer</varequal><and><vargte>lo</vargte><varlte>hi</varlte></and></or>``,
-  the exact answer with the tolerance of :mod:`.precision` (the same band as Moodle and
-  verify);
+  ``<or><varequal>r</varequal><and><vargte>r − t</vargte><varlte>r + t</varlte></and></or>``
+  with ``r`` the answer as the question states it and ``t`` the stated tolerance
+  (:func:`.precision.bounds`), each written as an exact decimal at the asked places.
+  Canvas's importer (canvas-lms, ``gems/plugins/qti_exporter/lib/qti/numeric_interaction.rb``)
+  keeps ``varequal`` as the exact answer and ``BigDecimal(varlte) − BigDecimal(varequal)``
+  as the margin and ignores ``vargte``; exact strings make that margin the stated
+  tolerance exactly, so Canvas applies the acceptance rule of :mod:`.precision`;
 * ``multiple_choice_question``: a ``response_lid`` with one ``response_label`` per
   choice and the right one scored by ``<varequal>``.
 
 Canvas quizzes render math written as ``\\( \\)`` with its MathJax, so the question text
-is the same HTML as Moodle's.
+is the same HTML as Moodle's, asking for a decimal point as Moodle's does.
+
+The assessment and the manifest are named by :func:`exam_identifier` (the exercises,
+the seed and a hash of the key), since Canvas merges an import into an existing quiz of
+the same identifier: two different exams never share one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import re
 import xml.etree.ElementTree as ET
 import zipfile
 
 from ..markup import xml_tree_safe
 from .model import Exam, shown
+from .precision import bounds, decimal_text
 from .statement import prompt, statement, to_html
 
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -46,10 +58,18 @@ def _material(parent, html_text: str) -> None:
     ET.SubElement(material, "mattext", texttype="text/html").text = html_text
 
 
-def decimal_text(value: float) -> str:
-    """A number as Canvas writes one: always with a decimal point (4.0, not 4)."""
+def points_text(value) -> str:
+    """Points as Canvas writes them: always with a decimal point (4.0, not 4)."""
     text = repr(float(value))
     return text if "." in text or "e" in text else text + ".0"
+
+
+def exam_identifier(exam: Exam) -> str:
+    """``symbackprop-<exercises>-<seed>-<hash of the key>``: the same for the same exam,
+    different for any two exams (other exercises, seed, variants or numbers)."""
+    digest = hashlib.sha256(json.dumps(exam.key(), sort_keys=True).encode()).hexdigest()[:12]
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", exam.family).strip("-")[:60] or "exam"
+    return f"symbackprop-{name}-{exam.seed}-{digest}"
 
 
 def _item(variant, exercise, q, slot: int) -> ET.Element:
@@ -57,9 +77,9 @@ def _item(variant, exercise, q, slot: int) -> ET.Element:
     meta = ET.SubElement(ET.SubElement(item, "itemmetadata"), "qtimetadata")
     kind = "numerical_question" if q.choices is None else "multiple_choice_question"
     _field(meta, "question_type", kind)
-    _field(meta, "points_possible", decimal_text(q.ask.points))
+    _field(meta, "points_possible", points_text(q.ask.points))
     presentation = ET.SubElement(item, "presentation")
-    _material(presentation, to_html(f"{statement(variant, exercise)}\n\n{prompt(q, variant.solution)}")
+    _material(presentation, to_html(f"{statement(variant, exercise)}\n\n{prompt(q, variant.solution, lms=True)}")
               + f"<p><small>Variant {variant.id}, question {slot}</small></p>")
     processing = ET.Element("resprocessing")
     ET.SubElement(ET.SubElement(processing, "outcomes"), "decvar", maxvalue="100", minvalue="0",
@@ -70,11 +90,12 @@ def _item(variant, exercise, q, slot: int) -> ET.Element:
         response = ET.SubElement(presentation, "response_str", ident="response1", rcardinality="Single")
         ET.SubElement(ET.SubElement(response, "render_fib", fibtype="Decimal"), "response_label",
                       ident="answer1")
+        low, answer, high = (decimal_text(d, q.decimals) for d in bounds(q.answer, q.decimals))
         either = ET.SubElement(test, "or")
-        ET.SubElement(either, "varequal", respident="response1").text = decimal_text(q.rounded)
-        bounds = ET.SubElement(either, "and")
-        ET.SubElement(bounds, "vargte", respident="response1").text = decimal_text(q.rounded - q.tolerance)
-        ET.SubElement(bounds, "varlte", respident="response1").text = decimal_text(q.rounded + q.tolerance)
+        ET.SubElement(either, "varequal", respident="response1").text = answer
+        interval = ET.SubElement(either, "and")
+        ET.SubElement(interval, "vargte", respident="response1").text = low
+        ET.SubElement(interval, "varlte", respident="response1").text = high
     else:
         response = ET.SubElement(presentation, "response_lid", ident="response1", rcardinality="Single")
         render = ET.SubElement(response, "render_choice")
@@ -87,9 +108,9 @@ def _item(variant, exercise, q, slot: int) -> ET.Element:
     return item
 
 
-def assessment_xml(exam: Exam) -> str:
+def assessment_xml(exam: Exam, ident: str | None = None) -> str:
     root = ET.Element("questestinterop")
-    assessment = ET.SubElement(root, "assessment", ident=f"symbackprop-{exam.seed}",
+    assessment = ET.SubElement(root, "assessment", ident=ident or exam_identifier(exam),
                                title=exam.title)
     top = ET.SubElement(assessment, "section", ident="root_section")
     for exercise in exam.exercises:
@@ -101,7 +122,7 @@ def assessment_xml(exam: Exam) -> str:
             selection = ET.SubElement(ET.SubElement(group, "selection_ordering"), "selection")
             ET.SubElement(selection, "selection_number").text = "1"
             ET.SubElement(ET.SubElement(selection, "selection_extension"),
-                          "points_per_item").text = decimal_text(points)
+                          "points_per_item").text = points_text(points)
             for variant in variants:
                 group.append(_item(variant, exercise, variant.questions[slot - 1], slot))
     ET.indent(xml_tree_safe(root))
@@ -110,8 +131,9 @@ def assessment_xml(exam: Exam) -> str:
         "<questestinterop>", f'<questestinterop xmlns="{QTI_NS}">', 1) + "\n"
 
 
-def manifest_xml(exam: Exam) -> str:
-    root = ET.Element("manifest", identifier=f"symbackprop-{exam.seed}-manifest", xmlns=CP_NS)
+def manifest_xml(exam: Exam, ident: str | None = None) -> str:
+    root = ET.Element("manifest", identifier=f"{ident or exam_identifier(exam)}-manifest",
+                      xmlns=CP_NS)
     metadata = ET.SubElement(root, "metadata")
     ET.SubElement(metadata, "schema").text = "IMS Content"
     ET.SubElement(metadata, "schemaversion").text = "1.1.3"
@@ -127,8 +149,10 @@ def manifest_xml(exam: Exam) -> str:
 def qti_zip(exam: Exam) -> bytes:
     """The package's bytes: the manifest and the assessment, the same for the same exam."""
     buffer = io.BytesIO()
+    ident = exam_identifier(exam)
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("imsmanifest.xml", manifest_xml(exam)), (ASSESSMENT, assessment_xml(exam))):
+        for name, text in (("imsmanifest.xml", manifest_xml(exam, ident)),
+                           (ASSESSMENT, assessment_xml(exam, ident))):
             info = zipfile.ZipInfo(name, STAMP)
             info.compress_type = zipfile.ZIP_DEFLATED
             z.writestr(info, text.encode("utf-8"))

@@ -173,15 +173,16 @@ def chain_steps(sol, top: str, bottom: str, places: int) -> list[str]:
     return [f"{head} = {symbolic}", f"= {numeric}", f"{eq} {result}"]
 
 
-def prompt(question, solution=None) -> str:
+def prompt(question, solution=None, lms: bool = False) -> str:
     """The question as asked: its prompt (``{{ask}}`` the asked quantity in math), or
     "Compute KEY." by default, and, for a number to write, the precision wanted and the
-    tolerance accepted (:mod:`.precision`)."""
+    tolerance accepted (:mod:`.precision`; in Moodle and Canvas, ``lms``, with a decimal
+    point asked for)."""
     asked = rf"\({ask_tex(question.ask.key, solution)}\)" if solution is not None else question.ask.key
     text = question.ask.prompt.replace("{{ask}}", asked) if question.ask.prompt else f"Compute {asked}."
     if question.choices is not None:
         return f"{text} Choose one."
-    return f"{text} {precision_text(question.decimals)}"
+    return f"{text} {precision_text(question.decimals, lms)}"
 
 
 _PARAGRAPH = re.compile(r"\n\s*\n")

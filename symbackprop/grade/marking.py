@@ -10,6 +10,15 @@ decimals than the question asks is read with zeros for the missing ones (``0.59`
 four-decimal question is 0.5900), so a coarse number is not correct merely because it
 was written coarsely.
 
+**Full points follow the acceptance rule of every exam answer**
+(:func:`symbackprop.exam.precision.accepts`, the rule Moodle and Canvas apply to the
+exported questions): an answer within the stated tolerance of the answer as the question
+states it is ``correct`` or ``rounding``, whatever number of digits the student wrote;
+one outside it never is. Beyond the band the judge's finer judgement stays, for partial
+credit only: an error carried forward is ``carried``, and so is a number that follows
+from intermediates rounded early but lands outside the stated tolerance; a wrong number
+keeps the mistake the judge names.
+
 Points (docs/grading.md): ``correct`` and ``rounding`` earn the question's points,
 ``carried`` the ``carried`` share of them (0.5 by default), ``wrong``, ``invalid`` and
 ``missing`` nothing. Every student of the responses gets a :class:`StudentGrade`, with a
@@ -26,6 +35,7 @@ from decimal import Decimal, localcontext
 
 from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
+from ..exam.precision import accepts, decimal_text, stated, tolerance_text
 from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
 from ..workers import worker_pool
@@ -330,6 +340,23 @@ def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Deci
     return StudentGrade(student, variants, marks, person, max_points)
 
 
+def by_the_rule(mark: Mark, verdict: Verdict) -> tuple[str, str]:
+    """The status and note of a judged answer under the acceptance rule: full points
+    exactly when the number written is within the stated tolerance of the stated
+    answer (module docstring); the judge's verdict otherwise explains the number."""
+    q = mark.question
+    inside = accepts(mark.value, verdict.expected, q.decimals)
+    status = str(verdict.status)
+    if inside and not verdict.accepted:
+        r = decimal_text(stated(verdict.expected, q.decimals), q.decimals)
+        return "rounding", f"within {tolerance_text(q.decimals)} of {r}, the answer as stated"
+    if not inside and verdict.accepted:
+        r = decimal_text(stated(verdict.expected, q.decimals), q.decimals)
+        return "carried", (f"outside {tolerance_text(q.decimals)} of {r}, the answer as "
+                           f"stated; {verdict.note}")
+    return status, verdict.note
+
+
 def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Decimal,
                   only: set[int] | None = None) -> list[Mark]:
     """The marks of one variant's questions (those in ``only``, if given), judged
@@ -366,8 +393,8 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
         verdicts = judge(variant.solution, claims, band)
         for (mark, how), verdict in zip(judged.values(), verdicts, strict=True):
             mark.verdict = verdict
-            mark.status = verdict.status
-            mark.note = "; ".join(filter(None, [how, verdict.note]))
+            mark.status, note = by_the_rule(mark, verdict)
+            mark.note = "; ".join(filter(None, [how, note]))
     for mark in marks:
         mark.points = points_for(mark.status, mark.max_points, carried)
     return marks
