@@ -744,3 +744,27 @@ def test_one_student_is_one_student(exam_dir, key, tmp_path, capsys):
     assert "graded 1 student: mean" in capsys.readouterr().err
     assert "1 student graded from" in (out / "report.md").read_text(encoding="utf-8")
     assert "1 students" not in (out / "report.md").read_text(encoding="utf-8")
+
+
+def test_the_answers_moodle_would_score_otherwise_are_listed_with_their_cause(graded):
+    """Moodle gives no carried credit and reads 0,2972 as 2972: every carried mark, every
+    decimal comma and every number written for a choice question that is no choice but
+    within the tolerance of the right one is listed, with its cause, and nothing else."""
+    report = graded[0]
+    listed = {(d["student"], d["question"]): d["cause"]
+              for d in report["lms_differences"]["answers"]}
+    expected = {}
+    for s in report["students"]:
+        for a in s["answers"]:
+            if a["status"] == "carried":
+                expected[s["student"], a["question"]] = "carried credit"
+            elif a["status"] == "rounding" and a["ask"].endswith("_new"):  # a choice
+                expected[s["student"], a["question"]] = "not one of the choices"
+            elif a.get("points") and "," in str(a.get("written", "")):
+                expected[s["student"], a["question"]] = "decimal comma"
+    commas = {(name, 1) for name, (plant, *_rest) in graded[3].items() if plant == "comma"}
+    expected.update(dict.fromkeys(commas, "decimal comma"))
+    assert listed == expected
+    assert set(listed.values()) == {"carried credit", "decimal comma", "not one of the choices"}
+    counts = report["lms_differences"]["counts"]
+    assert counts["decimal comma"]["moodle"] == len(commas)

@@ -73,7 +73,7 @@ def _progress(done: int, total: int) -> None:
 
 def run(args) -> int:
     from ..grade import grade
-    from ..grade.document import report_files
+    from ..grade.document import left_out, report_files
     from ..grade.gradebook import gradebook_csv, gradebook_json, moodle_grades_csv
     from ..render.pdf import tex_available
 
@@ -90,6 +90,8 @@ def run(args) -> int:
         sys.stderr.write("note: no TeX (latexmk, pdflatex): the class report is written "
                          "as Markdown only\n")
     files.update(report_files(book, pdf=pdf))
+    if note := left_out():
+        sys.stderr.write(note + "\n")
     if args.sheets:
         if not pdf:
             raise UnsupportedError("--sheets needs TeX (latexmk and pdflatex)")

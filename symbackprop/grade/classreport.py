@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .gradebook import points_text, question_count
+from .lms import WHY, difference_counts, differences
 from .marking import STATUSES, Gradebook, Mark
 
 TOP_MISTAKES = 12
@@ -199,6 +200,13 @@ def invalid_rows(book: Gradebook) -> list[tuple[str, str, str]]:
     return rows
 
 
+def lms_data(book: Gradebook) -> dict:
+    """The answers Moodle or Canvas would score otherwise, with the count per cause."""
+    found = differences(book)
+    return {"answers": found, "why": WHY,
+            "counts": [(c, n["moodle"], n["canvas"]) for c, n in difference_counts(found).items()]}
+
+
 def report_data(book: Gradebook) -> dict:
     """Everything the report shows, as plain values (the templates format them)."""
     n = len(book.students)
@@ -217,6 +225,7 @@ def report_data(book: Gradebook) -> dict:
         "carried": carried_origins(book),
         "suspicious": suspicious(book),
         "invalid": invalid_rows(book),
+        "lms": lms_data(book),
         "notes": list(book.roster.notes),
         "points": [s.points for s in book.students],
     }

@@ -19,6 +19,19 @@ BANDS = (("correct", ("correct", "rounding"), "#007828"),
          ("missing", ("missing",), "#9a9a9a"))
 
 
+#: The charts the report draws (PNG for Markdown, PDF for LaTeX).
+FIGURES = ("scores.png", "questions.png")
+
+
+def figures_available() -> bool:
+    """Whether matplotlib can be imported (the ``plot`` extra), so the charts can be drawn."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _figure(width: float, height: float):
     require_matplotlib("the class report")
     from matplotlib.backends.backend_agg import FigureCanvasAgg

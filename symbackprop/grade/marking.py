@@ -40,6 +40,7 @@ from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
 from ..workers import worker_pool
 from .key import ExamKey, KeyQuestion, KeyVariant
+from .lms import differences_json
 from .responses import Response, Roster
 
 STATUSES = ("correct", "rounding", "carried", "wrong", "invalid", "missing")
@@ -136,7 +137,8 @@ class Gradebook:
         return max((s.max_points for s in self.students), default=Decimal(0))
 
     def to_json(self) -> dict:
-        return {"students": [s.to_json() for s in self.students], "summary": self.summary()}
+        return {"students": [s.to_json() for s in self.students], "summary": self.summary(),
+                "lms_differences": differences_json(self)}
 
 
 def _json_number(d: Decimal):
