@@ -40,7 +40,9 @@ def register(sub):
                    help="share of the points for an error carried forward (default "
                         f"{DEFAULT_CARRIED})")
     p.add_argument("--band", default=str(DEFAULT_BAND), metavar="UNITS",
-                   help=f"rounding band in units of the last digit written (default {DEFAULT_BAND})")
+                   help=f"the judge's rounding band in units of the last digit written "
+                        f"(default {DEFAULT_BAND}), for explaining answers beyond the stated "
+                        "tolerance; full points always follow the tolerance the question states")
     p.add_argument("--sheets", action="store_true",
                    help="also write each student's marked sheet (sheet-NAME.pdf) and all of "
                         "them in one PDF for printing (sheets.pdf)")
