@@ -160,10 +160,11 @@ def carried_origins(book: Gradebook) -> list[Finding]:
 
 def suspicious(book: Gradebook, minimum: int = SUSPICIOUS_FROM) -> list[Finding]:
     """Wrong numbers that several papers share although their variants differ, and wrong
-    numbers that are the right answer of another variant. A wrong number that a known
-    mistake explains on the student's own variant (the judge names it, or it is the
+    numbers that are the right answer of another variant. A shared wrong number that a
+    known mistake explains on the student's own variant (the judge names it, or it is the
     value of a distractor's mistake) is no evidence of copying: it is counted among the
-    common mistakes instead."""
+    common mistakes instead. (Another variant's right answer stays suspicious even so:
+    that match is the more specific one.)"""
     from ..exam.model import shown
 
     answers: dict[tuple[int, str], set[str]] = defaultdict(set)  # the right answers by slot
@@ -177,10 +178,9 @@ def suspicious(book: Gradebook, minimum: int = SUSPICIOUS_FROM) -> list[Finding]
         for m in s.slots:
             if m.status not in ("wrong", "carried") or m.value is None:
                 continue
-            if m.status == "wrong" and mistake_of(m) is not None:
-                continue  # a known mistake's value for this variant
             value = format(m.value, "f")
-            same[m.slot, value].append((s.student, m.variant))
+            if not (m.status == "wrong" and mistake_of(m) is not None):
+                same[m.slot, value].append((s.student, m.variant))
             others = answers.get((m.slot, value), set()) - {m.variant}
             if others and m.status == "wrong":
                 out.append(Finding(f"q{m.slot} = {value}", [s.student], Counter({m.slot: 1}),

@@ -125,7 +125,7 @@ WHY = {
                       "the points); Moodle and Canvas give 0",
     "Unicode minus": "Moodle reads no number from a minus sign other than '-' (0 points); "
                      "Canvas reads it as 0",
-    "decimal comma": "Moodle and Canvas in English take ',' for a thousands separator: "
+    "decimal comma": "Moodle and Canvas in English take the comma for a thousands separator: "
                      "0,9608 is 9608",
     "not one of the choices": "in Moodle and Canvas a student clicks one of the choices; grade "
                               "accepts a number written within the tolerance of the right one",
