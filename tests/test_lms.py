@@ -111,8 +111,8 @@ def exam(tmp_path_factory) -> Path:
     return make_exam_dir(tmp_path_factory.mktemp("every-family"))
 
 
-def make_exam_dir(out: Path) -> Path:
-    status, _, err = run("exam", *FAMILIES, "--variants", 2, "--seed", 5, "-o", out,
+def make_exam_dir(out: Path, variants: int = 2) -> Path:
+    status, _, err = run("exam", *FAMILIES, "--variants", variants, "--seed", 5, "-o", out,
                          "--format", "key,moodle,cloze,qti")
     assert status == 0, err
     return out
@@ -353,14 +353,15 @@ def test_the_report_names_each_cause_with_its_count(graded):
         k: v.rstrip("0").rstrip(".") if "." in v else v for k, v in points.items()}
 
 
-if __name__ == "__main__":  # the table of verdict agreement: python tests/test_lms.py
+if __name__ == "__main__":  # the table of agreement: python tests/test_lms.py [VARIANTS]
+    import sys
     import tempfile
 
     class _Factory:
         def mktemp(self, name):
             return Path(tempfile.mkdtemp(prefix=name))
 
-    e = make_exam_dir(_Factory().mktemp("exam"))
+    e = make_exam_dir(_Factory().mktemp("exam"), int(sys.argv[1]) if sys.argv[1:] else 2)
     g = grade_every_form(e, json.loads((e / "key.json").read_text()), _Factory())
     t = agreement(g, read_moodle(e), read_canvas(e))
     print("| form | answers | Moodle = Canvas = grade | Moodle differs | Canvas differs |"
