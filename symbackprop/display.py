@@ -228,6 +228,66 @@ class Display:
             return True
         return bool(ok)
 
+    def fit_formulas(self, lines: Sequence[tuple[str, sp.Expr]], values: dict,
+                     places: dict, fixed=(), constants: dict | None = None
+                     ) -> tuple[dict, set[str]]:
+        """Digits for the named quantities of several lines ``target = formula`` that
+        read each other's results (an optimizer's m, then m_hat from m, ...), so that
+        each line with its operands as shown gives its result as shown within one unit.
+
+        ``values``: every quantity by name; ``places``: the decimals each starts with;
+        ``fixed``: names never widened (a given number); ``constants``: names whose exact
+        value a line uses as it is (settings such as beta1). A quantity gets one number of
+        decimals for every line that shows it; an operand is widened (by up to
+        ``more_places``) where a line needs it. Returns the decimals and the targets of
+        the lines that still do not hold (written with ≈). Nothing is recorded: a caller
+        tells the rounding note by the :class:`Line` records of its equations."""
+        constants = constants or {}
+        places = dict(places)
+        limit = {n: p + self.more_places for n, p in places.items()}
+
+        def error(target: str, expr: sp.Expr, ps: dict) -> Decimal | None:
+            result = _plain(self.text(values[target], ps[target]))
+            env = {}
+            for sym in expr.free_symbols:
+                if sym.name in constants:
+                    env[sym] = sp.Float(str(to_decimal(constants[sym.name], 40)), 40)
+                    continue
+                shown = _plain(self.text(values[sym.name], ps[sym.name]))
+                if shown is None:
+                    return None
+                env[sym] = sp.Float(str(shown), 40)
+            if result is None:
+                return None
+            try:
+                got = sp.N(expr.xreplace(env), 30)
+                return abs(to_decimal(got) - result) - _unit(self.text(values[target],
+                                                                       ps[target]))
+            except (ArithmeticError, TypeError, ValueError):
+                return None
+
+        for _ in range(len(lines) * self.more_places + 1):
+            failing = [(t, e) for t, e in lines if (err := error(t, e, places)) is not None
+                       and err > 0]
+            best = None
+            for target, expr in failing:  # the first line that more digits can mend
+                for sym in sorted(expr.free_symbols, key=str):
+                    n = sym.name
+                    if n in constants or n in fixed or places[n] >= limit[n] \
+                            or _exact(values[n], places[n]):
+                        continue
+                    trial = {**places, n: places[n] + 1}
+                    e = error(target, expr, trial)
+                    if e is not None and (best is None or e < best[0]):
+                        best = (e, trial)
+                if best is not None:
+                    break
+            if best is None:
+                break
+            places = best[1]
+        bad = {t for t, e in lines if (err := error(t, e, places)) is not None and err > 0}
+        return places, bad
+
     # ------------------------------------------------------------------ the note
 
     def widened_to(self) -> int:

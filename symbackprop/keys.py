@@ -24,6 +24,10 @@ _NEW_SUFFIX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*?)_new((?:\[\d+\])*)$")
 _NEW_AFTER_INDEX = re.compile(r"^([A-Za-z][A-Za-z0-9_]*(?:\[\d+\])+)_new$")
 _AT_STEP = re.compile(rf"\s*({_NAME})\s*@\s*(\d+)\s*\Z")
 _STATE = re.compile(rf"^(m|v|b)_({_NAME})$")
+#: ``KEY@s2``: the quantity of sample 2 of a mini-batch (``@`` then ``s``: never a step).
+_AT_SAMPLE = re.compile(r"\A(.*?)\s*@\s*s(\d+)\s*\Z", re.S)
+#: ``dh3/dw|h2``: the derivative with ``h2`` held fixed (paths through it left out).
+_HELD = re.compile(rf"\A(.*?)\s*\|\s*({_NAME}(?:\s*,\s*{_NAME})*)\s*\Z", re.S)
 MAX_STEP = 10_000
 
 
@@ -39,6 +43,12 @@ class Kind(StrEnum):
     AFTER = "after"
     DERIVATIVE = "derivative"
     STATE = "state"  # an optimizer's state after the first step: m_w1, v_w1, b_w1
+    #: d top / d wrt with the nodes ``held`` fixed: the paths through them left out
+    #: (``dh3/dw|h2``, the immediate partial of h3's own equation in an RNN)
+    PARTIAL = "partial"
+    #: a value or a derivative of one sample of a mini-batch (``y@s1``, ``dE/dy@s1``);
+    #: ``wrt`` None for a value
+    SAMPLE = "sample"
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class Key:
     wrt: str | None = None
     step: int | None = None
     slot: str | None = None
+    held: tuple[str, ...] = ()
+    sample: int | None = None
 
     def __post_init__(self):
         # A plain word is accepted and stored as its Kind, so that equal keys hash alike.
@@ -59,6 +71,11 @@ class Key:
             object.__setattr__(self, "kind", Kind(self.kind))
 
     def __str__(self) -> str:
+        if self.kind == Kind.SAMPLE:
+            inner = (f"d{self.name}/d{self.wrt}" if self.wrt is not None else self.name)
+            return inner + (f"|{','.join(self.held)}" if self.held else "") + f"@s{self.sample}"
+        if self.kind == Kind.PARTIAL:
+            return f"d{self.name}/d{self.wrt}|{','.join(self.held)}"
         if self.kind == Kind.DERIVATIVE:
             return f"d{self.name}/d{self.wrt}"
         if self.kind == Kind.STATE:
@@ -77,6 +94,30 @@ def parse_key(text: str, names) -> Key:
     ``names`` decides the ambiguous cases: a node literally called ``x_new`` is a value.
     """
     names = set(names)
+    m = _AT_SAMPLE.match(text)
+    if m:
+        s = int(m.group(2))
+        if s < 1 or s > MAX_STEP:
+            raise ClaimError(f"'{text.strip()}': samples are counted from 1")
+        inner = parse_key(m.group(1), names)
+        if inner.kind not in (Kind.VALUE, Kind.DERIVATIVE, Kind.PARTIAL):
+            raise ClaimError(f"'{text.strip()}': a sample has values and derivatives"
+                             " (y@s1, dE/dy@s1), not updates or optimizer state")
+        return Key(Kind.SAMPLE, inner.name, inner.wrt, held=inner.held, sample=s)
+    m = _HELD.match(text)
+    if m:
+        inner = parse_key(m.group(1), names)
+        if inner.kind != Kind.DERIVATIVE:
+            raise ClaimError(f"'{text.strip()}': only a derivative holds names fixed"
+                             " (dh3/dw|h2)")
+        held = tuple(sorted({h.strip() for h in m.group(2).split(",")}))
+        for h in held:
+            if h not in names:
+                raise ClaimError(f"'{h}' names nothing in the problem{did_you_mean(h, names)}")
+            if h in (inner.name, inner.wrt):
+                raise ClaimError(f"'{text.strip()}': {h} cannot be held fixed in a"
+                                 " derivative of its own")
+        return Key(Kind.PARTIAL, inner.name, inner.wrt, held=held)
     m = _DERIVATIVE.match(text)
     if m and not _PLAIN.match(text):
         top, bottom = m.group(1), m.group(2)
@@ -124,6 +165,9 @@ class Part(StrEnum):
     LOCAL = "local"  # the local derivative on one edge
     STATE = "state"  # an optimizer's state after the first step (other: m, v or b)
     STEP = "step"  # a value after step k >= 2 of the optimizer (other: k)
+    #: a quantity not recomputed from a sheet's numbers (name: its claim key): one
+    #: sample's value or derivative, a derivative with names held fixed
+    EXACT = "exact"
 
 
 class Quantity(NamedTuple):
@@ -137,6 +181,8 @@ class Quantity(NamedTuple):
 
 def quantity(key: Key) -> Quantity:
     """The quantity a claim key names."""
+    if key.kind in (Kind.SAMPLE, Kind.PARTIAL):
+        return Quantity(Part.EXACT, str(key))
     if key.kind == Kind.DERIVATIVE:
         return Quantity(Part.DERIV, key.name, key.wrt)
     if key.kind == Kind.STATE:

@@ -262,12 +262,32 @@ def _load(raw, *, name, source, stage_gates):
     optimizer = read_optimizer(raw.get("optimizer"), rate, to_rational)
     if optimizer is not None:
         rate = optimizer.learning_rate
+        _check_state_names(graph, optimizer)
     if isinstance(network, LayerStack):  # the batch is in the graph: one node per sample
         return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
                        layers=network, data=samples, raw=raw, optimizer=optimizer)
     return Problem(name=name, source=source, title=title, graph=graph, learning_rate=rate,
                    network=network, data=samples, raw=raw, optimizer=optimizer,
                    batch=_read_batch(raw, samples))
+
+
+#: What each optimizer state's key names, for the error below.
+_STATE_WORDS = {"m": "Adam's first moment", "v": "the second moment", "b": "the momentum buffer"}
+
+
+def _check_state_names(graph, optimizer) -> None:
+    """A name of the problem that is an optimizer state's key (``b_w`` beside a
+    parameter ``w`` under momentum) would hide that state from verify and the exams:
+    refused, as docs/claim-keys.md says."""
+    for slot in optimizer.state_names:
+        for p in graph.parameters:
+            key = f"{slot}_{p}"
+            if key in graph:
+                section = "graph" if graph.is_node(key) else (
+                    "parameters" if key in graph.parameters else "inputs")
+                raise ProblemError(
+                    f"is the key of {_STATE_WORDS[slot]} of {p} under the {optimizer.name}"
+                    " optimizer; rename it").at(section=section, field=key)
 
 
 def _read_batch(raw: dict, samples: dict | None):

@@ -73,6 +73,10 @@ class Line:
     symbol: str  # its LaTeX, with {p} for the parameter's name
     symbolic: str  # the rule in symbols, {p} for the parameter's name
     numeric: str  # the rule with {name} fields for the numbers
+    #: the same line as a SymPy expression in the terms' and settings' names (``m_old``,
+    #: ``g``, ``beta1``, ``t``): the display checks that each line, with its numbers as
+    #: shown, gives its result as shown; a test checks it against :func:`step`
+    formula: sp.Expr = sp.S.Zero
 
 
 @dataclass(frozen=True)
@@ -146,46 +150,58 @@ def step(optimizer: Optimizer, w, grad, state: dict, t: int) -> Step:
 
 # ------------------------------------------------------------------ the rules as written
 
+_t, _g, _grad, _w_old = sp.symbols("t g grad w_old")
+_m_old, _v_old, _b_old, _m, _v, _b, _d, _m_hat, _v_hat = sp.symbols(
+    "m_old v_old b_old m v b d m_hat v_hat")
+_lr, _beta1, _beta2, _eps, _mu, _alpha, _wd = sp.symbols(
+    "learning_rate beta1 beta2 eps momentum alpha weight_decay")
+
 RULES: dict[str, Rule] = {
     "sgd": Rule(
         "sgd", (), ("learning_rate", "weight_decay"),
-        (Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, g", r"{w_old} - {learning_rate} \cdot {g}"),),
+        (Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, g", r"{w_old} - {learning_rate} \cdot {g}",
+              _w_old - _lr * _g),),
         "plain gradient descent, as torch.optim.SGD without momentum"),
     "momentum": Rule(
         "momentum", ("b",), ("learning_rate", "momentum", "weight_decay"),
-        (Line("b", r"b_{{p}}", r"\mu\, b_{{p}} + g", r"{momentum} \cdot {b_old} + {g}"),
-         Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, b_{{p}}", r"{w_old} - {learning_rate} \cdot {b}")),
+        (Line("b", r"b_{{p}}", r"\mu\, b_{{p}} + g", r"{momentum} \cdot {b_old} + {g}", _mu * _b_old + _g),
+         Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, b_{{p}}", r"{w_old} - {learning_rate} \cdot {b}", _w_old - _lr * _b)),
         "torch.optim.SGD with momentum and no dampening: the buffer (momentum times the"
         " buffer, plus the gradient) starts at zero, so after the first step it is the"
         " gradient itself"),
     "nesterov": Rule(
         "nesterov", ("b",), ("learning_rate", "momentum", "weight_decay"),
-        (Line("b", r"b_{{p}}", r"\mu\, b_{{p}} + g", r"{momentum} \cdot {b_old} + {g}"),
-         Line("d", r"d_{{p}}", r"g + \mu\, b_{{p}}", r"{g} + {momentum} \cdot {b}"),
-         Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, d_{{p}}", r"{w_old} - {learning_rate} \cdot {d}")),
+        (Line("b", r"b_{{p}}", r"\mu\, b_{{p}} + g", r"{momentum} \cdot {b_old} + {g}", _mu * _b_old + _g),
+         Line("d", r"d_{{p}}", r"g + \mu\, b_{{p}}", r"{g} + {momentum} \cdot {b}", _g + _mu * _b),
+         Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, d_{{p}}", r"{w_old} - {learning_rate} \cdot {d}", _w_old - _lr * _d)),
         "torch.optim.SGD with nesterov=True: the buffer (momentum times the buffer, plus"
         " the gradient) starts at zero, and the step goes along the gradient plus momentum"
         " times the buffer"),
     "rmsprop": Rule(
         "rmsprop", ("v",), ("learning_rate", "alpha", "eps", "weight_decay"),
         (Line("v", r"v_{{p}}", r"\alpha\, v_{{p}} + (1 - \alpha)\, g^2",
-              r"{alpha} \cdot {v_old} + (1 - {alpha}) \cdot {g}^2"),
+              r"{alpha} \cdot {v_old} + (1 - {alpha}) \cdot {g}^2",
+              _alpha * _v_old + (1 - _alpha) * _g**2),
          Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, \frac{g}{\sqrt{v_{{p}}} + \epsilon}",
-              r"{w_old} - {learning_rate} \cdot \frac{{g}}{\sqrt{{v}} + {eps}}")),
+              r"{w_old} - {learning_rate} \cdot \frac{{g}}{\sqrt{{v}} + {eps}}",
+              _w_old - _lr * _g / (sp.sqrt(_v) + _eps))),
         "torch.optim.RMSprop (not centered, no momentum): v starts at zero and eps is added"
         " after the square root"),
     "adam": Rule(
         "adam", ("m", "v"), ("learning_rate", "beta1", "beta2", "eps", "weight_decay"),
         (Line("m", r"m_{{p}}", r"\beta_1 m_{{p}} + (1 - \beta_1)\, g",
-              r"{beta1} \cdot {m_old} + (1 - {beta1}) \cdot {g}"),
+              r"{beta1} \cdot {m_old} + (1 - {beta1}) \cdot {g}",
+              _beta1 * _m_old + (1 - _beta1) * _g),
          Line("v", r"v_{{p}}", r"\beta_2 v_{{p}} + (1 - \beta_2)\, g^2",
-              r"{beta2} \cdot {v_old} + (1 - {beta2}) \cdot {g}^2"),
+              r"{beta2} \cdot {v_old} + (1 - {beta2}) \cdot {g}^2",
+              _beta2 * _v_old + (1 - _beta2) * _g**2),
          Line("m_hat", r"\hat{m}_{{p}}", r"\frac{m_{{p}}}{1 - \beta_1^{t}}",
-              r"\frac{{m}}{1 - {beta1}^{{t}}}"),
+              r"\frac{{m}}{1 - {beta1}^{{t}}}", _m / (1 - _beta1**_t)),
          Line("v_hat", r"\hat{v}_{{p}}", r"\frac{v_{{p}}}{1 - \beta_2^{t}}",
-              r"\frac{{v}}{1 - {beta2}^{{t}}}"),
+              r"\frac{{v}}{1 - {beta2}^{{t}}}", _v / (1 - _beta2**_t)),
          Line("w", r"{p}^{\text{new}}", r"{p} - \eta\, \frac{\hat{m}_{{p}}}{\sqrt{\hat{v}_{{p}}} + \epsilon}",
-              r"{w_old} - {learning_rate} \cdot \frac{{m_hat}}{\sqrt{{v_hat}} + {eps}}")),
+              r"{w_old} - {learning_rate} \cdot \frac{{m_hat}}{\sqrt{{v_hat}} + {eps}}",
+              _w_old - _lr * _m_hat / (sp.sqrt(_v_hat) + _eps))),
         "torch.optim.Adam: both moments start at zero and are bias-corrected (divided by"
         " one minus their beta to the power of the step); eps is added after the square"
         " root of the corrected second moment; weight decay, if any, is added to the"
@@ -193,8 +209,10 @@ RULES: dict[str, Rule] = {
 }
 
 #: The line of the gradient with weight decay, written before a rule's own lines.
-DECAY = Line("g", "g", r"\frac{\partial E}{\partial {p}} + \lambda\, {p}",
-             r"{grad} + {weight_decay} \cdot {w_old}")
+DECAY = Line("g", "g", r"\frac{\partial E}{\partial {p}}"
+             r" + \underbrace{\lambda\, {p}}_{\text{weight decay}}",
+             r"{grad} + \underbrace{{weight_decay} \cdot {w_old}}_{\text{weight decay}}",
+             _grad + _wd * _w_old)
 
 #: The settings' symbols in the handout.
 SETTING_SYMBOLS = {"learning_rate": r"\eta", "beta1": r"\beta_1", "beta2": r"\beta_2",

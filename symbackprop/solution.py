@@ -118,6 +118,53 @@ class Solution:
                 self._sweeps[top] = adjoints(self.derivation, top, self.evaluation.locals, zero)
         return self._sweeps[top][bottom]
 
+    def held_derivative(self, top: str, bottom: str, held=()) -> sp.Expr:
+        """d top / d bottom with the nodes ``held`` fixed: the sum over the paths from
+        ``bottom`` up to ``top`` that pass through none of them (docs/claim-keys.md).
+        With h3 = tanh(w h2 + u x3), ``held_derivative("h3", "w", ["h2"])`` is the
+        immediate partial h2 (1 - h3^2); without ``held`` it is :meth:`derivative`."""
+        self._check_names(top, bottom, *held)
+        if top == bottom:
+            return self.values[top] * 0 + 1
+        held = set(held) - {top, bottom}
+        samples = self.samples or [self.evaluation]
+        zero = self.values[top] * 0
+        inside = self.derivation.between(top, bottom) - held
+        total = zero
+        for evaluation in samples:
+            memo = {top: zero + 1}
+            for name in self.derivation.order(top)[1:] + list(self.graph.leaves):
+                if name in inside and name not in memo:
+                    memo[name] = sum((memo[e.upper] * evaluation.locals[e.upper, e.lower]
+                                      for e in self.derivation.uses(name) if e.upper in memo),
+                                     zero)
+            total += memo.get(bottom, zero)
+        return total / len(samples)
+
+    def local_key(self, upper: str, lower: str) -> Key:
+        """The claim key of the local derivative on the edge ``lower -> upper``:
+        ``dupper/dlower`` when the edge is the only path between them, else the same
+        with ``upper``'s other inputs that depend on ``lower`` held fixed
+        (``dh3/dw|h2``): the immediate partial, not the total derivative."""
+        if self.derivation.count_paths(upper, lower) <= 1:
+            return Key(Kind.DERIVATIVE, upper, lower)
+        held = tuple(sorted(i for i in self.graph.node(upper).inputs
+                            if i != lower and lower in self.graph.upstream(i)))
+        return Key(Kind.PARTIAL, upper, lower, held=held)
+
+    def _sample_value(self, key: Key):
+        """A value or derivative of one sample of the mini-batch (``y@s1``)."""
+        if not self.samples:
+            raise ClaimError(f"'{key}' names a sample of a mini-batch; this problem is "
+                             "solved on one sample (batch = \"all\" in the problem file"
+                             " solves a mini-batch)")
+        if key.sample > len(self.samples):
+            raise ClaimError(f"'{key}': the mini-batch has {len(self.samples)} samples")
+        one = self.sample_solution(key.sample - 1)
+        if key.wrt is None:
+            return one.values[key.name]
+        return one.held_derivative(key.name, key.wrt, key.held)
+
     def chain(self, bottom: str, top: str | None = None, limit: int = 10_000) -> Chain:
         """The chain d top / d bottom (top: the output), path by path, with local values."""
         top = top or self.output
@@ -146,6 +193,12 @@ class Solution:
         """The exact value a claim key names: a number, or nested lists for an array."""
         if isinstance(key, str):
             key = parse_key(key, self.key_names)
+        if key.kind in (Kind.PARTIAL, Kind.SAMPLE):
+            for n in (key.name, key.wrt, *key.held):
+                if n is not None and n in self.graph.groups:
+                    raise ClaimError(f"'{key}': name one element of {n}, such as "
+                                     f"{self.graph.groups[n].names()[0]}")
+            return self.value_of(key)
         if key.kind == Kind.DERIVATIVE:
             top_group = self.graph.groups.get(key.name)
             bottom_group = self.graph.groups.get(key.wrt)
@@ -161,6 +214,10 @@ class Solution:
         """The exact value of a key that names one scalar (not a derivative)."""
         if key.kind == Kind.DERIVATIVE:
             return self.derivative(key.name, key.wrt)
+        if key.kind == Kind.PARTIAL:
+            return self.held_derivative(key.name, key.wrt, key.held)
+        if key.kind == Kind.SAMPLE:
+            return self._sample_value(key)
         if key.kind == Kind.VALUE:
             return self.values[key.name]
         if key.kind == Kind.STATE:

@@ -22,6 +22,7 @@ from ..render.environment import environment as render_environment
 from ..render.environment import escape_tex
 from ..render.optimizer import parameter_equations
 from ..render.printer import derivatives_in_math, key_tex, latex, latex_name, partial
+from ..stepping import batch_inputs
 from .exercise import PLACEHOLDER
 from .factors import displayed_terms
 from .model import shown
@@ -63,11 +64,21 @@ def statement(variant, exercise) -> str:
 def default_statement(variant) -> str:
     """What a file without a statement shows: the equations and every given value."""
     graph = variant.problem.graph
+    samples = batch_inputs(variant.problem)
     given = [n for n in graph.groups if graph.is_leaf(graph.groups[n].names()[0])]
     given += [n for n in graph.leaves if graph.group_of(n) is None]
+    if samples:  # the samples' inputs are the batch's, not one sample's
+        given = [n for n in given if n not in samples[0]]
     values = ", ".join(rf"\({name_tex(n)} = {{{{{n}}}}}\)" for n in given)
     rate = r" and the learning rate \(\eta = {{eta}}\)" if variant.problem.learning_rate else ""
-    return f"Consider the computational graph\n{{{{equations}}}}\nwith {values}{rate}."
+    text = f"Consider the computational graph\n{{{{equations}}}}\nwith {values}{rate}."
+    if samples:
+        names = [n for n in samples[0] if graph.group_of(n) is None]
+        rows = "; ".join(", ".join(f"{name_tex(n)}^{{({i})}} = {num(one[n], 6)}" for n in names)
+                         for i, one in enumerate(samples, 1))
+        text += (f" The loss \\({name_tex(graph.output)}\\) is the mean of the losses of a"
+                 f" mini-batch of {len(samples)} samples: \\({rows}\\).")
+    return text
 
 
 def placeholder(variant, word: str) -> str:
@@ -105,6 +116,8 @@ def worked_steps(variant, question) -> list[str]:
     sol = variant.solution
     parsed = parse_key(question.ask.key, sol.key_names)
     d = question.decimals
+    if sol.samples:
+        return batch_steps(sol, parsed, d)
     if parsed.kind == Kind.DERIVATIVE:
         return chain_steps(sol, parsed.name, parsed.wrt, d)
     if parsed.kind == Kind.STATE or (parsed.kind == Kind.AFTER and parsed.name in
@@ -126,6 +139,77 @@ def worked_steps(variant, question) -> list[str]:
     return forward_steps(sol, parsed.name, d, sol.values)
 
 
+def batch_steps(sol, key, places: int) -> list[str]:
+    """A question on a mini-batch as the handout works it: each sample's derivation
+    (its forward pass or its chain, marked with the sample's index), then the mean of
+    the samples' numbers, never a product of means (docs/optimizers.md); an update
+    then steps with that mean gradient."""
+    if key.kind == Kind.SAMPLE:
+        one = sol.sample_solution(key.sample - 1)
+        if key.wrt is None:
+            return forward_steps(one, key.name, places, one.values, mark=f"({key.sample})")
+        return chain_steps(one, key.name, key.wrt, places, mark=f"({key.sample})")
+    if key.kind == Kind.DERIVATIVE or key.kind == Kind.VALUE:
+        return _per_sample_then_mean(sol, key.name, key.wrt, places)
+    if key.kind == Kind.AFTER and key.name in sol.graph.parameters and key.step is None:
+        p = key.name
+        lines = _per_sample_then_mean(sol, sol.output, p, places + 2)
+        if _by_optimizer(sol):
+            for eq in parameter_equations(sol, p, Display(places)):
+                lines.append(" = ".join([eq.lhs, *eq.sides[1:]]))
+            return lines
+        terms, exact = displayed_terms([(1, [sol.values[p]]), (-1, [sol.learning_rate,
+                                                                    sol.gradients[p]])], places)
+        (w,), (rate, grad) = terms
+        eq = "=" if exact else r"\approx"
+        lines.append(
+            rf"{{{name_tex(p)}}}^{{\mathrm{{new}}}} = {name_tex(p)} - \eta\,"
+            rf"{partial_tex(sol.output, p)} = {w} - {rate} \cdot {_paren(grad)}"
+            rf" {eq} {shown(sol.updated[p], places)}")
+        return lines
+    if key.kind == Kind.AFTER and key.step is None:  # E_new: each sample at the new values
+        after = sol.steps[0].point.samples
+        head = rf"{{{name_tex(key.name)}}}^{{\mathrm{{new}}}}"
+        return [_mean_line(head, [ev.values[key.name] for ev in after],
+                           sol.values_after[key.name], places)]
+    return [rf"{ask_tex(str(key), sol)} = {shown(sol.lookup(key), places)}"]
+
+
+def _per_sample_then_mean(sol, top: str, bottom: str | None, places: int) -> list[str]:
+    """Each sample's value of ``top`` (or d top / d bottom) worked out, then their mean."""
+    lines, values = [], []
+    for i in range(len(sol.samples)):
+        one = sol.sample_solution(i)
+        mark = f"({i + 1})"
+        if bottom is None:
+            lines += forward_steps(one, top, places + 2, one.values, mark=mark)
+            values.append(one.values[top])
+        else:
+            lines += chain_steps(one, top, bottom, places + 2, mark=mark)
+            values.append(one.derivative(top, bottom))
+    head = name_tex(top) if bottom is None else partial_tex(top, bottom)
+    mean = sol.values[top] if bottom is None else sol.derivative(top, bottom)
+    return lines + [_mean_line(head, values, mean, places)]
+
+
+def _mean_line(head: str, values: list, mean, places: int) -> str:
+    """``head = 1/n (a + b) = mean``: the samples' numbers as shown (two more decimals
+    than the mean, so that they give it within one unit) and their mean."""
+    terms = ""
+    for v in values:
+        text = num(abs(v), places + 2)
+        sign = "-" if v < 0 else "+"
+        terms += (f"-{text}" if sign == "-" else text) if not terms else f" {sign} {text}"
+    return (rf"{head} = \frac{{1}}{{{len(values)}}}\left({terms}\right)"
+            rf" = {shown(mean, places)}")
+
+
+def _sample_mark(tex: str, mark: str | None) -> str:
+    if not mark:
+        return tex
+    return ("{" + tex + "}" if "^" in tex else tex) + f"^{{{mark}}}"
+
+
 def _by_optimizer(sol) -> bool:
     """Whether the update is an optimizer's rule rather than plain w − η·g."""
     return sol.problem.optimizer is not None and sol.optimizer.name != "sgd" \
@@ -144,24 +228,36 @@ def optimizer_steps(sol, key, places: int) -> list[str]:
     return lines
 
 
-def forward_steps(sol, name: str, places: int, values: dict) -> list[str]:
-    """The forward pass up to ``name``: each node's value, in evaluation order."""
+def forward_steps(sol, name: str, places: int, values: dict, mark: str | None = None) -> list[str]:
+    """The forward pass up to ``name``: each node's value, in evaluation order
+    (``mark``: the sample's index, ``(1)``, written on each node's name)."""
     needed = sol.graph.upstream(name) | {name}
     lines = []
     for node in sol.graph.nodes:
         if node.name in needed:
             value = values[node.name]
-            lines.append(rf"{name_tex(node.name)} = {expr_tex(node.expr)} = "
+            lines.append(rf"{_sample_mark(name_tex(node.name), mark)} = {expr_tex(node.expr)} = "
                          + (shown(value, places) if node.name == name else num(value, places + 2)))
     return lines
 
 
-def chain_steps(sol, top: str, bottom: str, places: int) -> list[str]:
+def chain_steps(sol, top: str, bottom: str, places: int, mark: str | None = None) -> list[str]:
     """d top / d bottom as the sum over paths of products of local derivatives, the
-    factors shown so that they give the result shown (:mod:`.factors`)."""
+    factors shown so that they give the result shown (:mod:`.factors`); ``mark``: the
+    sample's index, ``(1)``, written on the top's name."""
     chain = sol.chain(bottom, top)
-    head = partial_tex(top, bottom)
-    symbolic = " + ".join(r" \cdot ".join(partial_tex(f.edge.upper, f.edge.lower) for f in path)
+
+    def d(upper: str, lower: str) -> str:  # a sample's quantities carry its index
+        if not mark:
+            return partial_tex(upper, lower)
+        u, lo = (n if n in sol.graph.parameters else _sample_mark(name_tex(n), mark)
+                 for n in (upper, lower))
+        u = name_tex(u) if u == upper else u
+        lo = name_tex(lo) if lo == lower else lo
+        return rf"\frac{{\partial {u}}}{{\partial {lo}}}"
+
+    head = d(top, bottom)
+    symbolic = " + ".join(r" \cdot ".join(d(f.edge.upper, f.edge.lower) for f in path)
                           for path in chain.paths)
     texts, exact = displayed_terms([(1, [f.value for f in path]) for path in chain.paths], places)
     numeric = " + ".join(r" \cdot ".join(_paren(t) for t in path) for path in texts)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from ..display import Display
 from ..solution import Solution
-from .document import Block
-from .equations import Equation
+from .document import Block, math_block
+from .equations import Equation, shown_number
 from .printer import latex_name, partial
 
 #: Means are written term by term up to this many samples.
@@ -24,7 +24,7 @@ def sample_name(name: str, i: int) -> str:
     return ("{" + tex + "}" if "^" in tex else tex) + f"^{{({i})}}"
 
 
-def _mean(head: str, values: list, mean, display: Display) -> Equation:
+def _mean(head: str, values: list, mean, display: Display, key: str) -> Equation:
     count = len(values)
     picked = values if count <= MAX_TERMS else values[:3] + [None] + values[-1:]
     total = ""
@@ -37,18 +37,20 @@ def _mean(head: str, values: list, mean, display: Display) -> Equation:
         total += (("-" if negative else "") + text) if not total else (
             (" - " if negative else " + ") + text)
     return Equation(head, [rf"\frac{{1}}{{{count}}}\left({total}\right)",
-                           display.tex(mean, display.decimals(mean))])
+                           display.tex(mean, display.decimals(mean))], key=key)
 
 
 def batch_note(solution: Solution) -> str:
     """The sentence on which samples the solution works on."""
     count = len(solution.samples)
     inputs = solution.sample_solution(0).graph.inputs
+    batch = solution.problem.batch
+    batch = f'"{batch}"' if isinstance(batch, str) else batch
     return (f"The loss is the mean over a mini-batch of the first {count} samples of [data]"
-            f" (batch = {solution.problem.batch!r}). The forward and backward passes are"
+            f" (batch = {batch}). The forward and backward passes are"
             f" written out for sample 1 ({', '.join(inputs)} as in its row of [data]); the"
             " others go the same way, and every sample's loss and gradients, then their means,"
-            " follow the backward pass.").replace("'", '"')
+            " follow the backward pass.")
 
 
 def batch_blocks(solution: Solution, display: Display) -> list[Block]:
@@ -65,23 +67,36 @@ def batch_blocks(solution: Solution, display: Display) -> list[Block]:
                     + [display.tex(ev.values[out], display.decimals(ev.values[out]))]
                     + [display.tex(ev.adjoints[p], display.decimals(ev.adjoints[p]))
                        for p in params])
+    claims = []
+    for i in range(1, len(solution.samples) + 1):
+        keys = [f"{n}@s{i}" for n in inputs] + [f"{out}@s{i}"] + [
+            f"d{out}/d{p}@s{i}" for p in params]
+        claims += [(k, shown) for k, cell in zip(keys, rows[i - 1][1:], strict=True)
+                   if (shown := shown_number(cell)) is not None]
     means = [_mean(latex_name(out), [ev.values[out] for ev in solution.samples],
-                   solution.values[out], display)]
+                   solution.values[out], display, out)]
     means += [_mean(partial(out, p), [ev.adjoints[p] for ev in solution.samples],
-                    solution.gradients[p], display) for p in params]
+                    solution.gradients[p], display, f"d{out}/d{p}") for p in params]
     count = len(solution.samples)
     return [
-        Block(kind="table", text=f"Each sample s = 1, ..., {count}: its inputs, its loss and"
-              " its gradients.", header=header, cells=rows),
-        Block(text=f"The mini-batch's loss is the mean of the {count} losses, and each gradient"
-              " the mean of theirs:", rows=[r for m in means for r in m.rows()]),
+        Block(kind="table", text=f"Each sample s = {sample_range(count)}: its inputs, its loss"
+              " and its gradients.", header=header, cells=rows, claims=claims),
+        math_block(means, text=f"The mini-batch's loss is the mean of the {count} losses, and"
+                   " each gradient the mean of theirs:"),
     ]
 
 
-def after_rows(solution: Solution, display: Display) -> list[str]:
+def sample_range(count: int) -> str:
+    """``1, 2`` or ``1, 2, 3`` written out; ``1, 2, ..., 8`` for more."""
+    if count <= 3:
+        return ", ".join(str(i) for i in range(1, count + 1))
+    return f"1, 2, ..., {count}"
+
+
+def after_equation(solution: Solution, display: Display) -> Equation:
     """The loss after the update, as the mean of the samples' losses at the new values."""
     after = solution.steps[0].point.samples
     out = solution.output
     head = latex_name(out) + r"^{\text{new}}"
     return _mean(head, [ev.values[out] for ev in after], solution.values_after[out],
-                 display).rows()
+                 display, f"{out}_new")

@@ -31,7 +31,7 @@ from ..numbers import to_decimal
 from ..solution import Chain, Solution
 from .equations import Equation, approx, width
 from .lines import MAX_PATHS_SHOWN, chain_numbers, sweep_line, update_line, vanishing
-from .printer import latex, latex_name, partial, substituted
+from .printer import held_partial, latex, latex_name, partial, substituted
 
 #: Element-wise chains shown for a network (beyond: BP1-BP4 only).
 MAX_ELEMENT_CHAINS = 24
@@ -54,6 +54,17 @@ class Block:
     #: The displayed computations whose numbers the rows show (the rounding note reads
     #: them from the finished document: :func:`rounding_note`).
     lines: list = field(default_factory=list)
+    #: Every number the block shows that names a quantity, with its claim key
+    #: (docs/claim-keys.md): ``[(key, number as shown)]``; ``verify`` accepts each.
+    claims: list[tuple[str, str]] = field(default_factory=list)
+
+
+def math_block(equations: list, **fields) -> Block:
+    """A block of display math made of equations: their rows, the displayed
+    computations they show (for the rounding note) and the claim key of each result."""
+    return Block(rows=[r for eq in equations for r in eq.rows()],
+                 lines=[line for eq in equations for line in eq.lines],
+                 claims=[c for eq in equations for c in eq.claims()], **fields)
 
 
 @dataclass
@@ -101,6 +112,16 @@ class Document:
     steps: dict | None = None
     #: The mini-batch: each sample's loss and gradients, then their means.
     batch: list[Block] = field(default_factory=list)
+
+
+def document_claims(doc: Document) -> list[tuple[str, str]]:
+    """Every number the document shows under a claim key, ``[(key, number as shown)]``,
+    in the order of the page (a key shown twice is listed twice)."""
+    blocks = doc.problem + doc.forward + doc.backward + doc.batch + doc.update + doc.after
+    found = [c for b in blocks for c in b.claims]
+    if doc.steps:
+        found += doc.steps.get("claims", [])
+    return found
 
 
 # ---------------------------------------------------------------------------- numbers
@@ -222,14 +243,24 @@ def forward_equation(node, numbers: Numbers) -> Equation:
     return Equation(latex_name(node.name), sides + [result], key=node.name)
 
 
-def chain_equation(chain: Chain, display: Display) -> Equation:
+def edge_partial(solution: Solution, edge) -> str:
+    """The symbol of an edge's local derivative: d upper / d lower, or, when ``lower``
+    reaches ``upper`` by other paths too, the immediate partial with the other inputs
+    held fixed (``dh3/dw|h2``), which is not the total d upper / d lower."""
+    key = solution.local_key(edge.upper, edge.lower)
+    return held_partial(key.name, key.wrt, key.held)
+
+
+def chain_equation(chain: Chain, display: Display, solution: Solution | None = None) -> Equation:
     """d top / d bottom written three times: partials, local formulas, numbers.
 
     The numbers are chosen by the display policy so that each path's factors give the
     path's value as shown, and the paths' values give the result as shown; a path whose
     value is exactly 0 (a factor is 0) is not added in the sum of the paths' values."""
     head = partial(chain.top, chain.bottom)
-    partials = [" ".join(partial(f.edge.upper, f.edge.lower) for f in path) for path in chain.paths]
+    symbol = (lambda e: edge_partial(solution, e)) if solution is not None else (
+        lambda e: partial(e.upper, e.lower))
+    partials = [" ".join(symbol(f.edge) for f in path) for path in chain.paths]
     sides = [" + ".join(partials)]
     formulas = [[latex(f.edge.local) for f in path] for path in chain.paths]
     if all(width(t) <= SHORT_FORMULA for path in formulas for t in path):
@@ -253,17 +284,15 @@ def local_equation(solution: Solution, edge, numbers: Numbers) -> Equation:
     """``dy/dz_c = y (1 - y) = 0.6156 (1 - 0.6156) = 0.2366``: one local derivative."""
     formula = latex(edge.local)
     value = solution.evaluation.locals[edge.upper, edge.lower]
-    # The key d upper/d lower names the derivative over every path: the local one only
-    # where the edge is the only path.
-    key = (f"d{edge.upper}/d{edge.lower}"
-           if solution.derivation.count_paths(edge.upper, edge.lower) == 1 else None)
     sides = [formula]
+    # d upper/d lower is the derivative over every path; where the edge is not the only
+    # path, the local derivative is the partial with the other paths' nodes held fixed.
+    key = solution.local_key(edge.upper, edge.lower)
+    head = held_partial(key.name, key.wrt, key.held)
     if edge.local.free_symbols and not isinstance(edge.local, sp.Symbol):
         sides.append(substituted(edge.local, numbers.text))
-        return Equation(partial(edge.upper, edge.lower),
-                        sides + [numbers.result(edge.local, value)], key=key)
-    return Equation(partial(edge.upper, edge.lower), sides + [numbers.display.tex(value)],
-                    key=key)
+        return Equation(head, sides + [numbers.result(edge.local, value)], key=str(key))
+    return Equation(head, sides + [numbers.display.tex(value)], key=str(key))
 
 
 def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
@@ -271,7 +300,7 @@ def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
     out = solution.output
     upstream = solution.graph.upstream(out) | {out}
     uses = [e for e in solution.derivation.uses(name) if e.upper in upstream]
-    symbolic = " + ".join(f"{partial(out, e.upper)} {partial(e.upper, name)}" for e in uses)
+    symbolic = " + ".join(f"{partial(out, e.upper)} {edge_partial(solution, e)}" for e in uses)
     line = sweep_line(solution, name, uses, display)
     pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
     numeric = " + ".join(product([factor_tex(g), factor_tex(v)]) for g, v in pairs)
@@ -289,9 +318,11 @@ def vanish_tex(solution: Solution, reason: str) -> str:
 
 
 def backward_blocks(solution: Solution, names: list[str], display: Display,
-                    numbers: Numbers) -> list[Block]:
+                    numbers: Numbers, whole=frozenset()) -> list[Block]:
     """Each gradient as its chain, followed by the local derivatives it uses for the
-    first time (each is explained once, as the lectures do)."""
+    first time (each is explained once, as the lectures do). The gradients of ``whole``
+    are written with every path (a shared weight's sum over its uses shows them all), so
+    no path of theirs is said to be left out."""
     blocks: list[Block] = []
     explained: set[tuple[str, str]] = set()
     said: set[str] = set()  # what makes vanished paths 0, once said
@@ -299,6 +330,8 @@ def backward_blocks(solution: Solution, names: list[str], display: Display,
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
             chain, vanished = vanishing(solution, solution.chain(name, limit=MAX_PATHS_SHOWN))
+            if name in whole:
+                chain, vanished = solution.chain(name, limit=MAX_PATHS_SHOWN), []
             fresh_zeros = [v for v in vanished if v not in said]
             if fresh_zeros:  # said once, for this chain and every later one
                 said.update(fresh_zeros)
@@ -309,17 +342,16 @@ def backward_blocks(solution: Solution, names: list[str], display: Display,
                 # its formula and value (not dE/dy = dE/dy = ..., then again under "where").
                 edge = chain.paths[0][0].edge
                 explained.add((edge.upper, edge.lower))
-                blocks.append(Block(kind="gradient", math=partial(out, name), rows=
-                                    local_equation(solution, edge, numbers).rows()))
+                local = local_equation(solution, edge, numbers)
+                local.key = f"d{out}/d{name}"
+                blocks.append(math_block([local], kind="gradient", math=partial(out, name)))
                 continue
-            equation = chain_equation(chain, display)
-            blocks.append(Block(kind="gradient", math=partial(out, name),
-                                rows=equation.rows(), lines=list(equation.lines)))
+            blocks.append(math_block([chain_equation(chain, display, solution)],
+                                     kind="gradient", math=partial(out, name)))
             edges = [f.edge for path in chain.paths for f in path]
         else:
-            equation = sweep_equation(solution, name, display)
-            blocks.append(Block(kind="sweep", math=partial(out, name),
-                                rows=equation.rows(), lines=list(equation.lines)))
+            blocks.append(math_block([sweep_equation(solution, name, display)],
+                                     kind="sweep", math=partial(out, name)))
             edges = [e for e in solution.derivation.uses(name)
                      if e.upper == out or e.upper in solution.graph.upstream(out)]
         fresh = []
@@ -328,8 +360,8 @@ def backward_blocks(solution: Solution, names: list[str], display: Display,
                 explained.add((edge.upper, edge.lower))
                 fresh.append(edge)
         if fresh:
-            blocks.append(Block(kind="locals", rows=[
-                r for e in fresh for r in local_equation(solution, e, numbers).rows()]))
+            blocks.append(math_block([local_equation(solution, e, numbers) for e in fresh],
+                                     kind="locals"))
     return blocks
 
 
@@ -353,8 +385,8 @@ def new_name(name: str) -> str:
     return rf"{tex}^{{\text{{new}}}}"
 
 
-def second_pass_rows(solution: Solution, display: Display) -> list[str]:
-    """The forward pass again with the updated parameters, one line per node."""
+def second_pass_equations(solution: Solution, display: Display) -> list[Equation]:
+    """The forward pass again with the updated parameters, one equation per node."""
     graph, before, after = solution.graph, solution.values, solution.values_after
     new = Numbers(solution, display, {})
     for p, v in solution.updated.items():
@@ -372,7 +404,7 @@ def second_pass_rows(solution: Solution, display: Display) -> list[str]:
         if sides:
             shown = new.plain[sp.Symbol(node.name, real=True)]
             result = approx(result, not display.holds(node.expr, new.plain, shown))
-        rows += Equation(new_name(node.name), sides + [result]).rows()
+        rows.append(Equation(new_name(node.name), sides + [result], key=f"{node.name}_new"))
     return rows
 
 

@@ -169,9 +169,26 @@ def _bare(side: str) -> str:
     return side[len(APPROX):] if side.startswith(APPROX) else side
 
 
+_POWER = re.compile(r"^(-?[\d.]+) \\cdot 10\^\{(-?\d+)\}$")
+_PLAIN = re.compile(r"^-?\d+(?:\.\d+)?(?:e[-+]?\d+)?$")
+
+
+def shown_number(side: str) -> str | None:
+    """The number a final side shows, as plain text a claims file takes (``-0.1331``,
+    ``4.91e-8``); None when the side is no single number (a matrix, ``1 - 4.9e-55``)."""
+    tex = _bare(side).strip()
+    m = _POWER.match(tex)
+    if m:
+        tex = f"{m.group(1)}e{m.group(2)}"
+    return tex if _PLAIN.match(tex) else None
+
+
 @dataclass
 class Equation:
-    """``lhs = sides[0] = sides[1] = ...`` as rows of an alignment at the ``=``."""
+    """``lhs = sides[0] = sides[1] = ...`` as rows of an alignment at the ``=``.
+
+    ``key``: the claim key (docs/claim-keys.md) of the quantity the last side shows, so
+    that every number a page shows can be checked by ``verify`` under its name."""
 
     lhs: str
     sides: list[str] = field(default_factory=list)
@@ -182,6 +199,11 @@ class Equation:
     #: shows (``z_a``, ``dE/dw5``, ``w5_new``); None where no key names it yet. This is
     #: where a displayed number carries its key: a builder that writes a quantity sets it.
     key: str | None = None
+
+    def claims(self) -> list[tuple[str, str]]:
+        """``[(key, number shown)]`` for the result, when it has a key and is a number."""
+        shown = shown_number(self.sides[-1]) if self.sides and self.key else None
+        return [(self.key, shown)] if shown is not None else []
 
     def rows(self, limit: float = LINE) -> list[str]:
         """The rows of an ``align*``: ``lhs &= a = b``, then ``&= c``, ``&\\quad + d``.

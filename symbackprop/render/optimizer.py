@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..display import Display, tex_number
+from ..display import Display, Line, tex_number
 from ..optimizers import DECAY, SETTING_SYMBOLS
 from ..solution import Solution
-from .document import Block, factor_tex, new_name
-from .equations import Equation
+from .document import Block, factor_tex, math_block, new_name
+from .equations import Equation, approx, shown_number
 from .printer import latex_name, partial
 
 #: The steps table lists at most this many parameters (the JSON has them all).
@@ -52,37 +52,61 @@ def parameter_equations(solution: Solution, p: str, display: Display,
                         upto: str | None = None) -> list[Equation]:
     """Each line of the first step of ``p`` as an equation: symbols, numbers, value.
 
+    Every quantity is shown with one number of digits in all the lines that show it,
+    chosen (:meth:`Display.fit_formulas`) so that each line with its numbers as shown
+    gives its result as shown within one unit; a line that cannot is written with ≈.
     ``upto``: stop after the line that computes that target (``m``, ``v``, ``b``: an
     optimizer's state, as an exam question asks for it).
     """
     o = solution.optimizer
     s = solution.steps[0].updates[p]
+    lines = ([DECAY] if o.weight_decay else []) + list(o.rule.lines)
+    if upto is not None:
+        lines = lines[:[line.target for line in lines].index(upto) + 1]
+    terms = dict(s.terms)
+    places = {name: display.decimals(value) for name, value in terms.items()}
+    places["w_old"] = display.leaf_places  # given: shown as given
+    places["w"] = display.change(terms["w_old"], terms["w"])
+    constants = {**o.settings(), "t": 1}
+    start = dict(places)
+    places, rough = display.fit_formulas(
+        [(line.target, line.formula) for line in lines], terms, places,
+        fixed={"w_old"}, constants=constants)
+    more = {name for name in places if places[name] > start[name]}  # widened to add up
     fill = {k: display.tex(v, display.leaf_places) for k, v in o.settings().items()}
     fill["t"] = "1"
-    fill["w_old"] = display.tex(s.terms["w_old"], display.leaf_places)  # first in its line: no parentheses
-    for name, value in s.terms.items():
+    fill["w_old"] = display.tex(terms["w_old"], display.leaf_places)  # first in its line
+    for name, value in terms.items():
         if name not in ("w_old", "w"):
-            fill[name] = factor_tex(display.text(value, display.decimals(value)))
+            fill[name] = factor_tex(display.text(value, places[name]))
     tex = {"p": latex_name(p)}
-    lines = ([DECAY] if o.weight_decay else []) + list(o.rule.lines)
     equations = []
     if not o.weight_decay:  # g is the gradient itself
         equations.append(Equation("g", [partial(solution.output, p),
-                                        display.tex(s.terms["g"], display.decimals(s.terms["g"]))]))
+                                        display.tex(terms["g"], places["g"])],
+                                  key=f"d{solution.output}/d{p}"))
     for line in lines:
-        value = s.terms[line.target]
-        if line.target == "w":
-            shown = display.tex(value, display.change(s.terms["w_old"], value))
-            head = new_name(p)
-        else:
-            shown = display.tex(value, display.decimals(value))
-            head = _fill(line.symbol, tex)
+        value = terms[line.target]
+        shown = approx(display.tex(value, places[line.target]), line.target in rough)
+        head = new_name(p) if line.target == "w" else _fill(line.symbol, tex)
         symbolic = _fill(line.symbolic, tex).replace(
             r"\frac{\partial E}{\partial " + latex_name(p) + "}", partial(solution.output, p))
-        equations.append(Equation(head, [symbolic, _fill(line.numeric, fill), shown]))
-        if line.target == upto:
-            break
+        operands = sorted(sym.name for sym in line.formula.free_symbols if sym.name in terms)
+        record = Line(tuple(display.text(terms[n], places[n]) for n in operands),
+                      display.text(value, places[line.target]), line.target in rough,
+                      tuple(places[n] for n in operands),
+                      bool(more & set(operands)) and line.target not in rough)
+        equations.append(Equation(head, [symbolic, _fill(line.numeric, fill), shown], (record,),
+                                  key=line_key(line.target, p, o)))
     return equations
+
+
+def line_key(target: str, p: str, optimizer) -> str | None:
+    """The claim key of what a rule's line computes for ``p``: its new value ``p_new``,
+    or its state after the first step (``m_p``); None for an intermediate (m_hat)."""
+    if target == "w":
+        return f"{p}_new"
+    return f"{target}_{p}" if target in optimizer.state_names else None
 
 
 def parameter_rows(solution: Solution, p: str, display: Display) -> list[str]:
@@ -92,8 +116,8 @@ def parameter_rows(solution: Solution, p: str, display: Display) -> list[str]:
 
 def update_blocks(solution: Solution, display: Display) -> list[Block]:
     """The first step of every parameter, one block each."""
-    return [Block(text=f"The parameter {p}:" if len(solution.graph.parameters) > 1 else "",
-                  rows=parameter_rows(solution, p, display))
+    return [math_block(parameter_equations(solution, p, display),
+                       text=f"The parameter {p}:" if len(solution.graph.parameters) > 1 else "")
             for p in solution.graph.parameters]
 
 
@@ -114,11 +138,15 @@ def steps_table(solution: Solution, display: Display) -> dict | None:
     shown = solution.graph.parameters[:MAX_TABLE_PARAMETERS]
     rows = [[row[0]] + [tex_number(c) for c in row[1:2 + len(shown)]]
             for row in step_numbers(solution, display).rows]
+    claims = [(key, number) for row in rows
+              for key, cell in zip([f"{out}@{row[0]}"] + [f"{p}@{row[0]}" for p in shown],
+                                   row[1:], strict=True)
+              if (number := shown_number(cell)) is not None]
     losses = [solution.values[out]] + [r.point.evaluation.values[out] for r in solution.steps]
     return {"header": ["t", latex_name(out)] + [latex_name(p) for p in shown],
             "rows": rows, "omitted": len(solution.graph.parameters) - len(shown),
             "down": all(b < a for a, b in zip(losses, losses[1:], strict=False)),
-            "first": rows[0][1], "last": rows[-1][1]}
+            "first": rows[0][1], "last": rows[-1][1], "claims": claims}
 
 
 @dataclass

@@ -37,6 +37,21 @@ def partial(top: str, bottom: str) -> str:
     return rf"\frac{{\partial {latex_name(top)}}}{{\partial {latex_name(bottom)}}}"
 
 
+def held_partial(top: str, bottom: str, held=()) -> str:
+    r"""d top / d bottom with ``held`` fixed, as a physicist writes a partial at
+    constant variables: \left.\frac{\partial h_3}{\partial w}\right|_{h_2}
+    (docs/claim-keys.md); without ``held``, :func:`partial`."""
+    if not held:
+        return partial(top, bottom)
+    fixed = ", ".join(latex_name(h) for h in held)
+    return rf"\left.{partial(top, bottom)}\right|_{{{fixed}}}"
+
+
+def sample_tex(tex: str, sample) -> str:
+    """``E^{(2)}``: a quantity of sample 2 of a mini-batch (the training-example index)."""
+    return ("{" + tex + "}" if "^" in tex else tex) + f"^{{({sample})}}"
+
+
 def partial_inline(top: str, bottom: str) -> str:
     r"""\partial E / \partial w_{5}: the same, for running text and table cells."""
     return rf"\partial {latex_name(top)}/\partial {latex_name(bottom)}"
@@ -47,6 +62,15 @@ def key_tex(key) -> str:
     fraction of partials, ``w1_new`` as w_1^{new}, ``w1@2`` as w_1^{(2)} (after step 2),
     an optimizer's state ``m_w1`` as m_{w_1}."""
     kind = str(key.kind)
+    if kind == "partial":
+        return held_partial(key.name, key.wrt, key.held)
+    if kind == "sample":
+        top = sample_tex(latex_name(key.name), key.sample)
+        if key.wrt is None:
+            return top
+        d = rf"\frac{{\partial {top}}}{{\partial {sample_tex(latex_name(key.wrt), key.sample)}}}"
+        return rf"\left.{d}\right|_{{{', '.join(latex_name(h) for h in key.held)}}}" \
+            if key.held else d
     if kind == "derivative":
         return partial(key.name, key.wrt)
     if kind == "after":

@@ -18,7 +18,7 @@ import re
 
 from ..display import Display, tex_number
 from ..solution import Solution
-from .document import Block, chain_equation, factor_tex
+from .document import Block, chain_equation, edge_partial, factor_tex, math_block
 from .equations import Equation, approx
 from .lines import MAX_PATHS_SHOWN, _sum_of_pairs
 from .printer import latex_name, partial
@@ -27,11 +27,45 @@ _INDEX = re.compile(r"^(.*?)(\d+)$")
 
 
 def shared_uses(solution: Solution, name: str) -> list:
-    """The edges of ``name``'s uses on the way to the output, when there are several."""
+    """The edges of ``name``'s uses on the way to the output, when its gradient is a
+    sum over them: used several times in the network, or in the network and in a
+    regularisation term (the network's uses first)."""
     out = solution.output
     upstream = solution.graph.upstream(out) | {out}
     uses = [e for e in solution.derivation.uses(name) if e.upper in upstream]
-    return uses if len(uses) > 1 else []
+    network = [e for e in uses if not regularising(solution, e)]
+    if len(uses) > 1 and network:
+        return network + [e for e in uses if regularising(solution, e)]
+    return []
+
+
+def regularising(solution: Solution, edge) -> bool:
+    """Whether a use of a parameter is a regularisation term (0.01*w**2 written in the
+    loss, or a node of its own that no data reaches): its local derivative reads only
+    parameters, and the node using it is the loss itself or depends on no input."""
+    graph = solution.graph
+    if edge.lower not in graph.parameters:
+        return False
+    params = set(graph.parameters)
+    if any(s.name not in params for s in edge.local.free_symbols):
+        return False
+    return edge.upper == solution.output or not any(
+        n in graph.upstream(edge.upper) for n in graph.inputs)
+
+
+def uses_sentence(solution: Solution, name: str, uses: list) -> str:
+    """``w is used 3 times (a shared weight)``, counting only the network's uses; a
+    regularisation term is named as what it is."""
+    network = [e for e in uses if not regularising(solution, e)]
+    extra = len(uses) - len(network)
+    out = solution.output
+    if len(network) > 1:
+        said = f"{name} is used {len(network)} times in the network (a shared weight)"
+        if extra:
+            said += f", and in the regularisation term of {out}"
+    else:
+        said = f"{name} is used in the network and in the regularisation term of {out}"
+    return said
 
 
 def recurrent(solution: Solution, users: list[str]) -> bool:
@@ -49,31 +83,44 @@ def labels(solution: Solution, users: list[str]) -> list[str]:
     return [rf"\text{{use in }} {latex_name(u)}" for u in users]
 
 
+def term_labels(solution: Solution, uses: list) -> list[str]:
+    """The label of each term of the sum: its use in the network (:func:`labels`), or
+    ``regularisation``."""
+    network = [e.upper for e in uses if not regularising(solution, e)]
+    found = iter(labels(solution, network))
+    return [r"\text{regularisation}" if regularising(solution, e) else next(found)
+            for e in uses]
+
+
 def shared_equation(solution: Solution, name: str, display: Display) -> Equation:
     """dE/dw = the sum over the uses of dE/du · du/dw, each term labelled by its use."""
     out = solution.output
     uses = shared_uses(solution, name)
-    users = [e.upper for e in uses]
-    symbolic = " + ".join(f"{partial(out, e.upper)} {partial(e.upper, name)}" for e in uses)
+    symbolic = " + ".join(edge_partial(solution, e) if e.upper == out else
+                          f"{partial(out, e.upper)} {edge_partial(solution, e)}" for e in uses)
     total = solution.gradients[name]
     # The numbers by the display policy: the pairs shown multiply and add to the result
-    # shown, and so do the terms shown (or the side is marked ≈).
+    # shown, and so do the terms shown (or the side is marked ≈). A regularisation term
+    # in the loss itself is its local derivative alone (its dE/dE = 1 is no factor).
     pairs = display.fit([v for e in uses for v in (solution.gradients[e.upper],
                                                    solution.evaluation.locals[e.upper, name])],
                         total, _sum_of_pairs)
     products = display.total([solution.gradients[e.upper] * solution.evaluation.locals[e.upper, name]
                               for e in uses], total)
-    terms = [rf"\underbrace{{{factor_tex(g)} \cdot {factor_tex(local)}}}_{{{label}}}"
-             for g, local, label in zip(pairs.operands[::2], pairs.operands[1::2],
-                                        labels(solution, users), strict=True)]
+    terms = []
+    for e, g, local, label in zip(uses, pairs.operands[::2], pairs.operands[1::2],
+                                  term_labels(solution, uses), strict=True):
+        shown = factor_tex(local) if e.upper == out else rf"{factor_tex(g)} \cdot {factor_tex(local)}"
+        terms.append(rf"\underbrace{{{shown}}}_{{{label}}}")
     values = " + ".join(factor_tex(v) for v in products.operands)
     return Equation(partial(out, name), [symbolic, " + ".join(terms),
                                          approx(values, pairs.approx),
                                          approx(tex_number(pairs.result),
-                                                pairs.approx or products.approx)])
+                                                pairs.approx or products.approx)],
+                    (pairs, products), key=f"d{out}/d{name}")
 
 
-def through_time(solution: Solution, users: list[str], display: Display) -> list[str]:
+def through_time(solution: Solution, users: list[str], display: Display) -> list[Equation]:
     """d u_T / d u_t for each earlier use t: the product of the steps between."""
     last = users[-1]
     steps = [(b, a, solution.derivative(b, a)) for a, b in zip(users, users[1:], strict=False)]
@@ -86,8 +133,9 @@ def through_time(solution: Solution, users: list[str], display: Display) -> list
                                result_places=display.decimals(value))
         numeric = r" \cdot ".join(factor_tex(v) for v in line.operands)
         sides = [symbolic, numeric] if len(factors) > 1 else []
-        rows += Equation(partial(last, users[k]),
-                         sides + [approx(tex_number(line.result), line.approx)]).rows()
+        rows.append(Equation(partial(last, users[k]),
+                             sides + [approx(tex_number(line.result), line.approx)], (line,),
+                             key=f"d{last}/d{users[k]}"))
     return rows
 
 
@@ -97,42 +145,80 @@ def use_gradients(solution: Solution, users: list[str], display: Display) -> lis
     equations = []
     for u in reversed(users):
         if solution.derivation.count_paths(solution.output, u) <= MAX_PATHS_SHOWN:
-            equations.append(chain_equation(solution.chain(u, limit=MAX_PATHS_SHOWN), display))
+            equations.append(chain_equation(solution.chain(u, limit=MAX_PATHS_SHOWN), display,
+                                            solution))
         else:
+            g = solution.gradients[u]
             equations.append(Equation(partial(solution.output, u),
-                                      [display.tex(solution.gradients[u])]))
+                                      [display.tex(g, display.decimals(g))],
+                                      key=f"d{solution.output}/d{u}"))
     return equations
+
+
+def through_time_sentence(factors: list) -> str:
+    """What the factors through time do to the gradient reaching an earlier step,
+    decided from their sizes."""
+    sizes = [abs(f) for f in factors]
+    if all(s < 1 for s in sizes):
+        return ("each factor is below 1 in size, so the gradient reaching an earlier step is"
+                " smaller: it vanishes through time")
+    if all(s > 1 for s in sizes):
+        return ("each factor is above 1 in size, so the gradient reaching an earlier step is"
+                " larger: it explodes through time")
+    return "the factors are of mixed size, some shrinking the gradient, some growing it"
+
+
+def terms_sentence(terms: list, labels_: list[str], recurrent_: bool) -> str:
+    """What the terms of the sum say, decided from their sizes: the earlier uses count
+    less and less (or more and more) only when the terms do; else which is largest."""
+    sizes = [abs(t) for t in terms]
+    if recurrent_ and len(sizes) > 2:
+        if all(a < b for a, b in zip(sizes, sizes[1:], strict=False)):
+            return " (the earlier uses count less and less)"
+        if all(a > b for a, b in zip(sizes, sizes[1:], strict=False)):
+            return " (the earlier uses count more and more)"
+    if len(sizes) > 2 and sizes.count(max(sizes)) == 1:
+        largest = labels_[sizes.index(max(sizes))]
+        return f" (the term of {largest} is the largest)".replace("\\text{use in } ", "")
+    return ""
 
 
 def shared_blocks(solution: Solution, name: str, display: Display, shown: set[str]) -> list[Block]:
     """The gradient at each use (unless ``shown`` already), the products through time
-    and what they do to the early terms, then the labelled sum."""
+    and what they do to the gradient, then the labelled sum and what its terms do."""
     uses = shared_uses(solution, name)
-    users = [e.upper for e in uses]
+    users = [e.upper for e in uses if not regularising(solution, e)]  # the network's
     blocks = []
     fresh = [u for u in users if u not in shown]
+    is_recurrent = recurrent(solution, users)
+    each = "each of its uses in the network" if len(users) > 1 else "its use in the network"
     if fresh:
         shown.update(fresh)
-        gradients = use_gradients(solution, fresh, display)
-        blocks.append(Block(kind="plain", text=(
-            f"{name} is used {len(uses)} times (a shared weight). First the gradient of"
-            f" {solution.output} at each of its uses:"),
-            rows=[r for e in gradients for r in e.rows()],
-            lines=[line for e in gradients for line in e.lines]))
-        if recurrent(solution, users) and len(users) > 2:
-            steps = [abs(solution.derivative(b, a)) for a, b in zip(users, users[1:], strict=False)]
-            trend = ("each factor is below 1 in size, so the earlier uses count less and less:"
-                     " the gradient vanishes through time" if all(s < 1 for s in steps) else
-                     "each factor is above 1 in size, so the earlier uses count more and more:"
-                     " the gradient explodes through time" if all(s > 1 for s in steps) else
-                     "the factors are of mixed size, some shrinking the gradient, some growing it")
-            blocks.append(Block(kind="plain", text=(
+        blocks.append(math_block(use_gradients(solution, fresh, display), kind="plain", text=(
+            f"{uses_sentence(solution, name, uses)}. First the gradient of"
+            f" {solution.output} at {each}:")))
+        if is_recurrent and len(users) > 2:
+            factors = [solution.derivative(b, a) for a, b in zip(users, users[1:], strict=False)]
+            blocks.append(math_block(through_time(solution, users, display), kind="plain", text=(
                 "The gradient reaches an earlier step only through every later one, as a"
-                f" product of local derivatives through time ({trend}):"),
-                rows=through_time(solution, users, display)))
-    blocks.append(Block(kind="plain", text=(
-        f"The gradient of the shared {name} is the sum over its uses, each use's gradient"
-        " times the local derivative there:"), rows=shared_equation(solution, name, display).rows()))
+                f" product of local derivatives through time ({through_time_sentence(factors)}):")))
+    network = [e for e in uses if not regularising(solution, e)]
+    terms = [solution.gradients[e.upper] * solution.evaluation.locals[e.upper, name]
+             for e in network]
+    said = terms_sentence(terms, labels(solution, users), is_recurrent)
+    if len(network) == len(uses):
+        text = (f"The gradient of the shared {name} is the sum over its uses, each use's"
+                f" gradient times the local derivative there{said}:")
+    else:
+        network_part = (f"the sum over its uses in the network, each use's gradient times the"
+                        f" local derivative there{said}" if len(network) > 1 else
+                        "the gradient at its use in the network times the local derivative"
+                        " there")
+        text = (f"The gradient of {name} is {network_part}, plus the regularisation"
+                f" term's own gradient (the local derivative of {solution.output} with the"
+                " network's values held fixed):")
+    blocks.append(math_block([shared_equation(solution, name, display)], kind="plain",
+                             text=text))
     return blocks
 
 

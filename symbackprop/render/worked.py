@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..display import Display
 from ..solution import Solution
-from .batch import after_rows, batch_blocks, batch_note
+from .batch import after_equation, batch_blocks, batch_note
 from .document import (
     Block,
     Document,
@@ -17,9 +17,10 @@ from .document import (
     figure_of,
     forward_equation,
     gate_notes,
+    math_block,
     matrix_form,
     rounding_note,
-    second_pass_rows,
+    second_pass_equations,
     trend,
     update_equation,
     widened,
@@ -29,7 +30,7 @@ from .lines import targets
 from .matrices import network_sections
 from .optimizer import optimizer_intro, steps_table, update_blocks
 from .printer import latex, latex_name
-from .shared import with_shared_weights
+from .shared import shared_uses, with_shared_weights
 
 
 def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False,
@@ -77,16 +78,14 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
                                    Equation(latex_name(node.name), [latex(node.expr)]).rows()])]
         doc.inputs = [f"{latex_name(n)} = {numbers[n]}" for n in graph.inputs]
         doc.parameters = [f"{latex_name(n)} = {numbers[n]}" for n in graph.parameters]
-        doc.forward = [Block(rows=[r for node in graph.nodes
-                                   for r in forward_equation(node, numbers).rows()])]
+        doc.forward = [math_block([forward_equation(node, numbers) for node in graph.nodes])]
         names = targets(shown, all_nodes, show)
+        shared = {n for n in names if shared_uses(shown, n)}
         doc.backward = with_shared_weights(
-            shown, backward_blocks(shown, names, display, numbers), names, display)
+            shown, backward_blocks(shown, names, display, numbers, shared), names, display)
         if solution.updated:
-            updated = [update_equation(solution, p, display)
-                       for p in graph.parameters if show is None or p in show]
-            doc.update = [Block(rows=[r for e in updated for r in e.rows()],
-                                lines=[line for e in updated for line in e.lines])]
+            updated = [p for p in graph.parameters if show is None or p in show]
+            doc.update = [math_block([update_equation(solution, p, display) for p in updated])]
     if (problem.optimizer is not None or solution.samples) and solution.steps:
         doc.optimizer = optimizer_intro(solution, display)
         doc.update = update_blocks(solution, display)
@@ -94,10 +93,13 @@ def worked_solution(solution: Solution, places: int = 4, all_nodes: bool = False
     if solution.updated:
         doc.trend = trend(solution, display)
         if solution.samples:
-            doc.after = [Block(text="The loss of each sample at the updated parameters, and"
-                               " their mean:", rows=after_rows(solution, display))]
+            doc.after = [math_block([after_equation(solution, display)], text=(
+                "The loss of each sample at the updated parameters, and their mean:"))]
         elif not doc.network:
-            doc.after = [Block(rows=second_pass_rows(solution, display))]
+            doc.after = [math_block(second_pass_equations(solution, display))]
         doc.widened = display.widened_to() if widened(solution, display) else 0
+    if solution.samples:  # the passes written out are sample 1's: its keys say so
+        for block in doc.forward + doc.backward:
+            block.claims = [(f"{key}@s1", text) for key, text in block.claims]
     doc.rounding_note = rounding_note(doc, solution, display)
     return doc

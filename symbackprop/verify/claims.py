@@ -186,6 +186,8 @@ def expand(key: Key, value, solution) -> list[tuple[Key, Number]]:
     groups = graph.groups
     if key.kind == Kind.AFTER and not solution.values_after:
         raise ClaimError(f"'{key}' needs a learning_rate in the problem")
+    if key.kind in (Kind.SAMPLE, Kind.PARTIAL):
+        solution.lookup(key)  # a sample the batch has, names that are scalars
     if key.kind in (Kind.AFTER, Kind.STATE):
         solution.value_of(key if key.name not in groups else
                           replace(key, name=groups[key.name].names()[0]))  # a step or state it has

@@ -27,7 +27,7 @@ from enum import Enum
 import sympy as sp
 
 from ..evaluate import Floating
-from ..keys import Key, Kind, Part, Quantity, quantity
+from ..keys import Key, Kind, Part, Quantity, parse_key, quantity
 from ..numbers import to_decimal
 from ..optimizers import step, zero_state
 from ..parse import symbol
@@ -74,6 +74,8 @@ class World:
         return self._keys[q]
 
     def _claim_key(self, q: Quantity) -> Key | None:
+        if q.part == Part.EXACT:
+            return parse_key(q.name, self.solution.key_names)
         if q.part == Part.VALUE:
             return Key(Kind.VALUE, q.name)
         if q.part == Part.AFTER:
@@ -162,7 +164,7 @@ class World:
 
     def parts(self, q: Quantity) -> list[Quantity]:
         """The quantities ``q`` is computed from."""
-        if q.part == Part.STEP or self.solution.samples:
+        if q.part in (Part.STEP, Part.EXACT) or self.solution.samples:
             return []  # later steps and mini-batch means are not recomputed from a sheet
         if q.part == Part.STATE:
             return [Quantity(Part.VALUE, q.name), Quantity(Part.DERIV, self.graph.output, q.name)]
@@ -196,7 +198,7 @@ class World:
         return self._inside[top, bottom]
 
     def _compute(self, q: Quantity, get) -> sp.Float:
-        if q.part == Part.STEP or self.solution.samples:
+        if q.part in (Part.STEP, Part.EXACT) or self.solution.samples:
             return self._exact(q)
         if q.part == Part.STATE:
             return self._first_step(q.name, get).state[q.other]
