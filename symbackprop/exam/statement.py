@@ -111,13 +111,37 @@ def _matrix(cells: list[str], shape: tuple[int, ...]) -> str:
     return r"\begin{bmatrix} " + r" \\ ".join(rows) + r" \end{bmatrix}"
 
 
+class Line(str):
+    """A line of a worked solution (LaTeX), and ``key``: the claim key of the number it
+    ends with (docs/claim-keys.md), None for a line that ends in none (a chain's first
+    rows); ``verify`` accepts that number under that key."""
+
+    key: str | None = None
+
+
+def keyed(text: str, key: str | None) -> Line:
+    line = Line(text)
+    line.key = key
+    return line
+
+
+def equation_line(eq) -> Line:
+    """An :class:`~symbackprop.render.equations.Equation` as one line, its relations
+    (= or ≈) as the equation has them, keyed as the equation is."""
+    row = eq.rows(limit=10**9)[0]
+    return keyed(row.replace(" &= ", " = ").replace(r" &\approx ", r" \approx "), eq.key)
+
+
 def worked_steps(variant, question) -> list[str]:
-    """The worked solution of one question as display-math lines (LaTeX)."""
+    """The worked solution of one question as display-math lines (LaTeX), each a
+    :class:`Line` keyed by the quantity whose number it ends with."""
     sol = variant.solution
     parsed = parse_key(question.ask.key, sol.key_names)
     d = question.decimals
     if sol.samples:
         return batch_steps(sol, parsed, d)
+    if parsed.kind == Kind.PARTIAL:
+        return partial_steps(sol, parsed, d)
     if parsed.kind == Kind.DERIVATIVE:
         return chain_steps(sol, parsed.name, parsed.wrt, d)
     if parsed.kind == Kind.STATE or (parsed.kind == Kind.AFTER and parsed.name in
@@ -130,13 +154,23 @@ def worked_steps(variant, question) -> list[str]:
         terms, exact = displayed_terms([(1, [sol.values[p]]), (-1, [sol.learning_rate, g])], d)
         (w,), (rate, grad) = terms
         eq = "=" if exact else r"\approx"
-        lines.append(
+        lines.append(keyed(
             rf"{{{name_tex(p)}}}^{{\mathrm{{new}}}} = {name_tex(p)} - \eta\,{partial_tex(sol.output, p)}"
-            rf" = {w} - {rate} \cdot {_paren(grad)} {eq} {shown(sol.updated[p], d)}")
+            rf" = {w} - {rate} \cdot {_paren(grad)} {eq} {shown(sol.updated[p], d)}", f"{p}_new"))
         return lines
     if parsed.kind == Kind.AFTER:
-        return forward_steps(sol, parsed.name, d, sol.values_after)
+        return forward_steps(sol, parsed.name, d, sol.values_after, suffix="_new")
     return forward_steps(sol, parsed.name, d, sol.values)
+
+
+def partial_steps(sol, key, places: int) -> list[str]:
+    """A derivative with names held fixed: the local rule of the edge when it is one
+    (``∂h3/∂w|_{h2} = h2 (1 - h3^2) = ...``), else its value."""
+    edge = sol.derivation.edges.get((key.name, key.wrt))
+    value = shown(sol.lookup(key), places)
+    if edge is not None and sol.local_key(key.name, key.wrt) == key:
+        return [keyed(f"{ask_tex(str(key), sol)} = {expr_tex(edge.local)} = {value}", str(key))]
+    return [keyed(f"{ask_tex(str(key), sol)} = {value}", str(key))]
 
 
 def batch_steps(sol, key, places: int) -> list[str]:
@@ -147,32 +181,34 @@ def batch_steps(sol, key, places: int) -> list[str]:
     if key.kind == Kind.SAMPLE:
         one = sol.sample_solution(key.sample - 1)
         if key.wrt is None:
-            return forward_steps(one, key.name, places, one.values, mark=f"({key.sample})")
-        return chain_steps(one, key.name, key.wrt, places, mark=f"({key.sample})")
+            return forward_steps(one, key.name, places, one.values, sample=key.sample)
+        if key.held:
+            return [keyed(f"{ask_tex(str(key), sol)} = {shown(sol.lookup(key), places)}",
+                          str(key))]
+        return chain_steps(one, key.name, key.wrt, places, sample=key.sample)
     if key.kind == Kind.DERIVATIVE or key.kind == Kind.VALUE:
         return _per_sample_then_mean(sol, key.name, key.wrt, places)
     if key.kind == Kind.AFTER and key.name in sol.graph.parameters and key.step is None:
         p = key.name
         lines = _per_sample_then_mean(sol, sol.output, p, places + 2)
         if _by_optimizer(sol):
-            for eq in parameter_equations(sol, p, Display(places)):
-                lines.append(" = ".join([eq.lhs, *eq.sides[1:]]))
+            lines += [equation_line(eq) for eq in parameter_equations(sol, p, Display(places))]
             return lines
         terms, exact = displayed_terms([(1, [sol.values[p]]), (-1, [sol.learning_rate,
                                                                     sol.gradients[p]])], places)
         (w,), (rate, grad) = terms
         eq = "=" if exact else r"\approx"
-        lines.append(
+        lines.append(keyed(
             rf"{{{name_tex(p)}}}^{{\mathrm{{new}}}} = {name_tex(p)} - \eta\,"
             rf"{partial_tex(sol.output, p)} = {w} - {rate} \cdot {_paren(grad)}"
-            rf" {eq} {shown(sol.updated[p], places)}")
+            rf" {eq} {shown(sol.updated[p], places)}", f"{p}_new"))
         return lines
     if key.kind == Kind.AFTER and key.step is None:  # E_new: each sample at the new values
         after = sol.steps[0].point.samples
         head = rf"{{{name_tex(key.name)}}}^{{\mathrm{{new}}}}"
         return [_mean_line(head, [ev.values[key.name] for ev in after],
-                           sol.values_after[key.name], places)]
-    return [rf"{ask_tex(str(key), sol)} = {shown(sol.lookup(key), places)}"]
+                           sol.values_after[key.name], places, f"{key.name}_new")]
+    return [keyed(rf"{ask_tex(str(key), sol)} = {shown(sol.lookup(key), places)}", str(key))]
 
 
 def _per_sample_then_mean(sol, top: str, bottom: str | None, places: int) -> list[str]:
@@ -180,19 +216,19 @@ def _per_sample_then_mean(sol, top: str, bottom: str | None, places: int) -> lis
     lines, values = [], []
     for i in range(len(sol.samples)):
         one = sol.sample_solution(i)
-        mark = f"({i + 1})"
         if bottom is None:
-            lines += forward_steps(one, top, places + 2, one.values, mark=mark)
+            lines += forward_steps(one, top, places + 2, one.values, sample=i + 1)
             values.append(one.values[top])
         else:
-            lines += chain_steps(one, top, bottom, places + 2, mark=mark)
+            lines += chain_steps(one, top, bottom, places + 2, sample=i + 1)
             values.append(one.derivative(top, bottom))
     head = name_tex(top) if bottom is None else partial_tex(top, bottom)
     mean = sol.values[top] if bottom is None else sol.derivative(top, bottom)
-    return lines + [_mean_line(head, values, mean, places)]
+    key = top if bottom is None else f"d{top}/d{bottom}"
+    return lines + [_mean_line(head, values, mean, places, key)]
 
 
-def _mean_line(head: str, values: list, mean, places: int) -> str:
+def _mean_line(head: str, values: list, mean, places: int, key: str) -> Line:
     """``head = 1/n (a + b) = mean``: the samples' numbers as shown (two more decimals
     than the mean, so that they give it within one unit) and their mean."""
     terms = ""
@@ -200,8 +236,8 @@ def _mean_line(head: str, values: list, mean, places: int) -> str:
         text = num(abs(v), places + 2)
         sign = "-" if v < 0 else "+"
         terms += (f"-{text}" if sign == "-" else text) if not terms else f" {sign} {text}"
-    return (rf"{head} = \frac{{1}}{{{len(values)}}}\left({terms}\right)"
-            rf" = {shown(mean, places)}")
+    return keyed(rf"{head} = \frac{{1}}{{{len(values)}}}\left({terms}\right)"
+                 rf" = {shown(mean, places)}", key)
 
 
 def _sample_mark(tex: str, mark: str | None) -> str:
@@ -223,29 +259,36 @@ def optimizer_steps(sol, key, places: int) -> list[str]:
     p = key.name
     lines = chain_steps(sol, sol.output, p, places + 2)
     upto = key.slot if key.kind == Kind.STATE else None
-    for eq in parameter_equations(sol, p, Display(places), upto=upto):
-        lines.append(" = ".join([eq.lhs, *eq.sides]))
+    lines += [equation_line(eq) for eq in parameter_equations(sol, p, Display(places), upto=upto)]
     return lines
 
 
-def forward_steps(sol, name: str, places: int, values: dict, mark: str | None = None) -> list[str]:
-    """The forward pass up to ``name``: each node's value, in evaluation order
-    (``mark``: the sample's index, ``(1)``, written on each node's name)."""
+def forward_steps(sol, name: str, places: int, values: dict, sample: int | None = None,
+                  suffix: str = "") -> list[str]:
+    """The forward pass up to ``name``: each node's value, in evaluation order, keyed
+    by the node's name and ``suffix`` (``_new`` for the values after the update);
+    ``sample``: a sample of a mini-batch, its index written on each node's name."""
     needed = sol.graph.upstream(name) | {name}
+    mark = f"({sample})" if sample else None
+    suffix = f"@s{sample}" if sample else suffix
     lines = []
     for node in sol.graph.nodes:
         if node.name in needed:
             value = values[node.name]
-            lines.append(rf"{_sample_mark(name_tex(node.name), mark)} = {expr_tex(node.expr)} = "
-                         + (shown(value, places) if node.name == name else num(value, places + 2)))
+            lines.append(keyed(
+                rf"{_sample_mark(name_tex(node.name), mark)} = {expr_tex(node.expr)} = "
+                + (shown(value, places) if node.name == name else num(value, places + 2)),
+                node.name + suffix))
     return lines
 
 
-def chain_steps(sol, top: str, bottom: str, places: int, mark: str | None = None) -> list[str]:
+def chain_steps(sol, top: str, bottom: str, places: int, sample: int | None = None) -> list[str]:
     """d top / d bottom as the sum over paths of products of local derivatives, the
-    factors shown so that they give the result shown (:mod:`.factors`); ``mark``: the
-    sample's index, ``(1)``, written on the top's name."""
+    factors shown so that they give the result shown (:mod:`.factors`); ``sample``: a
+    sample of a mini-batch, its index written on the names of its quantities."""
     chain = sol.chain(bottom, top)
+    mark = f"({sample})" if sample else None
+    key = f"d{top}/d{bottom}" + (f"@s{sample}" if sample else "")
 
     def d(upper: str, lower: str) -> str:  # a sample's quantities carry its index
         if not mark:
@@ -264,9 +307,9 @@ def chain_steps(sol, top: str, bottom: str, places: int, mark: str | None = None
     result = shown(chain.value, places)
     if len(chain.paths) == 1 and len(chain.paths[0]) == 1:
         # One edge: the local derivative itself, by its rule from the op table.
-        return [f"{head} = {expr_tex(chain.paths[0][0].edge.local)} = {result}"]
+        return [keyed(f"{head} = {expr_tex(chain.paths[0][0].edge.local)} = {result}", key)]
     eq = "=" if exact else r"\approx"
-    return [f"{head} = {symbolic}", f"= {numeric}", f"{eq} {result}"]
+    return [f"{head} = {symbolic}", f"= {numeric}", keyed(f"{eq} {result}", key)]
 
 
 def prompt(question, solution=None, lms: bool = False) -> str:

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from .. import ops
 
+#: The mark of a transposed array (a long column written as a row).
+TRANSPOSED = r"^{\mathsf{T}}"
 #: Characters of a display line (A4, 2.2 cm margins, 11 pt), in digit widths.
 LINE = 70
 _BINARY = {"+": 2.6, "=": 2.8, "-": 2.0, "<": 2.6, ">": 2.6, ",": 1.0}
@@ -183,6 +185,27 @@ def shown_number(side: str) -> str | None:
     return tex if _PLAIN.match(tex) else None
 
 
+_BMATRIX = re.compile(r"^\\begin\{bmatrix\}(.*)\\end\{bmatrix\}(.*)$", re.S)
+
+
+def shown_array(side: str, transposed: str = "") -> str | None:
+    """The numbers of a ``bmatrix`` side as a claims file writes an array
+    (``[[0.1, 0.2], [0.3, 0.4]]``; a transposed row, ``transposed`` after it, as the
+    flat vector it is); None for anything else (an array given by its shape)."""
+    m = _BMATRIX.match(_bare(side).strip())
+    if not m:
+        return None
+    rows = [[shown_number(cell) for cell in row.split("&")] for row in m.group(1).split(r"\\")]
+    if any(cell is None for row in rows for cell in row):
+        return None
+    suffix = m.group(2).strip()
+    if suffix and (suffix != transposed.strip() or len(rows) != 1):
+        return None
+    if suffix:
+        return "[" + ", ".join(rows[0]) + "]"
+    return "[" + ", ".join("[" + ", ".join(row) + "]" for row in rows) + "]"
+
+
 @dataclass
 class Equation:
     """``lhs = sides[0] = sides[1] = ...`` as rows of an alignment at the ``=``.
@@ -202,7 +225,8 @@ class Equation:
 
     def claims(self) -> list[tuple[str, str]]:
         """``[(key, number shown)]`` for the result, when it has a key and is a number."""
-        shown = shown_number(self.sides[-1]) if self.sides and self.key else None
+        last = self.sides[-1] if self.sides and self.key else ""
+        shown = (shown_number(last) or shown_array(last, TRANSPOSED)) if last else None
         return [(self.key, shown)] if shown is not None else []
 
     def rows(self, limit: float = LINE) -> list[str]:

@@ -28,7 +28,7 @@ from ..notation import array_name, latex_name
 from ..parse import indexed_name
 from ..solution import Solution
 from . import document as d
-from .equations import LINE, Equation, split_terms, width
+from .equations import LINE, TRANSPOSED, Equation, split_terms, width
 from .printer import latex, op_latex, substituted
 
 #: Matrices and vectors are written out in numbers up to this many rows and columns.
@@ -38,7 +38,7 @@ MAX_COLUMN = 4
 #: A matrix product is written out with its factors up to this many entries in W.
 MAX_PRODUCT = 16
 
-T = r"^{\mathsf{T}}"
+T = TRANSPOSED
 
 
 def _values(solution: Solution, array: str, source: dict) -> list:
@@ -161,8 +161,10 @@ def _problem(c: _Net, loss_symbolic: str) -> list:
     for array in ["x", "y"] + net.parameters:
         source = {n: c.vals[n] for n in c.graph.groups[array].names()}
         given.append(Equation(array_name(array), [
-            c.matrix(array, source, places=c.display.leaf_places)]))
-    return [d.Block(kind="model", rows=model), d.Block(kind="given", rows=_pack_given(given))]
+            c.matrix(array, source, places=c.display.leaf_places)], key=array))
+    return [d.Block(kind="model", rows=model),
+            d.Block(kind="given", rows=_pack_given(given),
+                    claims=[claim for e in given for claim in e.claims()])]
 
 
 def _forward(c: _Net, loss_symbolic: str) -> list:
@@ -177,14 +179,15 @@ def _forward(c: _Net, loss_symbolic: str) -> list:
             sides.append(" ".join([c.matrix(W, vals), c.matrix(prev, vals), "+",
                                    c.matrix(b, vals)]))
         sides.append(c.matrix(z, vals))
-        forward.append(Equation(array_name(z), sides))
+        forward.append(Equation(array_name(z), sides, key=z))
         forward.append(Equation(array_name(c.a[layer]), [
-            _activation(act, array_name(z)), c.matrix(c.a[layer], vals)]))
+            _activation(act, array_name(z)), c.matrix(c.a[layer], vals)], key=c.a[layer]))
     loss_node = c.graph.node(LOSS_NAME)
     numeric = substituted(loss_node.expr, c.numbers.text)
     forward.append(Equation(latex_name(LOSS_NAME), [
-        loss_symbolic, *([numeric] if _fits(numeric) else []), c.numbers[LOSS_NAME]]))
-    return [d.Block(rows=_rows(*forward))]
+        loss_symbolic, *([numeric] if _fits(numeric) else []), c.numbers[LOSS_NAME]],
+        key=LOSS_NAME))
+    return [d.math_block(forward)]
 
 
 def _backward(c: _Net, asked: set[str], show: bool) -> list:
@@ -198,12 +201,11 @@ def _backward(c: _Net, asked: set[str], show: bool) -> list:
     grad_out = _values(solution, out_a, grads)
     locals_out = [d.local_equation(solution, solution.derivation.edges[LOSS_NAME, e], c.numbers)
                   for e in c.graph.groups[out_a].names()] if n_out <= MAX_COLUMN else []
-    back.append(d.Block(kind="bp", text="The gradient of the loss with respect to the output",
-                        math=rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}"
-                             rf"\ {shape(n_out)}",
-                        rows=_rows(*locals_out, Equation(
-                            rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}",
-                            [bmatrix(grad_out, display)]))))
+    back.append(d.math_block(
+        [*locals_out, Equation(rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}",
+                               [bmatrix(grad_out, display)], key=f"d{LOSS_NAME}/d{out_a}")],
+        kind="bp", text="The gradient of the loss with respect to the output",
+        math=rf"\nabla_{{{array_name(out_a)}}} {latex_name(LOSS_NAME)}\ {shape(n_out)}"))
     lowest = min((int(p[1:]) for p in asked if p[:1] in "Wb" and p[1:].isdigit()), default=1)
     if show and "x" in asked:
         lowest = 1
@@ -236,23 +238,23 @@ def _backward(c: _Net, asked: set[str], show: bool) -> list:
                      rf"{bmatrix(_values(solution, f'z{layer + 1}', grads), display)}"
                      rf"\right) \odot {bmatrix(prime, display)}",
                      rf"{grad_a} \odot {bmatrix(prime, display)}"]
-        back.append(d.Block(kind="bp", text=label, math=rf"{delta}\ {shape(n)}",
-                            rows=Equation(head, _fitting(sides + [delta_v])).rows()))
+        back.append(d.math_block([Equation(head, _fitting(sides + [delta_v]),
+                                           key=f"d{LOSS_NAME}/d{z}")],
+                                 kind="bp", text=label, math=rf"{delta}\ {shape(n)}"))
         if layer == depth:
             back += _fused(solution, net, display, delta_v)
         dW = Equation(array_partial(LOSS_NAME, W), _fitting([
             rf"{delta} \left({array_name(a[layer - 1])}\right){T}",
             " ".join([delta_v, bmatrix(_values(solution, a[layer - 1], vals), display,
                                        transpose=True)]),
-            bmatrix(_values(solution, W, grads), display)]))
+            bmatrix(_values(solution, W, grads), display)]), key=f"d{LOSS_NAME}/d{W}")
         if W in asked:
-            back.append(d.Block(kind="bp", text="BP4, the gradient of the weights",
-                                math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}",
-                                rows=dW.rows()))
-        db = Equation(array_partial(LOSS_NAME, b), [delta, delta_v])
+            back.append(d.math_block([dW], kind="bp", text="BP4, the gradient of the weights",
+                                     math=rf"{shape(n, m)} = {shape(n)}\,{shape(1, m)}"))
+        db = Equation(array_partial(LOSS_NAME, b), [delta, delta_v], key=f"d{LOSS_NAME}/d{b}")
         if b in asked:
-            back.append(d.Block(kind="bp", text="BP3, the gradient of the biases",
-                                math=shape(n), rows=db.rows()))
+            back.append(d.math_block([db], kind="bp", text="BP3, the gradient of the biases",
+                                     math=shape(n)))
     return back
 
 
@@ -260,36 +262,36 @@ def _update(c: _Net, parameters: list[str]) -> list:
     """The update in matrix form, for ``parameters``."""
     solution, display = c.solution, c.display
     rate = display.tex(solution.learning_rate, display.leaf_places)
-    rows = []
+    equations = []
     for P in parameters:
         shown = _visible(solution, c.graph.groups[P].names(), solution.updated, display)
         grad_fmt = None
         if shown > display.places:  # small changes: the gradients keep significant digits
             def grad_fmt(v):
                 return display.tex(v, significant_places(v, display.places))
-        rows += Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
+        equations.append(Equation(rf"{array_name(P)}_{{\text{{new}}}}", _fitting([
             rf"{array_name(P)} - \eta\, {array_partial(LOSS_NAME, P)}",
             rf"{c.matrix(P, c.vals, places=display.leaf_places)}"
             rf" - {rate} \cdot "
             rf"{c.matrix(P, c.grads, fmt=grad_fmt)}",
-            c.matrix(P, solution.updated, places=shown)])).rows()
-    return [d.Block(rows=rows)]
+            c.matrix(P, solution.updated, places=shown)]), key=f"{P}_new"))
+    return [d.math_block(equations)]
 
 
 def _second_pass(c: _Net) -> list:
     """The forward pass again with the updated parameters, array by array."""
     solution, display = c.solution, c.display
     after = solution.values_after
-    rows = []
+    equations = []
     for layer in range(1, c.depth + 1):
         for array in (f"z{layer}", c.a[layer]):
             shown = _visible(solution, c.graph.groups[array].names(), after, display)
-            rows += Equation(rf"{array_name(array)}_{{\text{{new}}}}", [
-                c.matrix(array, after, places=shown)]).rows()
+            equations.append(Equation(rf"{array_name(array)}_{{\text{{new}}}}", [
+                c.matrix(array, after, places=shown)], key=f"{array}_new"))
     shown = display.change(c.vals[LOSS_NAME], after[LOSS_NAME])
-    rows += Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
-                     [display.tex(after[LOSS_NAME], shown)]).rows()
-    return [d.Block(rows=rows)]
+    equations.append(Equation(rf"{latex_name(LOSS_NAME)}_{{\text{{new}}}}",
+                              [display.tex(after[LOSS_NAME], shown)], key=f"{LOSS_NAME}_new"))
+    return [d.math_block(equations)]
 
 
 #: Why the error collapses to a − y when a loss meets its canonical output activation

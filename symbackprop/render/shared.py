@@ -169,10 +169,13 @@ def through_time_sentence(factors: list) -> str:
 
 
 def terms_sentence(terms: list, labels_: list[str], recurrent_: bool) -> str:
-    """What the terms of the sum say, decided from their sizes: the earlier uses count
-    less and less (or more and more) only when the terms do; else which is largest."""
+    """What the terms of a sum over time steps say, decided from their sizes: the
+    earlier uses count less and less (or more and more) only when the terms do; else
+    which is largest. Nothing for uses side by side (positions)."""
     sizes = [abs(t) for t in terms]
-    if recurrent_ and len(sizes) > 2:
+    if not recurrent_:  # positions side by side: no order to speak of
+        return ""
+    if len(sizes) > 2:
         if all(a < b for a, b in zip(sizes, sizes[1:], strict=False)):
             return " (the earlier uses count less and less)"
         if all(a > b for a, b in zip(sizes, sizes[1:], strict=False)):
