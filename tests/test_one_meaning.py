@@ -395,3 +395,32 @@ def test_every_keyed_number_of_an_exam_solution_verifies(ref):
                 assert verdict.status == "correct", (variant.id, key, number, verdict.note, line)
                 checked += 1
     assert checked > 0
+
+
+# ------------------------------------------------------------- the loss's trend
+
+DEAD_RELU = """
+learning_rate = 0.1
+[graph]
+z = "w*x"
+y = "relu(z)"
+E = "(y - t)**2/2"
+[inputs]
+x = 1.0
+t = 0.5
+[parameters]
+w = -0.3
+"""
+
+
+def test_the_sentence_on_the_loss_follows_its_numbers(tmp_path):
+    from symbackprop.render import render_markdown
+    path = tmp_path / "dead.toml"
+    path.write_text(DEAD_RELU)
+    dead = sb.load(str(path)).solve()
+    assert dead.values_after["E"] == dead.values["E"]  # relu at z < 0: no gradient, no step
+    text = render_markdown(dead)
+    assert "did not change" in text and "went down" not in text and "overshot" not in text
+    net = sb.load("net-221").solve()
+    assert float(net.values_after["E"]) < float(net.values["E"])
+    assert "The loss went down" in render_markdown(net)

@@ -50,7 +50,7 @@ def _paren(text: str) -> str:
 
 def ask_tex(key: str, solution) -> str:
     """An asked claim key as LaTeX, resolved against the variant's names."""
-    return key_tex(parse_key(key, solution.key_names))
+    return key_tex(parse_key(key, solution.key_names), solution.graph.parameters)
 
 
 def statement(variant, exercise) -> str:

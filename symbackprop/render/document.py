@@ -420,6 +420,8 @@ def trend(solution: Solution, display: Display) -> dict:
         "change": display.tex(abs(change), significant_places(change, places)
                               if shown > places else places),
         "down": after < before,
+        "same": after == before,
+        "zero_step": all(solution.updated[p] == solution.values[p] for p in solution.updated),
         "relative": display.tex(abs(change) / abs(before) * 100, 1) if before != 0 else None,
     }
 

@@ -57,18 +57,21 @@ def partial_inline(top: str, bottom: str) -> str:
     return rf"\partial {latex_name(top)}/\partial {latex_name(bottom)}"
 
 
-def key_tex(key) -> str:
+def key_tex(key, shared=()) -> str:
     r"""A parsed claim key the lectures' way, for every kind of key: a derivative as a
     fraction of partials, ``w1_new`` as w_1^{new}, ``w1@2`` as w_1^{(2)} (after step 2),
-    an optimizer's state ``m_w1`` as m_{w_1}."""
+    an optimizer's state ``m_w1`` as m_{w_1}; one sample's ``dE/dy@s2`` as
+    \partial E^{(2)}/\partial y^{(2)}, the names in ``shared`` (the parameters, the same
+    in every sample) without the index."""
     kind = str(key.kind)
     if kind == "partial":
         return held_partial(key.name, key.wrt, key.held)
-    if kind == "sample":
-        top = sample_tex(latex_name(key.name), key.sample)
+    if kind == "sample":  # a sample's quantities carry its index; its parameters do not
+        top, wrt = (latex_name(n) if n in shared else sample_tex(latex_name(n), key.sample)
+                    for n in (key.name, key.wrt or key.name))
         if key.wrt is None:
             return top
-        d = rf"\frac{{\partial {top}}}{{\partial {sample_tex(latex_name(key.wrt), key.sample)}}}"
+        d = rf"\frac{{\partial {top}}}{{\partial {wrt}}}"
         return rf"\left.{d}\right|_{{{', '.join(latex_name(h) for h in key.held)}}}" \
             if key.held else d
     if kind == "derivative":

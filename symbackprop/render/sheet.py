@@ -79,6 +79,8 @@ def correction_tex(solution, key, display: Display,
     is appended to ``vanished`` (in math) for the sheet to say once; the displayed
     computations to ``used`` (for the rounding note)."""
     used = [] if used is None else used
+    if key.kind in (Kind.SAMPLE, Kind.PARTIAL):  # one sample's number, a held partial
+        return [key_tex(key, solution.graph.parameters), display.tex(solution.lookup(key))]
     if key.kind == Kind.DERIVATIVE:
         if key.name == key.wrt:
             return None
