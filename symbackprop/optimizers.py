@@ -211,7 +211,7 @@ RULES: dict[str, Rule] = {
 #: The line of the gradient with weight decay, written before a rule's own lines.
 DECAY = Line("g", "g", r"\frac{\partial E}{\partial {p}}"
              r" + \underbrace{\lambda\, {p}}_{\text{weight decay}}",
-             r"{grad} + \underbrace{{weight_decay} \cdot {w_old}}_{\text{weight decay}}",
+             r"{grad} + \underbrace{{weight_decay} \cdot {w_factor}}_{\text{weight decay}}",
              _grad + _wd * _w_old)
 
 #: The settings' symbols in the handout.

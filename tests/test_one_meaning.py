@@ -298,10 +298,11 @@ def test_a_weight_used_in_several_places_is_still_shared():
 def test_weight_decay_is_a_labelled_term_of_g(tmp_path):
     from symbackprop.render.optimizer import parameter_equations
     path = tmp_path / "wd.toml"
-    path.write_text(OPTIMIZED.format(name="sgd", beta1=0.9, lr=0.1, x1=0.5, w1=0.3, wd=0.01))
+    path.write_text(OPTIMIZED.format(name="sgd", beta1=0.9, lr=0.1, x1=0.5, w1=-0.3, wd=0.01))
     solution = sb.load(str(path)).solve()
     first = parameter_equations(solution, "w1", Display(4))[0]
     assert first.lhs == "g" and r"\text{weight decay}" in first.sides[0] + first.sides[1]
+    assert r"0.01 \cdot (-0.3)" in first.sides[1]  # a negative factor in parentheses
     assert r"\partial E}{\partial E" not in " ".join(first.sides)
 
 
@@ -424,3 +425,17 @@ def test_the_sentence_on_the_loss_follows_its_numbers(tmp_path):
     net = sb.load("net-221").solve()
     assert float(net.values_after["E"]) < float(net.values["E"])
     assert "The loss went down" in render_markdown(net)
+
+
+def test_the_text_names_optimizer_state_by_its_key_and_eps_as_a_power():
+    from symbackprop.render.text import render_text
+    text = render_text(sb.load("adam-steps").solve())
+    assert "eps = 1e-8" in text and "0.00000001" not in text
+    assert "b: g = " in text and ", m_b = " in text and ", m = " not in text
+
+
+def test_the_text_writes_the_immediate_partial_with_its_held_name():
+    from symbackprop.render.text import render_text
+    text = render_text(sb.load("rnn-bptt").solve())
+    assert "dh3/dw|h2 = h2*(1 - h3**2) = 0.0073" in text
+    assert "dh3/dw = " not in text

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import sympy as sp
+
 from ..display import Display, Line, tex_number
 from ..optimizers import DECAY, SETTING_SYMBOLS
 from ..solution import Solution
@@ -48,6 +50,24 @@ def rule_rows(solution: Solution) -> list[str]:
     return rows
 
 
+def step_places(solution: Solution, p: str, display: Display, lines=None):
+    """The decimals of every quantity of ``p``'s first step (one number of decimals per
+    quantity, in every line and format that shows it), the targets of the lines written
+    with ≈, and the quantities widened so that their lines add up."""
+    o = solution.optimizer
+    if lines is None:
+        lines = ([DECAY] if o.weight_decay else []) + list(o.rule.lines)
+    terms = solution.steps[0].updates[p].terms
+    places = {name: display.decimals(value) for name, value in terms.items()}
+    places["w_old"] = display.leaf_places  # given: shown as given
+    places["w"] = display.change(terms["w_old"], terms["w"])
+    start = dict(places)
+    places, rough = display.fit_formulas(
+        [(line.target, line.formula) for line in lines], terms, places,
+        fixed={"w_old"}, constants={**o.settings(), "t": 1})
+    return places, rough, {name for name in places if places[name] > start[name]}
+
+
 def parameter_equations(solution: Solution, p: str, display: Display,
                         upto: str | None = None) -> list[Equation]:
     """Each line of the first step of ``p`` as an equation: symbols, numbers, value.
@@ -64,18 +84,11 @@ def parameter_equations(solution: Solution, p: str, display: Display,
     if upto is not None:
         lines = lines[:[line.target for line in lines].index(upto) + 1]
     terms = dict(s.terms)
-    places = {name: display.decimals(value) for name, value in terms.items()}
-    places["w_old"] = display.leaf_places  # given: shown as given
-    places["w"] = display.change(terms["w_old"], terms["w"])
-    constants = {**o.settings(), "t": 1}
-    start = dict(places)
-    places, rough = display.fit_formulas(
-        [(line.target, line.formula) for line in lines], terms, places,
-        fixed={"w_old"}, constants=constants)
-    more = {name for name in places if places[name] > start[name]}  # widened to add up
+    places, rough, more = step_places(solution, p, display, lines)
     fill = {k: display.tex(v, display.leaf_places) for k, v in o.settings().items()}
     fill["t"] = "1"
     fill["w_old"] = display.tex(terms["w_old"], display.leaf_places)  # first in its line
+    fill["w_factor"] = factor_tex(display.given(terms["w_old"]))  # a factor: (-0.3)
     for name, value in terms.items():
         if name not in ("w_old", "w"):
             fill[name] = factor_tex(display.text(value, places[name]))
@@ -171,9 +184,12 @@ def step_numbers(solution: Solution, display: Display) -> StepNumbers:
     first = []
     for p in params:
         terms = solution.steps[0].updates[p].terms
-        shown = [(k, display.text(v, display.decimals(v))) for k, v in terms.items()
+        places, _, _ = step_places(solution, p, display)  # the worked solution's digits
+        # a state by its claim key (b_b: the momentum buffer of b, never a bare b)
+        shown = [(f"{k}_{p}" if k in o.state_names else k, display.text(v, places[k]))
+                 for k, v in terms.items()
                  if k not in ("w_old", "grad", "w") and not k.endswith("_old")]
-        first.append((p, shown, display.text(terms["w"], display.change(terms["w_old"], terms["w"]))))
+        first.append((p, shown, display.text(terms["w"], places["w"])))
     points = [(0, solution.values)] + [(r.t, r.point.evaluation.values) for r in solution.steps]
     rows, previous = [], None
     for t, values in points:
@@ -185,5 +201,13 @@ def step_numbers(solution: Solution, display: Display) -> StepNumbers:
         previous = values
         rows.append([str(t), *cells])
     return StepNumbers(o.name, o.rule.convention,
-                       [(k, display.given(v)) for k, v in o.settings().items()],
+                       [(k, setting_text(v, display)) for k, v in o.settings().items()],
                        first, ["t", out, *params], rows)
+
+
+def setting_text(value, display: Display) -> str:
+    """A setting as given, a tiny one (eps) as 1e-8 rather than 0.00000001."""
+    if value != 0 and abs(value) < sp.Rational(1, 10**4):
+        mantissa, exponent = f"{float(value):.12g}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return display.given(value)

@@ -105,7 +105,14 @@ def _rel(approx: bool) -> str:
     return "≈" if approx else "="
 
 
-def chain_lines(chain: Chain, display: Display, used: list | None = None) -> list[str]:
+def edge_text(solution: Solution, edge) -> str:
+    """An edge's local derivative by its claim key: ``dh3/dh2``, or ``dh3/dw|h2`` where
+    the edge is not the only path (the immediate partial, h2 held fixed)."""
+    return str(solution.local_key(edge.upper, edge.lower))
+
+
+def chain_lines(chain: Chain, display: Display, used: list | None = None,
+                solution: Solution | None = None) -> list[str]:
     """``dE/dw1 = dE/dy · ... = -0.3844 · ... = -0.0010`` (a sum where paths are many),
     with the numbers of :func:`.lines.chain_numbers`: the same as the worked solution's.
     The displayed computations are appended to ``used`` (for the rounding note)."""
@@ -115,7 +122,8 @@ def chain_lines(chain: Chain, display: Display, used: list | None = None) -> lis
         local = chain.paths[0][0].edge.local
         rule = "" if local.is_Number else f"{expression(local)} = "
         return [f"{head} = {rule}{display.text(chain.value)}"]
-    symbolic = " + ".join(" · ".join(partial(f.edge.upper, f.edge.lower) for f in path)
+    symbolic = " + ".join(" · ".join(edge_text(solution, f.edge) if solution is not None
+                                     else partial(f.edge.upper, f.edge.lower) for f in path)
                           for path in chain.paths)
     numbers = chain_numbers(chain, display)
     used += [*numbers.products, *([numbers.total] if numbers.total is not None else [])]
@@ -151,7 +159,7 @@ def sweep_lines(solution: Solution, name: str, display: Display,
     uses = [e for e in solution.derivation.uses(name)
             if e.upper == out or e.upper in solution.graph.upstream(out)]
     head = partial(out, name)
-    symbolic = " + ".join(f"{partial(out, e.upper)} · {partial(e.upper, name)}" for e in uses)
+    symbolic = " + ".join(f"{partial(out, e.upper)} · {edge_text(solution, e)}" for e in uses)
     line = sweep_line(solution, name, uses, display)
     if used is not None:
         used.append(line)
@@ -193,7 +201,7 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
                 continue
             value = solution.evaluation.locals[edge.upper, edge.lower]
             rule = "" if edge.local.is_Number else f"{expression(edge.local)} = "
-            lines.append(f"  {partial(edge.upper, edge.lower)} = {rule}{display.text(value)}")
+            lines.append(f"  {edge_text(solution, edge)} = {rule}{display.text(value)}")
 
     lines += ["", f"Backward pass (gradients of {out}, by the chain rule)"]
     said: set[str] = set()
@@ -201,7 +209,7 @@ def render_text(solution: Solution, places: Display | int = DEFAULT_PLACES,
     for name in names:
         if solution.derivation.count_paths(out, name) <= MAX_PATHS_SHOWN:
             chain, vanished = vanishing(solution, solution.chain(name))
-            block = chain_lines(chain, display, used)
+            block = chain_lines(chain, display, used, solution)
             fresh = [v for v in vanished if v not in said]
             if fresh:  # said once, for this chain and every later one
                 said.update(fresh)
