@@ -144,8 +144,9 @@ def worked_steps(variant, question) -> list[str]:
         return partial_steps(sol, parsed, d)
     if parsed.kind == Kind.DERIVATIVE:
         return chain_steps(sol, parsed.name, parsed.wrt, d)
+    later = parsed.kind == Kind.AFTER and (parsed.step or 1) > 1  # w1@2, E@2
     if parsed.kind == Kind.STATE or (parsed.kind == Kind.AFTER and parsed.name in
-                                     sol.graph.parameters and _by_optimizer(sol)):
+                                     sol.graph.parameters and (_by_optimizer(sol) or later)):
         return optimizer_steps(sol, parsed, d)
     if parsed.kind == Kind.AFTER and parsed.name in sol.graph.parameters:
         p = parsed.name
@@ -158,6 +159,9 @@ def worked_steps(variant, question) -> list[str]:
             rf"{{{name_tex(p)}}}^{{\mathrm{{new}}}} = {name_tex(p)} - \eta\,{partial_tex(sol.output, p)}"
             rf" = {w} - {rate} \cdot {_paren(grad)} {eq} {shown(sol.updated[p], d)}", f"{p}_new"))
         return lines
+    if later:  # a value after step k: the forward pass at that step's parameters
+        values = sol.steps[parsed.step - 1].point.evaluation.values
+        return forward_steps(sol, parsed.name, d, values, suffix=f"@{parsed.step}")
     if parsed.kind == Kind.AFTER:
         return forward_steps(sol, parsed.name, d, sol.values_after, suffix="_new")
     return forward_steps(sol, parsed.name, d, sol.values)
@@ -254,12 +258,16 @@ def _by_optimizer(sol) -> bool:
 
 def optimizer_steps(sol, key, places: int) -> list[str]:
     """The gradient's chain, then the optimizer's lines for the parameter up to the
-    asked quantity (its state ``m``, ``v``, ``b``, or the new value), as the handout
-    writes them (:func:`symbackprop.render.optimizer.parameter_equations`)."""
+    asked quantity (its state ``m``, ``v``, ``b``, or the new value; for ``w1@2`` every
+    step up to the second, each step's gradient at the point the step before left), as
+    the handout writes them (:func:`symbackprop.render.optimizer.parameter_equations`)."""
     p = key.name
     lines = chain_steps(sol, sol.output, p, places + 2)
     upto = key.slot if key.kind == Kind.STATE else None
-    lines += [equation_line(eq) for eq in parameter_equations(sol, p, Display(places), upto=upto)]
+    last = key.step if key.kind == Kind.AFTER and key.step else 1  # w1@2: both steps
+    for t in range(1, last + 1):
+        lines += [equation_line(eq) for eq in
+                  parameter_equations(sol, p, Display(places), upto=upto, step=t)]
     return lines
 
 

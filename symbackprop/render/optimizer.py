@@ -50,27 +50,42 @@ def rule_rows(solution: Solution) -> list[str]:
     return rows
 
 
-def step_places(solution: Solution, p: str, display: Display, lines=None):
-    """The decimals of every quantity of ``p``'s first step (one number of decimals per
-    quantity, in every line and format that shows it), the targets of the lines written
-    with ≈, and the quantities widened so that their lines add up."""
+def step_places(solution: Solution, p: str, display: Display, lines=None, step: int = 1):
+    """The decimals of every quantity of ``p``'s step ``step`` (one number of decimals
+    per quantity, in every line and format that shows it), the targets of the lines
+    written with ≈, and the quantities widened so that their lines add up."""
     o = solution.optimizer
     if lines is None:
         lines = ([DECAY] if o.weight_decay else []) + list(o.rule.lines)
-    terms = solution.steps[0].updates[p].terms
+    terms = solution.steps[step - 1].updates[p].terms
     places = {name: display.decimals(value) for name, value in terms.items()}
-    places["w_old"] = display.leaf_places  # given: shown as given
-    places["w"] = display.change(terms["w_old"], terms["w"])
+    places["w_old"] = display.leaf_places if step == 1 else _shown_places(solution, p, step - 1,
+                                                                            display)
+    places["w"] = _shown_places(solution, p, step, display)
+    fixed = {"w_old"}
+    if step > 1:  # the state carried in reads as the step before showed it
+        before, _, _ = step_places(solution, p, display, None, step - 1)
+        for k in o.state_names:
+            places[f"{k}_old"] = before[k]
+            fixed.add(f"{k}_old")
     start = dict(places)
     places, rough = display.fit_formulas(
         [(line.target, line.formula) for line in lines], terms, places,
-        fixed={"w_old"}, constants={**o.settings(), "t": 1})
+        fixed=fixed, constants={**o.settings(), "t": step})
     return places, rough, {name for name in places if places[name] > start[name]}
 
 
+def _shown_places(solution: Solution, p: str, step: int, display: Display) -> int:
+    """The decimals of ``p`` after ``step``: those that show its change by that step."""
+    s = solution.steps[step - 1].updates[p].terms
+    return display.change(s["w_old"], s["w"])
+
+
 def parameter_equations(solution: Solution, p: str, display: Display,
-                        upto: str | None = None) -> list[Equation]:
-    """Each line of the first step of ``p`` as an equation: symbols, numbers, value.
+                        upto: str | None = None, step: int = 1) -> list[Equation]:
+    """Each line of step ``step`` (the first by default) of ``p`` as an equation:
+    symbols, numbers, value; after the first step each quantity is marked with its step
+    (m_w^{(2)}, w^{(2)}), and keyed only where a claim key names it (``w1@2``).
 
     Every quantity is shown with one number of digits in all the lines that show it,
     chosen (:meth:`Display.fit_formulas`) so that each line with its numbers as shown
@@ -79,29 +94,35 @@ def parameter_equations(solution: Solution, p: str, display: Display,
     optimizer's state, as an exam question asks for it).
     """
     o = solution.optimizer
-    s = solution.steps[0].updates[p]
+    s = solution.steps[step - 1].updates[p]
     lines = ([DECAY] if o.weight_decay else []) + list(o.rule.lines)
     if upto is not None:
         lines = lines[:[line.target for line in lines].index(upto) + 1]
     terms = dict(s.terms)
-    places, rough, more = step_places(solution, p, display, lines)
+    places, rough, more = step_places(solution, p, display, lines, step)
     fill = {k: display.tex(v, display.leaf_places) for k, v in o.settings().items()}
-    fill["t"] = "1"
-    fill["w_old"] = display.tex(terms["w_old"], display.leaf_places)  # first in its line
-    fill["w_factor"] = factor_tex(display.given(terms["w_old"]))  # a factor: (-0.3)
+    fill["t"] = str(step)
+    fill["w_old"] = display.tex(terms["w_old"], places["w_old"])  # first in its line
+    fill["w_factor"] = factor_tex(display.text(terms["w_old"], places["w_old"]))  # (-0.3)
+
+    def marked(head: str) -> str:  # a quantity of a later step carries its step
+        return head if step == 1 else f"{{{head}}}^{{({step})}}"
     for name, value in terms.items():
         if name not in ("w_old", "w"):
             fill[name] = factor_tex(display.text(value, places[name]))
     tex = {"p": latex_name(p)}
     equations = []
     if not o.weight_decay:  # g is the gradient itself
-        equations.append(Equation("g", [partial(solution.output, p),
-                                        display.tex(terms["g"], places["g"])],
-                                  key=f"d{solution.output}/d{p}"))
+        equations.append(Equation(marked("g"), [partial(solution.output, p),
+                                                display.tex(terms["g"], places["g"])],
+                                  key=f"d{solution.output}/d{p}" if step == 1 else None))
     for line in lines:
         value = terms[line.target]
         shown = approx(display.tex(value, places[line.target]), line.target in rough)
-        head = new_name(p) if line.target == "w" else _fill(line.symbol, tex)
+        if line.target == "w":
+            head = new_name(p) if step == 1 else f"{{{latex_name(p)}}}^{{({step})}}"
+        else:
+            head = marked(_fill(line.symbol, tex))
         symbolic = _fill(line.symbolic, tex).replace(
             r"\frac{\partial E}{\partial " + latex_name(p) + "}", partial(solution.output, p))
         operands = sorted(sym.name for sym in line.formula.free_symbols if sym.name in terms)
@@ -109,8 +130,10 @@ def parameter_equations(solution: Solution, p: str, display: Display,
                       display.text(value, places[line.target]), line.target in rough,
                       tuple(places[n] for n in operands),
                       bool(more & set(operands)) and line.target not in rough)
+        key = line_key(line.target, p, o) if step == 1 else (
+            f"{p}@{step}" if line.target == "w" else None)
         equations.append(Equation(head, [symbolic, _fill(line.numeric, fill), shown], (record,),
-                                  key=line_key(line.target, p, o)))
+                                  key=key))
     return equations
 
 
