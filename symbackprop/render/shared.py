@@ -148,9 +148,8 @@ def use_gradients(solution: Solution, users: list[str], display: Display) -> lis
             equations.append(chain_equation(solution.chain(u, limit=MAX_PATHS_SHOWN), display,
                                             solution))
         else:
-            g = solution.gradients[u]
             equations.append(Equation(partial(solution.output, u),
-                                      [display.tex(g, display.decimals(g))],
+                                      [display.tex(solution.gradients[u])],
                                       key=f"d{solution.output}/d{u}"))
     return equations
 
