@@ -6,8 +6,9 @@ grade import takes, and the JSON of ``grade --json``.
 its points. Points are written exactly (``0.5``, ``2.25``, ``3``), never as float noise.
 
 ``moodle-grades.csv`` is for Moodle's *Import grades > CSV file*: the student's identity
-(``Email address`` when the answers came from Moodle, with the names; otherwise
-``Student``, which maps to the username or ID number), ``Grade`` (the points) and
+(every identity column of a Moodle or Canvas export, as it was headed: names, e-mail,
+username, ID number; for a CSV of answers ``Student``, which maps to the username or ID
+number), ``Grade`` (the points) and
 ``Feedback`` (the tally of marks), comma-separated UTF-8 with a point for decimals.
 
 In both CSV files a cell that begins as a spreadsheet formula does (``=``, ``+``, ``-``,
@@ -73,10 +74,10 @@ def tally(student: StudentGrade) -> str:
 
 
 def moodle_grades_csv(book: Gradebook) -> str:
-    identity = [c for c in ("First name", "Surname", "Email address", "ID number", "Username")
-                if any(c in s.person for s in book.students)]
-    if "Email address" not in identity and "ID number" not in identity \
-            and "Username" not in identity:
+    """The identity columns the responses showed (all of them, in their order), or
+    ``Student`` for a CSV of answers; then ``Grade`` and ``Feedback``."""
+    identity = list(dict.fromkeys(c for s in book.students for c in s.person))
+    if not identity:
         identity = ["Student"]
     rows = [[*identity, "Grade", "Feedback"]]
     for s in book.students:

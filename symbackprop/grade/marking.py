@@ -249,14 +249,7 @@ def _grade_parallel(key: ExamKey, tasks, carried, band, jobs: int) -> list[Stude
     return results
 
 
-def _paper_of(rows: list[Response], key: ExamKey) -> list[KeyVariant] | None:
-    for r in rows:
-        if r.problem is None and r.variant in key.variants:
-            return key.paper(r.variant)
-    return None
-
-
-def _place(r: Response, key: ExamKey, on_paper) -> tuple[int | None, str | None]:
+def _place(r: Response, key: ExamKey) -> tuple[int | None, str | None]:
     """The index of the question a row answers in its variant, or why it has none."""
     if r.problem is not None:
         return None, r.problem
@@ -264,9 +257,6 @@ def _place(r: Response, key: ExamKey, on_paper) -> tuple[int | None, str | None]
         return None, "no variant given"
     if r.variant not in key.variants:
         return None, f"unknown variant '{r.variant}'{did_you_mean(r.variant, key.variants)}"
-    if on_paper is not None and r.variant not in on_paper:
-        return None, (f"variant {r.variant} is not on this student's paper "
-                      f"({'+'.join(sorted(on_paper))})")
     index = key.variants[r.variant].find(r.ask) if r.ask else None
     if index is None:
         asked = ", ".join(q.ask for q in key.variants[r.variant].questions)
@@ -279,34 +269,97 @@ def grade_student(student: str, rows: list[Response], key: ExamKey, carried: Dec
                   band: Decimal, typical: list[KeyVariant], person: dict) -> StudentGrade:
     """Every question of the student's paper marked; rows that fit it not, ``invalid``.
 
-    The paper is the key's paper of the first variant the rows name, or, when the rows
-    come in numbered slots (a Moodle quiz, where each slot may draw another variant),
-    the questions of the slots in their order."""
+    Each answer is judged against the variant its own row names, together with the
+    student's other answers to that variant (the sheet a ``carried`` mark reads). The
+    paper is what the rows name: when the rows come in numbered slots (a Moodle or
+    Canvas quiz, where each slot may draw another variant), the questions of the slots
+    in their order; when every row names a variant of one paper of the key, that
+    paper, all its questions (those no row answers are ``missing``); otherwise (the
+    rows name variants of several papers, as a quiz drawing each question at random
+    does) each question of the key's paper is taken from the variant the rows name for
+    it: its exercise and its number in the exercise."""
     if any(r.slot is not None for r in rows):
         return _grade_slots(student, rows, key, carried, band, person)
-    paper = _paper_of(rows, key)
     extra: list[Mark] = []
     placed: dict[tuple[str, int], list[Response]] = {}
-    on_paper = {v.id for v in paper} if paper else set()
     for r in rows:
-        index, reason = _place(r, key, on_paper)
+        index, reason = _place(r, key)
         if reason is None:
             placed.setdefault((r.variant, index), []).append(r)
         else:
             extra.append(Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where))
-    marks: list[Mark] = []
-    for variant in paper or []:
-        marks += _mark_variant(variant, placed, carried, band)
-    if paper is None:  # no row names a variant of the key: the paper is unknown
-        for variant in typical:
-            for q in variant.questions:
-                marks.append(Mark("", "", "missing", "the paper is unknown: no row names a "
-                                  "variant of the key", max_points=q.points))
-    for slot, mark in enumerate(marks, start=1):
-        mark.slot = slot
-    variants = [v.id for v in paper] if paper else sorted({r.variant for r in rows if r.variant})
+    named = list(dict.fromkeys(v for v, _ in placed))
+    papers = {key.paper_id(v) for v in named}
+    positions: list[tuple[str | None, int, Decimal, str]] = []  # variant, index, points, why
+    if len(papers) == 1:
+        positions = [(v.id, i, q.points, "") for v in key.paper(named[0])
+                     for i, q in enumerate(v.questions)]
+    elif not papers:
+        positions = [(None, i, q.points, "the paper is unknown: no row names a variant of "
+                      "the key") for v in typical for i, q in enumerate(v.questions)]
+    else:
+        positions, clashes = _positions(placed, key, typical)
+        extra += clashes
+    marks = _mark_positions(positions, placed, key, carried, band)
+    variants = list(dict.fromkeys(m.variant for m in marks if m.variant in key.variants)) \
+        or sorted({r.variant for r in rows if r.variant})
     max_points = sum((m.max_points for m in marks), Decimal(0))
     return StudentGrade(student, variants, marks + extra, person, max_points)
+
+
+def _positions(placed: dict, key: ExamKey, typical: list[KeyVariant]):
+    """The paper of a student whose rows name variants of several papers: each question
+    of the typical paper (an exercise and a question number in it) from the variant the
+    rows name for it. Two variants named for one question are both ``invalid``: which
+    one the student sat cannot be told."""
+    by_place: dict[tuple[str | None, int], list[str]] = {}
+    for variant_id, index in placed:
+        exercise = key.variants[variant_id].exercise
+        by_place.setdefault((exercise, index), []).append(variant_id)
+    positions, clashes = [], []
+    for v in typical:
+        for i, q in enumerate(v.questions):
+            named = by_place.pop((v.exercise, i), [])
+            if len(named) == 1:
+                positions.append((named[0], i, key.variants[named[0]].questions[i].points, ""))
+                continue
+            why = "no row answers this question"
+            if len(named) > 1:
+                why = f"answered from {len(named)} variants ({', '.join(named)})"
+                for variant_id in named:
+                    for r in placed.pop((variant_id, i)):
+                        clashes.append(Mark(r.ask, r.variant, "invalid",
+                                            f"question {i + 1} of the exercise is {why}",
+                                            given=r.answer, where=r.where))
+            positions.append((None, i, q.points, why))
+    for (_, i), named in by_place.items():  # a question number beyond the typical paper
+        for variant_id in named:
+            for r in placed.pop((variant_id, i)):
+                clashes.append(Mark(r.ask, r.variant, "invalid",
+                                    f"question {i + 1} of variant {variant_id} is on no paper",
+                                    given=r.answer, where=r.where))
+    return positions, clashes
+
+
+def _mark_positions(positions, placed: dict, key: ExamKey, carried: Decimal,
+                    band: Decimal) -> list[Mark]:
+    """The marks of a paper's questions in its order, each variant's judged together."""
+    wanted: dict[str, set[int]] = {}
+    for variant_id, index, _, _ in positions:
+        if variant_id is not None:
+            wanted.setdefault(variant_id, set()).add(index)
+    judged: dict[tuple[str, int], Mark] = {}
+    for variant_id, indices in wanted.items():
+        for mark in _mark_variant(key.variants[variant_id], placed, carried, band, indices):
+            judged[variant_id, mark.index] = mark
+    marks = []
+    for slot, (variant_id, index, points, why) in enumerate(positions, start=1):
+        mark = judged.get((variant_id, index)) if variant_id is not None else None
+        if mark is None:
+            mark = Mark("", "", "missing", why, max_points=points)
+        mark.slot = slot
+        marks.append(mark)
+    return marks
 
 
 def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Decimal,
@@ -316,7 +369,7 @@ def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Deci
     layout: list[tuple[Response, int | None, str | None]] = []
     placed: dict[tuple[str, int], list[Response]] = {}
     for r in sorted(rows, key=lambda r: r.slot or 0):
-        index, reason = _place(r, key, None)
+        index, reason = _place(r, key)
         layout.append((r, index, reason))
         if reason is None:
             placed.setdefault((r.variant, index), []).append(r)

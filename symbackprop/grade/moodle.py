@@ -1,29 +1,36 @@
 """Moodle's quiz Responses report, downloaded as CSV, read back into answers.
 
-Moodle writes one row per attempt: the student's ``Surname``, ``First name`` and the
-identity fields the site shows (``Email address``, ``ID number``, ``Username``), then
-``State``, ``Started on``, ``Completed``, ``Time taken``, ``Grade/10.00``, and for each
-quiz slot N (its number as displayed: ``1``, ``2``, ``1a``) the columns ``Question N``
-(the question's text as plain text, when "Question text" is ticked in the report's
-options), ``Response N`` (what the student entered; ``-`` for nothing) and
-``Right answer N``.
+Moodle writes one row per attempt: the identity columns the site shows (``Last name``
+and ``First name`` in 5.x, ``Surname`` and ``First name`` in 4.x, then ``Username``,
+``ID number``, ``Email address``, ... as *Show user identity* lists them), then the
+attempt's ``Status``, ``Started``, ``Completed``, ``Duration`` (4.x: ``State``, ``Started
+on``, ``Completed``, ``Time taken``), ``Grade/10.00``, and for each quiz slot N (its
+number as displayed: ``1``, ``2``, ``1a``) the columns ``Question N`` (the question's
+text as plain text, when "Question text" is ticked in the report's options),
+``Response N`` (what the student entered; ``-`` for nothing) and ``Right answer N``.
+The file is UTF-8 with a byte order mark; a cell that begins with ``=``, ``+``, ``-`` or
+``@`` gets a ``'`` in front (so a negative answer reads ``'-0.7177``).
 
-Which variant and question a slot held is read from the question text: the Moodle file
-of ``symbackprop exam`` ends every question with ``Variant <id>, question <n>``. A
-cloze question (one per variant, all its parts) has no question number; its response
-reads ``part 1: 0.5853; part 2: -0.0139``, and part n is question n. A student with
-several attempts is graded on the last finished one (the export's order), which the
-report notes.
+Which student a row is comes from :mod:`.identity` (every identity column together;
+rows that the export cannot tell apart are refused). Which variant and question a slot
+held is read from the question text: the Moodle file of ``symbackprop exam`` ends every
+question with ``Variant <id>, question <n>``. A cloze question (one per variant, all its
+parts) has no question number; its response reads ``part 1: 0.5853; part 2: -0.0139``,
+and part n is question n. A student with several attempts is graded on the last
+finished one (the export's order), which the report notes.
 """
 
 from __future__ import annotations
 
 import re
 
+from .identity import Identity, students
 from .responses import NO_ANSWER, Response, Roster, error
 
-NAMES = ("First name", "Surname")
-IDENTITY = ("Email address", "ID number", "Username")
+#: The first columns of an attempt (5.x and 4.x spellings): the identity columns end there.
+ATTEMPT = ("status", "state", "started", "started on", "completed", "duration", "time taken")
+ADVICE = ("show Email address, Username or ID number in the report (Site administration > "
+          "Users > Permissions > User policies > Show user identity) and download it again")
 _QUESTION_NUMBER = re.compile(r"\W{0,3}(?:question|Q)\s*(\d+)", re.IGNORECASE)
 _PART = re.compile(r"part\s*(\d+)\s*:\s*([^;]*)", re.IGNORECASE)
 
@@ -67,40 +74,63 @@ def read_moodle_export(rows: list[list[str]], header: list[str], source: str, ke
                                  "(with 'Response') in the report's options before downloading",
                          f"Response {m.group(1)}")
         slots.append((m.group(1), question, i))
-    names = {n: _column(header, n) for n in NAMES + IDENTITY}
-    state = _column(header, "State")
+    state = _column(header, "Status")
     if state is None:
-        state = _column(header, "Status")
+        state = _column(header, "State")
+    identity = Identity(identity_columns(header), ADVICE)
+    if not identity.unique:
+        roster.notes.append(f"{source} shows no Email address, Username or ID number: Moodle's "
+                            f"grade import cannot match moodle-grades.csv to its users; {ADVICE}")
     finder = VariantFinder(key)
-    attempts: dict[str, list[tuple[int, list[str]]]] = {}
-    for number, row in enumerate(rows[1:], start=2):
-        cell = {n: (row[i].strip() if i is not None and i < len(row) else "")
-                for n, i in names.items()}
-        person = " ".join(p for p in (cell["First name"], cell["Surname"]) if p)
-        student = cell["Email address"] or cell["ID number"] or cell["Username"] or person
-        if not student or person.lower().startswith("overall average"):
-            continue
-        if student not in roster.people:
-            roster.add_student(student)
-            roster.people[student] = {n: v for n, v in cell.items() if names[n] is not None}
-        attempts.setdefault(student, []).append((number, row))
-    for student, tried in attempts.items():
+    attempts = [(number, row) for number, row in enumerate(rows[1:], start=2)
+                if not _is_average(row, identity)]
+    unmatched = []
+    for student in students(attempts, identity, source):
+        if identity.unique and not any(student.person.get(h) for _, h in identity.unique):
+            unmatched.append(student.label)
+        roster.add_student(student.label)
+        roster.people[student.label] = student.person
+        tried = student.rows
         chosen = tried[-1]
         if len(tried) > 1:
             finished = [t for t in tried if state is not None and state < len(t[1])
                         and t[1][state].strip().lower() == "finished"]
             chosen = (finished or tried)[-1]
-            roster.notes.append(f"{student}: {len(tried)} attempts in {source}; the one on "
-                                f"row {chosen[0]} is graded")
+            roster.notes.append(f"{student.label}: {len(tried)} attempts in {source} (rows "
+                                f"{', '.join(str(t[0]) for t in tried)}); the one on row "
+                                f"{chosen[0]} is graded")
         number, row = chosen
         for ordinal, (label, question, response) in enumerate(slots, start=1):
             text = row[question] if question < len(row) else ""
             answer = row[response].strip() if response < len(row) else ""
             where = f"{source} row {number}, Response {label}"
-            for r in _slot_answers(student, text, answer, where, finder, key):
+            for r in _slot_answers(student.label, text, answer, where, finder, key):
                 r.slot = ordinal
                 roster.responses.append(r)
+    if unmatched:
+        shown = " or ".join(h for _, h in identity.unique)
+        roster.notes.append(f"{len(unmatched)} student{'s have' if len(unmatched) > 1 else ' has'} "
+                            f"no {shown} in {source} ({', '.join(unmatched)}): Moodle's grade "
+                            "import cannot match their rows of moodle-grades.csv")
     return roster
+
+
+def identity_columns(header: list[str]) -> list[tuple[int, str]]:
+    """The columns before the attempt's own (``Status``, ``Started``, ...; else before
+    the first ``Question N`` or ``Response N``), with a header."""
+    end = len(header)
+    for i, h in enumerate(header):
+        low = h.strip().lower()
+        if low in ATTEMPT or low.startswith("grade/") or re.match(r"^(question|response) \S+$", low):
+            end = i
+            break
+    return [(i, h.strip()) for i, h in enumerate(header[:end]) if h.strip()]
+
+
+def _is_average(row: list[str], identity: Identity) -> bool:
+    """Moodle's last row, "Overall average" (in the first name column), is no student."""
+    values = [v for v in identity.values(row) if v]
+    return len(values) == 1 and values[0].lower().startswith("overall average")
 
 
 def _slot_answers(student: str, text: str, answer: str, where: str, finder, key) -> list[Response]:
