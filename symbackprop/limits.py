@@ -29,6 +29,9 @@ MAX_WORKED_BATCH = 1_000  # samples of a mini-batch solved or verified: each eva
 MAX_EPOCHS = 100_000  # train --epochs
 MAX_TRAIN_STEPS = 10_000_000  # train: epochs times samples, the kernel calls of a run
 MAX_TRAIN_EQUATIONS = 2_000  # train: equations compiled into one kernel
+MAX_RESPONSES_BYTES = 50_000_000  # grade: a responses file, or a claims folder's files together
+MAX_ANSWERS = 200_000  # grade: answers (CSV rows, export rows times slots, claims of a folder)
+MAX_CLAIMS_FILES = 20_000  # grade: files of a claims folder
 
 
 class LimitError(SymbackpropError):

@@ -330,3 +330,44 @@ def test_real_moodle_exports(tmp_path):
         assert inside == (moodle == 1), m  # Moodle applied its own rule
         causes["Moodle's band"] += 1
     assert causes["not a number for Moodle"] >= 6
+
+
+# ------------------------------------------------------------------------ bounds
+
+
+def test_default_output_folder_through_a_symlink_is_refused(exam, key, tmp_path):
+    """EXAM_DIR/grades as a symbolic link: refused before any work, nothing written
+    where it points."""
+    import shutil
+
+    copy = tmp_path / "exam"
+    shutil.copytree(exam, copy)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (copy / "grades").symlink_to(elsewhere)
+    v = key["variants"][0]
+    path = write_csv(tmp_path / "answers.csv", [["student", "variant", "ask", "answer"],
+                                                ["ann", v["id"], v["questions"][0]["ask"],
+                                                 right(v, 1)]], bom=False)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        status = main(["grade", str(copy), str(path)])
+    assert status == 2
+    assert stderr.getvalue().startswith(f"error: {copy / 'grades'}: the default output folder "
+                                        "is a symbolic link")
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_more_answers_than_the_limit_are_refused_before_grading(exam, key, tmp_path):
+    from symbackprop.limits import MAX_ANSWERS
+
+    v = key["variants"][0]
+    line = f"{v['id']},{v['questions'][0]['ask']},0.5\n"
+    path = tmp_path / "answers.csv"
+    with path.open("w") as f:
+        f.write("student,variant,ask,answer\n")
+        f.writelines(f"s{i},{line}" for i in range(MAX_ANSWERS + 1))
+    status, _, err = grade(exam, path, tmp_path / "out")
+    assert status == 2 and len(err.strip().splitlines()) == 1
+    assert err.startswith(f"error: {path}: more than {MAX_ANSWERS} rows")
+    assert not (tmp_path / "out").exists()

@@ -18,6 +18,8 @@ from pathlib import Path
 from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import SymbackpropError, UnsupportedError
 from ..files import target_directory, write_files
+from ..limits import capped_jobs
+from ..printable import printable
 from .options import decimal_option
 from .verify import parse_band
 
@@ -73,6 +75,18 @@ def _progress(done: int, total: int) -> None:
     sys.stderr.flush()
 
 
+def default_output(exam_dir: str) -> Path:
+    """``EXAM_DIR/grades``, never followed through a symbolic link: grades written there
+    would land in whatever folder the link points at (give ``-o`` for that)."""
+    exam = Path(exam_dir)
+    default = (exam if exam.is_dir() else exam.parent) / "grades"
+    if default.is_symlink():
+        raise SymbackpropError(f"{printable(str(default))}: the default output folder is a "
+                               "symbolic link, which grade does not write through; remove it "
+                               "or give -o DIR")
+    return default
+
+
 def run(args) -> int:
     from ..grade import grade
     from ..grade.document import left_out, report_files
@@ -81,6 +95,9 @@ def run(args) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise SymbackpropError("--jobs: must be at least 1")
+    # check the output folder before any work
+    target_directory(args.output or str(default_output(args.exam)), "grades")
+    args.jobs = capped_jobs(args.jobs)  # never more processes than cores, like exam's
     share = parse_share(args.carried)
     band = parse_band(args.band)
     book = grade(args.exam, args.responses, carried=share, band=band, jobs=args.jobs)
@@ -101,9 +118,7 @@ def run(args) -> int:
 
         show = sys.stderr.isatty()
         files.update(sheet_files(book, jobs=args.jobs, progress=_progress if show else None))
-    exam = Path(args.exam)
-    default = (exam if exam.is_dir() else exam.parent) / "grades"
-    directory = target_directory(args.output or str(default), "grades")
+    directory = target_directory(args.output or str(default_output(args.exam)), "grades")
     written = write_files(directory, files)
     if args.json:
         sys.stdout.write(files["gradebook.json"])

@@ -28,7 +28,6 @@ could not be placed (an unknown variant or question, a bad number), with its rea
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -36,8 +35,10 @@ from decimal import Decimal, localcontext
 from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
 from ..exam.precision import accepts, decimal_text, stated, tolerance_text
+from ..limits import capped_jobs
 from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
+from ..verify.recompute import shared
 from ..workers import worker_pool
 from .key import ExamKey, KeyQuestion, KeyVariant
 from .lms import differences_json
@@ -205,7 +206,7 @@ def grade_class(key: ExamKey, roster: Roster, carried: Decimal = DEFAULT_CARRIED
     by_student: dict[str, list[Response]] = {s: [] for s in roster.students}
     for r in roster.responses:
         by_student[r.student].append(r)
-    jobs = jobs or os.cpu_count() or 1
+    jobs = capped_jobs(jobs)  # never more processes than cores, whatever is asked
     tasks = [(s, rows, roster.people.get(s, {})) for s, rows in by_student.items()]
     if jobs == 1 or len(tasks) < PARALLEL_FROM:
         students = _grade_chunk(key, tasks, carried, band)
@@ -412,6 +413,18 @@ def by_the_rule(mark: Mark, verdict: Verdict) -> tuple[str, str]:
     return status, verdict.note
 
 
+def _judged(variant: KeyVariant, claims: list[Claim], band: Decimal) -> list[Verdict]:
+    """``judge`` of one student's sheet for ``variant``; two students who wrote the same
+    numbers for the same variant get the same verdicts (judging is a function of the
+    solution, the claims as written and the band), judged once per process."""
+    solution = variant.solution
+    memo = ("sheet", band, tuple((str(c.key), c.given.text) for c in claims))
+    cache = shared(solution)
+    if memo not in cache:
+        cache[memo] = judge(solution, claims, band)
+    return cache[memo]
+
+
 def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Decimal,
                   only: set[int] | None = None) -> list[Mark]:
     """The marks of one variant's questions (those in ``only``, if given), judged
@@ -445,7 +458,7 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
         claims.append(Claim(keys[i], number))
         judged[i] = (mark, how)
     if claims:
-        verdicts = judge(variant.solution, claims, band)
+        verdicts = _judged(variant, claims, band)
         for (mark, how), verdict in zip(judged.values(), verdicts, strict=True):
             mark.verdict = verdict
             mark.status, note = by_the_rule(mark, verdict)

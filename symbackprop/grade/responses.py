@@ -28,9 +28,10 @@ from pathlib import Path
 
 from ..errors import SymbackpropError, Where
 from ..files import read_limited
+from ..limits import MAX_ANSWERS, MAX_CLAIMS_FILES, MAX_RESPONSES_BYTES, LimitError
 
-MAX_BYTES = 50_000_000
-MAX_FILES = 20_000
+MAX_BYTES = MAX_RESPONSES_BYTES
+MAX_FILES = MAX_CLAIMS_FILES
 HEADER = ("student", "variant", "ask", "answer")
 DELIMITERS = (",", ";", "\t")
 NO_ANSWER = ("", "-")  # Moodle writes '-' for a question left unanswered
@@ -70,10 +71,16 @@ def error(source: str, message: str, where: str | None = None) -> SymbackpropErr
     return SymbackpropError(message, Where(file=source, field=where))
 
 
-def read_file(path: Path) -> bytes:
-    """A responses or claims file's bytes: a regular file of at most MAX_BYTES."""
+def too_many(source: str, what: str = "answers") -> LimitError:
+    return LimitError(f"more than {MAX_ANSWERS} {what}: grade takes at most {MAX_ANSWERS} "
+                      "answers in one run (the limit; docs/limits.md); split the class",
+                      Where(file=source))
+
+
+def read_file(path: Path, limit: int = MAX_BYTES) -> bytes:
+    """A responses or claims file's bytes: a regular file of at most ``limit`` bytes."""
     try:
-        return read_limited(path, MAX_BYTES, what="responses file")
+        return read_limited(path, limit, what="responses file")
     except FileNotFoundError:
         raise error(str(path), "no such file") from None
     except SymbackpropError as exc:
@@ -118,10 +125,15 @@ def read_rows(text: str, source: str) -> list[list[str]]:
     first = re.split(r"\r\n|\r|\n", text, maxsplit=1)[0]  # CR-only line ends too (old Mac)
     counts = {d: _fields(first, d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d])  # ties: the comma
+    rows = []
     try:
-        return [row for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+            rows.append(row)
+            if len(rows) > MAX_ANSWERS + 1:  # a header and one answer per row at most
+                raise too_many(source, "rows")
     except csv.Error as exc:
         raise error(source, f"is not CSV ({exc})") from None
+    return rows
 
 
 def answers_csv(rows: list[list[str]], lower: list[str], source: str) -> Roster:
@@ -153,9 +165,18 @@ def read_claims_folder(folder: Path) -> Roster:
         raise error(str(folder), f"more than {MAX_FILES} files")
     if not files:
         raise error(str(folder), "no claims files in the folder")
+    budget = MAX_BYTES  # the folder's files together, as one responses file
     for path in files:
         source = str(path)
-        data = read_file(path)
+        try:
+            data = read_file(path, budget)
+        except SymbackpropError as exc:
+            if "larger than" in exc.message:
+                raise LimitError(f"the claims files come to more than {MAX_BYTES // 1_000_000} "
+                                 "MB together (the limit; docs/limits.md)",
+                                 Where(file=str(folder))) from None
+            raise
+        budget -= len(data)
         text = decode(data, source, roster.notes)
         student, variant, answers = path.stem, "", []
         for number, raw in enumerate(text.splitlines(), start=1):
@@ -174,6 +195,8 @@ def read_claims_folder(folder: Path) -> Roster:
             if not variant:
                 problem = problem or "no 'variant = ID' line before this claim"
             answers.append(Response("", variant, ask.strip(), answer.strip(), where, problem))
+            if len(answers) + len(roster.responses) > MAX_ANSWERS:
+                raise too_many(str(folder), "claims")
         if student in roster.people:
             roster.notes.append(f"{source}: student '{student}' has another claims file too; "
                                 "their claims are graded together")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..limits import MAX_ANSWERS
 from .canvas import is_student_analysis, read_canvas_export
 from .moodle import read_moodle_export
 from .responses import (
@@ -21,6 +22,7 @@ from .responses import (
     read_claims_folder,
     read_file,
     read_rows,
+    too_many,
 )
 
 _RESPONSE = re.compile(r"^Response (\S+)$")
@@ -60,4 +62,6 @@ def read_responses(path: str | Path, key) -> Roster:
                              "Student Analysis report)",
                      "header")
     roster.notes[:0] = notes
+    if len(roster.responses) > MAX_ANSWERS:  # an export's rows times its slots
+        raise too_many(source)
     return roster

@@ -20,7 +20,7 @@ import sympy as sp
 
 from ..mistakes import MISTAKES, iter_wrong_values
 from ..numbers import format_number, to_decimal
-from .recompute import DIGITS
+from .recompute import DIGITS, shared
 from .tolerance import matches, within
 
 MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant digits
@@ -43,10 +43,7 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
     ids = [i for i, m in MISTAKES.items()
            if not m.coincidental or significant_digits(claim.given.text) >= MIN_DIGITS_FOR_COINCIDENCE]
     exact = to_decimal(verdict.expected, 30)
-    for wrong in iter_wrong_values(solution, claim.key, ids, sheet=sheet, places=places):
-        value = wrong.value
-        if not isinstance(value, Decimal):
-            value = to_decimal(sp.sympify(value), 30)
+    for wrong, value in _wrong_values(solution, claim.key, ids, sheet, places):
         if not value.is_finite() or value == exact:
             continue
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
@@ -57,6 +54,41 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
         return (f"{expected}; the given {sources} would give {own}, not {claim.given.text} either",
                 None)
     return expected, None
+
+
+def _wrong_values(solution, key, ids, sheet, places):
+    """The catalogue's wrong values for ``key`` with their Decimal values, produced
+    once per solution, key and sheet and replayed to every sheet alike (the catalogue
+    reads only the solution, the key, the places and the sheet)."""
+    memo = ("wrong values", key, tuple(ids), places,
+            tuple(sorted(((str(k), v) for k, v in sheet.items()))))
+    cache = shared(solution)
+    if memo not in cache:
+        cache[memo] = _Replay(iter_wrong_values(solution, key, ids, sheet=sheet, places=places))
+    return iter(cache[memo])
+
+
+class _Replay:
+    """An iterator's items, produced on first demand and kept for the next reader."""
+
+    def __init__(self, produce):
+        self._produce = produce
+        self._items: list = []
+
+    def __iter__(self):
+        i = 0
+        while True:
+            if i == len(self._items):
+                try:
+                    wrong = next(self._produce)
+                except StopIteration:
+                    return
+                value = wrong.value
+                if not isinstance(value, Decimal):
+                    value = to_decimal(sp.sympify(value), 30)
+                self._items.append((wrong, value))
+            yield self._items[i]
+            i += 1
 
 
 def significant_digits(text: str) -> int:

@@ -21,6 +21,7 @@ claim itself; :meth:`World.sources` names the given numbers it was computed from
 
 from __future__ import annotations
 
+import weakref
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from enum import Enum
 
@@ -33,6 +34,21 @@ from ..optimizers import step, zero_state
 from ..parse import symbol
 
 DIGITS = 30
+#: Entries kept per solution in :func:`shared` before it is emptied (bounded memory).
+SHARED_LIMIT = 100_000
+_SHARED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def shared(solution) -> dict:
+    """Results that depend only on ``solution`` and their own key, shared by every sheet
+    judged against it (a class graded against one variant): a recomputation is a
+    function of the solution, the cut, the places and the sheet's numbers it reads
+    (:meth:`World.sources`), whichever sheet they come from. Bounded: emptied when it
+    holds :data:`SHARED_LIMIT` entries."""
+    cache = _SHARED.get(solution)
+    if cache is None or len(cache) >= SHARED_LIMIT:
+        cache = _SHARED[solution] = {}
+    return cache
 
 
 class Cut(Enum):
@@ -64,6 +80,7 @@ class World:
         self._inside: dict[tuple[str, str], set[str]] = {}
         self._single: dict[Quantity, bool] = {}
         self._keys: dict[Quantity, Key | None] = {}
+        self._given = frozenset(self.known)
 
     # ---------------------------------------------------------------- the sheet's numbers
 
@@ -108,6 +125,15 @@ class World:
         them (an update done with the gradient the sheet's own numbers give, when the
         gradient written down beside it was miscopied).
         """
+        found, _ = self._walk(key, deeper)
+        memo = ("recompute", key, deeper, self.mode, self.places,
+                tuple((k, self.known[k]) for k in found))
+        cache = shared(self.solution)
+        if memo not in cache:
+            cache[memo] = self._recompute(key, deeper)
+        return cache[memo]
+
+    def _recompute(self, key: Key, deeper: bool) -> sp.Float:
         q = quantity(key)
 
         def get(sub: Quantity) -> sp.Float:
@@ -140,7 +166,15 @@ class World:
 
     def _walk(self, key: Key, deeper: bool) -> tuple[list[Key], list[Quantity]]:
         """The sheet's numbers that the recomputation of ``key`` reads, and the
-        quantities it computes on the way."""
+        quantities it computes on the way (which depend only on which keys the sheet
+        gives: shared by every sheet that gives the same ones)."""
+        memo = ("walk", key, deeper, self._given)
+        cache = shared(self.solution)
+        if memo not in cache:
+            cache[memo] = self._walk_once(key, deeper)
+        return cache[memo]
+
+    def _walk_once(self, key: Key, deeper: bool) -> tuple[list[Key], list[Quantity]]:
         found: list[Key] = []
         computed: list[Quantity] = []
         seen: set[Quantity] = set()
