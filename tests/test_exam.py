@@ -11,9 +11,9 @@ import sympy as sp
 from oracle import close, graph_oracle
 
 import symbackprop as sb
+from symbackprop.answerkey import rounded
 from symbackprop.errors import SymbackpropError
 from symbackprop.exam import FAMILIES, make_exam, read_exercise
-from symbackprop.exam.model import rounded
 from symbackprop.exam.outputs import key_json
 from symbackprop.exam.stress import stress
 from symbackprop.keys import parse_key
@@ -112,7 +112,7 @@ def test_every_ask_is_a_claim_key_its_rounded_answer_verifies(exam):
     """Each ask read as a line of a claims file (so never a derivative key written
     upside down) and the answer rounded to the asked decimals: correct."""
     for variant in exam.variants:
-        claims = {q.ask.key: f"{rounded(q.answer, q.decimals):.{q.decimals}f}"
+        claims = {q.ask: f"{rounded(q.answer, q.decimals):.{q.decimals}f}"
                   for q in variant.questions}
         report = sb.verify(variant.problem, claims, strict=True)
         assert report.accepted, (variant.id, report.to_text())
@@ -122,11 +122,11 @@ def test_no_asked_update_is_the_value_before_it(exam):
     for variant in exam.variants:
         sol = variant.solution
         for q in variant.questions:
-            asked = parse_key(q.ask.key, sol.key_names)
+            asked = parse_key(q.ask, sol.key_names)
             if asked.kind == "after":
                 d = q.decimals
                 assert rounded(q.answer, d) != rounded(sol.values[asked.name], d), (variant.id,
-                                                                                    q.ask.key)
+                                                                                    q.ask)
 
 
 def test_the_reviewers_dead_unit_bias_is_redrawn():
@@ -147,7 +147,7 @@ def test_the_reviewers_dead_unit_bias_is_redrawn():
                 found.append(rejected.detail)
     assert found, "no draw of mlp-3-001 was rejected as unchanged"
     for variant in make_exam("mlp", 5, seed=3, jobs=1).variants:
-        asked = {q.ask.key: q.answer for q in variant.questions}
+        asked = {q.ask: q.answer for q in variant.questions}
         (bias,) = [k for k in asked if k.startswith("b1_new")]
         before = variant.solution.values[bias.replace("_new", "")]
         assert rounded(asked[bias], 4) != rounded(before, 4)
@@ -437,7 +437,7 @@ def test_no_lone_zero_distractor_and_every_distractor_names_its_mistake():
         for q in v.questions:
             if q.choices is not None:
                 assert all(rounded(c, q.decimals) != 0 for c in q.choices)
-                assert all(n for i, n in enumerate(q.notes) if i != q.correct)
+                assert all(n for i, n in enumerate(q.mistakes) if i != q.correct)
 
 
 @pytest.mark.parametrize("answer, decimals, significant, short", [

@@ -17,8 +17,8 @@ import sympy as sp
 from test_exam import oracle_answer
 
 import symbackprop as sb
+from symbackprop.answerkey import rounded
 from symbackprop.exam import FAMILIES, make_exam, read_exercise
-from symbackprop.exam.model import rounded
 from symbackprop.exam.statement import worked_steps
 
 DATA = Path(__file__).parent / "data"
@@ -191,7 +191,7 @@ def test_displayed_factors_give_the_displayed_result():
                     total = sum((_product(term) for term in line[2:].split(" + ")), Decimal(0))
                     result = Decimal(nxt[2:])
                     unit = Decimal(1).scaleb(result.as_tuple().exponent)
-                    assert abs(total - result) <= unit, (variant.id, q.ask.key, line, nxt)
+                    assert abs(total - result) <= unit, (variant.id, q.ask, line, nxt)
                     checked += 1
     assert checked > 300
 

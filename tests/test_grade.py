@@ -679,8 +679,8 @@ def test_responses_that_are_no_file_exit_2(exam_dir, tmp_path, responses):
     ("1,234", "1.2340"), ("0,0822", "0.0822"), ("-0,5", "-0.5000"), (" 0.5853 ", "0.5853"),
     ("\u22120.5853", "-0.5853"), ("1,234.5", None), ("abc", None), ("0.1.2", None)])
 def test_reading_an_answer(written, read):
+    from symbackprop.answerkey import KeyQuestion
     from symbackprop.errors import ClaimError
-    from symbackprop.grade.key import KeyQuestion
     from symbackprop.grade.marking import read_answer
 
     question = KeyQuestion("y", 0.5, 4)

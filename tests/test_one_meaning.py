@@ -348,7 +348,7 @@ def test_batch_exam_solutions_work_each_sample_then_the_mean(tmp_path):
         for q in variant.questions:
             lines = worked_steps(variant, q)
             joined = "\n".join(lines)
-            if q.ask.key == "dE/dw@s2":
+            if q.ask == "dE/dw@s2":
                 assert "E^{(2)}" in joined and "E^{(1)}" not in joined
                 continue
             assert "E^{(1)}" in joined or "y^{(1)}" in joined, joined
@@ -358,7 +358,7 @@ def test_batch_exam_solutions_work_each_sample_then_the_mean(tmp_path):
             head, numbers, result = mean[0].split(" = ")[:3]
             assert _holds(numbers, result)
             inside = numbers[len(r"\frac{1}{2}\left("):-len(r"\right)")]
-            samples = [float(sol.lookup(f"{q.ask.key if q.ask.key != 'w_new' else 'dE/dw'}@s{i}"))
+            samples = [float(sol.lookup(f"{q.ask if q.ask != 'w_new' else 'dE/dw'}@s{i}"))
                        for i in (1, 2)]
             assert _evaluate_tex(inside) == pytest.approx(sum(samples), abs=1e-4)
 
@@ -384,7 +384,7 @@ def test_every_keyed_number_of_an_exam_solution_verifies(ref):
         for q in variant.questions:
             lines = worked_steps(variant, q)
             assert parse_key(lines[-1].key, sol.key_names) == \
-                parse_key(q.ask.key, sol.key_names), (q.ask.key, lines[-1])
+                parse_key(q.ask, sol.key_names), (q.ask, lines[-1])
             for line in lines:
                 key = getattr(line, "key", None)
                 if key is None:

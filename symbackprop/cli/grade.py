@@ -20,6 +20,7 @@ from ..errors import SymbackpropError, UnsupportedError
 from ..files import target_directory, write_files
 from ..limits import capped_jobs
 from ..printable import printable
+from ..status import Status
 from .options import decimal_option
 from .verify import parse_band
 
@@ -63,7 +64,7 @@ def report_invalid(book) -> None:
         sys.stderr.write(f"note: {note}\n")
     for student in book.students:
         for m in student.marks:
-            if m.status == "invalid":
+            if m.status == Status.INVALID:
                 where = m.where or book.roster.source
                 sys.stderr.write(f"invalid: {where}: {student.student}: {m.note}\n")
 

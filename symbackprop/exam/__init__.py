@@ -10,10 +10,11 @@ variant is a real problem, built by the public loader from its drawn table and s
 the core; every question is a claim key resolved against it (:meth:`Solution.lookup`).
 """
 
+from ..answerkey import KeyQuestion
 from .exercise import Exercise, read_exercise
 from .families import NAMES as FAMILIES
 from .generate import make_exam
-from .model import Ask, Exam, Question, Variant
+from .model import Ask, Exam, Variant
 
-__all__ = ["FAMILIES", "Exercise", "read_exercise", "make_exam", "Ask", "Exam", "Question",
+__all__ = ["FAMILIES", "Exercise", "read_exercise", "make_exam", "Ask", "Exam", "KeyQuestion",
            "Variant"]

@@ -7,8 +7,9 @@ one paper per student, holding one variant of each exercise, with a name and ID 
 
 from __future__ import annotations
 
+from ..answerkey import shown
 from ..render.pdf import compile_many as render_compile_many
-from .model import Exam, shown
+from .model import Exam
 from .statement import environment, escape, note_tex, prompt, statement, worked_steps
 
 LETTERS = "abcdefghij"
@@ -20,7 +21,7 @@ def _parts(exam: Exam, paper, solutions: bool) -> list[dict]:
     for v in paper:
         questions = []
         for q in v.questions:
-            item = {"prompt": prompt(q, v.solution), "points": q.ask.points,
+            item = {"prompt": prompt(q, v.solution), "points": q.points,
                     "choices": [shown(c, q.decimals) for c in q.choices]
                     if q.choices is not None else None}
             if solutions:
@@ -29,7 +30,7 @@ def _parts(exam: Exam, paper, solutions: bool) -> list[dict]:
                 item["steps"] = [_align(line) for line in worked_steps(v, q)]
                 item["notes"] = None if q.choices is None else [
                     f"({LETTERS[i]}) \\({shown(c, q.decimals)}\\): {note_tex(n)}"
-                    for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))
+                    for i, (c, n) in enumerate(zip(q.choices, q.mistakes, strict=True))
                     if n is not None]
             questions.append(item)
         parts.append({"id": escape(v.id), "title": escape(exam.exercise(v.exercise).title),

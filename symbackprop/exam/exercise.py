@@ -25,14 +25,17 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
 import sympy as sp
 
+from ..answerkey import DEFAULT_DECIMALS, MAX_DECIMALS, MAX_POINTS, points_ok
 from ..derive import Derivations
 from ..errors import ProblemError, SymbackpropError, did_you_mean
+from ..examples import toml_value
 from ..loader import EXERCISE_KEYS, load_dict, parse_toml, read_toml
 from ..markup import NOT_XML
 from ..mistakes import MISTAKES
@@ -43,15 +46,12 @@ from . import families
 from .model import Ask
 from .randomspec import Spec, parse_spec
 
-QUESTION_FIELDS = ("ask", "prompt", "decimals", "significant", "type", "points", "mistakes",
-                   "zero_ok")
 TYPES = ("numeric", "multichoice")
 #: The catalogue's mistakes a question may name (symbackprop/mistakes.py); by default a
 #: question's distractors come from all of them that are not mere coincidences.
 CATALOGUE = tuple(MISTAKES)
 DEFAULT_MISTAKES = tuple(m.id for m in MISTAKES.values() if not m.coincidental)
 MAX_QUESTIONS = 50
-MAX_DECIMALS = 8
 PLACEHOLDER = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 COMPARISON = re.compile(r"(<=|>=|==|!=|<|>)")
 STATEMENT_WORDS = ("eta", "equations")
@@ -312,6 +312,49 @@ def _read_random(table) -> dict[str, Spec]:
     return out
 
 
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a ``[[questions]]`` table, said once: what it must be (``accepts``),
+    how an error words it (``what``), and an example of it, which the error shows and
+    which ``accepts`` itself takes (tests/test_exercises.py checks every example)."""
+
+    name: str
+    what: str
+    example: object
+    accepts: Callable[[object], bool]
+
+    def check(self, value, where: dict) -> None:
+        if not self.accepts(value):
+            raise ProblemError(f"expected {self.what}, e.g. {self.name} = {toml_value(self.example)}"
+                               ).at(**where)
+
+
+def _whole(low: int, high: int) -> Callable[[object], bool]:
+    return lambda v: isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+
+def _number(v) -> bool:
+    return isinstance(v, int | Decimal) and not isinstance(v, bool) and Decimal(v).is_finite()
+
+
+#: The fields of a ``[[questions]]`` table, in the order docs/exams.md lists them; the
+#: bounds are key.json's (:mod:`symbackprop.answerkey`), so what a file may ask the key
+#: may hold.
+QUESTION_SPECS = (
+    FieldSpec("ask", "a claim key in quotes", "dE/dw1", lambda v: isinstance(v, str) and bool(v.strip())),
+    FieldSpec("prompt", "a string", "What is {{ask}}?", lambda v: isinstance(v, str)),
+    FieldSpec("decimals", f"a whole number from 0 to {MAX_DECIMALS}", 4, _whole(0, MAX_DECIMALS)),
+    FieldSpec("significant", f"a whole number from 1 to {MAX_DECIMALS}", 3, _whole(1, MAX_DECIMALS)),
+    FieldSpec("type", "numeric or multichoice", "multichoice", lambda v: v in TYPES),
+    FieldSpec("points", f"a number more than 0, at most {MAX_POINTS}", 2,
+              lambda v: _number(v) and points_ok(v)),
+    FieldSpec("mistakes", "a list of mistake names", ["sign-flipped", "local-dropped"],
+              lambda v: isinstance(v, list) and all(isinstance(m, str) for m in v)),
+    FieldSpec("zero_ok", "true or false", True, lambda v: isinstance(v, bool)),
+)
+QUESTION_FIELDS = tuple(f.name for f in QUESTION_SPECS)
+
+
 def _read_questions(table, solution, first: dict, random) -> list[Ask]:
     if table is None:
         raise ProblemError("an exercise needs at least one [[questions]] entry with an ask"
@@ -328,9 +371,16 @@ def _read_questions(table, solution, first: dict, random) -> list[Ask]:
             if k not in QUESTION_FIELDS:
                 raise ProblemError(f"unknown field{did_you_mean(k, QUESTION_FIELDS)}"
                                    f" (fields: {', '.join(QUESTION_FIELDS)})").at(**where(k))
-        key = q.get("ask")
-        if not isinstance(key, str):
-            raise ProblemError("every question needs ask = \"a claim key\" (like dE/dw1)").at(**where("ask"))
+        if "ask" not in q:
+            raise ProblemError('every question needs ask = "a claim key" (like dE/dw1)').at(**where("ask"))
+        for spec in QUESTION_SPECS:
+            if spec.name == "type" and q.get("type", "numeric") not in TYPES:
+                kind = str(q["type"])
+                raise ProblemError(f"unknown type '{kind}'{did_you_mean(kind, TYPES)}"
+                                   " (numeric or multichoice)").at(**where("type"))
+            if spec.name in q:
+                spec.check(q[spec.name], where(spec.name))
+        key = q["ask"]
         try:
             value = solution.lookup(fill(key, first))
         except SymbackpropError as exc:
@@ -338,48 +388,22 @@ def _read_questions(table, solution, first: dict, random) -> list[Ask]:
         if isinstance(value, list):
             raise ProblemError(f"'{key}' is a vector or matrix: ask for one element"
                                f" ({key}[0]...)").at(**where("ask"))
-        kind = q.get("type", "numeric")
-        if kind not in TYPES:
-            raise ProblemError(f"unknown type '{kind}'{did_you_mean(str(kind), TYPES)}"
-                               " (numeric or multichoice)").at(**where("type"))
-        decimals = _count(q, "decimals", 0, MAX_DECIMALS, where)
-        significant = _count(q, "significant", 1, MAX_DECIMALS, where)
+        decimals, significant = q.get("decimals"), q.get("significant")
         if decimals is not None and significant is not None:
             raise ProblemError("give decimals or significant, not both").at(**where("significant"))
-        points = q.get("points", 1)
-        if isinstance(points, bool) or not isinstance(points, int | Decimal) \
-                or isinstance(points, Decimal) and not points.is_finite() or not 0 < points <= 1000:
-            raise ProblemError("points must be a number from 0 (excluded) to 1000").at(**where("points"))
+        if "prompt" in q:
+            check_tex(q["prompt"], where("prompt"))
         mistakes = q.get("mistakes")
-        if mistakes is not None and (not isinstance(mistakes, list)
-                                     or not all(isinstance(m, str) for m in mistakes)):
-            raise ProblemError('expected a list of mistake names, e.g. ["sign", "drop_local"]').at(
-                **where("mistakes"))
-        prompt = q.get("prompt")
-        if prompt is not None and not isinstance(prompt, str):
-            raise ProblemError("expected a string").at(**where("prompt"))
-        if prompt is not None:
-            check_tex(prompt, where("prompt"))
-        zero_ok = q.get("zero_ok", False)
-        if not isinstance(zero_ok, bool):
-            raise ProblemError("expected true or false").at(**where("zero_ok"))
-        out.append(Ask(key, prompt or "", 4 if decimals is None and significant is None else (decimals or 0),
-                       kind == "multichoice", tuple(mistakes) if mistakes is not None else ALL,
-                       zero_ok, significant, float(points) if not isinstance(points, int) else points))
+        out.append(Ask(key, q.get("prompt", ""),
+                       DEFAULT_DECIMALS if decimals is None and significant is None else (decimals or 0),
+                       q.get("type", "numeric") == "multichoice",
+                       tuple(mistakes) if mistakes is not None else ALL,
+                       q.get("zero_ok", False), significant, Decimal(q.get("points", 1))))
     return out
 
 
 #: The default ``mistakes`` of a question: every mistake of the catalogue and the file.
 ALL = ("*",)
-
-
-def _count(q: dict, name: str, low: int, high: int, where) -> int | None:
-    value = q.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ProblemError(f"must be a whole number from {low} to {high}").at(**where(name))
-    return value
 
 
 def _read_constraints(table, names: set, first: dict) -> list[Constraint]:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import sympy as sp
 
+from ..answerkey import KeyQuestion, rounded
 from ..errors import SymbackpropError
 from ..evaluate import Floating, forward
 from ..limits import capped_jobs
@@ -26,8 +27,8 @@ from ..workers import worker_pool
 from .distractors import distractors
 from .draw import Draw
 from .exercise import ALL, DEFAULT_MISTAKES, Exercise, read_exercise
-from .model import Ask, Exam, Question, Variant, rounded
-from .precision import BAND, asked_decimals, too_few_digits
+from .model import Ask, Exam, Variant
+from .precision import BAND, asked_decimals, tolerance, too_few_digits
 from .wellposed import LARGEST, RULES, Rejected, check_gates, check_unchanged
 
 MAX_VARIANTS = 10_000
@@ -191,7 +192,7 @@ def mistake_names(ask: Ask, rewrites: dict) -> tuple[str, ...]:
 
 
 def make_question(ask: Ask, solution, table: dict, rewrites: dict, draw: Draw,
-                  solved: dict) -> Question:
+                  solved: dict) -> KeyQuestion:
     try:
         answer = solution.lookup(ask.key)
     except SymbackpropError as exc:  # a placeholder made a key the problem lacks
@@ -208,7 +209,8 @@ def make_question(ask: Ask, solution, table: dict, rewrites: dict, draw: Draw,
     if short is not None:
         raise Rejected("size", f"{ask.key} = {float(answer):.3g}: {short}")
     check_unchanged(ask.key, answer, solution, decimals)
-    question = Question(ask, answer, decimals)
+    question = KeyQuestion(ask.key, answer, decimals, ask.points, ask.significant,
+                           tolerance(decimals), asked=ask)
     unit = 10.0 ** -decimals
     # Choices lie outside each other's tolerance; a numeric question's known mistakes
     # lie outside the tolerance bands around the answer and each other (Moodle and
@@ -236,6 +238,6 @@ def make_question(ask: Ask, solution, table: dict, rewrites: dict, draw: Draw,
         raise Rejected("collision", f"{ask.key}: only {len(picked)} distinct choices")
     order = draw.shuffled(range(CHOICES))
     question.choices = [picked[i][0] for i in order]
-    question.notes = [picked[i][1] for i in order]
+    question.mistakes = [picked[i][1] for i in order]
     question.correct = order.index(0)
     return question

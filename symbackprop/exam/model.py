@@ -1,8 +1,9 @@
 """What an exam is made of: questions, variants, the exam, and its answer key.
 
 A family (:mod:`symbackprop.exam.families`) says what to ask with :class:`Ask`; the
-generator turns each ask into a :class:`Question` holding the exact answer and, for
-multiple choice, the choices with the mistake behind each distractor.
+generator turns each ask into a :class:`~symbackprop.answerkey.KeyQuestion` (the one
+question class of key.json, which ``grade`` reads back) holding the exact answer and,
+for multiple choice, the choices with the mistake behind each distractor.
 """
 
 from __future__ import annotations
@@ -10,19 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..numbers import to_float
-from .precision import decimal_text, stated, tolerance
-
-
-def rounded(value, decimals: int) -> float:
-    """``value`` rounded half-up to ``decimals`` places, as students round
-    (:func:`.precision.stated`, as the nearest float)."""
-    return float(stated(value, decimals)) + 0.0  # + 0.0 turns -0.0 into 0.0
-
-
-def shown(value: float, decimals: int) -> str:
-    """A choice or answer as printed: exactly ``decimals`` places, ASCII minus."""
-    return decimal_text(stated(value, decimals), decimals)
+from ..answerkey import KeyQuestion
 
 
 @dataclass(frozen=True)
@@ -42,52 +31,7 @@ class Ask:
     mistakes: tuple[str, ...] = ()
     zero_ok: bool = False
     significant: int | None = None  # asked by significant digits instead of decimals
-    points: float = 1
-
-
-@dataclass
-class Question:
-    ask: Ask
-    answer: object  # the exact value (a SymPy number)
-    decimals: int = 4  # asked places for this answer (:func:`.precision.asked_decimals`)
-    choices: list[float] | None = None
-    correct: int | None = None
-    notes: list[str | None] | None = None  # the mistake behind each choice (None: right)
-    #: Known mistakes' values of a numeric question (value, mistake), for the LMS's
-    #: 0 % answers that name the mistake.
-    mistaken: list[tuple[float, str]] = field(default_factory=list)
-
-    @property
-    def tolerance(self) -> float:
-        """The accepted distance from the answer (:mod:`.precision`): the same band in
-        which verify explains a number by rounding."""
-        return tolerance(self.decimals)
-
-    @property
-    def rounded(self) -> float:
-        return rounded(self.answer, self.decimals)
-
-    @property
-    def stated(self) -> Decimal:
-        """The answer as the question states it, exactly (:func:`.precision.stated`)."""
-        return stated(self.answer, self.decimals)
-
-    @property
-    def shown(self) -> str:
-        """The answer as printed at the asked precision."""
-        return shown(self.answer, self.decimals)
-
-    def to_json(self) -> dict:
-        out = {"ask": self.ask.key, "answer": to_float(self.answer),
-               "decimals": self.decimals, "tolerance": self.tolerance,
-               "points": self.ask.points}
-        if self.ask.significant is not None:
-            out["significant"] = self.ask.significant
-        if self.choices is not None:
-            out["choices"] = list(self.choices)
-            out["correct"] = self.correct
-            out["mistakes"] = list(self.notes)
-        return out
+    points: Decimal = Decimal(1)
 
 
 @dataclass
@@ -100,7 +44,7 @@ class Variant:
     table: dict  # the problem in graph form, as key.json holds it
     problem: object
     solution: object
-    questions: list[Question]
+    questions: list[KeyQuestion]
     drawn: dict = field(default_factory=dict)  # the problem table as drawn (either form)
     free: dict = field(default_factory=dict)  # the placeholder variables' values
     student: int = 0  # 1 to N: whose paper holds it

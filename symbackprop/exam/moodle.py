@@ -26,8 +26,9 @@ from __future__ import annotations
 import html
 import xml.etree.ElementTree as ET
 
+from ..answerkey import shown
 from ..markup import cloze_text, html_text, xml_tree_safe
-from .model import Exam, shown
+from .model import Exam
 from .precision import decimal_text, stated_tolerance
 from .statement import note_tex, prompt, statement, to_html, worked_steps
 
@@ -101,7 +102,7 @@ def _multichoice(node, q) -> None:
     _simple(node, "single", "true")
     _simple(node, "shuffleanswers", "false")  # the key's order, shuffled by the seed
     _simple(node, "answernumbering", "abc")
-    for i, (choice, note) in enumerate(zip(q.choices, q.notes, strict=True)):
+    for i, (choice, note) in enumerate(zip(q.choices, q.mistakes, strict=True)):
         answer = _text(node, "answer", shown(choice, q.decimals), "html",
                        fraction="100" if i == q.correct else "0")
         _text(answer, "feedback", "Right." if note is None else
@@ -120,10 +121,10 @@ def moodle_xml(exam: Exam) -> str:
                 q = variant.questions[slot - 1]
                 kind = "multichoice" if q.choices is not None else "numerical"
                 node = ET.SubElement(quiz, "question", type=kind)
-                _text(node, "name", f"{variant.id} q{slot} {q.ask.key}")
+                _text(node, "name", f"{variant.id} q{slot} {q.ask}")
                 _text(node, "questiontext", _question_text(variant, exercise, q, slot), "html")
                 _text(node, "generalfeedback", feedback_html(variant, q), "html")
-                _simple(node, "defaultgrade", _points(q.ask.points))
+                _simple(node, "defaultgrade", _points(q.points))
                 _simple(node, "penalty", NUMERICAL_PENALTY if kind == "numerical"
                         else f"{1 / (len(q.choices) - 1):.7f}")
                 _simple(node, "hidden", "0")
@@ -153,7 +154,7 @@ def _cloze_escape(text: str) -> str:
 
 def cloze_part(q) -> str:
     """One embedded answer: ``{1:NUMERICAL:=x:tol#Right.~%0%y:tol#mistake}`` or MULTICHOICE."""
-    points = _points(q.ask.points)
+    points = _points(q.points)
     if q.choices is None:
         parts = [f"={q.shown}:{tolerance_text(q)}#Right."]
         parts += [f"%0%{shown(v, q.decimals)}:{tolerance_text(q)}#{_cloze_escape(html_text('Not quite: ' + n))}"
@@ -161,7 +162,7 @@ def cloze_part(q) -> str:
         return "{" + f"{points}:NUMERICAL:" + "~".join(parts) + "}"
     parts = [("=" if i == q.correct else "") + shown(c, q.decimals)
              + ("#Right." if n is None else "#" + _cloze_escape(html_text("Not quite: " + n)))
-             for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True))]
+             for i, (c, n) in enumerate(zip(q.choices, q.mistakes, strict=True))]
     return "{" + f"{points}:MULTICHOICE:" + "~".join(parts) + "}"
 
 

@@ -22,10 +22,14 @@ key, Moodle, Canvas and ``verify``.
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 
+from ..answerkey import decimal_text, stated
 from ..defaults import DEFAULT_BAND
 from ..numbers import to_decimal
+
+__all__ = ["accepts", "asked_decimals", "bounds", "decimal_text", "precision_text", "stated",
+           "stated_tolerance", "tolerance", "tolerance_text", "too_few_digits"]
 
 MIN_SIGNIFICANT = 3
 MAX_DECIMALS = 8
@@ -64,27 +68,9 @@ def too_few_digits(answer, decimals: int, significant: int | None = None) -> str
             f" places, fewer than {need}")
 
 
-def stated(answer, decimals: int) -> Decimal:
-    """The answer as the question states it: rounded half-up (as students round) to
-    ``decimals`` places, exactly, with no negative zero."""
-    with localcontext() as exact:  # 10^15 to 15 places has 31 digits: more than 28
-        exact.prec = 100
-        d = to_decimal(answer).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    return d.copy_abs() if d == 0 else d
-
-
 def stated_tolerance(decimals: int) -> Decimal:
     """The stated tolerance, exactly: :data:`BAND` units of the last asked place."""
     return (BAND * Decimal(1).scaleb(-decimals)).quantize(Decimal(1).scaleb(-decimals))
-
-
-def decimal_text(d: Decimal, decimals: int) -> str:
-    """An exact decimal at ``decimals`` places as the exports write it: ``-0.9577``,
-    ``0.0002``, ``-6`` (plain digits, ASCII minus, never ``-0`` nor an exponent)."""
-    with localcontext() as exact:
-        exact.prec = 100
-        d = d.quantize(Decimal(1).scaleb(-decimals))
-    return format(d.copy_abs() if d == 0 else d, "f")
 
 
 def bounds(answer, decimals: int) -> tuple[Decimal, Decimal, Decimal]:

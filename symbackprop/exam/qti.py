@@ -35,8 +35,9 @@ import re
 import xml.etree.ElementTree as ET
 import zipfile
 
+from ..answerkey import shown
 from ..markup import xml_tree_safe
-from .model import Exam, shown
+from .model import Exam
 from .precision import bounds, decimal_text
 from .statement import prompt, statement, to_html
 
@@ -73,11 +74,11 @@ def exam_identifier(exam: Exam) -> str:
 
 
 def _item(variant, exercise, q, slot: int) -> ET.Element:
-    item = ET.Element("item", ident=f"{variant.id}-q{slot}", title=f"{variant.id} q{slot} {q.ask.key}")
+    item = ET.Element("item", ident=f"{variant.id}-q{slot}", title=f"{variant.id} q{slot} {q.ask}")
     meta = ET.SubElement(ET.SubElement(item, "itemmetadata"), "qtimetadata")
     kind = "numerical_question" if q.choices is None else "multiple_choice_question"
     _field(meta, "question_type", kind)
-    _field(meta, "points_possible", points_text(q.ask.points))
+    _field(meta, "points_possible", points_text(q.points))
     presentation = ET.SubElement(item, "presentation")
     _material(presentation, to_html(f"{statement(variant, exercise)}\n\n{prompt(q, variant.solution, lms=True)}")
               + f"<p><small>Variant {variant.id}, question {slot}</small></p>")
@@ -116,7 +117,7 @@ def assessment_xml(exam: Exam, ident: str | None = None) -> str:
     for exercise in exam.exercises:
         variants = [v for v in exam.variants if v.exercise == exercise.name]
         for slot in range(1, len(variants[0].questions) + 1):
-            points = variants[0].questions[slot - 1].ask.points
+            points = variants[0].questions[slot - 1].points
             group = ET.SubElement(top, "section", ident=f"{exercise.name}-q{slot}",
                                   title=f"{exercise.title}: question {slot}")
             selection = ET.SubElement(ET.SubElement(group, "selection_ordering"), "selection")

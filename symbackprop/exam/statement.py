@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import re
 
+from ..answerkey import shown
 from ..display import Display
 from ..keys import Kind, parse_key
 from ..numbers import format_number
@@ -25,7 +26,6 @@ from ..render.printer import derivatives_in_math, key_tex, latex, latex_name, pa
 from ..stepping import batch_inputs
 from .exercise import PLACEHOLDER
 from .factors import displayed_terms
-from .model import shown
 from .precision import precision_text
 
 PLACES = 4
@@ -136,7 +136,7 @@ def worked_steps(variant, question) -> list[str]:
     """The worked solution of one question as display-math lines (LaTeX), each a
     :class:`Line` keyed by the quantity whose number it ends with."""
     sol = variant.solution
-    parsed = parse_key(question.ask.key, sol.key_names)
+    parsed = parse_key(question.ask, sol.key_names)
     d = question.decimals
     if sol.samples:
         return batch_steps(sol, parsed, d)
@@ -325,8 +325,8 @@ def prompt(question, solution=None, lms: bool = False) -> str:
     "Compute KEY." by default, and, for a number to write, the precision wanted and the
     tolerance accepted (:mod:`.precision`; in Moodle and Canvas, ``lms``, with a decimal
     point asked for)."""
-    asked = rf"\({ask_tex(question.ask.key, solution)}\)" if solution is not None else question.ask.key
-    text = question.ask.prompt.replace("{{ask}}", asked) if question.ask.prompt else f"Compute {asked}."
+    asked = rf"\({ask_tex(question.ask, solution)}\)" if solution is not None else question.ask
+    text = question.asked.prompt.replace("{{ask}}", asked) if question.asked.prompt else f"Compute {asked}."
     if question.choices is not None:
         return f"{text} Choose one."
     return f"{text} {precision_text(question.decimals, lms)}"

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..answerkey import rounded
 from ..keys import Kind, parse_key
 from ..workers import worker_pool
 from .generate import make_exam
-from .model import rounded
 from .model import shown as shown_at
 from .precision import too_few_digits
 from .wellposed import RULES, gate_problems
@@ -43,27 +43,27 @@ def problems_of(variant) -> list[str]:
         found += [f"{rule}: {detail}" for rule, detail in gate_problems(sol.graph, values)]
     for q in variant.questions:
         d = q.decimals
-        if rounded(q.answer, d) == 0 and not (q.ask.zero_ok and q.answer == 0):
-            found.append(f"{q.ask.key}: rounds to 0")
-        asked = parse_key(q.ask.key, sol.key_names)
+        if rounded(q.answer, d) == 0 and not (q.asked.zero_ok and q.answer == 0):
+            found.append(f"{q.ask}: rounds to 0")
+        asked = parse_key(q.ask, sol.key_names)
         if asked.kind == Kind.AFTER and rounded(q.answer, d) == rounded(sol.values[asked.name], d):
-            found.append(f"{q.ask.key}: unchanged by the update")
-        short = too_few_digits(q.answer, d, q.ask.significant)
+            found.append(f"{q.ask}: unchanged by the update")
+        short = too_few_digits(q.answer, d, q.significant)
         if short is not None:
-            found.append(f"{q.ask.key}: {short}")
+            found.append(f"{q.ask}: {short}")
         wrong = [(v, n) for v, n in q.mistaken] if q.choices is None else [
-            (c, n) for i, (c, n) in enumerate(zip(q.choices, q.notes, strict=True)) if i != q.correct]
+            (c, n) for i, (c, n) in enumerate(zip(q.choices, q.mistakes, strict=True)) if i != q.correct]
         for value, note in wrong:  # every distractor is a mistake students make
             if not note:
-                found.append(f"{q.ask.key}: the distractor {rounded(value, d)} names no mistake")
+                found.append(f"{q.ask}: the distractor {rounded(value, d)} names no mistake")
         if q.choices is None:
             continue
         shown = [rounded(c, d) for c in q.choices]
         if len(set(shown)) != len(shown) or len(shown) < 4:
-            found.append(f"{q.ask.key}: choices collide {shown}")
+            found.append(f"{q.ask}: choices collide {shown}")
         right = [i for i, c in enumerate(shown) if abs(c - float(q.answer)) <= q.tolerance]
         if right != [q.correct]:
-            found.append(f"{q.ask.key}: right choices {right}, key says {q.correct}")
+            found.append(f"{q.ask}: right choices {right}, key says {q.correct}")
     return found
 
 

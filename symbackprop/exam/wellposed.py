@@ -36,8 +36,8 @@ from __future__ import annotations
 import sympy as sp
 
 from .. import ops
+from ..answerkey import rounded
 from ..keys import Kind, parse_key
-from .model import rounded
 
 KINK_MARGIN = 0.05
 SATURATION = 4.0

@@ -128,13 +128,13 @@ def example_text(name: str) -> str:
     return resources.files(__package__).joinpath(origin).read_text(encoding="utf-8")
 
 
-def _toml_value(value) -> str:
+def toml_value(value) -> str:
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, float):
         return repr(value)
     return str(value)
@@ -142,11 +142,11 @@ def _toml_value(value) -> str:
 
 def dump_toml(table: dict) -> str:
     """A problem table as TOML text: top-level keys first, then one section per table."""
-    lines = [f"{k} = {_toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    lines = [f"{k} = {toml_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
     for section, body in table.items():
         if isinstance(body, dict):
             lines.append(f"\n[{section}]")
             for k, v in body.items():
-                key = k if k.replace("_", "").isalnum() else _toml_value(k)
-                lines.append(f"{key} = {_toml_value(v)}")
+                key = k if k.replace("_", "").isalnum() else toml_value(k)
+                lines.append(f"{key} = {toml_value(v)}")
     return "\n".join(lines) + "\n"

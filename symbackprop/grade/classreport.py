@@ -17,9 +17,10 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..status import ACCEPTED, Status
 from .gradebook import points_text, question_count
 from .lms import WHY, difference_counts, differences
-from .marking import STATUSES, Gradebook, Mark
+from .marking import Gradebook, Mark
 
 TOP_MISTAKES = 12
 SUSPICIOUS_FROM = 3  # papers with the same wrong number
@@ -42,7 +43,7 @@ def mistake_of(mark: Mark) -> tuple[str, str] | None:
         return verdict.mistake, re.sub(_NUMBER, "…", sentence).strip()
     q = mark.question
     if q is not None and q.choices is not None and q.mistakes and mark.value is not None:
-        from ..exam.model import shown
+        from ..answerkey import shown
 
         for choice, mistake in zip(q.choices, q.mistakes, strict=True):
             if mistake and shown(choice, q.decimals) == format(mark.value, "f"):
@@ -70,7 +71,7 @@ class Question:
     @property
     def success(self) -> float:
         """The share of the class with full marks (correct or rounding)."""
-        return (self.counts["correct"] + self.counts["rounding"]) / self.total if self.total else 0
+        return sum(self.counts[s] for s in ACCEPTED) / self.total if self.total else 0
 
 
 @dataclass
@@ -94,7 +95,7 @@ def question_rates(book: Gradebook) -> list[Question]:
     n = question_count(book)
     out = []
     for slot in range(1, n + 1):
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = dict.fromkeys(Status, 0)
         asks: dict[str, None] = {}
         for s in book.students:
             for m in s.slots:
@@ -117,7 +118,7 @@ def common_mistakes(book: Gradebook, limit: int = TOP_MISTAKES) -> list[Finding]
     groups: dict[str, list[tuple[str, str, int]]] = defaultdict(list)
     for s in book.students:
         for m in s.slots:
-            if m.status == "wrong":
+            if m.status == Status.WRONG:
                 found = mistake_of(m)
                 mistake, sentence = found if found else ("", "")
                 groups[mistake].append((s.student, sentence, m.slot))
@@ -147,7 +148,7 @@ def carried_origins(book: Gradebook) -> list[Finding]:
     found: dict[str, Finding] = {}
     for s in book.students:
         for m in s.slots:
-            if m.status != "carried" or m.verdict is None:
+            if m.status != Status.CARRIED or m.verdict is None:
                 continue
             for source in m.verdict.sources:
                 name = str(source)
@@ -165,7 +166,7 @@ def suspicious(book: Gradebook, minimum: int = SUSPICIOUS_FROM) -> list[Finding]
     value of a distractor's mistake) is no evidence of copying: it is counted among the
     common mistakes instead. (Another variant's right answer stays suspicious even so:
     that match is the more specific one.)"""
-    from ..exam.model import shown
+    from ..answerkey import shown
 
     answers: dict[tuple[int, str], set[str]] = defaultdict(set)  # the right answers by slot
     for s in book.students:
@@ -176,13 +177,13 @@ def suspicious(book: Gradebook, minimum: int = SUSPICIOUS_FROM) -> list[Finding]
     out: list[Finding] = []
     for s in book.students:
         for m in s.slots:
-            if m.status not in ("wrong", "carried") or m.value is None:
+            if m.status not in (Status.WRONG, Status.CARRIED) or m.value is None:
                 continue
             value = format(m.value, "f")
-            if not (m.status == "wrong" and mistake_of(m) is not None):
+            if not (m.status == Status.WRONG and mistake_of(m) is not None):
                 same[m.slot, value].append((s.student, m.variant))
             others = answers.get((m.slot, value), set()) - {m.variant}
-            if others and m.status == "wrong":
+            if others and m.status == Status.WRONG:
                 out.append(Finding(f"q{m.slot} = {value}", [s.student], Counter({m.slot: 1}),
                                    "the right answer of variant " + ", ".join(sorted(others))))
     for (slot, value), who in same.items():
@@ -200,7 +201,7 @@ def invalid_rows(book: Gradebook) -> list[tuple[str, str, str]]:
     rows = []
     for s in book.students:
         for m in s.marks:
-            if m.status == "invalid":
+            if m.status == Status.INVALID:
                 rows.append((m.where or book.roster.source, s.student, m.note))
     return rows
 

@@ -9,14 +9,15 @@ import io
 from collections import Counter
 
 from ..plotting import require_matplotlib
+from ..status import ACCEPTED, Status
 from .gradebook import points_text
 
 #: The statuses of a question's bar, in order, with their colours (the marked sheet's).
-BANDS = (("correct", ("correct", "rounding"), "#007828"),
-         ("carried", ("carried",), "#c86e00"),
-         ("wrong", ("wrong",), "#be0000"),
-         ("invalid", ("invalid",), "#7a3e9d"),
-         ("missing", ("missing",), "#9a9a9a"))
+BANDS = ((Status.CORRECT, ACCEPTED, "#007828"),
+         (Status.CARRIED, (Status.CARRIED,), "#c86e00"),
+         (Status.WRONG, (Status.WRONG,), "#be0000"),
+         (Status.INVALID, (Status.INVALID,), "#7a3e9d"),
+         (Status.MISSING, (Status.MISSING,), "#9a9a9a"))
 
 
 #: The charts the report draws (PNG for Markdown, PDF for LaTeX).

@@ -22,7 +22,8 @@ import io
 from decimal import Decimal
 
 from .. import jsonout
-from .marking import STATUSES, Gradebook, StudentGrade
+from ..status import Status
+from .marking import Gradebook, StudentGrade
 
 
 def points_text(d: Decimal) -> str:
@@ -66,7 +67,7 @@ def gradebook_csv(book: Gradebook) -> str:
 
 def tally(student: StudentGrade) -> str:
     """``3.5/5: 2 correct, 1 carried, 1 wrong, 1 missing`` (statuses that occur)."""
-    counts = {st: 0 for st in STATUSES}
+    counts = dict.fromkeys(Status, 0)
     for m in student.marks:
         counts[m.status] += 1
     parts = [f"{n} {st}" for st, n in counts.items() if n]

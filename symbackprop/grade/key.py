@@ -13,29 +13,16 @@ with the same number, in the key's order.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
+from ..answerkey import KeyQuestion
 from ..errors import ClaimError, SymbackpropError, Where
 from ..files import read_limited
 from ..keys import Key, parse_key
 
 MAX_KEY_BYTES = 50_000_000
-
-
-@dataclass(frozen=True)
-class KeyQuestion:
-    """One question of a variant: its claim key, exact answer, precision and points."""
-
-    ask: str
-    answer: float
-    decimals: int
-    points: Decimal = Decimal(1)
-    choices: tuple[float, ...] | None = None
-    correct: int | None = None
-    mistakes: tuple[str | None, ...] | None = None
 
 
 @dataclass
@@ -143,27 +130,6 @@ def _fail(source: str, where: str, message: str):
 #: The bounds of a key's numbers. An exam writes answers of at most 1000 in size
 #: (exam/wellposed.py), 8 decimals and 4 choices; a key edited by hand may go further,
 #: up to these, beyond which grading would compute with numbers it cannot print.
-MAX_KEY_NUMBER = 1e15
-MAX_KEY_DECIMALS = 15
-MAX_KEY_CHOICES = 26  # a letter a-z each
-MAX_KEY_POINTS = 1_000_000
-
-
-def _number(value, source: str, where: str, largest: float = MAX_KEY_NUMBER) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        _fail(source, where, f"expected a number, not {json.dumps(value)[:40]}")
-    try:
-        number = float(value)
-    except OverflowError:  # a whole number of 400 digits
-        number = math.inf
-    if not math.isfinite(number):
-        _fail(source, where, f"expected a finite number, not {str(value)[:40]}")
-    if abs(number) > largest:
-        _fail(source, where, f"{number:.3g} is larger than {largest:.0e} (the limit; "
-              "docs/limits.md)")
-    return number
-
-
 def _no_constant(name: str) -> float:
     """JSON's parser reads NaN, Infinity and -Infinity, which are not JSON; so does
     this key, as a number :func:`_number` refuses naming its field."""
@@ -229,38 +195,8 @@ def read_key(exam_dir: str | Path) -> ExamKey:
     return ExamKey(path, str(raw.get("family", "")), raw.get("seed"), variants)
 
 
-def _question(q, source: str, here: str) -> KeyQuestion:
-    if not isinstance(q, dict):
-        _fail(source, here, "expected an object")
-    ask = q.get("ask")
-    if not isinstance(ask, str) or not ask.strip():
-        _fail(source, f"{here}.ask", "expected a claim key (a string)")
-    answer = _number(q.get("answer"), source, f"{here}.answer")
-    decimals = q.get("decimals", 4)
-    if isinstance(decimals, bool) or not isinstance(decimals, int) \
-            or not 0 <= decimals <= MAX_KEY_DECIMALS:
-        _fail(source, f"{here}.decimals",
-              f"expected a whole number of decimals from 0 to {MAX_KEY_DECIMALS}")
-    points = Decimal(repr(_number(q.get("points", 1), source, f"{here}.points",
-                                  MAX_KEY_POINTS))).normalize()
-    if points < 0:
-        _fail(source, f"{here}.points", "expected points from 0 to 10^6")
-    choices = q.get("choices")
-    correct = q.get("correct")
-    mistakes = q.get("mistakes")
-    if choices is not None:
-        if not isinstance(choices, list) or not choices:
-            _fail(source, f"{here}.choices", "expected a list of numbers")
-        if len(choices) > MAX_KEY_CHOICES:
-            _fail(source, f"{here}.choices", f"{len(choices)} choices: at most "
-                  f"{MAX_KEY_CHOICES} (a letter a-z each)")
-        choices = tuple(_number(c, source, f"{here}.choices[{k}]") for k, c in enumerate(choices))
-        if isinstance(correct, bool) or not isinstance(correct, int) or not 0 <= correct < len(choices):
-            _fail(source, f"{here}.correct", "expected the index of the right choice")
-        if mistakes is not None:
-            if not isinstance(mistakes, list) or len(mistakes) != len(choices):
-                _fail(source, f"{here}.mistakes", "expected one entry per choice")
-            mistakes = tuple(m if isinstance(m, str) else None for m in mistakes)
-    else:
-        correct = mistakes = None
-    return KeyQuestion(ask.strip(), answer, decimals, points, choices, correct, mistakes)
+def _question(raw, source: str, here: str) -> KeyQuestion:
+    try:
+        return KeyQuestion.from_json(raw, here)
+    except SymbackpropError as exc:
+        raise exc.at(file=source) from None

@@ -36,6 +36,7 @@ from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
 from ..exam.precision import accepts, decimal_text, stated, tolerance_text
 from ..limits import capped_jobs
+from ..status import ACCEPTED, Status
 from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
 from ..verify.recompute import shared
@@ -44,9 +45,6 @@ from .key import ExamKey, KeyQuestion, KeyVariant
 from .lms import differences_json
 from .responses import Response, Roster
 
-STATUSES = ("correct", "rounding", "carried", "wrong", "invalid", "missing")
-FULL = ("correct", "rounding")
-
 
 @dataclass
 class Mark:
@@ -54,7 +52,7 @@ class Mark:
 
     ask: str
     variant: str
-    status: str
+    status: Status
     note: str = ""
     given: str | None = None  # as the student wrote it
     value: Decimal | None = None  # the number judged
@@ -72,7 +70,7 @@ class Mark:
                "given": float(self.value) if self.value is not None else None,
                "expected": self.expected, "status": self.status, "note": self.note,
                "points": _json_number(self.points)}
-        if self.given is not None and (self.value is None or self.status == "invalid"):
+        if self.given is not None and (self.value is None or self.status == Status.INVALID):
             out["written"] = self.given
         if self.slot is not None:
             out["question"] = self.slot
@@ -101,7 +99,7 @@ class StudentGrade:
 
     @property
     def invalid_rows(self) -> list[Mark]:
-        return [m for m in self.marks if m.status == "invalid" and m.where]
+        return [m for m in self.marks if m.status == Status.INVALID and m.where]
 
     def to_json(self) -> dict:
         return {"student": self.student, "variant": self.variant,
@@ -121,7 +119,7 @@ class Gradebook:
     band: Decimal
 
     def summary(self) -> dict:
-        counts = dict.fromkeys(STATUSES, 0)
+        counts = dict.fromkeys(Status, 0)
         for s in self.students:
             for m in s.marks:
                 counts[m.status] += 1
@@ -163,7 +161,7 @@ def read_answer(text: str, question: KeyQuestion) -> tuple[Number, str]:
         index = ord(letter.group(1).lower()) - ord("a")
         if not 0 <= index < len(question.choices):
             raise ClaimError(f"'{text}' is not one of the {len(question.choices)} choices")
-        from ..exam.model import shown
+        from ..answerkey import shown
 
         clean = shown(question.choices[index], question.decimals)
         note = f"choice {letter.group(1).lower()} = {clean}"
@@ -186,10 +184,10 @@ def read_answer(text: str, question: KeyQuestion) -> tuple[Number, str]:
 # ------------------------------------------------------------------------ marking
 
 
-def points_for(status: str, points: Decimal, carried: Decimal) -> Decimal:
-    if status in FULL:
+def points_for(status: Status, points: Decimal, carried: Decimal) -> Decimal:
+    if status in ACCEPTED:
         return points
-    if status == "carried":
+    if status == Status.CARRIED:
         return points * carried
     return Decimal(0)
 
@@ -288,7 +286,7 @@ def grade_student(student: str, rows: list[Response], key: ExamKey, carried: Dec
         if reason is None:
             placed.setdefault((r.variant, index), []).append(r)
         else:
-            extra.append(Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where))
+            extra.append(Mark(r.ask, r.variant, Status.INVALID, reason, given=r.answer, where=r.where))
     named = list(dict.fromkeys(v for v, _ in placed))
     papers = {key.paper_id(v) for v in named}
     positions: list[tuple[str | None, int, Decimal, str]] = []  # variant, index, points, why
@@ -387,7 +385,7 @@ def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Deci
             if mark is None or any(m is mark for m in marks):
                 continue  # the same question in two slots: marked once
         else:
-            mark = Mark(r.ask, r.variant, "invalid", reason, given=r.answer, where=r.where,
+            mark = Mark(r.ask, r.variant, Status.INVALID, reason, given=r.answer, where=r.where,
                         max_points=Decimal(1))
         mark.slot = len(marks) + 1
         marks.append(mark)
@@ -396,19 +394,19 @@ def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Deci
     return StudentGrade(student, variants, marks, person, max_points)
 
 
-def by_the_rule(mark: Mark, verdict: Verdict) -> tuple[str, str]:
+def by_the_rule(mark: Mark, verdict: Verdict) -> tuple[Status, str]:
     """The status and note of a judged answer under the acceptance rule: full points
     exactly when the number written is within the stated tolerance of the stated
     answer (module docstring); the judge's verdict otherwise explains the number."""
     q = mark.question
     inside = accepts(mark.value, verdict.expected, q.decimals)
-    status = str(verdict.status)
+    status = verdict.status
     if inside and not verdict.accepted:
         r = decimal_text(stated(verdict.expected, q.decimals), q.decimals)
-        return "rounding", f"within {tolerance_text(q.decimals)} of {r}, the answer as stated"
+        return Status.ROUNDING, f"within {tolerance_text(q.decimals)} of {r}, the answer as stated"
     if not inside and verdict.accepted:
         r = decimal_text(stated(verdict.expected, q.decimals), q.decimals)
-        return "carried", (f"outside {tolerance_text(q.decimals)} of {r}, the answer as "
+        return Status.CARRIED, (f"outside {tolerance_text(q.decimals)} of {r}, the answer as "
                            f"stated; {verdict.note}")
     return status, verdict.note
 
@@ -437,7 +435,7 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
         if only is not None and i not in only:
             continue
         answers = [r for r in placed.get((variant.id, i), []) if r.answer.strip()]
-        mark = Mark(q.ask, variant.id, "missing", max_points=q.points, expected=q.answer,
+        mark = Mark(q.ask, variant.id, Status.MISSING, max_points=q.points, expected=q.answer,
                     question=q, index=i)
         marks.append(mark)
         if not answers:
@@ -446,10 +444,10 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
         try:
             numbers = [read_answer(r.answer, q) for r in answers]
         except ClaimError as exc:
-            mark.status, mark.note = "invalid", exc.message
+            mark.status, mark.note = Status.INVALID, exc.message
             continue
         if len({n.value for n, _ in numbers}) > 1:
-            mark.status = "invalid"
+            mark.status = Status.INVALID
             mark.note = "answered more than once: " + ", ".join(
                 f"{r.answer} ({r.where})" for r in answers)
             continue

@@ -21,6 +21,7 @@ from ..display import Display, Used, tex_number
 from ..errors import ClaimError
 from ..keys import Kind, parse_key
 from ..numbers import format_number
+from ..status import Status
 from .document import factor_tex, vanish_tex
 from .environment import environment, escape_tex
 from .equations import Equation, approx
@@ -139,7 +140,7 @@ def report_context(report) -> dict:
         vanished: list[str] = []
         correction = (_rows(correction_tex(solution, v.claim.key, display, vanished,
                                            used.setdefault(shown, [])))
-                      if v.status == "wrong" else None)
+                      if v.status == Status.WRONG else None)
         rows.append({
             "claim": key_inline_tex(v.claim.key),
             "name": key_tex(v.claim.key),
@@ -147,7 +148,7 @@ def report_context(report) -> dict:
             "given": number_tex(v.claim.given.text),
             "expected": format_number(v.expected, places),
             "status": v.status,
-            "note": note_tex(v.note, solution.key_names) if v.status != "correct" else "",
+            "note": note_tex(v.note, solution.key_names) if v.status != Status.CORRECT else "",
             "correction": correction,
             "vanish": ", ".join(vanished),
             "shown": shown,

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Context, Decimal
-from enum import StrEnum
 from itertools import product
 
 import sympy as sp
@@ -35,23 +34,12 @@ import sympy as sp
 from ..defaults import DEFAULT_BAND
 from ..keys import Key, Kind
 from ..numbers import format_number, to_decimal, to_float
+from ..status import ACCEPTED, Status
 from .claims import Claim, Number
 from .diagnose import diagnose
 from .recompute import Cut, World
 from .tolerance import matches, within
 
-
-class Status(StrEnum):
-    """A verdict's status; each equals (and prints as) its word in the JSON."""
-
-    CORRECT = "correct"
-    ROUNDING = "rounding"
-    CARRIED = "carried"
-    WRONG = "wrong"
-
-
-STATUSES = tuple(Status)
-ACCEPTED = (Status.CORRECT, Status.ROUNDING)
 CUTS = tuple(Cut)  # no cut first, then rounded, then truncated intermediates
 MAX_SOURCES = 4
 MAX_EARLY_TRIES = 400  # recomputations spent looking for an early rounding, per sheet

@@ -14,8 +14,9 @@ from ..defaults import DEFAULT_BAND
 from ..errors import SymbackpropError
 from ..limits import check_worked_size
 from ..problem import Problem
+from ..status import ACCEPTED, JUDGED, Status
 from .claims import claims_from_mapping, read_claims
-from .judge import ACCEPTED, STATUSES, Verdict, judge
+from .judge import Verdict, judge
 
 
 @dataclass
@@ -31,7 +32,7 @@ class Report:
 
     @property
     def summary(self) -> dict[str, int]:
-        counts = dict.fromkeys((status.value for status in STATUSES), 0)  # plain words as keys
+        counts = dict.fromkeys((str(status) for status in JUDGED), 0)  # plain words as keys
         for v in self.verdicts:
             counts[v.status] += 1
         return counts
@@ -40,7 +41,7 @@ class Report:
     def accepted(self) -> bool:
         """Whether every claim is accepted: ``correct`` or ``rounding`` (only ``correct``
         under ``strict``)."""
-        allowed = ("correct",) if self.strict else ACCEPTED
+        allowed = (Status.CORRECT,) if self.strict else ACCEPTED
         return all(v.status in allowed for v in self.verdicts)
 
     @property
@@ -56,7 +57,7 @@ class Report:
         n = len(self.verdicts)
         text = (f"{n} claim{'s' if n != 1 else ''}: {s['correct']} correct, {s['rounding']} rounding,"
                 f" {s['carried']} carried, {s['wrong']} wrong")
-        if self.strict and s["rounding"] and not (s["carried"] or s["wrong"]):
+        if self.strict and s[Status.ROUNDING] and not (s[Status.CARRIED] or s[Status.WRONG]):
             text += " (--strict accepts only correct)"
         return text
 
