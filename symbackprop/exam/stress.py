@@ -14,10 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from ..answerkey import rounded
+from ..answerkey import shown as shown_at
 from ..keys import Kind, parse_key
 from ..workers import worker_pool
 from .generate import make_exam
-from .model import shown as shown_at
 from .precision import too_few_digits
 from .wellposed import RULES, gate_problems
 
