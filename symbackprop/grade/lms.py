@@ -107,7 +107,7 @@ def lms_points(written: str | None, answer, decimals: int, points: Decimal,
     if written is None or not written.strip():
         return Decimal(0), Decimal(0)
     if choices is not None:
-        from ..exam.model import shown
+        from ..answerkey import shown
 
         text = written.strip().strip("().").lower()
         right = shown(choices[correct], decimals)
