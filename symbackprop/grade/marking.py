@@ -327,14 +327,14 @@ def _positions(placed: dict, key: ExamKey, typical: list[KeyVariant]):
                 why = f"answered from {len(named)} variants ({', '.join(named)})"
                 for variant_id in named:
                     for r in placed.pop((variant_id, i)):
-                        clashes.append(Mark(r.ask, r.variant, "invalid",
+                        clashes.append(Mark(r.ask, r.variant, Status.INVALID,
                                             f"question {i + 1} of the exercise is {why}",
                                             given=r.answer, where=r.where))
             positions.append((None, i, q.points, why))
     for (_, i), named in by_place.items():  # a question number beyond the typical paper
         for variant_id in named:
             for r in placed.pop((variant_id, i)):
-                clashes.append(Mark(r.ask, r.variant, "invalid",
+                clashes.append(Mark(r.ask, r.variant, Status.INVALID,
                                     f"question {i + 1} of variant {variant_id} is on no paper",
                                     given=r.answer, where=r.where))
     return positions, clashes
@@ -355,7 +355,7 @@ def _mark_positions(positions, placed: dict, key: ExamKey, carried: Decimal,
     for slot, (variant_id, index, points, why) in enumerate(positions, start=1):
         mark = judged.get((variant_id, index)) if variant_id is not None else None
         if mark is None:
-            mark = Mark("", "", "missing", why, max_points=points)
+            mark = Mark("", "", Status.MISSING, why, max_points=points)
         mark.slot = slot
         marks.append(mark)
     return marks
