@@ -31,6 +31,7 @@ import sympy as sp
 
 from . import ops
 from .evaluate import Floating, adjoints, forward, local_values
+from .judging import NUMBER_SLOT
 from .keys import Key, Kind, parse_key
 from .numbers import format_number, to_decimal
 from .parse import indexed_name, split_indexed, symbol
@@ -55,12 +56,14 @@ class Situation:
 
     ``sheet``: the other numbers written on the same sheet, by key (for a student who
     copied one of them, or updated with the gradient written beside the update);
-    ``places``: the decimals numbers are quoted with in sentences.
+    ``places``: the decimals numbers are quoted with in sentences; None puts each number
+    in a slot (its exact decimal between :data:`symbackprop.judging.NUMBER_SLOT`'s marks)
+    that the practice page prints at the precision of the claim it explains.
     """
 
     solution: object
     key: Key
-    places: int = 4
+    places: int | None = 4
     sheet: Mapping[Key, Decimal] | None = None
 
     @property
@@ -68,6 +71,8 @@ class Situation:
         return self.solution.lookup(self.key)
 
     def num(self, value) -> str:
+        if self.places is None:
+            return NUMBER_SLOT[0] + str(to_decimal(value)) + NUMBER_SLOT[1]
         return format_number(value, self.places)
 
     @property

@@ -6,7 +6,11 @@ equation, each edge's local derivative as :mod:`symbackprop.derive` read it from
 table (σ' = y(1 − y) from the node's own output), and the learning rate of the update.
 The page holds no second copy of any rule; its small judging module
 (``symbackprop/render/js/judge.js``) only walks the graph, as
-:mod:`symbackprop.verify.recompute` does, and calls these functions.
+:mod:`symbackprop.verify.recompute` does, and calls these functions. What the judge says
+and counts comes from here too: its constants, statuses and note templates
+(:func:`symbackprop.judging.page_rules`), the claim key of every quantity, and the
+catalogue of mistakes with each sentence's numbers as exact decimals, which the page
+prints at the claim's precision as ``verify`` does.
 
 The package's functions are printed through their definitions in SymPy's own
 functions: σ and softmax by their rewriting as exponentials (:mod:`symbackprop.functions`),
@@ -24,10 +28,12 @@ from sympy.printing.jscode import jscode
 
 from .. import ops
 from ..functions import sigmoid
+from ..judging import page_rules
 from ..keys import Key, Kind, parse_key
 from ..mistakes import MISTAKES, wrong_values
 from ..mistakes import _quantities as other_quantities
-from ..numbers import format_number, to_float
+from ..numbers import format_number, to_decimal, to_float
+from ..optimizers import step, zero_state
 from ..parse import symbol
 
 #: The package's functions in SymPy builtins JavaScript knows, from the op table (values
@@ -54,24 +60,44 @@ def js_function(expr: sp.Expr, index: dict[str, int], data: dict | None = None) 
     return "function (v) { return " + " ".join(code.split()) + "; }"
 
 
-def exact_table(solution, extra=()) -> dict[str, float]:
+def exact_table(solution, extra=()) -> dict[str, str]:
     """The engine's values of every quantity a page judges by (the answer key), by
     quantity id: ``value|n``, ``after|n``, ``local|u|l``, ``deriv|out|n`` and the
-    derivatives ``extra`` names as (top, bottom). Doubles computed in the page lose what
+    derivatives ``extra`` names as (top, bottom); each as an exact decimal of 40 digits,
+    the number ``verify`` compares and prints. Doubles computed in the page lose what
     the engine's checked precision keeps (log(1 - σ(z)) at σ(z) = 1 - 5e-55); the page
     recomputes only from a sheet's numbers, which have few digits."""
     graph = solution.graph
     out = solution.output
-    table: dict[str, float] = {}
+    table: dict[str, str] = {}
     for name in graph.names:
-        table[f"value|{name}"] = to_float(solution.values[name])
-        table[f"deriv|{out}|{name}"] = to_float(solution.gradients[name])
+        table[f"value|{name}"] = _exact(solution.values[name])
+        table[f"deriv|{out}|{name}"] = _exact(solution.gradients[name])
         if solution.values_after:
-            table[f"after|{name}"] = to_float(solution.values_after[name])
+            table[f"after|{name}"] = _exact(solution.values_after[name])
     for (upper, lower), value in solution.evaluation.locals.items():
-        table[f"local|{upper}|{lower}"] = to_float(value)
+        table[f"local|{upper}|{lower}"] = _exact(value)
     for top, bottom in extra:
-        table[f"deriv|{top}|{bottom}"] = to_float(solution.derivative(top, bottom))
+        table[f"deriv|{top}|{bottom}"] = _exact(solution.derivative(top, bottom))
+    return table
+
+
+def _exact(value) -> str:
+    return str(to_decimal(value, 40))
+
+
+def key_table(solution, extra=()) -> dict[str, str]:
+    """The claim key of every quantity the page names or recomputes, by quantity id (the
+    grammar of claim keys is :mod:`symbackprop.keys`'s, never the page's)."""
+    graph = solution.graph
+    out = solution.output
+    pairs = [(out, n) for n in graph.names] + list(solution.derivation.edges) + list(extra)
+    table = {}
+    for name in graph.names:
+        table[f"value|{name}"] = str(Key(Kind.VALUE, name))
+        table[f"after|{name}"] = str(Key(Kind.AFTER, name))
+    for top, bottom in pairs:
+        table[f"deriv|{top}|{bottom}"] = str(Key(Kind.DERIVATIVE, top, bottom))
     return table
 
 
@@ -104,6 +130,7 @@ def js_model(solution, places: int, derivatives=()) -> dict:
             "uses": sorted(s.name for s in edge.local.free_symbols),
             "sigmoid": isinstance(graph.node(upper).expr, sigmoid)
                        and graph.node(upper).expr.args[0] == symbol(lower),
+            "single": derivation.count_paths(upper, lower) == 1,
         })
     data = {
         "names": names,
@@ -117,14 +144,18 @@ def js_model(solution, places: int, derivatives=()) -> dict:
         "rateText": (format_number(solution.learning_rate)
                      if solution.learning_rate is not None else None),
         "exact": exact_table(solution, derivatives),
+        "keys": key_table(solution, derivatives),
+        "samples": bool(solution.samples),
+        "rules": page_rules(),
         "places": places,
     }
     update_code = []
-    if solution.learning_rate is not None:  # w_new = w - η dE/dw, with the gradient as g
+    if solution.learning_rate is not None:  # the optimizer's first step, gradient as g
         gradient = sp.Symbol("g")
         index_g = {**index, "g": len(names)}
         for p in graph.parameters:
-            rule = symbol(p) - solution.learning_rate * gradient
+            w = symbol(p)
+            rule = step(solution.optimizer, w, gradient, zero_state(solution.optimizer, w), 1).new
             update_code.append(f"{json.dumps(p)}: {js_function(rule, index_g)}")
     functions = ("{node: {" + ", ".join(node_code) + "}, local: {" + ", ".join(local_code)
                  + "}, update: {" + ", ".join(update_code) + "}, gradient: "
@@ -141,7 +172,9 @@ def mistake_table(solution, keys: list[Key]) -> dict:
     """The catalogue of mistakes (:mod:`symbackprop.mistakes`) for each key of a page.
 
     ``byKey[key]``: ``[id, wrong value, sentence]`` in the catalogue's
-    order, computed from the exact derivation as ``verify`` tries them. The values of
+    order, computed from the exact derivation as ``verify`` tries them; each number a
+    sentence quotes is an exact decimal in a slot (:data:`symbackprop.judging.NUMBER_SLOT`),
+    which the page prints at the precision of the claim the sentence explains. The values of
     other quantities (the one coincidental mistake) are listed once, in ``quantities``
     (``[key, kind, value]``), ranked by the page as the catalogue ranks them, same kind
     first. Two mistakes quote the student's sheet; their sentences are templates
@@ -151,7 +184,8 @@ def mistake_table(solution, keys: list[Key]) -> dict:
     own = [i for i, m in MISTAKES.items() if not m.coincidental]
     by_key, sheet_update = {}, {}
     for key in keys:
-        tries = [[w.mistake, _finite(w.value), w.sentence] for w in wrong_values(solution, key, own)]
+        tries = [[w.mistake, _finite(w.value), w.sentence]
+                 for w in wrong_values(solution, key, own, places=None)]
         by_key[str(key)] = [t for t in tries if t[1] is not None]  # diagnose skips the others
         gradient = Key(Kind.DERIVATIVE, solution.output, key.name)
         if key.kind == Kind.AFTER and solution.graph.is_leaf(key.name):

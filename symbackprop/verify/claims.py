@@ -23,19 +23,17 @@ import numpy as np
 
 from ..errors import ClaimError
 from ..files import read_limited
+from ..judging import DECIMAL_COMMA, MAX_DIGITS, MINUS_SIGNS, NUMBER, ZERO_DECIMALS
 from ..keys import Key, Kind, parse_key
 from ..limits import MAX_CLAIMS, MAX_CLAIMS_BYTES, LimitError
 from ..printable import quoted
 
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_DECIMAL_COMMA = re.compile(r"([+-]?)(\d+),(\d+)([eE][+-]?\d+)?")
+_NUMBER = re.compile(NUMBER)
+_DECIMAL_COMMA = re.compile(DECIMAL_COMMA)
 _TOKEN = re.compile(r"\s*(\[|\]|,|[^\s\[\],]+)")
-_MINUS_SIGNS = str.maketrans({"\u2212": "-", "\u2013": "-", "\u2012": "-"})
+_MINUS_SIGNS = str.maketrans(dict.fromkeys(MINUS_SIGNS, "-"))
 
 
-#: A zero written with a power of ten (``0e9``) has no significant digit, so it claims
-#: 0 itself: it is judged as if written with this many decimals.
-ZERO_DECIMALS = 30
 
 
 @dataclass(frozen=True)
@@ -112,7 +110,7 @@ def parse_number(text: str) -> Number:
         value = Decimal(clean)
     except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
         raise ClaimError(f"'{text.strip()}' is not a number") from None
-    if abs(value.as_tuple().exponent) > 60 or value.adjusted() > 60:
+    if abs(value.as_tuple().exponent) > MAX_DIGITS or value.adjusted() > MAX_DIGITS:
         raise ClaimError(f"'{text.strip()}' has too many digits")
     return Number(clean, value)
 

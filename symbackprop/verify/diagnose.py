@@ -18,12 +18,12 @@ from decimal import Decimal
 
 import sympy as sp
 
+from ..judging import LIST_JOINT, MAX_SOURCES, MIN_DIGITS_FOR_COINCIDENCE, note, note_places
 from ..mistakes import MISTAKES, iter_wrong_values
 from ..numbers import format_number, to_decimal
 from .recompute import DIGITS, shared
 from .tolerance import matches, within
 
-MIN_DIGITS_FOR_COINCIDENCE = 2  # "another quantity's value" needs 2 significant digits
 #: The significant digits of a recomputation that are certain: it is done in binary
 #: floats of ``DIGITS`` digits, whose last digits are noise (0.2 - 0.7·0 was shown to
 #: 32 decimals as 0.19999999999999999999999999999999).
@@ -34,8 +34,8 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
     """The note for a wrong claim (the expected value, and the mistake when one fits),
     and the id of that mistake."""
     claim = verdict.claim
-    places = max(claim.given.decimals + 2, 4)
-    expected = f"expected {format_number(verdict.expected, places)}"
+    places = note_places(claim.given.decimals)
+    expected = note("expected", expected=format_number(verdict.expected, places))
     given = {k: v.claim.given.value for k, v in verdicts.items()}
     # Numbers computed from this one repeat it; that is no explanation of it.
     later = {k for k, v in verdicts.items() if claim.key in v.sources}
@@ -47,12 +47,13 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
         if not value.is_finite() or value == exact:
             continue
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
-            return f"{expected}; as if one {wrong.sentence}", wrong.mistake
+            return note("as if", expected=expected, sentence=wrong.sentence), wrong.mistake
     if verdict.recomputed is not None and verdict.sources:
         own = format_number(to_decimal(verdict.recomputed, CERTAIN_DIGITS), places)
-        sources = ", ".join(f"{k} = {format(given[k], 'f')}" for k in verdict.sources[:4])
-        return (f"{expected}; the given {sources} would give {own}, not {claim.given.text} either",
-                None)
+        sources = LIST_JOINT.join(note("source", key=k, given=format(given[k], "f"))
+                                  for k in verdict.sources[:MAX_SOURCES])
+        return note("would give", expected=expected, sources=sources, own=own,
+                    given=claim.given.text), None
     return expected, None
 
 

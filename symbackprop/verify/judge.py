@@ -32,6 +32,20 @@ from itertools import product
 import sympy as sp
 
 from ..defaults import DEFAULT_BAND
+from ..judging import (
+    EARLY_DECIMALS_BELOW,
+    LIST_JOINT,
+    MAX_EARLY_TRIES,
+    MAX_SOURCES,
+    MIN_EARLY_DECIMALS,
+    PART_JOINT,
+    ROUNDED,
+    TRUNCATED,
+    band_text,
+    decimal_word,
+    note,
+    note_places,
+)
 from ..keys import Key, Kind
 from ..numbers import format_number, to_decimal, to_float
 from ..status import ACCEPTED, Status
@@ -41,11 +55,6 @@ from .recompute import Cut, World
 from .tolerance import matches, within
 
 CUTS = tuple(Cut)  # no cut first, then rounded, then truncated intermediates
-MAX_SOURCES = 4
-MAX_EARLY_TRIES = 400  # recomputations spent looking for an early rounding, per sheet
-#: An intermediate rounded early keeps at least this many decimals: one decimal moves a
-#: value so far (0.351 to 0.4) that it would explain numbers by coincidence.
-MIN_EARLY_DECIMALS = 2
 WIDE = Context(prec=200)  # room for the 60 decimals a claim may have
 
 
@@ -71,7 +80,7 @@ class Verdict:
 
     def expected_text(self) -> str:
         """The expected value with two digits more than the author wrote."""
-        return format_number(self.expected, max(self.claim.given.decimals + 2, 4))
+        return format_number(self.expected, note_places(self.claim.given.decimals))
 
     def to_json(self) -> dict:
         return {"claim": self.key, "given": float(self.claim.given.value),
@@ -128,13 +137,12 @@ def _by_value(v: Verdict, band: Decimal) -> None:
     how = matches(v.claim.given, v.expected)
     if how:
         v.status = Status.CORRECT
-        if how == "truncated":
-            v.note = f"truncated; rounded it is {_cut(v.expected, v.claim.given)}"
+        if how == TRUNCATED:
+            v.note = note("truncated", rounded=_cut(v.expected, v.claim.given))
     elif within(v.claim.given, v.expected, band):
         v.status = Status.ROUNDING
         off = abs(v.claim.given.value - to_decimal(v.expected, 40)) / v.claim.given.unit
-        v.note = (f"{_plain(off.quantize(Decimal('0.1')))} units of the last digit off "
-                  f"(band {_units(band)})")
+        v.note = note("band", off=_plain(off.quantize(Decimal("0.1"))), band=band_text(band))
 
 
 def _by_rounded_work(solution, verdicts: dict, given: dict) -> None:
@@ -173,7 +181,7 @@ def _by_early_rounding(solution, verdicts: dict, given: dict) -> None:
         if v.status != Status.ROUNDING or v.recomputed is not None:
             continue
         places = v.claim.given.decimals
-        earlier = range(places - 1, max(MIN_EARLY_DECIMALS, places - 3) - 1, -1)
+        earlier = range(places - 1, max(MIN_EARLY_DECIMALS, places - EARLY_DECIMALS_BELOW) - 1, -1)
         for name, early in product(plain.computed_values(v.claim.key), earlier):
             if tries >= MAX_EARLY_TRIES:
                 return
@@ -184,8 +192,8 @@ def _by_early_rounding(solution, verdicts: dict, given: dict) -> None:
             value = world.recompute(v.claim.key)
             if matches(v.claim.given, value):
                 v.recomputed = value
-                v.note = (f"follows from {name} rounded early to {_plain(cut)} ({early} "
-                          f"decimals; it is {format_number(solution.values[name], places + 2)})")
+                v.note = note("early", name=name, cut=_plain(cut), early=early,
+                              exact=format_number(solution.values[name], places + 2))
                 break
 
 
@@ -200,25 +208,25 @@ def _by_carried_error(v: Verdict, worlds: Worlds, verdicts: dict, given: dict,
             v.recomputed, v.sources = value, wrong
         if wrong and (matches(v.claim.given, value) or within(v.claim.given, value, band)):
             v.status, v.recomputed, v.sources = Status.CARRIED, value, wrong
-            v.note = (f"expected {v.expected_text()}; follows from the given "
-                      f"{_list(wrong, given)} (error carried forward)")
+            v.note = note("carried", expected=v.expected_text(), sources=_list(wrong, given))
             skipped = [k for k in world.bypassed(v.claim.key) if k not in wrong]
             if deeper and skipped:
-                v.note += f", though not from the given {_list(skipped, given)}"
+                v.note += note("not from", skipped=_list(skipped, given))
             return
 
 
 def _rounding_note(v: Verdict, mode: Cut, places: int, verdicts: dict) -> str:
     parts = []
     if v.sources:
-        parts.append("follows from the given "
-                     + ", ".join(_early(verdicts[k], places) for k in v.sources[:MAX_SOURCES])
-                     + (f", {len(v.sources) - MAX_SOURCES} more" if len(v.sources) > MAX_SOURCES
-                        else ""))
+        named = [_early(verdicts[k], places) for k in v.sources[:MAX_SOURCES]]
+        if len(v.sources) > MAX_SOURCES:
+            named.append(note("more", count=len(v.sources) - MAX_SOURCES))
+        parts.append(note("follows", sources=LIST_JOINT.join(named)))
     if mode is not Cut.NONE:
-        how = "rounded" if mode is Cut.ROUND else "truncated"
-        parts.append(f"{'other ' if v.sources else ''}intermediates {how} to {places} decimals")
-    return "; ".join(parts) or "follows from the exact values"
+        how = ROUNDED if mode is Cut.ROUND else TRUNCATED
+        parts.append(note("other intermediates" if v.sources else "intermediates", how=how,
+                          places=places))
+    return PART_JOINT.join(parts) or note("exact values")
 
 
 def _early(source: Verdict, places: int) -> str:
@@ -226,19 +234,19 @@ def _early(source: Verdict, places: int) -> str:
     exact, that it was rounded (or truncated) early: the intermediate that explains
     the difference."""
     given = source.claim.given
-    text = f"{source.claim.key} = {_plain(given.value)}"
     if given.decimals < places and to_decimal(source.expected, 40) != given.value:
-        how = matches(given, source.expected) or "rounded"
-        text += (f" ({how} early, to {given.decimals} decimal{'s' if given.decimals != 1 else ''};"
-                 f" it is {format_number(source.expected, places + 2)})")
-    return text
+        return note("source early", key=source.claim.key, given=_plain(given.value),
+                    how=matches(given, source.expected) or ROUNDED, decimals=given.decimals,
+                    decimal_word=decimal_word(given.decimals),
+                    exact=format_number(source.expected, places + 2))
+    return note("source", key=source.claim.key, given=_plain(given.value))
 
 
 def _list(keys: list[Key], given: dict) -> str:
-    shown = [f"{k} = {_plain(given[k])}" for k in keys[:MAX_SOURCES]]
+    shown = [note("source", key=k, given=_plain(given[k])) for k in keys[:MAX_SOURCES]]
     if len(keys) > MAX_SOURCES:
-        shown.append(f"{len(keys) - MAX_SOURCES} more")
-    return ", ".join(shown)
+        shown.append(note("more", count=len(keys) - MAX_SOURCES))
+    return LIST_JOINT.join(shown)
 
 
 def _plain(d: Decimal) -> str:
@@ -247,8 +255,3 @@ def _plain(d: Decimal) -> str:
 
 def _cut(value, given: Number) -> str:
     return format_number(value, given.decimals) if given.decimals else format_number(value, 0)
-
-
-def _units(band: Decimal) -> str:
-    n = format(band.normalize(), "f")
-    return f"{n} unit" + ("" if band == 1 else "s")

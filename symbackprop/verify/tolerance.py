@@ -8,8 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..defaults import DEFAULT_BAND
+from ..judging import ROUNDED, TRUNCATED
 from ..numbers import to_decimal
 from .claims import Number
+
+__all__ = ["DEFAULT_BAND", "matches", "within"]
+
 
 
 def matches(given: Number, value) -> str | None:
@@ -20,11 +25,11 @@ def matches(given: Number, value) -> str | None:
     g, unit = given.value, given.unit
     slack = unit * Decimal("1e-9")
     if abs(g - v) <= unit / 2 + slack:
-        return "rounded"
+        return ROUNDED
     # Truncation keeps digits; a 0 keeps none, so it is never a truncation (0 for 0.7).
     same_side = g != 0 and (g > 0) == (v > 0)
     if same_side and -slack <= abs(v) - abs(g) < unit - slack:
-        return "truncated"
+        return TRUNCATED
     return None
 
 

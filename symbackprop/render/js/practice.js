@@ -9,6 +9,7 @@
   var inputs = Array.prototype.slice.call(document.querySelectorAll("input[data-key]"));
   var summary = document.getElementById("summary");
   var statuses = {};
+  var rules = model.data.rules;  // the judge's statuses and words, from Python
 
   function verdictOf(key) { return document.querySelector('[data-verdict-for="' + CSS.escape(key) + '"]'); }
 
@@ -21,13 +22,14 @@
       out.className = "verdict";
       statuses[key] = "";
       if (!text) { out.textContent = ""; return; }
-      if (SymbackpropJudge.parseNumber(text) === null) {
+      if (judge.parse(text) === null) {
         out.textContent = "not a number: write it as 0.1234, -5e-05";
         return;
       }
       entries.push({key: key, q: quantity[key], text: text});
     });
-    var counts = {correct: 0, rounding: 0, carried: 0, wrong: 0};
+    var counts = {};
+    rules.statuses.forEach(function (s) { counts[s] = 0; });
     judge.judge(entries).forEach(function (v) {
       var out = verdictOf(v.key);
       out.textContent = v.status + (v.note ? ": " + v.note : "");
@@ -36,8 +38,8 @@
       statuses[v.key] = v.status;
       counts[v.status] += 1;
     });
-    summary.textContent = entries.length + " of " + inputs.length + " entered: " + counts.correct +
-      " correct, " + counts.rounding + " rounding, " + counts.carried + " carried, " + counts.wrong + " wrong";
+    summary.textContent = entries.length + " of " + inputs.length + " entered: " +
+      rules.statuses.map(function (s) { return counts[s] + " " + s; }).join(", ");
   }
 
   inputs.forEach(function (input) { input.addEventListener("change", update); });
@@ -52,7 +54,7 @@
     var hints = document.querySelectorAll("[data-hint-for]");
     for (var i = 0; i < hints.length; i++) {
       var key = hints[i].getAttribute("data-hint-for");
-      var done = statuses[key] === "correct" || statuses[key] === "rounding";
+      var done = rules.accepted.indexOf(statuses[key]) >= 0;
       if (hints[i].hidden && !done) {
         hints[i].hidden = false;
         var input = document.querySelector('input[data-key="' + CSS.escape(key) + '"]');
