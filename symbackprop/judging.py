@@ -50,16 +50,16 @@ NOTES = {
     "early": "follows from {name} rounded early to {cut} ({early} decimals; it is {exact})",
     "follows": "follows from the given {sources}",
     "source": "{key} = {given}",
-    "source early": "{key} = {given} ({how} early, to {decimals} {decimal_word}; it is {exact})",
+    "source_early": "{key} = {given} ({how} early, to {decimals} {decimal_word}; it is {exact})",
     "more": "{count} more",
-    "intermediates": "intermediates {how} to {places} decimals",
-    "other intermediates": "other intermediates {how} to {places} decimals",
-    "exact values": "follows from the exact values",
+    "cut": "intermediates {how} to {places} decimals",
+    "cut_others": "other intermediates {how} to {places} decimals",
+    "from_exact": "follows from the exact values",
     "carried": "expected {expected}; follows from the given {sources} (error carried forward)",
-    "not from": ", though not from the given {skipped}",
+    "bypassed": ", though not from the given {skipped}",
     "expected": "expected {expected}",
-    "as if": "{expected}; as if one {sentence}",
-    "would give": "{expected}; the given {sources} would give {own}, not {given} either",
+    "mistake": "{expected}; as if one {sentence}",
+    "own_numbers": "{expected}; the given {sources} would give {own}, not {given} either",
 }
 #: The joints between a note's parts and between the numbers it lists.
 PART_JOINT = "; "

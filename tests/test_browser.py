@@ -436,6 +436,25 @@ def test_judge_holds_no_rule_of_an_op():
     assert "Math.exp" in page  # σ, written out by SymPy's printer in the generated functions
 
 
+def test_the_page_judge_holds_no_words_or_constants_of_verify():
+    """Every word the page's verdicts say comes from Python (symbackprop/judging.py, in
+    the page's model): no fragment of a note template, no status word, no mistake id is
+    typed into judge.js or practice.js."""
+    from symbackprop.judging import NOTES
+    from symbackprop.mistakes import MISTAKES
+    from symbackprop.status import Status
+
+    js = "".join((Path(__file__).resolve().parent.parent / "symbackprop" / "render" / "js" / f)
+                 .read_text() for f in ("judge.js", "practice.js"))
+    js = re.sub(r"/\*.*?\*/|//[^\n]*", "", js, flags=re.S)  # the code, not its comments
+    fragments = {part.strip(" ;,()") for t in NOTES.values() for part in re.split(r"\{\w+\}", t)}
+    for fragment in fragments:
+        if " " in fragment:  # a phrase; single words (expected, decimals) name fields too
+            assert fragment not in js, fragment
+    for word in [*Status, *MISTAKES]:
+        assert f'"{word}"' not in js, word
+
+
 def test_exam_practice_pages(cli, tmp_path, browser):
     from symbackprop.exam import make_exam
 

@@ -163,6 +163,8 @@ def js_model(solution, places: int, derivatives=()) -> dict:
     return {"data": data, "functions": functions}
 
 
+#: The two mistakes whose wrong values depend on the sheet: the page adds those.
+UPDATE_ADDED, OTHER_QUANTITY = "update-added", "other-quantity"
 #: A number no sheet holds, put on a pretend sheet to find where the catalogue's
 #: sentences quote a sheet's number, so that the page can write in the student's.
 _SENTINEL = Decimal("987654.321")
@@ -189,7 +191,7 @@ def mistake_table(solution, keys: list[Key]) -> dict:
         by_key[str(key)] = [t for t in tries if t[1] is not None]  # diagnose skips the others
         gradient = Key(Kind.DERIVATIVE, solution.output, key.name)
         if key.kind == Kind.AFTER and solution.graph.is_leaf(key.name):
-            pretend = wrong_values(solution, key, ["update-added"], sheet={gradient: _SENTINEL})
+            pretend = wrong_values(solution, key, [UPDATE_ADDED], sheet={gradient: _SENTINEL})
             if len(pretend) > 1:
                 sheet_update[str(key)] = {
                     "gradient": str(gradient), "w": to_float(solution.values[key.name]),
@@ -200,7 +202,7 @@ def mistake_table(solution, keys: list[Key]) -> dict:
     if quantities and keys:
         probe = Key(Kind.VALUE, solution.output)
         other = parse_key(quantities[0][0], solution.key_names)
-        for w in wrong_values(solution, probe, ["other-quantity"],
+        for w in wrong_values(solution, probe, [OTHER_QUANTITY],
                               sheet={other: _SENTINEL}):
             if w.value == _SENTINEL:  # the number copied from the pretend sheet
                 templates["copied"] = w.sentence.replace(str(other), "{other}")
@@ -209,7 +211,7 @@ def mistake_table(solution, keys: list[Key]) -> dict:
                 named = next(q[0] for q in quantities if q[0] in first)
                 templates["quantity"] = first.replace(named, "{other}")
     return {"byKey": by_key, "sheetUpdate": sheet_update, "quantities": quantities,
-            "templates": templates}
+            "templates": templates, "ids": {"update": UPDATE_ADDED, "other": OTHER_QUANTITY}}
 
 
 def _finite(value) -> float | None:

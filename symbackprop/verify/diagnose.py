@@ -47,12 +47,12 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
         if not value.is_finite() or value == exact:
             continue
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
-            return note("as if", expected=expected, sentence=wrong.sentence), wrong.mistake
+            return note("mistake", expected=expected, sentence=wrong.sentence), wrong.mistake
     if verdict.recomputed is not None and verdict.sources:
         own = format_number(to_decimal(verdict.recomputed, CERTAIN_DIGITS), places)
         sources = LIST_JOINT.join(note("source", key=k, given=format(given[k], "f"))
                                   for k in verdict.sources[:MAX_SOURCES])
-        return note("would give", expected=expected, sources=sources, own=own,
+        return note("own_numbers", expected=expected, sources=sources, own=own,
                     given=claim.given.text), None
     return expected, None
 

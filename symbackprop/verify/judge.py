@@ -211,7 +211,7 @@ def _by_carried_error(v: Verdict, worlds: Worlds, verdicts: dict, given: dict,
             v.note = note("carried", expected=v.expected_text(), sources=_list(wrong, given))
             skipped = [k for k in world.bypassed(v.claim.key) if k not in wrong]
             if deeper and skipped:
-                v.note += note("not from", skipped=_list(skipped, given))
+                v.note += note("bypassed", skipped=_list(skipped, given))
             return
 
 
@@ -224,9 +224,9 @@ def _rounding_note(v: Verdict, mode: Cut, places: int, verdicts: dict) -> str:
         parts.append(note("follows", sources=LIST_JOINT.join(named)))
     if mode is not Cut.NONE:
         how = ROUNDED if mode is Cut.ROUND else TRUNCATED
-        parts.append(note("other intermediates" if v.sources else "intermediates", how=how,
+        parts.append(note("cut_others" if v.sources else "cut", how=how,
                           places=places))
-    return PART_JOINT.join(parts) or note("exact values")
+    return PART_JOINT.join(parts) or note("from_exact")
 
 
 def _early(source: Verdict, places: int) -> str:
@@ -235,7 +235,7 @@ def _early(source: Verdict, places: int) -> str:
     the difference."""
     given = source.claim.given
     if given.decimals < places and to_decimal(source.expected, 40) != given.value:
-        return note("source early", key=source.claim.key, given=_plain(given.value),
+        return note("source_early", key=source.claim.key, given=_plain(given.value),
                     how=matches(given, source.expected) or ROUNDED, decimals=given.decimals,
                     decimal_word=decimal_word(given.decimals),
                     exact=format_number(source.expected, places + 2))

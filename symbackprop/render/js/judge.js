@@ -430,7 +430,7 @@
                                             sources: self.list(wrong, verdicts)});
             var skipped = world.bypassed(v.q).filter(function (k) { return wrong.indexOf(k) < 0; });
             if (deeper && skipped.length) {
-              v.note += fill(R.notes["not from"], {skipped: self.list(skipped, verdicts)});
+              v.note += fill(R.notes["bypassed"], {skipped: self.list(skipped, verdicts)});
             }
             break;
           }
@@ -502,7 +502,7 @@
       fields.decimals = given.decimals;
       fields.decimal_word = R.decimalWords[given.decimals === 1 ? 0 : 1];
       fields.exact = formatNumber(source.exact, places + 2);
-      return fill(R.notes["source early"], fields);
+      return fill(R.notes["source_early"], fields);
     }
     return fill(R.notes.source, fields);
   };
@@ -515,10 +515,10 @@
       parts.push(fill(R.notes.follows, {sources: named.join(R.listJoint)}));
     }
     if (mode) {
-      parts.push(fill(R.notes[v.sources.length ? "other intermediates" : "intermediates"],
+      parts.push(fill(R.notes[v.sources.length ? "cut_others" : "cut"],
                       {how: mode === "round" ? R.rounded : R.truncated, places: places}));
     }
-    return parts.join(R.partJoint) || R.notes["exact values"];
+    return parts.join(R.partJoint) || R.notes["from_exact"];
   };
 
   /* ------------------------------------------------- diagnose.py: the mistakes */
@@ -548,10 +548,10 @@
     (m.byKey[v.key] || []).forEach(function (item, i, items) {
       tries.push(item);
       var next = items[i + 1];
-      if (update && item[0] === "update-added" && !(next && next[0] === "update-added") &&
+      if (update && item[0] === m.ids.update && !(next && next[0] === m.ids.update) &&
           sheet.indexOf(update.gradient) >= 0) {
         var given = verdicts[update.gradient].given;
-        tries.push(["update-added", update.w + update.rate * given.value,
+        tries.push([m.ids.update, update.w + update.rate * given.value,
                     update.sentence.replace("{given}", decText(given.d, true))]);
       }
     });
@@ -560,10 +560,10 @@
       var same = m.quantities.filter(function (c) { return c[1] === kind; });
       var rest = m.quantities.filter(function (c) { return c[1] !== kind; });
       same.concat(rest).forEach(function (c) {
-        if (c[0] !== v.key) tries.push(["other-quantity", c[2], m.templates.quantity.replace("{other}", c[0])]);
+        if (c[0] !== v.key) tries.push([m.ids.other, c[2], m.templates.quantity.replace("{other}", c[0])]);
       });
       sheet.forEach(function (k) {
-        tries.push(["other-quantity", verdicts[k].given.value, m.templates.copied.replace("{other}", k)]);
+        tries.push([m.ids.other, verdicts[k].given.value, m.templates.copied.replace("{other}", k)]);
       });
     }
     var tight = Math.min(band, 1);
@@ -572,14 +572,14 @@
       if (!isFinite(value) || value === v.expected) continue;
       if (matches(v.given, value, R) || within(v.given, value, tight)) {
         v.mistake = tries[i][0];
-        return fill(R.notes["as if"], {expected: expected, sentence: words(tries[i][2])});
+        return fill(R.notes["mistake"], {expected: expected, sentence: words(tries[i][2])});
       }
     }
     if (v.recomputed !== null && v.sources.length) {
       var sources = v.sources.slice(0, R.maxSources).map(function (k) {
         return fill(R.notes.source, {key: k, given: plain(verdicts[k].given.d)});
       }).join(R.listJoint);
-      return fill(R.notes["would give"], {expected: expected, sources: sources,
+      return fill(R.notes["own_numbers"], {expected: expected, sources: sources,
                                           own: formatNumber(decOfDouble(v.recomputed), places),
                                           given: v.given.text});
     }
