@@ -339,7 +339,7 @@ def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
         text = format(number, f".{places}f")
         if text.lstrip("-").strip("0.") == "":
             text = "0." + "0" * places
-        if rng.random() < 0.1 and (number == 0 or abs(number) > 1e-40):
+        if rng.random() < 0.1 and abs(number) > 1e-40:  # not 0e0: see docs/browser.md
             text = format(number, f".{places - 1}e")  # judged by its significant digits
         elif rng.random() < 0.1 and "." in text and len(text.split(".")[1]) != 3:
             text = text.replace(".", ",")  # a decimal comma

@@ -27,7 +27,9 @@
     return {sign: m[1] === "-" ? 1 : 0, n: BigInt(digits),
             e: (m[4] ? parseInt(m[4], 10) : 0) - frac.length};
   }
-  function decOfDouble(x) { return dec(String(x)); }
+  /* A double's certain digits (15), as verify prints its 30-digit recomputations by
+   * their certain digits: 0.30 * -0.9299 is -0.27897, not -0.27896999999999997. */
+  function decOfDouble(x) { return isFinite(x) ? dec(x.toPrecision(15)) : null; }
   function pow10(k) { return TEN ** BigInt(k); }
   function isZero(d) { return d.n === BigInt(0); }
   function adjusted(d) { return isZero(d) ? 0 : String(d.n).length - 1 + d.e; }
