@@ -278,6 +278,17 @@ def verify_texts(problem, entered: dict) -> dict:
             for v in verify(problem, entered).verdicts}
 
 
+#: A recomputation the page's doubles lose (docs/browser.md, "Known differences"): the
+#: page says "would give 0" where verify, with 27 certain digits, gives a value below
+#: 10^-14 of the numbers it is made from (logreg's L_new from w_new = 1: 1.8347e-22).
+LOST_IN_DOUBLES = re.compile(r"would give (-?\d(?:\.\d+)?e-(?:1[4-9]|[2-9]\d|\d{3}))\b")
+
+
+def lost_in_doubles(text: str) -> str:
+    """``text`` with a recomputation that doubles lose written as the page writes it."""
+    return LOST_IN_DOUBLES.sub("would give 0", text)
+
+
 def undefined_on_sheet(problem, entered: dict) -> bool:
     """Whether the verifier, recomputing from the sheet, met an undefined number: a
     target y = 1 with a written ŷ = 1 gives (1 − y) log(1 − ŷ) = 0 · log 0. The page
@@ -390,17 +401,19 @@ def test_practice_agrees_with_verify_word_for_word(practice_pages, name):
     entry, note included, and the mistake it names are verify's, word for word."""
     problem, solution, entries, page = practice_pages(name)
 
-    # The same sheets on every run (derandomize): a random run once drew logreg's L_new
-    # (4.9e-55) from a wrong dL/dz, whose recomputation doubles lose (the page says 0,
-    # verify 7.0e-28; docs/browser.md), and CI must not depend on the draw.
+    # A sheet is drawn from a seed, not from hypothesis's own bytes: conv-pool's and
+    # batchnorm's sheets have a hundred entries, more draws than hypothesis lets one
+    # example make ("too large to finish generating"). The same sheets on every run
+    # (derandomize): CI must not depend on the draw; TRIALS=200 tries more of them.
     @settings(max_examples=int(os.environ.get("TRIALS", 6)), deadline=None, database=None,
               derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(rng=st.randoms(use_true_random=False))
-    def agree(rng):
-        entered = sheet(solution, entries, rng)
+    @given(seed=st.integers(0, 2**32 - 1))
+    def agree(seed):
+        entered = sheet(solution, entries, random.Random(seed))
         assume(entered and not undefined_on_sheet(problem, entered))
         type_sheet(page, entered)
         got, want = page_texts(page), verify_texts(problem, entered)
+        want = {k: (lost_in_doubles(text), m) for k, (text, m) in want.items()}
         assert got == want, {k: (got.get(k), want[k], entered[k]) for k in want
                              if got.get(k) != want[k]}
 

@@ -14,7 +14,7 @@ another line) are tried only for a number written with 2 significant digits or m
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import sympy as sp
 
@@ -28,6 +28,24 @@ from .tolerance import matches, within
 #: floats of ``DIGITS`` digits, whose last digits are noise (0.2 - 0.7·0 was shown to
 #: 32 decimals as 0.19999999999999999999999999999999).
 CERTAIN_DIGITS = DIGITS - 3
+
+
+def certain(recomputed, scale: Decimal) -> Decimal:
+    """The digits of a recomputation that are certain. Its noise is relative to the
+    numbers it is computed from (``scale``, the largest of them), not to the result: a
+    batch's Σ(x − μ) computed from numbers near 1 is 0 give or take 10^-27, and printing
+    it as 9.860761e-32 would name digits that are noise. So the result keeps
+    :data:`CERTAIN_DIGITS` significant digits, and no decimal below ``scale``'s
+    :data:`CERTAIN_DIGITS`-th: what is left of a cancellation prints as 0."""
+    value = to_decimal(recomputed, CERTAIN_DIGITS)
+    if not value.is_finite() or value == 0 or scale == 0:
+        return value
+    floor = Decimal(1).scaleb(scale.adjusted() - CERTAIN_DIGITS + 1)
+    if value.adjusted() >= scale.adjusted():  # no digit below the floor left to cut
+        return value
+    with localcontext() as ctx:
+        ctx.prec = 2 * CERTAIN_DIGITS
+        return value.quantize(floor) + 0  # + 0: -0 is 0
 
 
 def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
@@ -49,7 +67,8 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
             return note("mistake", expected=expected, sentence=wrong.sentence), wrong.mistake
     if verdict.recomputed is not None and verdict.sources:
-        own = format_number(to_decimal(verdict.recomputed, CERTAIN_DIGITS), places)
+        scale = max(abs(given[k]) for k in verdict.sources)
+        own = format_number(certain(verdict.recomputed, max(scale, abs(exact))), places)
         sources = LIST_JOINT.join(note("source", key=k, given=format(given[k], "f"))
                                   for k in verdict.sources[:MAX_SOURCES])
         return note("own_numbers", expected=expected, sources=sources, own=own,

@@ -30,6 +30,14 @@
   /* A double's certain digits (15), as verify prints its 30-digit recomputations by
    * their certain digits: 0.30 * -0.9299 is -0.27897, not -0.27896999999999997. */
   function decOfDouble(x) { return isFinite(x) ? dec(x.toPrecision(15)) : null; }
+  /* A recomputation's certain digits: its noise is relative to the numbers it is made
+   * from (``scale``, the largest), so no decimal below scale's 15th is kept and what is
+   * left of a cancellation is 0 (verify's diagnose.certain, with its 27 digits). */
+  function certainDec(x, scale) {
+    var d = decOfDouble(x);
+    if (d === null || isZero(d) || isZero(scale) || adjusted(d) >= adjusted(scale)) return d;
+    return quantize(d, adjusted(scale) - 14, "half-even");
+  }
   function pow10(k) { return TEN ** BigInt(k); }
   function isZero(d) { return d.n === BigInt(0); }
   function adjusted(d) { return isZero(d) ? 0 : String(d.n).length - 1 + d.e; }
@@ -581,8 +589,13 @@
       var sources = v.sources.slice(0, R.maxSources).map(function (k) {
         return fill(R.notes.source, {key: k, given: plain(verdicts[k].given.d)});
       }).join(R.listJoint);
+      var scale = absDec(decOfDouble(v.expected) || dec("0"));
+      v.sources.forEach(function (k) {
+        var d = absDec(verdicts[k].given.d);
+        if (compare(d, scale) > 0) scale = d;
+      });
       return fill(R.notes["own_numbers"], {expected: expected, sources: sources,
-                                          own: formatNumber(decOfDouble(v.recomputed), places),
+                                          own: formatNumber(certainDec(v.recomputed, scale), places),
                                           given: v.given.text});
     }
     return expected;
