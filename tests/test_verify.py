@@ -765,3 +765,27 @@ def test_a_note_prints_no_digit_past_what_was_recomputed():
     assert v.status in ("wrong", "carried")
     own = v.note.split("would give ")[1].split(",")[0]
     assert Decimal(own) == w5, v.note
+
+
+@pytest.mark.parametrize("given", ["-0.94", "0.3", "1.7"])
+def test_a_cancellation_is_recomputed_as_zero(given):
+    """dvar/dμ of a batch is −2/N·Σ(x − μ), which is 0 whatever the batch: recomputed
+    from the sheet's own a1[2][0] the note says "would give 0", not the 30-digit
+    arithmetic's leftover (it once said 9.860761e-32)."""
+    report = sb.verify(sb.load("batchnorm"), {"a1[2][0]": given, "dvar2[0]/dmu2[0]": "-0.11976"})
+    note = {v.key: v.note for v in report.verdicts}["dvar2[0]/dmu2[0]"]
+    assert f"the given a1[2][0] = {given} would give 0, not" in note
+
+
+def test_a_recomputation_keeps_its_certain_digits():
+    """Digits relative to the numbers a recomputation is made from: a product of numbers
+    near 1 keeps its 27 digits, a value far below them its digits down to their 27th
+    decimal, and noise below that is 0."""
+    from symbackprop.verify.diagnose import CERTAIN_DIGITS, certain
+
+    product = sp.Float("0.30", 30) * sp.Float("-0.9299", 30)
+    assert certain(product, Decimal("0.9299")) == Decimal("-0.27897")
+    small = sp.Float("1.8347e-22", 30)
+    assert certain(small, Decimal("1")) == Decimal("1.8347e-22").quantize(Decimal(10) ** -26)
+    noise = sp.Float(10, 30) ** -(CERTAIN_DIGITS + 3)
+    assert certain(noise, Decimal("1")) == 0
