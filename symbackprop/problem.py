@@ -83,16 +83,17 @@ class Problem:
         steps = take_steps(self, rule, before, exact) if rule is not None else []
         return Solution(self, self.derivation, before, steps)
 
-    def compile(self, backend: str = "numpy", form: str = "auto"):
+    def compile(self, backend: str = "numpy", form: str = "auto", dtype: str = "float64"):
         """Kernels for the loss and its gradient over a batch (docs/kernels.md).
 
         ``backend``: "numpy", "jax" or "torch"; ``form``: "network" (matrix-level
-        BP1-BP4), "graph" (the scalar Wengert list) or "auto" (network when the problem
-        has one). See :mod:`symbackprop.kernels`.
+        BP1-BP4), "layers" (whole arrays per typed layer), "graph" (the scalar Wengert
+        list) or "auto" (network or layers when the problem has one); ``dtype``:
+        "float64", or "float32" for the layers form. See :mod:`symbackprop.kernels`.
         """
         from .kernels import compile_problem
 
-        return compile_problem(self, backend=backend, form=form)
+        return compile_problem(self, backend=backend, form=form, dtype=dtype)
 
     def graph_form(self) -> dict:
         """The problem as a graph-form table (docs/problem-files.md), e.g. for an answer key.
