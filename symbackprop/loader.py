@@ -51,7 +51,7 @@ def read_toml(path: Path) -> dict:
     try:
         data = read_limited(path, MAX_FILE_BYTES, ProblemError, "problem file")
     except FileNotFoundError:
-        hint = did_you_mean(path.name, examples.EXAMPLES)
+        hint = did_you_mean(path.name, examples.ALL_EXAMPLES)
         raise ProblemError("no such file, and not a built-in example"
                            f"{hint or ' (`symbackprop examples` lists them)'}") from None
     try:
@@ -515,7 +515,7 @@ def load(problem: str | Path, stage_gates: bool | None = None) -> Problem:
     ``stage_gates``: split compound equations into atomic gates. By default only a
     problem that is a single equation is staged, as the lectures stage (x + y) z.
     """
-    if isinstance(problem, str) and problem in examples.EXAMPLES:
+    if isinstance(problem, str) and problem in examples.ALL_EXAMPLES:
         return load_example(problem, stage_gates=stage_gates)
     return load_path(problem, stage_gates=stage_gates)
 

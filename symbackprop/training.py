@@ -11,12 +11,14 @@ first layers' norms are orders of magnitude below the last's, the vanishing grad
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sympy as sp
 
+from . import datasets
 from .defaults import DEFAULT_BATCH, DEFAULT_EPOCHS
 from .errors import SymbackpropError, did_you_mean
 from .limits import MAX_EPOCHS, MAX_TRAIN_EQUATIONS, MAX_TRAIN_STEPS, LimitError
@@ -48,6 +50,12 @@ class TrainResult:
     stopped: str | None = None  # why training stopped early (a loss or gradient not finite)
     optimizer: str = "sgd"
     notes: list[str] = field(default_factory=list)
+    #: the data set a built-in trains on (symbackprop.datasets), and the accuracy on the
+    #: samples it holds out
+    dataset: str | None = None
+    held_out_accuracy: float | None = None
+    held_out_samples: int = 0
+    seconds_per_epoch: float | None = None
 
     @property
     def final_loss(self) -> float:
@@ -68,6 +76,9 @@ class TrainResult:
             out["grad_norms"] = {k: [_number(v) for v in vs] for k, vs in self.grad_norms.items()}
         if self.stopped:
             out["stopped"] = self.stopped
+        if self.dataset is not None:
+            out.update(dataset=self.dataset, held_out_accuracy=self.held_out_accuracy,
+                       held_out_samples=self.held_out_samples)
         return out
 
 
@@ -76,13 +87,14 @@ def _number(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
-def check_training_size(problem, epochs: int) -> None:
+def check_training_size(problem, epochs: int, samples: int | None = None) -> None:
     """Refuse, before compiling anything, a run beyond the limits of docs/limits.md:
     epochs, epochs times samples (the kernel calls), and equations in one kernel."""
     if epochs > MAX_EPOCHS:
         raise LimitError(f"--epochs: at most {MAX_EPOCHS} (the limit; docs/limits.md), "
                          f"got {epochs}")
-    samples = len(next(iter(problem.data.values()))) if problem.data else 1
+    if samples is None:
+        samples = len(next(iter(problem.data.values()))) if problem.data else 1
     if epochs * samples > MAX_TRAIN_STEPS:
         raise LimitError(f"--epochs: {epochs} epochs of {samples} samples is more than "
                          f"{MAX_TRAIN_STEPS} sample passes (the limit; docs/limits.md)")
@@ -103,15 +115,16 @@ class OptionError(SymbackpropError):
 class TrainOptions:
     """How to train: every option of :func:`train`, checked by :meth:`checked`.
 
-    ``epochs`` passes over the data (default 2000); ``batch`` samples per step (default
-    32, or all of them when fewer); ``learning_rate`` (default: the problem's, else 0.1);
+    ``epochs`` passes over the data (default 2000, or the data set's for a built-in that
+    trains on one); ``batch`` samples per step (default 32, or the data set's; all of them
+    when fewer); ``learning_rate`` (default: the problem's, else 0.1);
     ``optimizer`` a name of :data:`symbackprop.optimizers.NAMES` (default: the problem's
     ``[optimizer]``, else sgd; docs/optimizers.md); ``seed`` fixes the shuffling;
     ``grad_norms`` records each layer's (network form) or parameter's (graph form)
     gradient norm after each epoch; ``backend`` and ``form`` choose the kernels.
     """
 
-    epochs: int = DEFAULT_EPOCHS
+    epochs: int | None = None
     batch: int | None = None
     learning_rate: float | None = None
     optimizer: str | None = None
@@ -122,7 +135,7 @@ class TrainOptions:
 
     def checked(self) -> TrainOptions:
         """The options, or an :class:`OptionError` naming the first one out of range."""
-        if type(self.epochs) is not int or self.epochs < 1:
+        if self.epochs is not None and (type(self.epochs) is not int or self.epochs < 1):
             raise OptionError("epochs", f"must be a whole number of at least 1, got {self.epochs}")
         # numpy's generators take seeds >= 0 only; a negative one is refused rather than
         # silently folded onto another seed, so two different seeds never give the same run.
@@ -160,7 +173,12 @@ def train(problem, options: TrainOptions | None = None,
     (``train(p, epochs=50)``). ``progress(epoch, epochs, loss)`` is called after each epoch.
     """
     options = (options or TrainOptions(**keywords)).checked()
-    check_training_size(problem, options.epochs)
+    split = datasets.for_problem(problem)
+    if options.epochs is None:
+        options = replace(options, epochs=split.epochs if split else DEFAULT_EPOCHS)
+    if options.batch is None and split is not None:
+        options = replace(options, batch=split.batch)
+    check_training_size(problem, options.epochs, len(split.x) if split else None)
     given = options.learning_rate is not None or problem.learning_rate is not None
     rule = rule_for(problem, options)
     if not problem.data and not problem.graph.inputs:
@@ -172,21 +190,35 @@ def train(problem, options: TrainOptions | None = None,
     kernel = problem.compile(backend=options.backend, form=options.form)
     params = {k: np.array(kernel.backend.to_numpy(v), dtype=float)
               for k, v in kernel.parameters().items()}
-    data = {k: np.asarray(kernel.backend.to_numpy(v), dtype=float) for k, v in kernel.data().items()}
+    if split is not None:
+        data = {"x": split.x, "y": split.y}
+    else:
+        data = {k: np.asarray(kernel.backend.to_numpy(v), dtype=float)
+                for k, v in kernel.data().items()}
     count = len(next(iter(data.values()))) if data else 1
     size = min(options.batch or DEFAULT_BATCH, count)
+    began = time.perf_counter()
     losses, norms, stopped, initial = _run(kernel, params, data, rule, size, options, progress)
+    elapsed = time.perf_counter() - began
     result = TrainResult(
         problem=problem.name, form=kernel.form, epochs=len(losses), batch=size,
         learning_rate=float(rule.learning_rate), learning_rate_given=given, seed=options.seed,
         samples=count, initial_loss=float(initial), losses=losses, parameters=params,
-        grad_norms=norms, stopped=stopped, optimizer=rule.name)
-    if kernel.form == "network":
+        grad_norms=norms, stopped=stopped, optimizer=rule.name,
+        seconds_per_epoch=elapsed / max(1, len(losses)))
+    if kernel.form in ("network", "layers"):
+        net = problem.network or problem.layers
+        name = f"a{net.depth}" if kernel.form == "network" else kernel.output_name
         with np.errstate(all="ignore"):
-            outputs = kernel.forward(params, data)[f"a{problem.network.depth}"]
+            outputs = kernel.forward(params, data)[name]
         result.outputs = np.asarray(kernel.backend.to_numpy(outputs))
         result.targets, result.inputs = data["y"], data["x"]
-        result.accuracy = accuracy(result.outputs, data["y"], problem.network.loss)
+        result.accuracy = accuracy(result.outputs, data["y"], net.loss)
+        if split is not None:
+            with np.errstate(all="ignore"):
+                held = kernel.forward(params, {"x": split.held_out_x, "y": split.held_out_y})[name]
+            result.dataset, result.held_out_samples = split.name, len(split.held_out_x)
+            result.held_out_accuracy = accuracy(np.asarray(held), split.held_out_y, net.loss)
     return result
 
 
@@ -294,6 +326,8 @@ def _layers(kernel) -> dict[str, list[str]]:
     if kernel.form == "network":
         depth = kernel.problem.network.depth
         return {f"layer {layer}": [f"W{layer}", f"b{layer}"] for layer in range(1, depth + 1)}
+    if kernel.form == "layers":
+        return kernel.layer_of()
     return {name: [name] for name in kernel.parameter_shapes}
 
 

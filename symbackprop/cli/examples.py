@@ -18,12 +18,12 @@ def run(args) -> int:
     from .. import examples
 
     if args.show:
-        if args.show not in examples.EXAMPLES:
+        if args.show not in examples.ALL_EXAMPLES:
             raise ProblemError(f"no built-in example '{args.show}'"
-                               f"{did_you_mean(args.show, examples.EXAMPLES)}")
+                               f"{did_you_mean(args.show, examples.ALL_EXAMPLES)}")
         sys.stdout.write(examples.example_text(args.show))
         return 0
-    width = max(map(len, examples.EXAMPLES))
-    for name, (description, _) in examples.EXAMPLES.items():
+    width = max(map(len, examples.ALL_EXAMPLES))
+    for name, (description, _) in examples.ALL_EXAMPLES.items():
         print(f"{name:<{width}}  {description}")
     return 0

@@ -32,10 +32,12 @@ def register(sub):
         description="Train with SGD on shuffled mini-batches of the problem's [data] "
                     "(or its one [inputs] sample), using kernels generated from its equations.")
     p.add_argument("problem", metavar="PROBLEM", help="a problem .toml file or a built-in name")
-    p.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, metavar="N",
-                   help=f"passes over the data (default {DEFAULT_EPOCHS})")
+    p.add_argument("--epochs", type=int, default=None, metavar="N",
+                   help=f"passes over the data (default {DEFAULT_EPOCHS}; a built-in that trains"
+                        " on a data set: its own)")
     p.add_argument("--batch", type=int, default=None, metavar="B",
-                   help=f"samples per step (default {DEFAULT_BATCH}, or all when fewer)")
+                   help=f"samples per step (default {DEFAULT_BATCH}, or all when fewer; a"
+                        " built-in that trains on a data set: its own)")
     p.add_argument("--lr", type=float, default=None, metavar="X",
                    help="learning rate (default: the problem's learning_rate, else 0.1)")
     p.add_argument("--optimizer", default=None, metavar="NAME",
@@ -152,14 +154,21 @@ def summary(problem, result) -> str:
     """The plain-text account of a training run."""
     import numpy as np
 
-    net = problem.network
-    what = (f"{'-'.join(map(str, net.layers))} network, {'/'.join(net.activations)}, "
-            f"{net.loss} loss" if net else f"graph with output {problem.graph.output}")
+    net, stack = problem.network, problem.layers
+    if net:
+        what = (f"{'-'.join(map(str, net.layers))} network, {'/'.join(net.activations)}, "
+                f"{net.loss} loss")
+    elif stack:
+        what = (f"{' > '.join(layer.type for layer in stack.layers)} network, "
+                f"{stack.loss} loss")
+    else:
+        what = f"graph with output {problem.graph.output}"
     count = sum(int(np.prod(np.shape(v))) for v in result.parameters.values())
     rate = f"{result.learning_rate:g}" + ("" if result.learning_rate_given else " (default)")
+    source = f" of {result.dataset}" if result.dataset else ""
     lines = [f"{problem.name}: {problem.title or what}",
              f"{what}; {count} parameters; {result.form} form kernels",
-             f"{result.samples} samples, batch {result.batch}, {result.optimizer}, learning rate {rate}, "
+             f"{result.samples} samples{source}, batch {result.batch}, {result.optimizer}, learning rate {rate}, "
              f"{result.epochs} epochs, seed {result.seed}", "",
              f"{'epoch':>7}  {'loss':>12}", f"{0:>7}  {result.initial_loss:>12.6g}"]
     for epoch in _milestones(result.epochs):
@@ -172,6 +181,12 @@ def summary(problem, result) -> str:
     if result.accuracy is not None:
         right = round(result.accuracy * result.samples)
         lines.append(f"accuracy {result.accuracy:.3f} ({right} of {result.samples} samples right)")
+    if result.held_out_accuracy is not None:
+        right = round(result.held_out_accuracy * result.held_out_samples)
+        lines.append(f"held-out accuracy {result.held_out_accuracy:.3f} ({right} of"
+                     f" {result.held_out_samples} samples not trained on)")
+    if result.dataset and result.seconds_per_epoch is not None:
+        lines.append(f"{result.seconds_per_epoch:.3g} s per epoch")
     if result.grad_norms:
         lines += ["", "gradient norm per layer (epoch 1 -> last):"]
         for layer, norms in result.grad_norms.items():
@@ -187,10 +202,11 @@ def _samples(problem, result) -> list[str]:
     import numpy as np
 
     same = np.array_equal(result.inputs, result.targets)
-    loss = problem.network.loss
+    loss = (problem.network or problem.layers).loss
 
     def row(v):
         v = np.asarray(v)
+        v = v.reshape(-1)
         if np.all(np.isin(v, (0.0, 1.0))) and v.size > 1:
             return "".join(str(int(x)) for x in v)
         return " ".join(f"{x:.2f}" for x in v)

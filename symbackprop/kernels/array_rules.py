@@ -36,6 +36,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from math import prod
 
 import numpy as np
 import sympy as sp
@@ -124,7 +125,7 @@ def contraction(a: str, b: str, out: str) -> Callable:
     def run(x, y):
         sizes = dict(zip(a, x.shape, strict=True)) | dict(zip(b, y.shape, strict=True))
         nb = [sizes[i] for i in batch]
-        nr, ns, nc = (int(np.prod([sizes[i] for i in g], dtype=int)) for g in (rows, summed, cols))
+        nr, ns, nc = (prod([sizes[i] for i in g]) for g in (rows, summed, cols))
         left = x.transpose(perm_a).reshape(*nb, nr, ns)
         right = y.transpose(perm_b).reshape(*nb, ns, nc)
         product = (left @ right).reshape(*nb, *[sizes[i] for i in rows], *[sizes[i] for i in cols])
@@ -147,31 +148,26 @@ def einsum_rule(name: str) -> ArrayRule:
 # ----------------------------------------------------------------- windows (im2col)
 
 
-def _windows(x, kh: int, kw: int, stride: int):
-    """Every kh × kw window of the last two axes: (..., oh, ow, kh, kw), a strided view."""
-    view = sliding_window_view(x, (kh, kw), axis=(-2, -1))
-    return view[..., ::stride, ::stride, :, :]
-
-
 def _unfold(x, kh, kw, stride, pad):
+    """Every kh × kw window of the (padded) image, one row per output position:
+    (B, oh, ow, C, kh, kw), contiguous (the im2col copy, made once), so that the
+    contraction with the kernel is one matrix product without another copy."""
     if pad:
-        x = np.pad(x, ((0, 0),) * (x.ndim - 2) + ((pad, pad), (pad, pad)))
-    return _windows(x, kh, kw, stride)
+        x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    view = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+    return np.ascontiguousarray(view.transpose(0, 2, 3, 1, 4, 5))
 
 
 def _fold(g, height, width, stride, pad):
     """The adjoint of unfold: each window's gradient added back where the window lay."""
-    *lead, oh, ow, kh, kw = g.shape
-    out = np.zeros((*lead, height + 2 * pad, width + 2 * pad), dtype=g.dtype)
+    count, oh, ow, channels, kh, kw = g.shape
+    out = np.zeros((count, channels, height + 2 * pad, width + 2 * pad), dtype=g.dtype)
+    g = g.transpose(0, 3, 1, 2, 4, 5)
     for u in range(kh):
         for v in range(kw):
             out[..., u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride] \
                 += g[..., u, v]
     return out[..., pad:pad + height, pad:pad + width] if pad else out
-
-
-def _shape(x) -> tuple:
-    return tuple(x.shape)
 
 
 _register(ArrayRule(
@@ -182,8 +178,14 @@ _register(ArrayRule(
 
 
 def _pool_windows(x, size, stride):
-    """(..., oh, ow, size·size): each pooling window's values in row-major order."""
-    w = _windows(x, size, size, stride)
+    """(..., oh, ow, size·size): each pooling window's values in row-major order; windows
+    side by side (stride = size) by a reshape, overlapping ones by a strided view."""
+    *lead, height, width = x.shape
+    oh, ow = (height - size) // stride + 1, (width - size) // stride + 1
+    if stride == size:
+        tiles = x[..., :oh * size, :ow * size].reshape(*lead, oh, size, ow, size)
+        return tiles.swapaxes(-3, -2).reshape(*lead, oh, ow, size * size)
+    w = sliding_window_view(x, (size, size), axis=(-2, -1))[..., ::stride, ::stride, :, :]
     return w.reshape(*w.shape[:-2], size * size)
 
 
@@ -192,23 +194,28 @@ def _window_argmax(x, size, stride):
 
 
 def _window_take(x, idx, size, stride):
-    return np.take_along_axis(_pool_windows(x, size, stride), idx[..., None], -1)[..., 0]
+    """The value each route points at: the window's maximum (taken as ``max``, the same
+    number, which numpy finds faster than by indexing)."""
+    return _pool_windows(x, size, stride).max(axis=-1)
 
 
 def _window_put(g, idx, like, size, stride):
-    """Each window's gradient at the position its value was taken from."""
+    """Each window's gradient at the position its value was taken from, none elsewhere."""
     *lead, oh, ow = g.shape
     height, width = like.shape[-2:]
+    routed = (idx[..., None] == np.arange(size * size)) * g[..., None]  # (..., oh, ow, s·s)
+    if stride == size:
+        tiles = routed.reshape(*lead, oh, ow, size, size).swapaxes(-3, -2)
+        out = tiles.reshape(*lead, oh * size, ow * size)
+        if (oh * size, ow * size) != (height, width):  # rows and columns no window reached
+            out = np.pad(out, [(0, 0)] * len(lead) + [(0, height - oh * size), (0, width - ow * size)])
+        return out
     out = np.zeros((*lead, height, width), dtype=g.dtype)
-    rows = (np.arange(oh) * stride)[:, None] + idx // size
-    cols = (np.arange(ow) * stride)[None, :] + idx % size
-    if stride >= size:  # windows do not overlap: each position receives one gradient at most
-        flat = out.reshape(*lead, height * width)
-        np.put_along_axis(flat, (rows * width + cols).reshape(*lead, oh * ow),
-                          g.reshape(*lead, oh * ow), -1)
-        return flat.reshape(out.shape)
-    lead_index = np.indices(tuple(lead) + (oh, ow))[:-2]
-    np.add.at(out, (*lead_index, rows, cols), g)
+    routed = routed.reshape(*lead, oh, ow, size, size)
+    for u in range(size):
+        for v in range(size):
+            out[..., u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride] \
+                += routed[..., u, v]
     return out
 
 
@@ -243,6 +250,10 @@ _register(ArrayRule("expand", lambda g, like: np.broadcast_to(g, like.shape)))
 _register(ArrayRule("sum_to", _sum_to))
 _register(ArrayRule("reshape", lambda x, shape: x.reshape(shape),
                     lambda args, out, g: (call("reshape_as", g, args[0]), None)))
+_register(ArrayRule(
+    "permute", lambda x, axes: x.transpose(axes),
+    lambda args, out, g: (call("permute", g, tuple(int(np.argsort(_ints(args[1]))[i])
+                                                  for i in range(len(args[1])))), None)))
 _register(ArrayRule("reshape_as", lambda g, like: g.reshape(like.shape)))
 
 

@@ -101,8 +101,8 @@ def _conv2d(layer: Layer, x, tape: Tape, p):
     channels = layer.in_shape[0]
     filters, oh, ow = layer.out_shape
     cols = tape.put(f"cols{pos}", call("unfold", x, kh, kw, stride, pad),
-                    (B, channels, oh, ow, kh, kw))
-    product = tape.put(f"xk{pos}", call(einsum_name("bcijuv,fcuv->bfij"), cols, p[f"K{pos}"]),
+                    (B, oh, ow, channels, kh, kw))
+    product = tape.put(f"xk{pos}", call(einsum_name("bijcuv,fcuv->bfij"), cols, p[f"K{pos}"]),
                        (B, filters, oh, ow))
     bias = tape.put(f"bias{pos}", call("reshape", p[f"b{pos}"], (filters, 1, 1)), (filters, 1, 1))
     return tape.put(f"a{pos}", product + bias, (B, filters, oh, ow))
@@ -118,9 +118,10 @@ def _avgpool(layer: Layer, x, tape: Tape, p):
     pos, size, stride = layer.position, layer["size"], layer["stride"]
     c, oh, ow = layer.out_shape
     windows = tape.put(f"win{pos}", call("unfold", x, size, size, stride, 0),
-                       (B, c, oh, ow, size, size))
-    total = tape.put(f"sum{pos}", call("sum_axes", windows, (4, 5)), (B, c, oh, ow, 1, 1))
-    mean = tape.put(f"mean{pos}", total * sp.Rational(1, size * size), (B, c, oh, ow, 1, 1))
+                       (B, oh, ow, c, size, size))
+    total = tape.put(f"sum{pos}", call("sum_axes", windows, (4, 5)), (B, oh, ow, c, 1, 1))
+    mean = tape.put(f"mean{pos}", total * sp.Rational(1, size * size), (B, oh, ow, c, 1, 1))
+    mean = tape.put(f"meant{pos}", call("permute", mean, (0, 3, 1, 2, 4, 5)), (B, c, oh, ow, 1, 1))
     return tape.put(f"a{pos}", call("reshape", mean, (-1, c, oh, ow)), (B, c, oh, ow))
 
 

@@ -1,0 +1,49 @@
+"""The digits-cnn built-in: ``train`` fits it to scikit-learn's 8×8 digits with the layer
+form's kernels and reports the accuracy on the images it held out. One epoch here (a smoke
+step); the full run (15 epochs, 97 % held out) is in docs/kernels.md and benchmarks/."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from symbackprop import datasets
+from tests.conftest import run_cli
+
+
+def test_one_epoch_of_digits_cnn_trains_with_the_layer_kernels():
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (the [digits] extra)")
+    result = run_cli("train", "digits-cnn", "--epochs", "1", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["form"] == "layers" and out["batch"] == 64 and out["optimizer"] == "adam"
+    assert out["losses"][0] < out["initial_loss"] / 2  # from log 10 = 2.3 down
+    assert out["held_out_samples"] == 360 and out["held_out_accuracy"] > 0.5
+    assert np.shape(out["parameters"]["K1"]) == (8, 1, 3, 3)
+
+
+def test_the_digits_split_holds_out_a_fixed_fifth():
+    pytest.importorskip("sklearn", reason="scikit-learn is not installed (the [digits] extra)")
+    split = datasets.digits()
+    assert split.x.shape == (1437, 1, 8, 8) and split.held_out_x.shape == (360, 1, 8, 8)
+    assert split.x.min() == 0 and split.x.max() == 1
+    assert (split.y.sum(axis=1) == 1).all()
+    # the same split every run: the seed's permutation
+    order = np.random.default_rng(0).permutation(1797)
+    assert np.array_equal(split.held_out_y.argmax(axis=1),
+                          __import__("sklearn.datasets").datasets.load_digits().target[order[:360]])
+
+
+def test_without_scikit_learn_the_error_names_the_extra(monkeypatch):
+    for name in [m for m in sys.modules if m == "sklearn" or m.startswith("sklearn.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "sklearn", None)  # import sklearn: ImportError
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)
+    result = run_cli("train", "digits-cnn")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:")
+    assert "pip install 'symbackprop[digits]'" in lines[0]
