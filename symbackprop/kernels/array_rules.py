@@ -40,7 +40,7 @@ from math import prod
 
 import numpy as np
 import sympy as sp
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from .. import ops
 from ..ops import _np_softmax
@@ -154,8 +154,12 @@ def _unfold(x, kh, kw, stride, pad):
     contraction with the kernel is one matrix product without another copy."""
     if pad:
         x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    view = sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
-    return np.ascontiguousarray(view.transpose(0, 2, 3, 1, 4, 5))
+    count, channels, height, width = x.shape
+    oh, ow = (height - kh) // stride + 1, (width - kw) // stride + 1
+    sb, sc, sh, sw = x.strides
+    view = as_strided(x, (count, oh, ow, channels, kh, kw),
+                      (sb, sh * stride, sw * stride, sc, sh, sw), writeable=False)
+    return np.ascontiguousarray(view)
 
 
 def _fold(g, height, width, stride, pad):
@@ -177,45 +181,37 @@ _register(ArrayRule(
     "fold", lambda g, like, stride, pad: _fold(g, like.shape[-2], like.shape[-1], stride, pad)))
 
 
-def _pool_windows(x, size, stride):
-    """(..., oh, ow, size·size): each pooling window's values in row-major order; windows
-    side by side (stride = size) by a reshape, overlapping ones by a strided view."""
-    *lead, height, width = x.shape
+def _window_slices(x, size, stride):
+    """The size·size strided slices of x, one per position in the window (row-major):
+    slice k holds, for every window, its k-th value. Elementwise work on these slices
+    runs at array speed, where a reduction along a window axis of 4 pays per window."""
+    height, width = x.shape[-2:]
     oh, ow = (height - size) // stride + 1, (width - size) // stride + 1
-    if stride == size:
-        tiles = x[..., :oh * size, :ow * size].reshape(*lead, oh, size, ow, size)
-        return tiles.swapaxes(-3, -2).reshape(*lead, oh, ow, size * size)
-    w = sliding_window_view(x, (size, size), axis=(-2, -1))[..., ::stride, ::stride, :, :]
-    return w.reshape(*w.shape[:-2], size * size)
+    return [x[..., u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride]
+            for u in range(size) for v in range(size)]
 
 
 def _window_argmax(x, size, stride):
-    return _pool_windows(x, size, stride).argmax(axis=-1)  # the first maximum
+    """The position of each window's first maximum, row-major (PyTorch's rule at a tie)."""
+    slices = _window_slices(x, size, stride)
+    top = functools.reduce(np.maximum, slices)
+    route = np.full(top.shape, len(slices) - 1, dtype=np.intp)
+    for k in range(len(slices) - 2, -1, -1):  # the earliest position that holds the maximum
+        route[slices[k] == top] = k
+    return route
 
 
 def _window_take(x, idx, size, stride):
-    """The value each route points at: the window's maximum (taken as ``max``, the same
-    number, which numpy finds faster than by indexing)."""
-    return _pool_windows(x, size, stride).max(axis=-1)
+    """The value each route points at: the window's maximum (the same number, computed
+    as the maximum of the slices, faster than indexing)."""
+    return functools.reduce(np.maximum, _window_slices(x, size, stride))
 
 
 def _window_put(g, idx, like, size, stride):
     """Each window's gradient at the position its value was taken from, none elsewhere."""
-    *lead, oh, ow = g.shape
-    height, width = like.shape[-2:]
-    routed = (idx[..., None] == np.arange(size * size)) * g[..., None]  # (..., oh, ow, s·s)
-    if stride == size:
-        tiles = routed.reshape(*lead, oh, ow, size, size).swapaxes(-3, -2)
-        out = tiles.reshape(*lead, oh * size, ow * size)
-        if (oh * size, ow * size) != (height, width):  # rows and columns no window reached
-            out = np.pad(out, [(0, 0)] * len(lead) + [(0, height - oh * size), (0, width - ow * size)])
-        return out
-    out = np.zeros((*lead, height, width), dtype=g.dtype)
-    routed = routed.reshape(*lead, oh, ow, size, size)
-    for u in range(size):
-        for v in range(size):
-            out[..., u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride] \
-                += routed[..., u, v]
+    out = np.zeros(like.shape, dtype=g.dtype)
+    for k, part in enumerate(_window_slices(out, size, stride)):
+        part += np.where(idx == k, g, 0)  # += : overlapping windows add up
     return out
 
 
