@@ -87,9 +87,11 @@ def _number(v: float) -> float | None:
     return float(v) if np.isfinite(v) else None
 
 
-def check_training_size(problem, epochs: int, samples: int | None = None) -> None:
+def check_training_size(problem, epochs: int, samples: int | None = None,
+                        form: str = "auto") -> None:
     """Refuse, before compiling anything, a run beyond the limits of docs/limits.md:
-    epochs, epochs times samples (the kernel calls), and equations in one kernel."""
+    epochs, epochs times samples (the kernel calls), and equations in one kernel (the
+    scalar graph's, unless the layers form compiles a few equations per layer)."""
     if epochs > MAX_EPOCHS:
         raise LimitError(f"--epochs: at most {MAX_EPOCHS} (the limit; docs/limits.md), "
                          f"got {epochs}")
@@ -98,7 +100,8 @@ def check_training_size(problem, epochs: int, samples: int | None = None) -> Non
     if epochs * samples > MAX_TRAIN_STEPS:
         raise LimitError(f"--epochs: {epochs} epochs of {samples} samples is more than "
                          f"{MAX_TRAIN_STEPS} sample passes (the limit; docs/limits.md)")
-    if len(problem.graph.nodes) > MAX_TRAIN_EQUATIONS:
+    by_layer = getattr(problem, "layers", None) is not None and form in ("auto", "layers")
+    if not by_layer and len(problem.graph.nodes) > MAX_TRAIN_EQUATIONS:
         raise LimitError(f"{problem.source}: {len(problem.graph.nodes)} equations; training "
                          f"compiles at most {MAX_TRAIN_EQUATIONS} (the limit; docs/limits.md)")
 
@@ -178,7 +181,7 @@ def train(problem, options: TrainOptions | None = None,
         options = replace(options, epochs=split.epochs if split else DEFAULT_EPOCHS)
     if options.batch is None and split is not None:
         options = replace(options, batch=split.batch)
-    check_training_size(problem, options.epochs, len(split.x) if split else None)
+    check_training_size(problem, options.epochs, len(split.x) if split else None, options.form)
     given = options.learning_rate is not None or problem.learning_rate is not None
     rule = rule_for(problem, options)
     if not problem.data and not problem.graph.inputs:
