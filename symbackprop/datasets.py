@@ -7,6 +7,8 @@ A problem file holds at most 20,000 numbers (docs/limits.md), so a built-in such
 downloaded). scikit-learn is an optional extra (``pip install 'symbackprop[digits]'``);
 without it, training ``digits-cnn`` stops with one ``error:`` line that names the extra.
 
+``lstm-seq`` trains on sequences generated here (:func:`most_frequent`), too many for a file.
+
 A data set is split once, by a fixed seed, into the samples trained on and the samples
 held out, on which ``train`` reports the accuracy of the trained network.
 """
@@ -55,8 +57,29 @@ def digits(held_out: int = 360, seed: int = 0) -> Split:
                  epochs=15, batch=64)
 
 
-#: The built-ins that train on a shipped data set: name -> its loader.
-DATASETS: dict[str, Callable[[], Split]] = {"digits-cnn": digits}
+#: lstm-seq's task: sequences of this many symbols, each one of this many.
+SEQUENCE_STEPS, SEQUENCE_SYMBOLS = 7, 4
+
+
+def most_frequent(count: int = 4000, held_out: int = 800, seed: int = 0) -> Split:
+    """Generated sequences of ``SEQUENCE_STEPS`` symbols from 0 to 3 (one-hot), each
+    labelled by the symbol that occurs most often in it (sequences where two symbols tie
+    are not drawn): the network must count every symbol through every step, since no
+    step alone tells the class. ``held_out`` of them are kept apart."""
+    rng = np.random.default_rng(seed)
+    symbols = rng.integers(0, SEQUENCE_SYMBOLS, (3 * count, SEQUENCE_STEPS))
+    counts = (symbols[:, :, None] == np.arange(SEQUENCE_SYMBOLS)).sum(axis=1)
+    top = np.sort(counts, axis=1)
+    symbols, counts = symbols[top[:, -1] > top[:, -2]][:count], counts[top[:, -1] > top[:, -2]][:count]
+    x = np.eye(SEQUENCE_SYMBOLS)[symbols]
+    y = np.eye(SEQUENCE_SYMBOLS)[counts.argmax(axis=1)]
+    return Split(f"{count} generated sequences (the most frequent of {SEQUENCE_STEPS}"
+                 " symbols)", x[held_out:], y[held_out:], x[:held_out], y[:held_out],
+                 epochs=10, batch=32)
+
+
+#: The built-ins that train on a shipped or generated data set: name -> its loader.
+DATASETS: dict[str, Callable[[], Split]] = {"digits-cnn": digits, "lstm-seq": most_frequent}
 
 
 def for_problem(problem) -> Split | None:

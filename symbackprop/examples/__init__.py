@@ -121,6 +121,38 @@ def _digits_cnn() -> dict:
     }
 
 
+def _lstm_seq() -> dict:
+    """An LSTM (hidden 16) over seven one-hot symbols, its last state into a dense softmax
+    of four classes: the symbol that occurs most often
+    (:func:`symbackprop.datasets.most_frequent`).
+
+    Uniform initial weights drawn by a fixed seed, the forget gate's bias 1 (the usual
+    start: the cell keeps its state until it learns otherwise), Adam at 0.02.
+    """
+    rng = np.random.default_rng(46)
+    steps, symbols, hidden = 7, 4, 16
+    bias = np.zeros(4 * hidden)
+    bias[hidden:2 * hidden] = 1.0  # the forget gate's rows (PyTorch's order i, f, g, o)
+    first = rng.integers(0, symbols, steps)
+    return {
+        "title": "An LSTM that finds the most frequent of seven symbols",
+        "network": {"input": [steps, symbols], "loss": "cce", "layers": [
+            {"type": "lstm", "hidden": hidden, "last": True},
+            {"type": "dense", "units": symbols}, {"type": "softmax"}]},
+        "inputs": {"x": np.eye(symbols, dtype=int)[first].tolist(),
+                   "y": np.eye(symbols, dtype=int)[np.bincount(first, minlength=symbols).argmax()
+                                                   ].tolist()},
+        "parameters": {
+            "W1": _round(rng.uniform(-0.5, 0.5, (4 * hidden, symbols)), 3),
+            "U1": _round(rng.uniform(-0.3, 0.3, (4 * hidden, hidden)), 3),
+            "b1": _round(bias, 1),
+            "W2": _round(rng.uniform(-0.5, 0.5, (symbols, hidden)), 3),
+            "b2": [0.0] * symbols,
+        },
+        "optimizer": {"name": "adam", "learning_rate": 0.02},
+    }
+
+
 EXAMPLES: dict[str, tuple[str, object]] = {
     "chain-xyz": ("f = (x + y)z at x = -2, y = 5, z = -4, staged as s0 = x + y, f = s0 z", "chain-xyz.toml"),
     "neuron": ("the sigmoid neuron 1/(1 + e^-(w0x0 + w1x1 + w2)) decomposed into gates", "neuron.toml"),
@@ -162,6 +194,8 @@ EXAMPLES: dict[str, tuple[str, object]] = {
 TRAINING_EXAMPLES: dict[str, tuple[str, object]] = {
     "digits-cnn": ("a small CNN (conv, ReLU, max-pool, dense softmax) that train fits to"
                    " scikit-learn's 8x8 digits (the [digits] extra)", _digits_cnn),
+    "lstm-seq": ("an LSTM that train fits to generated sequences: the most frequent of seven"
+                 " symbols", _lstm_seq),
 }
 
 #: Every built-in, by name.
