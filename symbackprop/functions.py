@@ -56,6 +56,8 @@ class sigmoid(sp.Function):
 def _float_sigmoid(z: sp.Float) -> sp.Float:
     """σ at a float, in the form that does not overflow for large |z|."""
     prec = z._prec
+    if z is sp.nan:  # from a sheet's impossible number (a negative variance): no value
+        return z
     if z >= 0:
         return sp.Float(1 / (1 + sp.exp(-z)), precision=prec)
     e = sp.exp(z)

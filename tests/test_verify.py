@@ -789,3 +789,13 @@ def test_a_recomputation_keeps_its_certain_digits():
     assert certain(small, Decimal("1")) == Decimal("1.8347e-22").quantize(Decimal(10) ** -26)
     noise = sp.Float(10, 30) ** -(CERTAIN_DIGITS + 3)
     assert certain(noise, Decimal("1")) == 0
+
+
+def test_an_impossible_number_on_the_sheet_is_no_crash():
+    """A negative variance on the sheet makes the recomputation of every later value
+    undefined (the square root of a negative number, then σ of it): the later wrong value
+    is still judged, its note naming the number that made it undefined."""
+    report = sb.verify(sb.load("batchnorm"), {"var2[0]": "-0.5", "a5[0][0]": "0.9"})
+    verdicts = {v.key: v for v in report.verdicts}
+    assert str(verdicts["a5[0][0]"].status) == "wrong"
+    assert "var2[0] = -0.5" in verdicts["a5[0][0]"].note
