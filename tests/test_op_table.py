@@ -162,7 +162,7 @@ ALLOWED = {
     # the built-in problems are data: a network's activations are named as a problem
     # file names them
     ("examples/__init__.py", "sigmoid"), ("examples/__init__.py", "tanh"),
-    ("examples/__init__.py", "softmax"),
+    ("examples/__init__.py", "softmax"), ("examples/__init__.py", "relu"),
     # a loss names the output activation it is canonical with by its table key
     ("losses.py", "sigmoid"), ("losses.py", "softmax"),
     # matplotlib's logarithmic axis, not the log op

@@ -30,6 +30,7 @@ from .. import ops
 from ..derive import local_partials
 from ..errors import SymbackpropError
 from ..graph import Node
+from ..layers.expand import LSTM_GATES
 from ..layers.spec import ACTIVATION_TYPES, GATES, Layer, LayerStack
 from ..network import LINEAR, LOSS_NAME
 from .array_rules import call, einsum_name, numpy_namespace, rule_of
@@ -141,7 +142,7 @@ def _normalise(layer: Layer, x, tape: Tape, p, axes: tuple, count, per_channel: 
     square = tape.put(f"sq{pos}", centred ** 2, shape)
     spread = tape.put(f"ssq{pos}", call("sum_axes", square, axes), kept)
     var = tape.put(f"var{pos}", spread / count, kept)
-    scale = tape.put(f"inv{pos}", ops.build("inv", ops.build("sqrt", var + layer["eps"])), kept)
+    scale = tape.put(f"rstd{pos}", ops.build("inv", ops.build("sqrt", var + layer["eps"])), kept)
     xhat = tape.put(f"xhat{pos}", centred * scale, shape)
     gamma, beta = p[f"gamma{pos}"], p[f"beta{pos}"]
     if per_channel:  # an image: one gamma per channel, along axis 1
@@ -206,8 +207,7 @@ def _recurrent(layer: Layer, x, tape: Tape, p):
             if kind == "rnn":
                 h = tape.put(f"h{pos}_{t}", ops.build("tanh", pre), (B, hidden))
             else:
-                act = {"i": "sigmoid", "f": "sigmoid", "g": "tanh", "o": "sigmoid"}
-                g = {name: tape.put(f"{name}{pos}_{t}", ops.build(act[name], part(pre, name, f"z{name}")),
+                g = {name: tape.put(f"{name}{pos}_{t}", LSTM_GATES[name](part(pre, name, f"z{name}")),
                                     (B, hidden)) for name in gates}
                 c = tape.put(f"c{pos}_{t}", g["i"] * g["g"] + (g["f"] * c if c is not None else 0),
                              (B, hidden))
@@ -296,8 +296,8 @@ def backward_equations(tape: Tape, start: dict) -> tuple[list, dict]:
 def _float32_overrides() -> dict:
     """The op table's sigmoid and step keep float32 arrays float32 (their numpy forms
     compute in float64): σ(z) = (1 + tanh(z/2))/2, the same function without overflow."""
-    return {"sigmoid": lambda z: 0.5 * (1 + np.tanh(0.5 * z)),
-            "step": lambda z: (z > 0).astype(z.dtype)}
+    return {ops.OPS["sigmoid"].numerics.kernel.call: lambda z: 0.5 * (1 + np.tanh(0.5 * z)),
+            ops.OPS["step"].numerics.kernel.call: lambda z: (z > 0).astype(z.dtype)}
 
 
 class LayerKernel(Kernel):
