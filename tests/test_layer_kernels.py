@@ -167,3 +167,37 @@ def test_what_the_layers_form_refuses():
     kernel = sb.load("conv-pool").compile()
     with pytest.raises(SymbackpropError, match="x has shape"):
         kernel.loss_and_grad(kernel.parameters(), {"x": np.zeros((2, 1, 4, 4)), "y": np.zeros((2, 3))})
+
+
+CAUSAL = {
+    "network": {"input": [3, 2], "loss": "cce", "layers": [
+        {"type": "attention", "d": 2, "causal": True}, {"type": "layernorm"},
+        {"type": "flatten"}, {"type": "dense", "units": 2}, {"type": "softmax"}]},
+    "inputs": {"x": [[0.5, -0.2], [0.1, 0.9], [-0.7, 0.3]], "y": [0, 1]},
+    "parameters": {"Wq1": [[0.3, -0.5], [0.8, 0.1]], "Wk1": [[-0.2, 0.4], [0.6, -0.9]],
+                   "Wv1": [[0.7, 0.2], [-0.3, 0.5]], "gamma2": [1.1, 0.9], "beta2": [0.1, -0.1],
+                   "W4": [[0.2, -0.4, 0.6, 0.1, -0.3, 0.5], [-0.5, 0.3, 0.2, -0.6, 0.4, 0.1]],
+                   "b4": [0.05, -0.05]},
+}
+
+
+@pytest.mark.parametrize("name", [*LAYER_EXAMPLES, "causal attention", "strides and pools"])
+def test_the_torch_backend_runs_the_same_layer_kernels(name, torch):
+    """The generated code on PyTorch tensors (backend="torch") gives the numpy kernel's
+    loss and gradients."""
+    if name == "causal attention":
+        problem, data = sb.load_dict(CAUSAL), None
+    elif name == "strides and pools":
+        table = _batched(_wide_table(), 4, seed=2)
+        problem = sb.load_dict({k: v for k, v in table.items() if k not in ("data", "batch")})
+        data = {n: np.array(v, float) for n, v in table["data"].items()}
+    else:
+        problem, data = sb.load(name), None
+    numpy_kernel, torch_kernel = problem.compile(), problem.compile(backend="torch")
+    data = data or numpy_kernel.data()
+    loss, grads = numpy_kernel.loss_and_grad(numpy_kernel.parameters(), data)
+    got, tensors = torch_kernel.loss_and_grad(torch_kernel.parameters(), data)
+    assert got == pytest.approx(loss, rel=1e-12, abs=1e-14)
+    for p, g in grads.items():
+        assert isinstance(tensors[p], torch.Tensor)
+        np.testing.assert_allclose(tensors[p].numpy(), g, rtol=1e-10, atol=1e-14, err_msg=p)

@@ -296,3 +296,90 @@ def numpy_namespace(names) -> dict[str, Callable]:
         if rule is not None:
             out[name] = rule.numpy
     return out
+
+
+# ------------------------------------------------------------------------ PyTorch
+
+
+def _torch_forms(torch) -> dict[str, Callable]:
+    """The same operations on PyTorch tensors (the kernel's torch backend): the same
+    slices and sums, in PyTorch's spelling."""
+    functional = torch.nn.functional
+
+    def unfold(x, kh, kw, stride, pad):
+        if pad:
+            x = functional.pad(x, (pad, pad, pad, pad))
+        return x.unfold(2, kh, stride).unfold(3, kw, stride).permute(0, 2, 3, 1, 4, 5).contiguous()
+
+    def fold(g, like, stride, pad):
+        count, oh, ow, channels, kh, kw = g.shape
+        height, width = like.shape[-2:]
+        out = torch.zeros((count, channels, height + 2 * pad, width + 2 * pad), dtype=g.dtype)
+        g = g.permute(0, 3, 1, 2, 4, 5)
+        for u in range(kh):
+            for v in range(kw):
+                out[..., u:u + stride * (oh - 1) + 1:stride, v:v + stride * (ow - 1) + 1:stride] \
+                    += g[..., u, v]
+        return out[..., pad:pad + height, pad:pad + width] if pad else out
+
+    def window_argmax(x, size, stride):
+        slices = _window_slices(x, size, stride)
+        top = functools.reduce(torch.maximum, slices)
+        route = torch.full(top.shape, len(slices) - 1, dtype=torch.long)
+        for k in range(len(slices) - 2, -1, -1):
+            route[slices[k] == top] = k
+        return route
+
+    def window_put(g, idx, like, size, stride):
+        out = torch.zeros(like.shape, dtype=g.dtype)
+        for k, part in enumerate(_window_slices(out, size, stride)):
+            part += torch.where(idx == k, g, torch.zeros((), dtype=g.dtype))
+        return out
+
+    def sum_to(g, like):
+        shape = tuple(like.shape)
+        if tuple(g.shape) == shape:
+            return g
+        extra = g.dim() - len(shape)
+        axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                           if n == 1 and g.shape[extra + i] != 1)
+        return g.sum(dim=axes, keepdim=True).reshape(shape)
+
+    def put(index):
+        def run(g, like, *where):
+            out = torch.zeros(like.shape, dtype=g.dtype)
+            out[index(*where)] = g
+            return out
+        return run
+
+    return {
+        "unfold": unfold, "fold": fold, "window_argmax": window_argmax,
+        "window_take": lambda x, idx, size, stride: functools.reduce(
+            torch.maximum, _window_slices(x, size, stride)),
+        "window_put": window_put,
+        "sum_axes": lambda x, axes: x.sum(dim=axes, keepdim=True),
+        "expand": lambda g, like: g.expand(like.shape), "sum_to": sum_to,
+        "reshape": lambda x, shape: x.reshape(shape), "permute": lambda x, axes: x.permute(axes),
+        "reshape_as": lambda g, like: g.reshape(like.shape),
+        "cols": lambda x, start, stop: x[..., start:stop],
+        "cols_put": put(lambda start, stop: (Ellipsis, slice(start, stop))),
+        "time_step": lambda x, t: x[:, t], "time_put": put(lambda t: (slice(None), t)),
+        "stack_time": lambda *xs: torch.stack(xs, dim=1),
+        "softmax_last": lambda x: torch.softmax(x, dim=-1),
+    }
+
+
+def torch_namespace(names, torch) -> dict[str, Callable]:
+    """The PyTorch function of each array rule the generated code calls."""
+    forms = _torch_forms(torch)
+    out = {}
+    for name in names:
+        if name.startswith("einsum_"):
+            a, b, o = _spec(name)
+            out[name] = functools.partial(torch.einsum, f"{a},{b}->{o}")
+        elif name in forms:
+            out[name] = forms[name]
+    missing = {n for n in names if n in RULES} - set(out)
+    if missing:  # every rule has its torch form: a new rule without one is caught here
+        raise ValueError(f"no PyTorch form for {', '.join(sorted(missing))}")
+    return out

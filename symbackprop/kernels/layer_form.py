@@ -21,6 +21,8 @@ the same numbers, to rounding, over a whole batch at the speed of array code.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import math
 from math import prod
 
 import numpy as np
@@ -33,7 +35,7 @@ from ..graph import Node
 from ..layers.expand import LSTM_GATES
 from ..layers.spec import ACTIVATION_TYPES, GATES, Layer, LayerStack
 from ..network import LINEAR, LOSS_NAME
-from .array_rules import call, einsum_name, numpy_namespace, rule_of
+from .array_rules import call, einsum_name, numpy_namespace, rule_of, torch_namespace
 from .backends import Backend
 from .codegen import lambdify_list
 from .kernel import Kernel
@@ -225,7 +227,8 @@ def _attention(layer: Layer, x, tape: Tape, p):
                         (B, steps, d)) for w in "qkv"}
     product = tape.put(f"qk{pos}", call(einsum_name("btd,bud->btu"), proj["q"], proj["k"]),
                        (B, steps, steps))
-    scores = tape.put(f"s{pos}", product / sp.sqrt(d), (B, steps, steps))
+    # 1/√d as a double (every library multiplies by a number; PyTorch's sqrt takes tensors)
+    scores = tape.put(f"s{pos}", product * sp.Float(1 / math.sqrt(d), 17), (B, steps, steps))
     if layer["causal"]:  # −∞ above the diagonal: those weights are 0
         scores = tape.put(f"sm{pos}", scores + tape.leaf(f"causal{pos}", (steps, steps)),
                           (B, steps, steps))
@@ -306,11 +309,11 @@ class LayerKernel(Kernel):
     form = "layers"
 
     def __init__(self, problem, backend: Backend, cse: bool = True, dtype: str = "float64"):
-        if backend.name != "numpy":
-            raise SymbackpropError("the layers form runs on numpy (the jax and torch backends"
-                                   " take [network] problems written with sizes)")
-        if dtype not in DTYPES:
-            raise SymbackpropError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype}")
+        if backend.name not in ("numpy", "torch"):
+            raise SymbackpropError(f"the layers form runs on numpy and torch, not {backend.name}")
+        if dtype not in DTYPES or (dtype != "float64" and backend.name != "numpy"):
+            raise SymbackpropError(f"dtype must be one of {', '.join(DTYPES)} (float64 on"
+                                   f" {backend.name}), got {dtype}")
         super().__init__(problem, backend)
         self.dtype = np.dtype(dtype)
         stack: LayerStack = problem.layers
@@ -356,9 +359,13 @@ class LayerKernel(Kernel):
         forward = tape.equations + loss_equations
         everything = forward + back
         names = {type(f).__name__ for _, e in everything for f in e.atoms(sp.Function)}
-        namespace = {**self.backend.primitives, **numpy_namespace(names)}
-        if self.dtype == np.float32:
-            namespace.update(_float32_overrides())
+        if self.backend.name == "torch":
+            self._torch = importlib.import_module("torch")
+            namespace = {**self.backend.primitives, **torch_namespace(names, self._torch)}
+        else:
+            namespace = {**self.backend.primitives, **numpy_namespace(names)}
+            if self.dtype == np.float32:
+                namespace.update(_float32_overrides())
         backend = dataclasses.replace(self.backend, primitives=namespace)
         mean = batch_mean(per_sample)
         self._grad_fn, self.source = lambdify_list(args, everything, [mean, *grads], backend, cse)
@@ -387,7 +394,12 @@ class LayerKernel(Kernel):
         return {n: self._leaf_values(n, shape)[None, ...] for n, shape in self.input_shapes.items()}
 
     def data(self) -> dict:
-        return {k: v.astype(self.dtype) for k, v in self._input_values().items()}
+        return {k: self._array(v) for k, v in self._input_values().items()}
+
+    def _array(self, value):
+        """An array of the kernel's float type, in its backend's library."""
+        value = np.asarray(self.backend.to_numpy(value), dtype=self.dtype)
+        return self.backend.asarray(value) if self.backend.name == "torch" else value
 
     def inputs(self) -> dict:
         return self.data() if self._batch_in_graph else {n: v[:1] for n, v in self.data().items()}
@@ -398,7 +410,7 @@ class LayerKernel(Kernel):
         return len(self.problem.graph.groups["x"].shape) == len(self.input_shapes["x"]) + 1
 
     def parameters(self) -> dict:
-        return {k: np.asarray(v, dtype=self.dtype) for k, v in super().parameters().items()}
+        return {k: self._array(v) for k, v in super().parameters().items()}
 
     # evaluation -----------------------------------------------------------------------
 
@@ -428,8 +440,12 @@ class LayerKernel(Kernel):
                                    f" and (batch, {', '.join(map(str, self.input_shapes['y']))})")
         constants = [np.asarray(data[s.name], dtype=self.dtype) if s.name in data
                      else self._constant(s.name, count) for s in self._constants]
-        return [*(np.asarray(params[n], dtype=self.dtype) for n in self._param_names),
-                x, y, *constants, float(count)]
+        arrays = [*(np.asarray(params[n], dtype=self.dtype) for n in self._param_names),
+                  x, y, *constants]
+        if self.backend.name == "torch":  # the batch size too: torch's pow takes tensors
+            return [*(self._torch.as_tensor(a) for a in arrays),
+                    self._torch.tensor(float(count), dtype=self._torch.float64)]
+        return [*arrays, float(count)]
 
     def loss_and_grad(self, params: dict, data: dict) -> tuple[float, dict]:
         loss, *grads = self._grad_fn(*self._args(params, data))
