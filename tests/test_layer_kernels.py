@@ -6,6 +6,7 @@ differences (tests/layer_reference.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import tomllib
 
@@ -181,10 +182,27 @@ CAUSAL = {
 }
 
 
-@pytest.mark.parametrize("name", [*LAYER_EXAMPLES, "causal attention", "strides and pools"])
-def test_the_torch_backend_runs_the_same_layer_kernels(name, torch):
-    """The generated code on PyTorch tensors (backend="torch") gives the numpy kernel's
-    loss and gradients."""
+def _float64(library: str):
+    """JAX computes in float32 unless its float64 mode is on: on for the comparison."""
+    if library == "jax":
+        jax = pytest.importorskip("jax", reason="JAX is not installed (an optional check)")
+        return jax.enable_x64(True)
+    pytest.importorskip("torch", reason="PyTorch is not installed (an optional check)")
+    return contextlib.nullcontext()
+
+
+@pytest.mark.parametrize(("name", "library"), [
+    *((name, "torch") for name in [*LAYER_EXAMPLES, "causal attention", "strides and pools"]),
+    # JAX's first call of each operation compiles it (seconds per problem): three cases
+    ("strides and pools", "jax"), ("lstm-2step", "jax"), ("causal attention", "jax")])
+def test_the_torch_and_jax_backends_run_the_same_layer_kernels(name, library):
+    """The generated code on PyTorch tensors (backend="torch") and JAX arrays
+    (backend="jax") gives the numpy kernel's loss and gradients."""
+    with _float64(library):
+        _same_on(name, library)
+
+
+def _same_on(name, library):
     if name == "causal attention":
         problem, data = sb.load_dict(CAUSAL), None
     elif name == "strides and pools":
@@ -193,11 +211,12 @@ def test_the_torch_backend_runs_the_same_layer_kernels(name, torch):
         data = {n: np.array(v, float) for n, v in table["data"].items()}
     else:
         problem, data = sb.load(name), None
-    numpy_kernel, torch_kernel = problem.compile(), problem.compile(backend="torch")
+    numpy_kernel, other = problem.compile(), problem.compile(backend=library)
     data = data or numpy_kernel.data()
     loss, grads = numpy_kernel.loss_and_grad(numpy_kernel.parameters(), data)
-    got, tensors = torch_kernel.loss_and_grad(torch_kernel.parameters(), data)
+    got, arrays = other.loss_and_grad(other.parameters(), data)
     assert got == pytest.approx(loss, rel=1e-12, abs=1e-14)
     for p, g in grads.items():
-        assert isinstance(tensors[p], torch.Tensor)
-        np.testing.assert_allclose(tensors[p].numpy(), g, rtol=1e-10, atol=1e-14, err_msg=p)
+        assert not isinstance(arrays[p], np.ndarray)  # the library's own array
+        np.testing.assert_allclose(other.backend.to_numpy(arrays[p]), g, rtol=1e-10,
+                                   atol=1e-14, err_msg=p)

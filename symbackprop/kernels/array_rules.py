@@ -369,17 +369,99 @@ def _torch_forms(torch) -> dict[str, Callable]:
     }
 
 
-def torch_namespace(names, torch) -> dict[str, Callable]:
-    """The PyTorch function of each array rule the generated code calls."""
-    forms = _torch_forms(torch)
+# ---------------------------------------------------------------------------- JAX
+
+
+def _jax_forms(jax) -> dict[str, Callable]:
+    """The same operations on JAX arrays, which are immutable: a sum into a slice is
+    ``.at[...].add``."""
+    jnp = jax.numpy
+
+    def where(u, v, size_u, size_v, stride, oh, ow):
+        return (Ellipsis, slice(u, u + stride * (oh - 1) + 1, stride),
+                slice(v, v + stride * (ow - 1) + 1, stride))
+
+    def unfold(x, kh, kw, stride, pad):
+        if pad:
+            x = jnp.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+        oh, ow = (x.shape[2] - kh) // stride + 1, (x.shape[3] - kw) // stride + 1
+        parts = [x[where(u, v, kh, kw, stride, oh, ow)] for u in range(kh) for v in range(kw)]
+        stacked = jnp.stack(parts, axis=-1).reshape(*parts[0].shape, kh, kw)
+        return jnp.transpose(stacked, (0, 2, 3, 1, 4, 5))
+
+    def fold(g, like, stride, pad):
+        count, oh, ow, channels, kh, kw = g.shape
+        height, width = like.shape[-2:]
+        out = jnp.zeros((count, channels, height + 2 * pad, width + 2 * pad), dtype=g.dtype)
+        g = jnp.transpose(g, (0, 3, 1, 2, 4, 5))
+        for u in range(kh):
+            for v in range(kw):
+                out = out.at[where(u, v, kh, kw, stride, oh, ow)].add(g[..., u, v])
+        return out[..., pad:pad + height, pad:pad + width] if pad else out
+
+    def window_argmax(x, size, stride):
+        slices = _window_slices(x, size, stride)
+        top = functools.reduce(jnp.maximum, slices)
+        route = jnp.full(top.shape, len(slices) - 1)
+        for k in range(len(slices) - 2, -1, -1):
+            route = jnp.where(slices[k] == top, k, route)
+        return route
+
+    def window_put(g, idx, like, size, stride):
+        out = jnp.zeros(like.shape, dtype=g.dtype)
+        oh, ow = g.shape[-2:]
+        for k in range(size * size):
+            u, v = divmod(k, size)
+            out = out.at[where(u, v, size, size, stride, oh, ow)].add(jnp.where(idx == k, g, 0))
+        return out
+
+    def sum_to(g, like):
+        shape = tuple(like.shape)
+        if tuple(g.shape) == shape:
+            return g
+        extra = g.ndim - len(shape)
+        axes = tuple(range(extra)) + tuple(extra + i for i, n in enumerate(shape)
+                                           if n == 1 and g.shape[extra + i] != 1)
+        return jnp.sum(g, axis=axes, keepdims=True).reshape(shape)
+
+    def put(index):
+        def run(g, like, *at):
+            return jnp.zeros(like.shape, dtype=g.dtype).at[index(*at)].set(g)
+        return run
+
+    return {
+        "unfold": unfold, "fold": fold, "window_argmax": window_argmax,
+        "window_take": lambda x, idx, size, stride: functools.reduce(
+            jnp.maximum, _window_slices(x, size, stride)),
+        "window_put": window_put,
+        "sum_axes": lambda x, axes: jnp.sum(x, axis=axes, keepdims=True),
+        "expand": lambda g, like: jnp.broadcast_to(g, like.shape), "sum_to": sum_to,
+        "reshape": lambda x, shape: jnp.reshape(x, shape),
+        "permute": lambda x, axes: jnp.transpose(x, axes),
+        "reshape_as": lambda g, like: jnp.reshape(g, like.shape),
+        "cols": lambda x, start, stop: x[..., start:stop],
+        "cols_put": put(lambda start, stop: (Ellipsis, slice(start, stop))),
+        "time_step": lambda x, t: x[:, t], "time_put": put(lambda t: (slice(None), t)),
+        "stack_time": lambda *xs: jnp.stack(xs, axis=1),
+        "softmax_last": lambda x: jax.nn.softmax(x, axis=-1),
+    }
+
+
+_FORMS = {"torch": _torch_forms, "jax": _jax_forms}
+
+
+def library_namespace(names, library: str, module) -> dict[str, Callable]:
+    """The PyTorch or JAX function of each array rule the generated code calls."""
+    forms = _FORMS[library](module)
+    einsum = module.einsum if library == "torch" else module.numpy.einsum
     out = {}
     for name in names:
         if name.startswith("einsum_"):
             a, b, o = _spec(name)
-            out[name] = functools.partial(torch.einsum, f"{a},{b}->{o}")
+            out[name] = functools.partial(einsum, f"{a},{b}->{o}")
         elif name in forms:
             out[name] = forms[name]
     missing = {n for n in names if n in RULES} - set(out)
-    if missing:  # every rule has its torch form: a new rule without one is caught here
-        raise ValueError(f"no PyTorch form for {', '.join(sorted(missing))}")
+    if missing:  # every rule has its form here: a new rule without one is caught
+        raise ValueError(f"no {library} form for {', '.join(sorted(missing))}")
     return out

@@ -35,7 +35,7 @@ from ..graph import Node
 from ..layers.expand import LSTM_GATES
 from ..layers.spec import ACTIVATION_TYPES, GATES, Layer, LayerStack
 from ..network import LINEAR, LOSS_NAME
-from .array_rules import call, einsum_name, numpy_namespace, rule_of, torch_namespace
+from .array_rules import call, einsum_name, library_namespace, numpy_namespace, rule_of
 from .backends import Backend
 from .codegen import lambdify_list
 from .kernel import Kernel
@@ -309,8 +309,6 @@ class LayerKernel(Kernel):
     form = "layers"
 
     def __init__(self, problem, backend: Backend, cse: bool = True, dtype: str = "float64"):
-        if backend.name not in ("numpy", "torch"):
-            raise SymbackpropError(f"the layers form runs on numpy and torch, not {backend.name}")
         if dtype not in DTYPES or (dtype != "float64" and backend.name != "numpy"):
             raise SymbackpropError(f"dtype must be one of {', '.join(DTYPES)} (float64 on"
                                    f" {backend.name}), got {dtype}")
@@ -359,9 +357,10 @@ class LayerKernel(Kernel):
         forward = tape.equations + loss_equations
         everything = forward + back
         names = {type(f).__name__ for _, e in everything for f in e.atoms(sp.Function)}
-        if self.backend.name == "torch":
-            self._torch = importlib.import_module("torch")
-            namespace = {**self.backend.primitives, **torch_namespace(names, self._torch)}
+        if self.backend.name != "numpy":
+            self._library = importlib.import_module(self.backend.name)
+            namespace = {**self.backend.primitives,
+                         **library_namespace(names, self.backend.name, self._library)}
         else:
             namespace = {**self.backend.primitives, **numpy_namespace(names)}
             if self.dtype == np.float32:
@@ -399,7 +398,7 @@ class LayerKernel(Kernel):
     def _array(self, value):
         """An array of the kernel's float type, in its backend's library."""
         value = np.asarray(self.backend.to_numpy(value), dtype=self.dtype)
-        return self.backend.asarray(value) if self.backend.name == "torch" else value
+        return self.backend.asarray(value) if self.backend.name != "numpy" else value
 
     def inputs(self) -> dict:
         return self.data() if self._batch_in_graph else {n: v[:1] for n, v in self.data().items()}
@@ -443,8 +442,10 @@ class LayerKernel(Kernel):
         arrays = [*(np.asarray(params[n], dtype=self.dtype) for n in self._param_names),
                   x, y, *constants]
         if self.backend.name == "torch":  # the batch size too: torch's pow takes tensors
-            return [*(self._torch.as_tensor(a) for a in arrays),
-                    self._torch.tensor(float(count), dtype=self._torch.float64)]
+            return [*(self._library.as_tensor(a) for a in arrays),
+                    self._library.tensor(float(count), dtype=self._library.float64)]
+        if self.backend.name == "jax":
+            return [*(self.backend.asarray(a) for a in arrays), float(count)]
         return [*arrays, float(count)]
 
     def loss_and_grad(self, params: dict, data: dict) -> tuple[float, dict]:
