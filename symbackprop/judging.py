@@ -14,7 +14,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .defaults import DEFAULT_BAND
-from .status import ACCEPTED, JUDGED
+from .status import ACCEPTED, JUDGED, Status
 
 #: (DEFAULT_BAND, units of the last digit within which rounding explains a number, is
 #: :mod:`symbackprop.defaults`', which the command line's help reads.)
@@ -61,6 +61,14 @@ NOTES = {
     "mistake": "{expected}; as if one {sentence}",
     "own_numbers": "{expected}; the given {sources} would give {own}, not {given} either",
 }
+#: The words of an exam question's verdict (``grade``, ``verify --key``, an exam's
+#: practice page): the acceptance rule's clause, which every asked answer's note starts
+#: with, and how a number with fewer decimals than asked was read.
+EXAM_NOTES = {
+    "within": "within {tolerance} of {stated}, the answer as stated",
+    "outside": "outside {tolerance} of {stated}, the answer as stated",
+    "padded": "{decimals} decimals asked: read as {read}",
+}
 #: The joints between a note's parts and between the numbers it lists.
 PART_JOINT = "; "
 LIST_JOINT = ", "
@@ -76,6 +84,30 @@ NUMBER_SLOT = ("\u27e8", "\u27e9")
 def note(which: str, /, **fields) -> str:
     """The note ``which`` of :data:`NOTES` with its fields filled in."""
     return NOTES[which].format(**fields)
+
+
+def exam_verdict(status: Status, judged_note: str, inside: bool, stated: str,
+                 tolerance: str) -> tuple[Status, str]:
+    """The status and note of an exam answer, from the judge's verdict (``status``,
+    ``judged_note``) and the acceptance rule (``inside``: whether the number written is
+    within ``tolerance``, the stated tolerance as printed, ``±0.0002``, of ``stated``, the
+    answer as the question states it; docs/exams.md, "The acceptance rule").
+
+    The rule decides full points: inside, the answer is ``correct`` or ``rounding``
+    (``rounding`` where the judge did not accept it); outside, it never is (a number the
+    judge accepted, such as one that follows from intermediates rounded early, becomes
+    ``carried``). Beyond the band the judge's finer judgement stays: ``carried`` and the
+    mistake named. The note starts with the rule's clause; the judge's note follows,
+    except where the rule overrules a ``wrong`` or ``carried`` verdict inside the band.
+    The practice page applies the same steps (``symbackprop/render/js/judge.js``)."""
+    accepted = status in ACCEPTED
+    clause = EXAM_NOTES["within" if inside else "outside"].format(tolerance=tolerance,
+                                                                  stated=stated)
+    if inside and not accepted:
+        return Status.ROUNDING, clause
+    if not inside and accepted:
+        status = Status.CARRIED
+    return status, PART_JOINT.join(filter(None, [clause, judged_note]))
 
 
 def decimal_word(count: int) -> str:
@@ -100,7 +132,7 @@ def page_rules() -> dict:
         "maxSources": MAX_SOURCES, "maxEarlyTries": MAX_EARLY_TRIES,
         "minEarlyDecimals": MIN_EARLY_DECIMALS, "earlyDecimalsBelow": EARLY_DECIMALS_BELOW,
         "minDigitsForCoincidence": MIN_DIGITS_FOR_COINCIDENCE, "zeroDecimals": ZERO_DECIMALS,
-        "minNotePlaces": MIN_NOTE_PLACES, "notes": NOTES, "partJoint": PART_JOINT,
+        "minNotePlaces": MIN_NOTE_PLACES, "notes": NOTES, "examNotes": EXAM_NOTES, "partJoint": PART_JOINT,
         "listJoint": LIST_JOINT, "decimalWords": list(DECIMAL_WORDS),
         "number": NUMBER, "decimalComma": DECIMAL_COMMA, "minusSigns": f"[{MINUS_SIGNS}]",
         "maxDigits": MAX_DIGITS, "rounded": ROUNDED, "truncated": TRUNCATED, "slot": list(NUMBER_SLOT),

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from symbackprop import load, verify
+from symbackprop import load, load_dict, verify
 from symbackprop.examples import EXAMPLES as BUILT_INS
 from symbackprop.keys import parse_key
 from symbackprop.mistakes import wrong_values
@@ -466,14 +466,15 @@ def test_the_page_judge_holds_no_words_or_constants_of_verify():
     """Every word the page's verdicts say comes from Python (symbackprop/judging.py, in
     the page's model): no fragment of a note template, no status word, no mistake id is
     typed into judge.js or practice.js."""
-    from symbackprop.judging import NOTES
+    from symbackprop.judging import EXAM_NOTES, NOTES
     from symbackprop.mistakes import MISTAKES
     from symbackprop.status import Status
 
     js = "".join((Path(__file__).resolve().parent.parent / "symbackprop" / "render" / "js" / f)
                  .read_text() for f in ("judge.js", "practice.js"))
     js = re.sub(r"/\*.*?\*/|//[^\n]*", "", js, flags=re.S)  # the code, not its comments
-    fragments = {part.strip(" ;,()") for t in NOTES.values() for part in re.split(r"\{\w+\}", t)}
+    fragments = {part.strip(" ;,()") for t in [*NOTES.values(), *EXAM_NOTES.values()]
+                 for part in re.split(r"\{\w+\}", t)}
     for fragment in fragments:
         if " " in fragment:  # a phrase; single words (expected, decimals) name fields too
             assert fragment not in js, fragment
@@ -532,3 +533,100 @@ def test_every_function_of_the_op_table_is_written_in_javascript():
             # no call of the package's own function: only Math's and the operators
             calls = re.findall(r"(?<![.\w])(\w+)\(", code)
             assert calls == [], (op.name, code)
+
+
+# --------------------------------------------------------------------- one verdict for an exam
+
+
+def rule_answers(answer: float, decimals: int) -> list[str]:
+    """Answers to a question of ``decimals`` places: the stated answer r and the exact
+    key a moved by ±1, ±2, ±2.5 and ±3 units of the asked place, with an extra digit
+    (r ± 1.6, ± 2.1 units) and with one or two digits missing."""
+    unit = Decimal(1).scaleb(-decimals)
+    finer = unit / 10
+    a = Decimal(repr(answer))
+    r = a.quantize(unit, rounding="ROUND_HALF_UP")
+    out = [str(r + k * unit) for k in (-3, -2, -1, 0, 1, 2, 3)]
+    out += [str((r + k * unit).quantize(finer)) for k in (Decimal("-2.5"), Decimal("2.5"),
+                                                           Decimal("-1.6"), Decimal("2.1"))]
+    out += [str((a + k * unit).quantize(finer)) for k in (Decimal("-2.5"), -2, 2, Decimal("2.5"))]
+    out += [str(a.quantize(unit.scaleb(k), rounding="ROUND_HALF_UP")) for k in (1, 2)]
+    return out
+
+
+@pytest.fixture(scope="module")
+def rule_exam(tmp_path_factory):
+    """An exam of one variant of the shipped net221 exercise (questions asked to 4 and to
+    5 places), with its practice page."""
+    from tests.conftest import run_cli
+
+    directory = tmp_path_factory.mktemp("rule-exam")
+    result = run_cli("exam", "net221", "--variants", "1", "--seed", "3", "--format",
+                     "key,practice", "-o", directory)
+    assert result.returncode == 0, result.stderr
+    return directory
+
+
+def test_exam_answers_get_one_verdict_everywhere(browser, rule_exam):
+    """The exam's practice page (in Chromium), ``verify`` on the exam's key and
+    ``grade`` give every answer the same verdict, word for word; and full points exactly
+    when |x − r| ≤ t, computed here from the key in Decimal arithmetic (r the answer
+    rounded half up to the asked places, t two units of that place)."""
+    import json
+
+    from symbackprop.grade import grade, read_key
+    from symbackprop.grade.onkey import verify_on_key
+    from symbackprop.verify.claims import claims_from_mapping
+    from symbackprop.verify.judge import judge
+
+    key = json.loads((rule_exam / "key.json").read_text())
+    (variant,) = key["variants"]
+    questions = variant["questions"]
+    assert {q["decimals"] for q in questions} == {4, 5}
+    columns = [rule_answers(q["answer"], q["decimals"]) for q in questions]
+    sheets = [{q["ask"]: answers[j] for q, answers in zip(questions, columns, strict=True)}
+              for j in range(len(columns[0]))]
+
+    def by_the_rule(q, text):
+        unit = Decimal(1).scaleb(-q["decimals"])
+        r = Decimal(repr(q["answer"])).quantize(unit, rounding="ROUND_HALF_UP")
+        assert Decimal(repr(q["tolerance"])) == 2 * unit  # the tolerance the key states
+        return abs(Decimal(text) - r) <= 2 * unit
+
+    rows = ["student,variant,ask,answer"] + [f"s{j},{variant['id']},{ask},{text}"
+                                             for j, s in enumerate(sheets) for ask, text in s.items()]
+    (rule_exam / "answers.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    book = grade(rule_exam, rule_exam / "answers.csv")
+    graded = {s.student: {m.ask: (f"{m.status}: {m.note}", m.verdict.status) for m in s.marks}
+              for s in book.students}
+
+    exam = read_key(rule_exam)  # its variant solved once, for every sheet
+    solution = load_dict(variant["problem"], name="v").solve()
+    page = open_page(browser, rule_exam / f"variant-{variant['id']}-practice.html")
+    assert len(page.locator("[data-asked]").all()) == len(questions)
+    accepted = ("correct", "rounding")
+    disagreements = {"rule accepts, verify's band not": 0, "rule rejects, verify's band accepts": 0}
+    for j, entered in enumerate(sheets):
+        type_sheet(page, entered)
+        on_page = page_texts(page)
+        on_key = verify_on_key(exam, entered, variant["id"])
+        judged = {ask: mark[1] for ask, mark in graded[f"s{j}"].items()}  # before the rule
+        if j >= len(sheets) - 2:  # digits missing: verify's judgement of them as written
+            judged = {v.key: v.status for v in judge(solution, claims_from_mapping(entered, solution))}
+        for q in questions:
+            ask, text = q["ask"], entered[q["ask"]]
+            verdict = next(v for v in on_key.verdicts if v.key == ask)
+            written = f"{verdict.status}: {verdict.note}"
+            assert on_page[ask][0] == written == graded[f"s{j}"][ask][0], (ask, text)
+            inside = by_the_rule(q, text)
+            assert (verdict.status in accepted) == inside, (ask, text, written)
+            if inside and judged[ask] not in accepted:
+                disagreements["rule accepts, verify's band not"] += 1
+            if not inside and judged[ask] in accepted:
+                disagreements["rule rejects, verify's band accepts"] += 1
+        assert on_key.exit_status == (0 if all(by_the_rule(q, entered[q["ask"]])
+                                               for q in questions) else 1)
+    # the rule, not verify's band, decided: answers where the two differ were met
+    assert all(disagreements.values()), disagreements
+    assert page.errors == []
+    page.close()

@@ -771,3 +771,43 @@ def test_the_answers_moodle_would_score_otherwise_are_listed_with_their_cause(gr
     assert set(listed.values()) == {"carried credit", "decimal comma", "not one of the choices"}
     counts = report["lms_differences"]["counts"]
     assert counts["decimal comma"]["moodle"] == len(commas)
+
+
+# ------------------------------------------------------------------ verify on the exam's key
+
+
+def test_verify_on_an_exam_key(exam_dir, key, tmp_path, cli):
+    """``verify EXAM CLAIMS --variant ID``: the asked quantities by the acceptance rule
+    (an answer 2 units from the stated answer on the far side of the exact one is
+    accepted, with the rule's words), a quantity not asked by verify's own judgement;
+    the exit status as verify's; a variant that is not in the key, or missing, is one
+    error line naming the key."""
+    variant = key["variants"][4]
+    q = next(q for q in variant["questions"] if q["decimals"] == 4)
+    unit = Decimal("0.0001")
+    exact = Decimal(repr(q["answer"]))
+    r = exact.quantize(unit, rounding=ROUND_HALF_UP)
+    far = r + 2 * unit if exact < r else r - 2 * unit  # 2 units from r, more from the exact
+    assert abs(far - exact) > 2 * unit
+    _, _, full, _, point = graph_oracle(variant["problem"])
+    z_a = full["z_a"].xreplace(point).evalf(30)
+    claims = tmp_path / "sheet.txt"
+    claims.write_text(f"{q['ask']} = {far}\nz_a = {float(z_a):.4f}\n")
+    result = cli("verify", exam_dir, claims, "--variant", variant["id"], "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    verdicts = {c["claim"]: c for c in json.loads(result.stdout)["claims"]}
+    assert verdicts[q["ask"]]["status"] == "rounding"
+    assert verdicts[q["ask"]]["note"] == f"within ±0.0002 of {r}, the answer as stated"
+    assert verdicts["z_a"]["status"] == "correct" and "stated" not in verdicts["z_a"]["note"]
+    # 3 units off the stated answer: outside, exit 1
+    claims.write_text(f"{q['ask']} = {r + 3 * unit}\n")
+    result = cli("verify", exam_dir / "key.json", claims, "--variant", variant["id"])
+    assert result.returncode == 1 and "outside ±0.0002" in result.stdout
+    for args, words in [(["--variant", variant["id"] + "x"], "did you mean"),
+                        ([], "--variant ID")]:
+        result = cli("verify", exam_dir, claims, *args)
+        assert result.returncode == 2 and result.stdout == "", result.stderr
+        assert result.stderr.startswith(f"error: {exam_dir / 'key.json'}") and words in result.stderr
+        assert len(result.stderr.splitlines()) == 1
+    result = cli("verify", "net-221", claims, "--variant", variant["id"])
+    assert result.returncode == 2 and result.stderr.startswith("error: --variant")

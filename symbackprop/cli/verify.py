@@ -1,5 +1,9 @@
 """``symbackprop verify PROBLEM CLAIMS``: check hand-computed answers.
 
+PROBLEM may be an exam (its folder, or its key.json) with ``--variant ID``: the claims
+are checked against that variant, the quantities the exam asks judged by its acceptance
+rule, as ``grade`` judges them (:mod:`symbackprop.grade.onkey`).
+
 Prints a table (claim, given, expected, status, note) and a summary line, or the JSON
 of docs/json.md with ``--json``; ``--format tex,pdf`` also writes the marked sheet
 (every number marked, with its correction) to ``-o DIR`` or ``output/<problem name>/``. Exit status 0 when every claim is accepted
@@ -30,9 +34,15 @@ def register(sub):
         description="Check the numbers of a claims file (one 'KEY = NUMBER' per line, e.g. "
                     "'dE/dw5 = -0.0533') against a problem: correct, rounding, carried "
                     "(error carried forward) or wrong, with a diagnosis.")
-    p.add_argument("problem", metavar="PROBLEM", help="a problem .toml file or a built-in name")
+    p.add_argument("problem", metavar="PROBLEM",
+                   help="a problem .toml file or a built-in name; or an exam (its folder or "
+                        "key.json) with --variant")
     p.add_argument("claims", metavar="CLAIMS",
                    help="the claims file, one 'KEY = NUMBER' per line ('-': standard input)")
+    p.add_argument("--variant", metavar="ID",
+                   help="with an exam as PROBLEM: the variant the claims answer (needed when "
+                        "the key has several); the questions the exam asks are judged by its "
+                        "acceptance rule, as 'symbackprop grade' judges them")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.add_argument("--format", default=None, metavar="FORMATS",
                    help="comma-separated: " + ",".join(FORMATS) + " (default: text on stdout);"
@@ -60,13 +70,28 @@ def parse_formats(text: str | None, as_json: bool) -> list[str]:
     return list(dict.fromkeys(formats)) or ["text"]
 
 
+def is_exam(problem: str) -> bool:
+    """Whether PROBLEM names an exam: a folder holding key.json, or a .json file."""
+    path = Path(problem)
+    return (path / "key.json").is_file() if path.is_dir() else path.suffix.lower() == ".json"
+
+
 def run(args) -> int:
     from ..loader import load
     from ..verify import verify
 
     band = parse_band(args.band)
     formats = parse_formats(args.format, args.json)
-    report = verify(load(args.problem), args.claims, band=band, strict=args.strict)
+    if is_exam(args.problem):
+        from ..grade.onkey import verify_on_key
+
+        report = verify_on_key(args.problem, args.claims, args.variant, band=band,
+                               strict=args.strict)
+    elif args.variant is not None:
+        raise SymbackpropError(f"--variant: {args.problem} is not an exam (a folder with "
+                               "key.json, or a key.json)")
+    else:
+        report = verify(load(args.problem), args.claims, band=band, strict=args.strict)
     for warning in report.solution.warnings:
         sys.stderr.write(f"warning: {printable(str(warning))}\n")
     files = [f for f in formats if f in FILE_FORMATS]

@@ -18,6 +18,7 @@ from ..defaults import EXAM_DEFAULT_FORMATS, EXAM_FORMATS
 from ..files import write_files
 from ..loader import load_dict
 from .model import Exam
+from .precision import decimal_text, precision_text, stated, stated_tolerance, tolerance_text
 
 FORMATS = EXAM_FORMATS
 DEFAULT_FORMATS = EXAM_DEFAULT_FORMATS
@@ -59,7 +60,7 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
     if "practice" in formats:
         for v in exam.variants:
             name = f"variant-{v.id}-practice"
-            files[f"{name}.html"] = practice_from_table(v.table, name)
+            files[f"{name}.html"] = practice_from_table(v.table, name, questions=v.questions)
     return files
 
 
@@ -68,12 +69,26 @@ def write_outputs(files: dict[str, str | bytes], directory: Path) -> list[Path]:
     return write_files(directory, files)
 
 
-def practice_from_table(table: dict, name: str, places: int = 4) -> str:
+def practice_from_table(table: dict, name: str, places: int = 4, questions=()) -> str:
     """The practice page of a problem given in graph form (docs/problem-files.md), such as
     an exam variant's table in ``key.json``: for ``symbackprop exam ... --format
     practice``, one page of self-study per fresh variant. (It is the exam's: the render
-    package prints a solved problem and loads none.)"""
+    package prints a solved problem and loads none.) ``questions``: the variant's
+    questions (:class:`~symbackprop.answerkey.KeyQuestion`), which the page judges by the
+    acceptance rule (:func:`asked_rules`)."""
     from ..render.practice import render_practice
 
     problem = load_dict(table, name=name, source=f"<{name}>")
-    return render_practice(problem.solve(), places)
+    return render_practice(problem.solve(), places, asked_rules(questions))
+
+
+def asked_rules(questions) -> dict[str, dict]:
+    """What the practice page needs of each question to apply the acceptance rule
+    (:mod:`.precision`): the answer as the question states it and the stated tolerance,
+    as exact decimal strings; the asked decimals; the tolerance and the sentence on
+    precision as the question prints them."""
+    return {q.ask: {"stated": decimal_text(stated(q.answer, q.decimals), q.decimals),
+                    "tolerance": decimal_text(stated_tolerance(q.decimals), q.decimals),
+                    "toleranceText": tolerance_text(q.decimals), "decimals": q.decimals,
+                    "precision": precision_text(q.decimals)}
+            for q in questions}

@@ -4,7 +4,8 @@ own variant of an exam, with error-carried-forward credit, a gradebook and a rep
 :mod:`.key` reads the exam's ``key.json``; :mod:`.responses` (and :mod:`.moodle` for
 Moodle's export) reads the answers; :mod:`.marking` judges them with ``verify``'s judge
 and gives points; :mod:`.gradebook` writes ``gradebook.csv``, the Moodle grade-import CSV
-and the JSON. :func:`grade` is the API.
+and the JSON. :func:`grade` is the API. :mod:`.onkey` checks one claims file against a
+variant of the key as ``grade`` marks it (``symbackprop verify EXAM CLAIMS --variant ID``).
 """
 
 from __future__ import annotations

@@ -139,14 +139,15 @@ def _no_constant(name: str) -> float:
 def read_key(exam_dir: str | Path) -> ExamKey:
     """The key of the exam in ``exam_dir`` (or a key.json file given directly)."""
     path = Path(exam_dir)
-    if path.is_dir():
+    folder = path.is_dir()
+    if folder:
         path = path / "key.json"
     source = str(path)
     try:
         raw = json.loads(read_limited(path, MAX_KEY_BYTES, what="key.json").decode("utf-8-sig"),
                          parse_constant=_no_constant)
     except FileNotFoundError:
-        what = "no key.json in the exam directory" if path.parent.is_dir() else "no such file"
+        what = "no key.json in the exam directory" if folder else "no such file"
         raise SymbackpropError(what, Where(file=source)) from None
     except SymbackpropError as exc:
         raise exc.at(file=source) from None

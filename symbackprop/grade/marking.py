@@ -35,6 +35,7 @@ from decimal import Decimal, localcontext
 from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
 from ..errors import ClaimError, did_you_mean
 from ..exam.precision import accepts, decimal_text, stated, tolerance_text
+from ..judging import EXAM_NOTES, PART_JOINT, exam_verdict
 from ..limits import capped_jobs
 from ..status import ACCEPTED, Status
 from ..verify.claims import Claim, Number, parse_number
@@ -175,8 +176,8 @@ def read_answer(text: str, question: KeyQuestion) -> tuple[Number, str]:
             exact.prec = 200  # parse_number keeps numbers within 10^-60 ... 10^60
             padded = number.value.quantize(Decimal(1).scaleb(-question.decimals))
         read = format(padded, "f")
-        note = "; ".join(filter(None, [note, f"{question.decimals} decimals asked: read as "
-                                              f"{read}"]))
+        note = PART_JOINT.join(filter(None, [note, EXAM_NOTES["padded"].format(
+            decimals=question.decimals, read=read)]))
         number = Number(read, padded)
     return number, note
 
@@ -394,21 +395,15 @@ def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Deci
     return StudentGrade(student, variants, marks, person, max_points)
 
 
-def by_the_rule(mark: Mark, verdict: Verdict) -> tuple[Status, str]:
-    """The status and note of a judged answer under the acceptance rule: full points
-    exactly when the number written is within the stated tolerance of the stated
-    answer (module docstring); the judge's verdict otherwise explains the number."""
-    q = mark.question
-    inside = accepts(mark.value, verdict.expected, q.decimals)
-    status = verdict.status
-    if inside and not verdict.accepted:
-        r = decimal_text(stated(verdict.expected, q.decimals), q.decimals)
-        return Status.ROUNDING, f"within {tolerance_text(q.decimals)} of {r}, the answer as stated"
-    if not inside and verdict.accepted:
-        r = decimal_text(stated(verdict.expected, q.decimals), q.decimals)
-        return Status.CARRIED, (f"outside {tolerance_text(q.decimals)} of {r}, the answer as "
-                           f"stated; {verdict.note}")
-    return status, verdict.note
+def by_the_rule(question: KeyQuestion, value: Decimal, verdict: Verdict) -> tuple[Status, str]:
+    """The status and note of an answer ``value`` (the number judged) to ``question``
+    under the acceptance rule: full points exactly when the number written is within the
+    stated tolerance of the stated answer (module docstring); the judge's verdict
+    otherwise explains the number (:func:`symbackprop.judging.exam_verdict`, which
+    ``verify --key`` and an exam's practice page apply too)."""
+    d = question.decimals
+    return exam_verdict(verdict.status, verdict.note, accepts(value, verdict.expected, d),
+                        decimal_text(stated(verdict.expected, d), d), tolerance_text(d))
 
 
 def _judged(variant: KeyVariant, claims: list[Claim], band: Decimal) -> list[Verdict]:
@@ -459,8 +454,8 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
         verdicts = _judged(variant, claims, band)
         for (mark, how), verdict in zip(judged.values(), verdicts, strict=True):
             mark.verdict = verdict
-            mark.status, note = by_the_rule(mark, verdict)
-            mark.note = "; ".join(filter(None, [how, note]))
+            mark.status, note = by_the_rule(mark.question, mark.value, verdict)
+            mark.note = PART_JOINT.join(filter(None, [how, note]))
     for mark in marks:
         mark.points = points_for(mark.status, mark.max_points, carried)
     return marks

@@ -10,6 +10,7 @@ placing every sheet's pages in the class's order.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from ..render.environment import environment, escape_tex
 from ..render.pdf import compile_many, compile_pdf
@@ -49,7 +50,9 @@ def sheet_tex(student, book) -> list[str]:
     for variant_id, marks in by_variant.items():
         variant = book.key.variants[variant_id]
         solution = variant.solution
-        verdicts = [m.verdict for m in marks if m.verdict is not None]
+        verdicts = [replace(m.verdict, status=m.status, note=m.note,  # grade's mark
+                            mistake=m.verdict.mistake if m.status == m.verdict.status else None)
+                    for m in marks if m.verdict is not None]
         report = Report(variant.problem, solution, verdicts, book.band,
                         source=f"{student.student}'s answers")
         context = report_context(report)

@@ -10,6 +10,12 @@ numbers (``symbackprop/render/js/judge.js`` on the arithmetic of :mod:`.jsmodel`
 A local derivative has a field only where its claim key names it: d upper / d lower is
 the derivative over every path, which is the local derivative when the edge is the only
 path (as in the lectures' networks).
+
+An exam's practice page (``symbackprop exam ... --format practice``) is given the
+variant's questions (``asked``: claim key -> the answer as stated, the stated tolerance
+and the asked decimals, as exact decimal strings the exam computed): those fields are
+marked, show the answer as the question states it, and are judged by the exam's
+acceptance rule, as ``grade`` judges them (:func:`symbackprop.judging.exam_verdict`).
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ class Entry:
     label: Markup
     answer: str
     hint: Markup | None = None
+    asked: dict | None = None  # an exam question's stated answer, tolerance and decimals
 
 
 def key_mathml(key: Key) -> str:
@@ -65,10 +72,13 @@ def lecture_sweep(derivation, top: str) -> list:
     return order + leaves
 
 
-def practice_entries(solution, places: Display | int) -> list[Entry]:
+def practice_entries(solution, places: Display | int, asked=()) -> list[Entry]:
     """The fields of the page in lecture order (see the module docstring), each answer
-    by the one display policy (as the worked solution shows it)."""
+    by the one display policy (as the worked solution shows it). ``asked``: the claim
+    keys of an exam's questions, each given a field even where the lecture order has
+    none (the gradient of an input, a derivative over several paths)."""
     display = Display.of(places)
+    asked = set(asked)
     graph = solution.graph
     derivation = solution.derivation
     out = solution.output
@@ -88,6 +98,8 @@ def practice_entries(solution, places: Display | int) -> list[Entry]:
         add(Key("value", node.name), "forward")
     for name, edges in lecture_sweep(derivation, out):
         if graph.is_leaf(name) and graph.leaves[name].kind != "parameter":
+            if Key("derivative", out, name) in asked:
+                add(Key("derivative", out, name), "backward")
             continue
         for e in edges:
             if derivation.count_paths(e.upper, e.lower) == 1:
@@ -101,7 +113,11 @@ def practice_entries(solution, places: Display | int) -> list[Entry]:
                 f"<mrow>{key_mathml(Key('after', p))}<mo>=</mo>{name_mathml(p)}<mo>-</mo>"
                 f"<mi>η</mi><mo>&#x2062;</mo>{partial_mathml(out, p)}</mrow>")
         add(Key("after", out), "update")
-    return entries
+    for key in asked:  # an asked quantity the lecture order leaves out
+        section = {"value": "forward", "after": "update"}.get(str(key.kind), "backward")
+        add(key, section)
+    order = list(SECTIONS)
+    return sorted(entries, key=lambda e: order.index(e.section))  # stable: lecture order
 
 
 def _answer(solution, key: Key, display: Display) -> str:
@@ -117,12 +133,21 @@ SECTIONS = {"forward": "Forward pass", "backward": "Backward pass",
             "update": "Update and the second forward pass"}
 
 
-def practice_context(solution, places: Display | int) -> dict:
+def practice_context(solution, places: Display | int, asked: dict | None = None) -> dict:
     """Everything the practice template shows, with the page's model and scripts; the
-    numbers it shows by the one display policy (``places``: a Display or its places)."""
+    numbers it shows by the one display policy (``places``: a Display or its places).
+    ``asked``: an exam's questions, claim key -> ``{"stated", "tolerance",
+    "toleranceText", "decimals", "precision"}`` (module docstring; ``precision`` is the
+    question's sentence on precision, "Give 4 decimal places; within ±0.0002 accepted.")."""
     display = Display.of(places)
     places = display.places
-    entries = practice_entries(solution, display)
+    rules = {str(parse_key(k, solution.key_names)): dict(v) for k, v in (asked or {}).items()}
+    entries = practice_entries(solution, display,
+                               [parse_key(k, solution.key_names) for k in rules])
+    for e in entries:
+        if e.key in rules:
+            e.asked = rules[e.key]
+            e.answer = rules[e.key]["stated"]
     model = js_model(solution, places, [tuple(e.quantity[1:]) for e in entries
                                         if e.quantity[0] == "deriv"])
     sections = [(title, [e for e in entries if e.section == section])
@@ -140,7 +165,8 @@ def practice_context(solution, places: Display | int) -> dict:
                  if solution.learning_rate is not None else None),
         "svg": graph_svg(solution, places, values=False),
         "sections": [s for s in sections if s[1]],
-        "model": json_script({"data": {**model["data"], "mistakes": mistake_table(
+        "asked": bool(rules),
+        "model": json_script({"data": {**model["data"], "asked": rules, "mistakes": mistake_table(
                                   solution, [parse_key(e.key, solution.key_names) for e in entries])},
                               "entries": [{"key": e.key, "q": e.quantity} for e in entries]}),
         "functions": Markup(model["functions"].replace("</", "<\\/")),
@@ -149,6 +175,7 @@ def practice_context(solution, places: Display | int) -> dict:
     }
 
 
-def render_practice(solution, places: Display | int) -> str:
-    """The practice page of a solved problem (docs/browser.md)."""
-    return render_page("html/practice.html.j2", **practice_context(solution, places))
+def render_practice(solution, places: Display | int, asked: dict | None = None) -> str:
+    """The practice page of a solved problem (docs/browser.md); ``asked``: an exam's
+    questions (:func:`practice_context`)."""
+    return render_page("html/practice.html.j2", **practice_context(solution, places, asked))

@@ -358,16 +358,25 @@
 
   Judge.prototype.parse = function (text) { return parseNumber(text, this.rules); };
 
-  /* Verdicts for the entries [{key, q, text}] in order, as judge.judge gives them. */
+  /* Verdicts for the entries [{key, q, text}] in order, as judge.judge gives them; an
+   * exam's question (data.asked) as grade marks it (examVerdict). */
   Judge.prototype.judge = function (entries) {
     var self = this, R = this.rules, band = R.band, verdicts = {}, given = {}, order = [];
+    var asked = this.g.data.asked || {};
     entries.forEach(function (e) {
-      var number = self.parse(e.text);
+      var number = self.parse(e.text), read = "";
       if (number === null || e.key in verdicts) return;
+      var question = asked[e.key];
+      if (question && number.decimals < question.decimals) {
+        // grade's read_answer: fewer decimals than asked are read with zeros for the rest
+        var padded = plain(quantize(number.d, -question.decimals, "half-even"));
+        read = fill(R.examNotes.padded, {decimals: question.decimals, read: padded});
+        number = self.parse(padded);
+      }
       var exact = self.exactDecimal(e.q);
       verdicts[e.key] = {key: e.key, q: e.q, given: number, exact: exact,
                          expected: Number(plain(exact)), status: "", note: "", sources: [],
-                         recomputed: null, mistake: null};
+                         recomputed: null, mistake: null, read: read};
       given[e.key] = number.value;
       order.push(e.key);
     });
@@ -452,7 +461,30 @@
       v.status = WRONG;
       v.note = self.diagnose(v, verdicts, band);
     });
+    all.forEach(function (v) { if (asked[v.key]) self.examVerdict(v, asked[v.key]); });
     return all;
+  };
+
+  /* symbackprop.judging.exam_verdict: the acceptance rule decides full points (|x − r| ≤
+   * t in exact decimals, r the answer as stated, t the stated tolerance); the verdict
+   * above explains the number beyond it. The note starts with the rule's clause. */
+  Judge.prototype.examVerdict = function (v, question) {
+    var R = this.rules;
+    var inside = compare(absDec(subtract(v.given.d, dec(question.stated))),
+                         dec(question.tolerance)) <= 0;
+    var accepted = R.accepted.indexOf(v.status) >= 0;
+    var clause = fill(R.examNotes[inside ? "within" : "outside"],
+                      {tolerance: question.toleranceText, stated: question.stated});
+    if (inside && !accepted) {
+      v.status = R.statuses[1];
+      v.note = clause;
+      v.mistake = null;
+    } else {
+      if (!inside && accepted) v.status = R.statuses[2];
+      v.note = [clause, v.note].filter(Boolean).join(R.partJoint);
+    }
+    v.note = [v.read, v.note].filter(Boolean).join(R.partJoint);
+    v.inside = inside;
   };
 
   Judge.prototype.expectedText = function (v) {
