@@ -61,7 +61,7 @@ NOTES = {
     "mistake": "{expected}; as if one {sentence}",
     "own_numbers": "{expected}; the given {sources} would give {own}, not {given} either",
 }
-#: The words of an exam question's verdict (``grade``, ``verify --key``, an exam's
+#: The words of an exam question's verdict (``grade``, ``verify`` on an exam, an exam's
 #: practice page): the acceptance rule's clause, which every asked answer's note starts
 #: with, and how a number with fewer decimals than asked was read.
 EXAM_NOTES = {

@@ -400,7 +400,7 @@ def by_the_rule(question: KeyQuestion, value: Decimal, verdict: Verdict) -> tupl
     under the acceptance rule: full points exactly when the number written is within the
     stated tolerance of the stated answer (module docstring); the judge's verdict
     otherwise explains the number (:func:`symbackprop.judging.exam_verdict`, which
-    ``verify --key`` and an exam's practice page apply too)."""
+    ``verify`` on an exam and an exam's practice page apply too)."""
     d = question.decimals
     return exam_verdict(verdict.status, verdict.note, accepts(value, verdict.expected, d),
                         decimal_text(stated(verdict.expected, d), d), tolerance_text(d))

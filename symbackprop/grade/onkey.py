@@ -1,4 +1,4 @@
-"""``symbackprop verify --key EXAM --variant ID CLAIMS``: one sheet checked against a
+"""``symbackprop verify EXAM CLAIMS --variant ID``: one sheet checked against a
 variant of an exam's answer key, under the exam's acceptance rule.
 
 The claims are judged by ``verify``'s judge on the variant's problem, as a claims file
@@ -7,7 +7,7 @@ against any problem; then each claim the variant's questions ask is read and mar
 points (``correct`` or ``rounding``) exactly when the number is within the stated
 tolerance of the answer as the question states it, the judge's finer judgement
 (``carried``, the mistake named) beyond that. Claims on quantities the exam does not ask
-keep ``verify``'s verdict. So ``verify --key``, ``grade`` and the exam's practice page
+keep ``verify``'s verdict. So ``verify`` on an exam, ``grade`` and the exam's practice page
 give the same verdict on the same answers.
 """
 
