@@ -33,6 +33,7 @@ from . import ops
 from .evaluate import Floating, adjoints, forward, local_values
 from .judging import NUMBER_SLOT
 from .keys import Key, Kind, parse_key
+from .layers import slips
 from .numbers import format_number, to_decimal
 from .parse import indexed_name, split_indexed, symbol
 
@@ -96,6 +97,7 @@ class Mistake:
     produce: Callable[[Situation], Iterator[Wrong]]
     through_gradient: bool = False  # an update made with the gradient this mistake spoils
     coincidental: bool = False  # may match by chance: only for numbers with 2+ digits
+    layers: tuple[str, ...] = ()  # the typed layers it is about (none: any graph)
 
 
 # ------------------------------------------------------------------------ the updates
@@ -482,6 +484,128 @@ def _bias_forgotten(s: Situation) -> Iterator[Wrong]:
                     f"the bias {bias} forgotten")
 
 
+# ------------------------------------------------------------------------ typed layers
+
+
+_SLIPS: WeakKeyDictionary = WeakKeyDictionary()
+
+
+def _slipped(s: Situation, name: str, make) -> list:
+    """(pass, words) of a layer slip (:mod:`symbackprop.layers.slips`), worked out once
+    per solution; [] where the problem has no such layer."""
+    cache = _SLIPS.setdefault(s.solution, {})
+    if name not in cache:
+        found = make(s.solution)
+        cache[name] = [] if found is None else [found]
+    return cache[name]
+
+
+#: A slipped number this close to the true one (relative to it) is the true one: the
+#: slip does not reach the key (the pass is worked in floats of DIGITS digits).
+_SAME = 10.0 ** (3 - DIGITS)
+
+
+def _same(value, exact) -> bool:
+    """Whether a slipped number is the true one."""
+    try:
+        return abs(float(value - exact)) <= _SAME * (1 + abs(float(exact)))
+    except TypeError:
+        return False
+
+
+def _layer_wrongs(s: Situation, mistake: str, name: str, make, sentence, label: str,
+                  backward_only: bool = False) -> Iterator[Wrong]:
+    """The student's number for the key from the slipped pass, where it differs."""
+    if s.key.kind not in (Kind.VALUE, Kind.DERIVATIVE, Kind.AFTER) or s.key.sample is not None:
+        return
+    if backward_only and s.key.kind == Kind.VALUE:
+        return
+    for slipped, what in _slipped(s, name, make):
+        value = slipped.lookup(s.key)
+        if value is not None and not _same(value, s.exact):
+            yield Wrong(mistake, value, sentence(what), label)
+
+
+def _names(items) -> str:
+    items = [getattr(i, "output", i) if not isinstance(i, str) else i for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _conv_flipped(s: Situation) -> Iterator[Wrong]:
+    yield from _layer_wrongs(
+        s, "conv-flipped", "flipped", slips.flipped_kernels,
+        lambda k: f"computed a true convolution ({_names(k)} flipped by 180°) instead of the"
+                  " cross-correlation a conv2d layer computes",
+        "a convolution instead of a cross-correlation")
+
+
+def _kernel_unflipped(s: Situation) -> Iterator[Wrong]:
+    yield from _layer_wrongs(
+        s, "kernel-unflipped", "unflipped", slips.unflipped_input_gradient,
+        lambda k: f"did not flip {_names(k)} in the gradient of the convolution's input (the"
+                  " full convolution of δ needs the kernel rotated by 180°)",
+        "the kernel not flipped in the input gradient", backward_only=True)
+
+
+def _pool_every_max(s: Situation) -> Iterator[Wrong]:
+    yield from _layer_wrongs(
+        s, "pool-every-max", "every max", slips.every_max,
+        lambda a: f"sent the gradient of {_names(a)} to every maximum of a tied pooling window,"
+                  " not to the first one only",
+        "the gradient to every tied maximum", backward_only=True)
+
+
+#: What is held constant: (the words, the pronoun, the exam key's label).
+_HELD = {("mu", "var"): ("mean {mu} and variance {var}", "them",
+                         "the mean and variance held constant in the backward pass"),
+         ("mu",): ("mean {mu}", "it", "the mean held constant in the backward pass"),
+         ("var",): ("variance {var}", "it", "the variance held constant in the backward pass")}
+
+
+def _stats_constant(s: Situation) -> Iterator[Wrong]:
+    def sentence(layers, held):
+        words, them, _ = _HELD[held]
+        batch = "batch " if all(layer.type == "batchnorm" for layer in layers) else ""
+        mu = _names([f"mu{layer.position}" for layer in layers])
+        var = _names([f"var{layer.position}" for layer in layers])
+        return (f"held the {batch}{words.format(mu=mu, var=var)} constant in the backward"
+                f" pass (no path through {them} to the inputs)")
+    for held in _HELD:
+        yield from _layer_wrongs(
+            s, "stats-constant", f"constant {held}",
+            lambda sol, held=held: slips.constant_statistics(sol, held),
+            lambda layers, held=held: sentence(layers, held), _HELD[held][2], backward_only=True)
+
+
+def _dropout_unscaled(s: Situation) -> Iterator[Wrong]:
+    def sentence(layers):
+        scales = ", ".join(f"1/(1 − p) = {format_number(1 / (1 - layer['p']))}" for layer in layers)
+        return f"left out dropout's scale {scales} in {_names(layers)} (the mask alone)"
+    yield from _layer_wrongs(s, "dropout-unscaled", "dropout-unscaled", slips.unscaled_dropout,
+                             sentence, "dropout without its 1/(1 − p) scale")
+
+
+def _forget_dropped(s: Situation) -> Iterator[Wrong]:
+    yield from _layer_wrongs(
+        s, "forget-dropped", "without f", lambda sol: slips.forget_dropped(sol, 1),
+        lambda c: f"took d{c[0]}[t]/d{c[0]}[t−1] as 1, leaving out the forget gate"
+                  f" f{c[0][1:]}[t] of the cell state's gradient",
+        "the forget gate left out of the cell state's gradient", backward_only=True)
+    yield from _layer_wrongs(
+        s, "forget-dropped", "no carry", lambda sol: slips.forget_dropped(sol, 0),
+        lambda c: f"dropped the cell state's path {c[0]}[t] → {c[0]}[t−1] (through the forget"
+                  f" gate f{c[0][1:]}[t])",
+        "the cell state's path through the forget gate dropped", backward_only=True)
+
+
+def _attention_unscaled(s: Situation) -> Iterator[Wrong]:
+    yield from _layer_wrongs(
+        s, "attention-unscaled", "attention-unscaled", slips.unscaled_attention,
+        lambda layers: "left out the scale " + ", ".join(
+            f"1/√{layer['d']} of the scores s{layer.position}" for layer in layers),
+        "attention without its 1/√d scale")
+
+
 # ------------------------------------------------------------------------ coincidences
 
 
@@ -528,6 +652,21 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("half-dropped", "the ½ of a loss like (y − t)²/2 dropped: twice its derivatives",
             _half_dropped),
     Mistake("rate-twice", "the learning rate applied twice (w − 2η·g or w − η²·g)", _rate_twice),
+    Mistake("conv-flipped", "a convolution instead of the cross-correlation of a conv2d layer "
+            "(the kernel flipped in the forward pass)", _conv_flipped, layers=("conv2d",)),
+    Mistake("kernel-unflipped", "the kernel not flipped in the gradient of a convolution's "
+            "input", _kernel_unflipped, layers=("conv2d",)),
+    Mistake("pool-every-max", "a max-pool window's gradient sent to every tied maximum, not "
+            "to the first only", _pool_every_max, layers=("maxpool",)),
+    Mistake("stats-constant", "a batch norm's (or layer norm's) backward pass with the mean "
+            "and variance held constant", _stats_constant,
+            layers=("batchnorm", "layernorm")),
+    Mistake("dropout-unscaled", "dropout without its 1/(1 − p) scale", _dropout_unscaled,
+            layers=("dropout",)),
+    Mistake("forget-dropped", "an LSTM's cell-state gradient without the forget gate",
+            _forget_dropped, layers=("lstm",)),
+    Mistake("attention-unscaled", "attention's scores without the 1/√d scale",
+            _attention_unscaled, layers=("attention",)),
     Mistake("path-missing", "a path missing from a sum over paths", _path_missing,
             through_gradient=True),
     Mistake("local-dropped", "a local derivative left out of a chain-rule product",
