@@ -41,8 +41,28 @@ if Sybil is not None:
 _SLOW = re.compile(r"slow:|pdf|gallery|\bexam\b[^\n]*--variants|\btrain\b|\bgrade\b|make_exam")
 
 
+def _block(example) -> str:
+    """The whole fenced block an example stands in: a doctest's lines are examples of
+    their own, and a line that reads what an earlier line of its block made (``len(exam.
+    papers)``) is as slow as that line."""
+    text = example.document.text
+    if text.startswith("```", example.start):  # a whole block is one example
+        return text[example.start:example.end]
+    start = text.rfind("```", 0, example.start)
+    end = text.find("```", example.end)
+    return text[max(start, 0):end if end >= 0 else len(text)]
+
+
 def pytest_collection_modifyitems(items):
+    # Python examples of one page share a namespace: after a slow one, the page's later
+    # Python examples read what it made, so they are slow too.
+    slow_python: set[str] = set()
     for item in items:
         example = getattr(item, "example", None)
-        if example is not None and _SLOW.search(str(example.parsed)):
+        if example is None:
+            continue
+        python = not example.document.text.startswith("```console", example.start)
+        if _SLOW.search(_block(example)) or (python and example.path in slow_python):
             item.add_marker(pytest.mark.slow)
+            if python:
+                slow_python.add(example.path)
