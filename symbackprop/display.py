@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import MAX_EMAX, MIN_EMIN, Decimal, localcontext
 
 import sympy as sp
@@ -92,6 +92,12 @@ class Display:
     places: int = DEFAULT_PLACES
     leaf_places: int = LEAF_PLACES
     more_places: int = MORE_PLACES
+    #: The decimals a quantity shows wherever a document shows it, by claim key
+    #: (``(("dE/dw1", 5),)``): one quantity, one precision on a page. A quantity that two
+    #: sections would show with different digits (a gradient in its chain and as an
+    #: optimizer's g, a sample's loss in its forward pass and in the batch's table) is
+    #: shown everywhere with the most decimals either needs (:meth:`at`).
+    keyed: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def of(cls, policy: Display | int | None) -> Display:
@@ -102,6 +108,30 @@ class Display:
         return cls(DEFAULT_PLACES if policy is None else policy)
 
     # ------------------------------------------------------------------ one number
+
+    def at(self, key: str | None, places: int | None = None) -> int:
+        """The decimals of the quantity named ``key`` (a claim key) where a section
+        would show it with ``places`` (default: the document's): the most of those and
+        of the decimals the document gives that quantity everywhere (:attr:`keyed`)."""
+        places = self.places if places is None else places
+        for name, p in self.keyed:
+            if name == key:
+                return max(places, p)
+        return places
+
+    def with_keyed(self, keyed: dict[str, int]) -> Display:
+        """This policy with ``keyed`` quantities shown at those decimals (at least)."""
+        merged = dict(self.keyed)
+        for key, p in keyed.items():
+            merged[key] = max(p, merged.get(key, 0))
+        return replace(self, keyed=tuple(sorted(merged.items())))
+
+    def of_sample(self, sample: int) -> Display:
+        """The policy for the passes of one sample of a mini-batch, which are written
+        with the problem's own names: a quantity keyed ``y@s1`` is ``y`` there."""
+        mark = f"@s{sample}"
+        return replace(self, keyed=tuple((k[:-len(mark)], p) for k, p in self.keyed
+                                         if k.endswith(mark)))
 
     def decimals(self, value) -> int:
         """The decimals the document's rule gives ``value``: ``places``, or the
@@ -375,11 +405,19 @@ def tex_number(text: str) -> str:
     if m:
         sign, zeros, first, rest = m.groups()
         mantissa = f"{first}.{rest}" if rest else first
-        return rf"{sign}{mantissa} \cdot 10^{{{-(len(zeros) + 1)}}}"
+        return _power_tex(sign, mantissa, -(len(zeros) + 1))
     if "e" in text.lower() and re.fullmatch(r"-?[\d.]+[eE][-+]?\d+", text):
         mantissa, exponent = text.lower().split("e")
-        return f"{mantissa} \\cdot 10^{{{int(exponent)}}}"
+        sign = "-" if mantissa.startswith("-") else ""
+        return _power_tex(sign, mantissa.lstrip("-"), int(exponent))
     return text
+
+
+def _power_tex(sign: str, mantissa: str, exponent: int) -> str:
+    r"""``4.91 \cdot 10^{-8}``; a mantissa of 1 as a teacher writes it, ``10^{-8}``."""
+    if mantissa == "1":
+        return rf"{sign}10^{{{exponent}}}"
+    return rf"{sign}{mantissa} \cdot 10^{{{exponent}}}"
 
 
 def _plain(text: str) -> Decimal | None:

@@ -165,7 +165,7 @@ def test_exact_mode_prints_and_compares_like_floats(cli, tmp_path):
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["values_after"]["L"] == pytest.approx(truth, rel=1e-12)
     text = cli("solve", "logreg", "--exact")
-    assert text.returncode == 0 and "(L went down)" in text.stdout, text.stderr
+    assert text.returncode == 0 and "The loss went down" in text.stdout, text.stderr
     # one exact solve of net-221 (the costly part) writes both the text and the JSON
     written = cli("solve", "net-221", "--exact", "--format", "text,json", "-o", tmp_path)
     assert written.returncode == 0, written.stderr

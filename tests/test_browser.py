@@ -171,7 +171,8 @@ def test_handout_products_give_their_results(browser, net221_pages):
         unit = 10.0 ** -len(result.split(".")[1]) if "." in result else 1.0
         assert abs(eval(numeric) - float(result)) <= unit, row  # digits and operators only
         checked += 1
-    assert checked == len(rows) - 1
+    # every gradient's chain and every update of net-221, and the local derivatives
+    assert checked >= 12 + 4
     page.close()
 
 

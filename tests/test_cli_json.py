@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -81,9 +82,9 @@ def test_default_directory_is_output_problem_name(cli, tmp_path):
 
 def test_text_account_shows_chain_products(cli):
     out = cli("solve", "net-221").stdout
-    assert "dE/dw5 = dE/dy · dy/dz_c · dz_c/dw5" in out
-    assert "= (-0.3844) · 0.2366 · 0.5869" in out
-    assert "E after  = 0.0698" in out
+    assert "dE/dw5 = dE/dy dy/dz_c dz_c/dw5" in out
+    assert "= (-0.3844) · 0.2366 · 0.5869 = -0.0534" in out
+    assert "E fell from 0.0739 to 0.0698" in out
 
 
 def test_stage_flag_splits_compound_equations(cli):
@@ -122,7 +123,7 @@ def test_large_values_are_written_with_a_power_of_ten(cli, tmp_path):
     mantissa, exponent = f"{math.exp(150):.4e}".split("e")
     result = cli("solve", path)
     assert result.returncode == 0, result.stderr
-    assert f"E = exp(z) = {mantissa}e+{int(exponent)}" in result.stdout
+    assert f"E = e^z = e^150 = {mantissa}e+{int(exponent)}\n" in result.stdout
     assert cli("solve", path, "--format", "md,tex", "-o", tmp_path / "out").returncode == 0
 
 
@@ -140,7 +141,7 @@ def test_tiny_values_are_written_with_a_power_of_ten(cli, tmp_path):
     mantissa, exponent = mpmath.nstr(tail / (1 + tail) ** 2, 4, min_fixed=1, max_fixed=0).split("e")
     result = cli("solve", path)
     assert result.returncode == 0, result.stderr
-    assert f"dy/dz = y*(1 - y) = {mantissa}e{int(exponent)}" in result.stdout
+    assert re.search(rf"dy/dz = y \(1 - y\) = .* = {mantissa}e{int(exponent)}\n", result.stdout)
     out = cli("solve", path, "--format", "md,tex", "-o", tmp_path / "out")
     assert out.returncode == 0, out.stderr
     assert r"\cdot 10^{-43429340}" in (tmp_path / "out" / "tiny.md").read_text()
@@ -148,6 +149,6 @@ def test_tiny_values_are_written_with_a_power_of_ten(cli, tmp_path):
 
 def test_text_account_reads_flat_and_says_a_one_edge_chain_once(cli):
     text = cli("solve", "net-322").stdout
-    assert "z_a = x1*w1 + x2*w3 + x3*w5 + b1 = 4.3" in text  # not ((x1*w1 + x2*w3) + ...)
+    assert "z_a = x1 w1 + x2 w3 + x3 w5 + b1 = " in text  # not ((x1 w1 + x2 w3) + ...)
     chain = cli("solve", "chain-xyz").stdout
     assert "  df/dz = s0 = 3\n" in chain and "df/dz = df/dz" not in chain

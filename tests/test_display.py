@@ -50,7 +50,7 @@ def test_an_exact_zero_is_zero_in_every_output():
     assert s.values["z1[0]"] == 0
     assert json.loads(json.dumps(s.to_json()))["values"]["z1"] == [0]
     text = render_text(s)
-    assert re.search(r"z1\[0\] = .* = 0\n", text) and "e-1" not in text
+    assert re.search(r"z\^\[1\] = .* = \[\[0\]\]\n", text) and "e-1" not in text
     md = render_markdown(s)
     assert "10^{-10" not in md and "e-10" not in md
     # dL/dW2 = δ2 · a1 with a1 = σ(0) = 1/2 exactly: no noise anywhere in its digits
@@ -170,7 +170,7 @@ def test_an_update_widens_the_small_gradient():
     s = sb.load_dict(raw, "small").solve()
     text = render_text(s, 2)
     md = render_markdown(s, places=2)
-    assert "w_new = 0.15 - 0.5 · 0.00044 = 0.1498" in text, text
+    assert "w_new = w - η dL/dw = 0.15 - 0.5 · 0.00044 = 0.1498" in text, text
     assert r"0.15 - 0.5 \cdot 0.00044 = 0.1498" in md
 
 
@@ -269,8 +269,8 @@ def test_show_gives_the_input_gradients_cs231n_asks_for(cli):
     r = cli("solve", "neuron", "--show", "df/dx0,df/dx1")
     assert r.returncode == 0, r.stderr
     backward = r.stdout.split("Backward pass")[1].split("\n\n")[0]
-    assert re.search(r"df/dx0 = .*\n.*\n\s+= 0.3932\n", backward + "\n")
-    assert backward.rstrip().endswith("= -0.5898")
+    assert re.search(r"df/dx0 = .*(\n\s+= .*)*= 0.3932\n", backward + "\n")
+    assert re.search(r"df/dx1 = .*(\n\s+= .*)*= -0.5898\n", backward + "\n")
     assert "df/dw0" not in backward and "ds0/dw0" not in r.stdout
     md = cli("solve", "neuron", "--show", "df/dx0", "--format", "md").stdout
     assert r"\frac{\partial f}{\partial x_{0}}" in md and r"\partial w_{0}}" not in md

@@ -430,12 +430,12 @@ def test_the_sentence_on_the_loss_follows_its_numbers(tmp_path):
 def test_the_text_names_optimizer_state_by_its_key_and_eps_as_a_power():
     from symbackprop.render.text import render_text
     text = render_text(sb.load("adam-steps").solve())
-    assert "eps = 1e-8" in text and "0.00000001" not in text
-    assert "b: g = " in text and ", m_b = " in text and ", m = " not in text
+    assert "ε = 1e-8" in text and "0.00000001" not in text
+    assert "\n  m_b = " in text and "\n  m = " not in text
 
 
 def test_the_text_writes_the_immediate_partial_with_its_held_name():
     from symbackprop.render.text import render_text
     text = render_text(sb.load("rnn-bptt").solve())
-    assert "dh3/dw|h2 = h2*(1 - h3**2) = 0.0073" in text
+    assert "dh3/dw|h2 = h2 (1 - h3^2) = 0.0119 · (1 - 0.6213^2) = 0.0073" in text
     assert "dh3/dw = " not in text

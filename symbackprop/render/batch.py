@@ -24,20 +24,24 @@ def sample_name(name: str, i: int) -> str:
     return ("{" + tex + "}" if "^" in tex else tex) + f"^{{({i})}}"
 
 
-def _mean(head: str, values: list, mean, display: Display, key: str) -> Equation:
+def _mean(head: str, values: list, mean, display: Display, key: str,
+          term_keys: list[str | None]) -> Equation:
+    """``head = 1/n (v1 + v2 + ...) = mean``, each term the quantity ``term_keys`` names
+    (shown with its digits on the page)."""
     count = len(values)
-    picked = values if count <= MAX_TERMS else values[:3] + [None] + values[-1:]
+    indices = list(range(count)) if count <= MAX_TERMS else [0, 1, 2, None, count - 1]
     total = ""
-    for v in picked:
-        if v is None:
+    for i in indices:
+        if i is None:
             total += r" + \dots"
             continue
-        text = display.tex(abs(v), display.decimals(v))
+        v = values[i]
+        text = display.tex(abs(v), display.at(term_keys[i], display.decimals(v)))
         negative = v < 0
         total += (("-" if negative else "") + text) if not total else (
             (" - " if negative else " + ") + text)
     return Equation(head, [rf"\frac{{1}}{{{count}}}\left({total}\right)",
-                           display.tex(mean, display.decimals(mean))], key=key)
+                           display.tex(mean, display.at(key, display.decimals(mean)))], key=key)
 
 
 def batch_note(solution: Solution) -> str:
@@ -63,21 +67,24 @@ def batch_blocks(solution: Solution, display: Display) -> list[Block]:
         rf"\partial {sample_name(out, 's')}/\partial {latex_name(p)}" for p in params]
     rows = []
     for i, ev in enumerate(solution.samples, 1):
+        def cell(value, key):
+            return display.tex(value, display.at(key, display.decimals(value)))
         rows.append([str(i)] + [display.tex(ev.values[n], display.leaf_places) for n in inputs]
-                    + [display.tex(ev.values[out], display.decimals(ev.values[out]))]
-                    + [display.tex(ev.adjoints[p], display.decimals(ev.adjoints[p]))
-                       for p in params])
+                    + [cell(ev.values[out], f"{out}@s{i}")]
+                    + [cell(ev.adjoints[p], f"d{out}/d{p}@s{i}") for p in params])
     claims = []
     for i in range(1, len(solution.samples) + 1):
         keys = [f"{n}@s{i}" for n in inputs] + [f"{out}@s{i}"] + [
             f"d{out}/d{p}@s{i}" for p in params]
         claims += [(k, shown) for k, cell in zip(keys, rows[i - 1][1:], strict=True)
                    if (shown := shown_number(cell)) is not None]
-    means = [_mean(latex_name(out), [ev.values[out] for ev in solution.samples],
-                   solution.values[out], display, out)]
-    means += [_mean(partial(out, p), [ev.adjoints[p] for ev in solution.samples],
-                    solution.gradients[p], display, f"d{out}/d{p}") for p in params]
     count = len(solution.samples)
+    means = [_mean(latex_name(out), [ev.values[out] for ev in solution.samples],
+                   solution.values[out], display, out,
+                   [f"{out}@s{i}" for i in range(1, count + 1)])]
+    means += [_mean(partial(out, p), [ev.adjoints[p] for ev in solution.samples],
+                    solution.gradients[p], display, f"d{out}/d{p}",
+                    [f"d{out}/d{p}@s{i}" for i in range(1, count + 1)]) for p in params]
     return [
         Block(kind="table", text=f"Each sample s = {sample_range(count)}: its inputs, its loss"
               " and its gradients.", header=header, cells=rows, claims=claims),
@@ -99,4 +106,4 @@ def after_equation(solution: Solution, display: Display) -> Equation:
     out = solution.output
     head = latex_name(out) + r"^{\text{new}}"
     return _mean(head, [ev.values[out] for ev in after], solution.values_after[out],
-                 display, f"{out}_new")
+                 display, f"{out}_new", [None] * len(after))

@@ -57,6 +57,9 @@ class Block:
     #: Every number the block shows that names a quantity, with its claim key
     #: (docs/claim-keys.md): ``[(key, number as shown)]``; ``verify`` accepts each.
     claims: list[tuple[str, str]] = field(default_factory=list)
+    #: The equations the rows lay out (a printer that lays out math its own way, the
+    #: text account, reads them; empty where the rows were written directly).
+    equations: list = field(default_factory=list)
 
 
 def math_block(equations: list, **fields) -> Block:
@@ -64,7 +67,8 @@ def math_block(equations: list, **fields) -> Block:
     computations they show (for the rounding note) and the claim key of each result."""
     return Block(rows=[r for eq in equations for r in eq.rows()],
                  lines=[line for eq in equations for line in eq.lines],
-                 claims=[c for eq in equations for c in eq.claims()], **fields)
+                 claims=[c for eq in equations for c in eq.claims()],
+                 equations=list(equations), **fields)
 
 
 @dataclass
@@ -112,6 +116,10 @@ class Document:
     steps: dict | None = None
     #: The mini-batch: each sample's loss and gradients, then their means.
     batch: list[Block] = field(default_factory=list)
+    #: The display policy the document was built by, with the digits of every quantity
+    #: it shows in several places (:attr:`Display.keyed`): a page that shows the same
+    #: quantities (the HTML handout, the practice page) reads them through it.
+    display: Display | None = None
 
 
 def document_claims(doc: Document) -> list[tuple[str, str]]:
@@ -121,6 +129,8 @@ def document_claims(doc: Document) -> list[tuple[str, str]]:
     found = [c for b in blocks for c in b.claims]
     if doc.steps:
         found += doc.steps.get("claims", [])
+    if doc.trend:
+        found += doc.trend["claims"]
     return found
 
 
@@ -164,7 +174,8 @@ class Numbers:
         self.plain: dict[sp.Symbol, str] = {}
         for name, value in values.items():
             given = graph.is_leaf(name) and values is solution.values
-            self.set(name, display.given(value) if given else display.text(value))
+            self.set(name, display.given(value) if given
+                     else display.text(value, display.at(name)))
 
     def set(self, name: str, plain: str) -> None:
         self.text[name] = tex_number(plain)
@@ -173,10 +184,11 @@ class Numbers:
     def __getitem__(self, name):
         return self.text[name]
 
-    def result(self, expr, value) -> str:
-        """The displayed value of ``expr`` as a final side: marked ≈ when ``expr`` at
-        the numbers shown does not give it within one unit of its last digit."""
-        plain = self.display.text(value)
+    def result(self, expr, value, key: str | None = None) -> str:
+        """The displayed value of ``expr`` (the quantity ``key``) as a final side: marked
+        ≈ when ``expr`` at the numbers shown does not give it within one unit of its
+        last digit."""
+        plain = self.display.text(value, self.display.at(key))
         return approx(tex_number(plain), not self.display.holds(expr, self.plain, plain))
 
 
@@ -239,7 +251,7 @@ def forward_equation(node, numbers: Numbers) -> Equation:
     result = numbers[node.name]
     if numeric != result:
         sides.append(numeric)
-        result = numbers.result(node.expr, numbers.values[node.name])
+        result = numbers.result(node.expr, numbers.values[node.name], node.name)
     return Equation(latex_name(node.name), sides + [result], key=node.name)
 
 
@@ -265,7 +277,8 @@ def chain_equation(chain: Chain, display: Display, solution: Solution | None = N
     formulas = [[latex(f.edge.local) for f in path] for path in chain.paths]
     if all(width(t) <= SHORT_FORMULA for path in formulas for t in path):
         sides.append(" + ".join(product([_wrap(t) for t in path]) for path in formulas))
-    numbers = chain_numbers(chain, display)
+    key = f"d{chain.top}/d{chain.bottom}"
+    numbers = chain_numbers(chain, display, display.at(key))
     products = [product([factor_tex(t) for t in line.operands]) for line in numbers.products]
     if numbers.total is not None:
         sides.append(" + ".join(products))
@@ -277,22 +290,26 @@ def chain_equation(chain: Chain, display: Display, solution: Solution | None = N
             sides.append(products[0])
         sides.append(approx(tex_number(numbers.result), numbers.approx))
     lines = numbers.products + ((numbers.total,) if numbers.total is not None else ())
-    return Equation(head, sides, lines, key=f"d{chain.top}/d{chain.bottom}")
+    return Equation(head, sides, lines, key=key)
 
 
-def local_equation(solution: Solution, edge, numbers: Numbers) -> Equation:
-    """``dy/dz_c = y (1 - y) = 0.6156 (1 - 0.6156) = 0.2366``: one local derivative."""
+def local_equation(solution: Solution, edge, numbers: Numbers,
+                   key: str | None = None) -> Equation:
+    """``dy/dz_c = y (1 - y) = 0.6156 (1 - 0.6156) = 0.2366``: one local derivative
+    (``key``: the claim key of its value, when it is shown as a gradient)."""
     formula = latex(edge.local)
     value = solution.evaluation.locals[edge.upper, edge.lower]
     sides = [formula]
     # d upper/d lower is the derivative over every path; where the edge is not the only
     # path, the local derivative is the partial with the other paths' nodes held fixed.
-    key = solution.local_key(edge.upper, edge.lower)
-    head = held_partial(key.name, key.wrt, key.held)
+    local = solution.local_key(edge.upper, edge.lower)
+    head = held_partial(local.name, local.wrt, local.held)
+    key = key or str(local)
     if edge.local.free_symbols and not isinstance(edge.local, sp.Symbol):
         sides.append(substituted(edge.local, numbers.text))
-        return Equation(head, sides + [numbers.result(edge.local, value)], key=str(key))
-    return Equation(head, sides + [numbers.display.tex(value)], key=str(key))
+        return Equation(head, sides + [numbers.result(edge.local, value, key)], key=key)
+    return Equation(head, sides + [numbers.display.tex(value, numbers.display.at(key))],
+                    key=key)
 
 
 def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
@@ -301,7 +318,7 @@ def sweep_equation(solution: Solution, name: str, display: Display) -> Equation:
     upstream = solution.graph.upstream(out) | {out}
     uses = [e for e in solution.derivation.uses(name) if e.upper in upstream]
     symbolic = " + ".join(f"{partial(out, e.upper)} {edge_partial(solution, e)}" for e in uses)
-    line = sweep_line(solution, name, uses, display)
+    line = sweep_line(solution, name, uses, display, display.at(f"d{out}/d{name}"))
     pairs = zip(line.operands[::2], line.operands[1::2], strict=True)
     numeric = " + ".join(product([factor_tex(g), factor_tex(v)]) for g, v in pairs)
     return Equation(partial(out, name),
@@ -342,8 +359,7 @@ def backward_blocks(solution: Solution, names: list[str], display: Display,
                 # its formula and value (not dE/dy = dE/dy = ..., then again under "where").
                 edge = chain.paths[0][0].edge
                 explained.add((edge.upper, edge.lower))
-                local = local_equation(solution, edge, numbers)
-                local.key = f"d{out}/d{name}"
+                local = local_equation(solution, edge, numbers, f"d{out}/d{name}")
                 blocks.append(math_block([local], kind="gradient", math=partial(out, name)))
                 continue
             blocks.append(math_block([chain_equation(chain, display, solution)],
@@ -415,8 +431,11 @@ def trend(solution: Solution, display: Display) -> dict:
     change = after - before
     shown = display.change(before, after)
     places = display.places
+    before_text = display.text(before, display.at(out, shown))
+    after_text = display.text(after, display.at(f"{out}_new", shown))
     return {
-        "before": display.tex(before, shown), "after": display.tex(after, shown),
+        "before": tex_number(before_text), "after": tex_number(after_text),
+        "claims": [(out, before_text), (f"{out}_new", after_text)],
         "change": display.tex(abs(change), significant_places(change, places)
                               if shown > places else places),
         "down": after < before,

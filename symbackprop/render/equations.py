@@ -105,13 +105,7 @@ class _Reader:
 
     def environment(self) -> float:
         """``\\begin{bmatrix} ... \\end{bmatrix}``: the widest cell of each column."""
-        m = re.match(r"\{(\w+\*?)\}", self.tex[self.i:])
-        env = m.group(1) if m else ""
-        self.i += len(m.group(0)) if m else 0
-        end = self.tex.find(rf"\end{{{env}}}", self.i)
-        end = len(self.tex) if end < 0 else end
-        body = self.tex[self.i:end]
-        self.i = end + len(rf"\end{{{env}}}")
+        body, self.i = environment_body(self.tex, self.i)
         columns: list[float] = []
         for row in body.split(r"\\"):
             for j, cell in enumerate(row.split("&")):
@@ -121,6 +115,17 @@ class _Reader:
                 else:
                     columns.append(w)
         return sum(columns) + 1.6 * max(0, len(columns) - 1) + 2.0
+
+
+def environment_body(tex: str, i: int) -> tuple[str, int]:
+    """The body of the environment whose ``\\begin`` ends at ``i`` (``{bmatrix} a & b
+    \\end{bmatrix}``: ``a & b``), and where its ``\\end{...}`` ends."""
+    m = re.match(r"\{(\w+\*?)\}", tex[i:])
+    env = m.group(1) if m else ""
+    i += len(m.group(0)) if m else 0
+    end = tex.find(rf"\end{{{env}}}", i)
+    end = len(tex) if end < 0 else end
+    return tex[i:end], end + len(rf"\end{{{env}}}")
 
 
 def split_terms(tex: str) -> list[str]:
@@ -171,7 +176,7 @@ def _bare(side: str) -> str:
     return side[len(APPROX):] if side.startswith(APPROX) else side
 
 
-_POWER = re.compile(r"^(-?[\d.]+) \\cdot 10\^\{(-?\d+)\}$")
+_POWER = re.compile(r"^(-?(?:[\d.]+ \\cdot )?)10\^\{(-?\d+)\}$")
 _PLAIN = re.compile(r"^-?\d+(?:\.\d+)?(?:e[-+]?\d+)?$")
 
 
@@ -180,8 +185,9 @@ def shown_number(side: str) -> str | None:
     ``4.91e-8``); None when the side is no single number (a matrix, ``1 - 4.9e-55``)."""
     tex = _bare(side).strip()
     m = _POWER.match(tex)
-    if m:
-        tex = f"{m.group(1)}e{m.group(2)}"
+    if m:  # 4.91 \cdot 10^{-8} is 4.91e-8; 10^{-8} is 1e-8
+        mantissa = m.group(1).replace(r" \cdot ", "")
+        tex = f"{mantissa if mantissa not in ('', '-') else mantissa + '1'}e{m.group(2)}"
     return tex if _PLAIN.match(tex) else None
 
 
@@ -236,7 +242,7 @@ class Equation:
         side before it when it would otherwise stand alone, so that the numbers and
         their value read together.
         """
-        sides = _unique(self.sides)
+        sides = unique_sides(self.sides)
         if not sides:
             return [self.lhs]
         lead = width(self.lhs) + 2.8
@@ -271,6 +277,22 @@ class Equation:
         return rows
 
 
+    def text_lines(self, plain, limit: int = 88) -> list[str]:
+        """The equation in plain text (``plain``: LaTeX to text, :mod:`.plain`), for a
+        terminal: ``lhs = a = b`` while the line fits ``limit`` characters, then each
+        further side on a line of its own below the first ``=``."""
+        lhs = plain(self.lhs)
+        pad = " " * len(lhs)
+        lines, line = [], lhs
+        for side in unique_sides(self.sides):
+            piece = f" {'≈' if side.startswith(APPROX) else '='} {plain(_bare(side))}"
+            if line != lhs and len(line) + len(piece) > limit:
+                lines.append(line)
+                line = pad
+            line += piece
+        return lines + [line]
+
+
 def _pack(terms: list[str], limit: float) -> list[str]:
     """Terms of a sum (later ones signed: ``+ b``, ``- c``) packed into lines."""
     lines: list[str] = []
@@ -286,7 +308,7 @@ def _pack(terms: list[str], limit: float) -> list[str]:
     return lines
 
 
-def _unique(sides: list[str]) -> list[str]:
+def unique_sides(sides: list[str]) -> list[str]:
     """Sides without consecutive repeats (x_1 = x_1 = 0.23 reads x_1 = 0.23)."""
     out: list[str] = []
     for s in sides:

@@ -64,16 +64,17 @@ def vanishing(solution: Solution, chain: Chain) -> tuple[Chain, list[str]]:
     return Chain(chain.top, chain.bottom, tuple(kept), chain.value), why
 
 
-def chain_numbers(chain: Chain, display: Display) -> ChainNumbers:
+def chain_numbers(chain: Chain, display: Display,
+                  result_places: int | None = None) -> ChainNumbers:
     """Each path's factors with the digits that give the path's value as shown, the
     paths' values with the digits that give the result as shown. A path whose value is
     exactly 0 (a factor is 0) is left out of the sum: no term that is not there."""
     values = [path_value(path) for path in chain.paths]
     if len(chain.paths) == 1:
-        line = display.product([f.value for f in chain.paths[0]], chain.value)
+        line = display.product([f.value for f in chain.paths[0]], chain.value, result_places)
         return ChainNumbers((line,), None, line.result, line.approx)
     kept = [i for i, v in enumerate(values) if v != 0] or list(range(len(values)))
-    total = display.total([values[i] for i in kept], chain.value)
+    total = display.total([values[i] for i in kept], chain.value, result_places)
     places = dict(zip(kept, total.places, strict=True))
     products = tuple(display.product([f.value for f in path], values[i], places.get(i))
                      for i, path in enumerate(chain.paths))
@@ -81,11 +82,12 @@ def chain_numbers(chain: Chain, display: Display) -> ChainNumbers:
     return ChainNumbers(products, total, total.result, approx)
 
 
-def sweep_line(solution: Solution, name: str, uses, display: Display) -> Line:
+def sweep_line(solution: Solution, name: str, uses, display: Display,
+               result_places: int | None = None) -> Line:
     """dE/dname = Σ dE/duser · duser/dname: the operands in pairs (gradient, local)."""
     operands = [v for e in uses for v in (solution.gradients[e.upper],
                                            solution.evaluation.locals[e.upper, name])]
-    return display.fit(operands, solution.gradients[name], _sum_of_pairs)
+    return display.fit(operands, solution.gradients[name], _sum_of_pairs, result_places)
 
 
 def _sum_of_pairs(values: list[Decimal]) -> Decimal:

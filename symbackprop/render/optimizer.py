@@ -62,6 +62,12 @@ def step_places(solution: Solution, p: str, display: Display, lines=None, step: 
     places["w_old"] = display.leaf_places if step == 1 else _shown_places(solution, p, step - 1,
                                                                             display)
     places["w"] = _shown_places(solution, p, step, display)
+    if step == 1:  # a quantity with a claim key shows the digits it has on the whole page
+        gradient = "grad" if o.weight_decay else "g"
+        for name in places:
+            key = (f"d{solution.output}/d{p}" if name == gradient
+                   else line_key(name, p, o) if name != "w_old" else None)
+            places[name] = display.at(key, places[name])
     fixed = {"w_old"}
     if step > 1:  # the state carried in reads as the step before showed it
         before, _, _ = step_places(solution, p, display, None, step - 1)

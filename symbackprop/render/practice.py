@@ -30,6 +30,7 @@ from .jsmodel import js_model, mistake_table
 from .mathml import expr_mathml, math, name_mathml, partial_mathml
 from .svg import graph_svg
 from .web import json_script, render_page, script
+from .worked import page_display
 
 
 @dataclass
@@ -125,8 +126,9 @@ def _answer(solution, key: Key, display: Display) -> str:
     decimals that show its change (0.49998, not 0.5000 beside 0.5)."""
     value = solution.value_of(key)
     if key.kind == "after" and key.name in solution.values:
-        return display.text(value, display.change(solution.values[key.name], value))
-    return display.text(value)
+        return display.text(value, display.at(str(key), display.change(
+            solution.values[key.name], value)))
+    return display.text(value, display.at(str(key)))
 
 
 SECTIONS = {"forward": "Forward pass", "backward": "Backward pass",
@@ -135,11 +137,13 @@ SECTIONS = {"forward": "Forward pass", "backward": "Backward pass",
 
 def practice_context(solution, places: Display | int, asked: dict | None = None) -> dict:
     """Everything the practice template shows, with the page's model and scripts; the
-    numbers it shows by the one display policy (``places``: a Display or its places).
+    numbers it shows by the one display policy (``places``: a Display or its places), with
+    the worked solution's digits (:func:`.worked.page_display`) on a problem's own page.
     ``asked``: an exam's questions, claim key -> ``{"stated", "tolerance",
     "toleranceText", "decimals", "precision"}`` (module docstring; ``precision`` is the
     question's sentence on precision, "Give 4 decimal places; within ±0.0002 accepted.")."""
-    display = Display.of(places)
+    # the worked solution's digits (an exam's page states its answers from the key)
+    display = Display.of(places) if asked else page_display(solution, places)
     places = display.places
     rules = {str(parse_key(k, solution.key_names)): dict(v) for k, v in (asked or {}).items()}
     entries = practice_entries(solution, display,
