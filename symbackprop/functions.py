@@ -18,6 +18,13 @@ def _number(z):
     return z if isinstance(z, sp.Number) else None
 
 
+def _undefined(*values) -> bool:
+    """Whether a value is NaN (a recomputation from a sheet's impossible number, such as
+    a negative variance): a comparison with it raises, so the piecewise functions give
+    NaN for it before they compare."""
+    return any(v is sp.nan for v in values)
+
+
 class sigmoid(sp.Function):
     """The logistic function σ(z) = 1 / (1 + e^(−z))."""
 
@@ -56,7 +63,7 @@ class sigmoid(sp.Function):
 def _float_sigmoid(z: sp.Float) -> sp.Float:
     """σ at a float, in the form that does not overflow for large |z|."""
     prec = z._prec
-    if z is sp.nan:  # from a sheet's impossible number (a negative variance): no value
+    if _undefined(z):
         return z
     if z >= 0:
         return sp.Float(1 / (1 + sp.exp(-z)), precision=prec)
@@ -72,6 +79,8 @@ class step(sp.Function):
     @classmethod
     def eval(cls, z):
         n = _number(z)
+        if _undefined(n):
+            return n
         if n is not None:
             return sp.S.One if n > 0 else sp.S.Zero
         if z.is_positive:
@@ -87,6 +96,8 @@ class step(sp.Function):
         z = self.args[0]._eval_evalf(prec)
         if z is None or not z.is_Number:
             return None
+        if _undefined(z):
+            return z
         return sp.Float(1 if z > 0 else 0, precision=prec)
 
 
@@ -98,6 +109,8 @@ class relu(sp.Function):
     @classmethod
     def eval(cls, z):
         n = _number(z)
+        if _undefined(n):
+            return n
         if n is not None:
             return n if n > 0 else n * 0
         if z.is_nonnegative:
@@ -115,6 +128,8 @@ class relu(sp.Function):
         z = self.args[0]._eval_evalf(prec)
         if z is None or not z.is_Number:
             return None
+        if _undefined(z):
+            return z
         return z if z > 0 else sp.Float(0, precision=prec)
 
 
@@ -155,10 +170,14 @@ class _Extremum(sp.Function):
 
 
 def _larger(a, b):
+    if _undefined(a, b):
+        return sp.nan
     return a if a >= b else b
 
 
 def _smaller(a, b):
+    if _undefined(a, b):
+        return sp.nan
     return a if a <= b else b
 
 
@@ -294,6 +313,8 @@ class leaky_relu(sp.Function):
     @classmethod
     def eval(cls, z, a=LEAKY_SLOPE):
         if isinstance(z, sp.Number) and isinstance(a, sp.Number):
+            if _undefined(z, a):
+                return sp.nan
             return z if z > 0 else a * z
         return None
 
@@ -310,6 +331,8 @@ class leaky_relu(sp.Function):
         if any(v is None or not v.is_Number for v in values):
             return None
         z, a = values[0], values[1] if len(values) == 2 else sp.Float(LEAKY_SLOPE, precision=prec)
+        if _undefined(z, a):
+            return sp.nan
         return z if z > 0 else a * z
 
     def _eval_is_real(self):

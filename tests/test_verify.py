@@ -799,3 +799,14 @@ def test_an_impossible_number_on_the_sheet_is_no_crash():
     verdicts = {v.key: v for v in report.verdicts}
     assert str(verdicts["a5[0][0]"].status) == "wrong"
     assert "var2[0] = -0.5" in verdicts["a5[0][0]"].note
+
+
+def test_the_piecewise_functions_of_an_undefined_number_are_undefined():
+    """relu, step, leaky_relu, max and min compare their argument with 0; of a NaN (a
+    recomputation from a sheet's impossible number) they give NaN instead of raising."""
+    from symbackprop import functions as f
+
+    nan = sp.Float("nan")
+    for value in (f.relu(nan), f.step(nan), f.leaky_relu(nan), f.maximum(nan, 1),
+                  f.minimum(1, nan), f.sigmoid(nan).evalf(), f.relu(sp.Symbol("z")).subs("z", nan)):
+        assert value.evalf() is sp.nan
