@@ -93,6 +93,16 @@ PLANTS = {
 }
 
 
+_ORACLES: dict[str, Oracle] = {}
+
+
+def oracle_of(variant: dict) -> Oracle:
+    """The oracle of a variant, worked out once for every student who has it."""
+    if variant["id"] not in _ORACLES:
+        _ORACLES[variant["id"]] = Oracle(variant)
+    return _ORACLES[variant["id"]]
+
+
 def planted_rows(student: str, variant: dict, plant: str,
                  neighbour: dict | None = None) -> tuple[list[list[str]], list, str]:
     """The rows of one student, and the statuses and points the plant implies: a
@@ -100,7 +110,7 @@ def planted_rows(student: str, variant: dict, plant: str,
     forgotten learning rate on a tiny gradient) is correct, one within the stated
     tolerance (2 units of the last asked place) of the true answer rounded to the asked
     places is rounding: the acceptance rule the question states, docs/exams.md."""
-    o = Oracle(variant)
+    o = oracle_of(variant)
     values = o.truth()
     answers = [shown(v, d) for v, d in zip(values, o.decimals, strict=True)]
     y_d, g_d, w_d = o.decimals
@@ -123,7 +133,7 @@ def planted_rows(student: str, variant: dict, plant: str,
     elif plant == "same_wrong":
         answers[0] = SHARED_WRONG
     elif plant == "copied":  # y copied from a neighbour with another variant
-        answers[0] = shown(Oracle(neighbour).truth()[0], y_d)
+        answers[0] = shown(oracle_of(neighbour).truth()[0], y_d)
     rows = [[student, variant["id"], ask, a] for ask, a in zip(o.asks, answers, strict=True)]
     if plant == "missing":
         del rows[1]
