@@ -240,6 +240,58 @@ class Display:
         """``t1 + t2 + ... = result`` with terms that add up to the result shown."""
         return self.fit(terms, result, _add, result_places)
 
+    def fit_arrays(self, operands: Sequence, results: Sequence, combine: Callable,
+                   fixed: Sequence[bool] = ()) -> tuple[list[int], bool, bool]:
+        """Decimals for the arrays of one displayed array computation (δ aᵀ = ∂L/∂W,
+        x ⋆ δ = ∂L/∂K, g ⊙ f'(z)), one count per operand array, so that every element of
+        ``combine`` of the operands as shown gives that element of the result as shown
+        (at the document's places) within one unit of its last digit. ``operands`` are
+        flat lists of values, ``results`` the flat list of result values; ``combine``
+        takes the operands as lists of Decimals and returns the results' list. An operand
+        ``fixed`` (a given number, shown as given) keeps its digits. Returns each
+        operand's decimals (None for a fixed one), whether some element still does not
+        hold (the line is written with ≈) and whether an operand got more digits."""
+        fixed = list(fixed) or [False] * len(operands)
+        places = [None if f else self.places for f in fixed]
+        targets = [_plain(self.text(v)) for v in results]
+        units = [_unit(self.text(v)) if t is not None else None
+                 for v, t in zip(results, targets, strict=True)]
+
+        def error(ps) -> Decimal | None:
+            shown = []
+            for values, p in zip(operands, ps, strict=True):
+                row = [_plain(self.text(v, self.leaf_places if p is None else p))
+                       for v in values]
+                row = [d if d is not None else to_decimal(certified(v))
+                       for d, v in zip(row, values, strict=True)]
+                shown.append(row)
+            with localcontext() as ctx:
+                ctx.prec = 80
+                ctx.Emin, ctx.Emax = MIN_EMIN, MAX_EMAX
+                got = combine(shown)
+                worst = Decimal(0)
+                for g, t, u in zip(got, targets, units, strict=True):
+                    if t is not None:
+                        worst = max(worst, abs(g - t) / u)
+            return worst
+
+        current = error(places)
+        widened = False
+        while current > 1:
+            best = None
+            for i, p in enumerate(places):
+                if p is None or p >= self.places + self.more_places:
+                    continue
+                trial = places[:i] + [p + 1] + places[i + 1:]
+                e = error(trial)
+                if best is None or e < best[0]:
+                    best = (e, trial)
+            if best is None or best[0] >= current:
+                break
+            current, places = best
+            widened = True
+        return places, current > 1, widened and current <= 1
+
     def holds(self, expr: sp.Expr, shown: dict, result_text: str) -> bool:
         """Whether ``expr`` with its symbols replaced by the numbers as shown
         (symbol -> text) gives ``result_text`` within one unit of its last digit: the

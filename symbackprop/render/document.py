@@ -120,6 +120,8 @@ class Document:
     #: it shows in several places (:attr:`Display.keyed`): a page that shows the same
     #: quantities (the HTML handout, the practice page) reads them through it.
     display: Display | None = None
+    #: Written layer by layer (a network of typed layers: :mod:`.layerwise`).
+    layered: bool = False
 
 
 def document_claims(doc: Document) -> list[tuple[str, str]]:

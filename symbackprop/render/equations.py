@@ -228,12 +228,16 @@ class Equation:
     #: shows (``z_a``, ``dE/dw5``, ``w5_new``); None where no key names it yet. This is
     #: where a displayed number carries its key: a builder that writes a quantity sets it.
     key: str | None = None
+    #: The claim keys of the elements an array side shows, ``[(key, number shown)]``
+    #: (``a1[0][2][3]``, ``dL/dK1[0][0][1][1]``): set by a builder that writes a tensor.
+    elements: list[tuple[str, str]] = field(default_factory=list)
 
     def claims(self) -> list[tuple[str, str]]:
-        """``[(key, number shown)]`` for the result, when it has a key and is a number."""
+        """``[(key, number shown)]`` for the result, when it has a key and is a number,
+        and for each element of an array it shows."""
         last = self.sides[-1] if self.sides and self.key else ""
         shown = (shown_number(last) or shown_array(last, TRANSPOSED)) if last else None
-        return [(self.key, shown)] if shown is not None else []
+        return ([(self.key, shown)] if shown is not None else []) + list(self.elements)
 
     def rows(self, limit: float = LINE) -> list[str]:
         """The rows of an ``align*``: ``lhs &= a = b``, then ``&= c``, ``&\\quad + d``.

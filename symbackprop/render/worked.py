@@ -29,6 +29,7 @@ from .document import (
     widened,
 )
 from .equations import Equation
+from .layerwise import layer_sections, layered_form
 from .lines import targets
 from .matrices import network_sections
 from .optimizer import optimizer_intro, steps_table, update_blocks
@@ -133,7 +134,10 @@ def build(solution: Solution, all_nodes: bool, display: Display,
         count = len(next(iter(problem.data.values())))
         doc.data_note = (f"The problem carries {count} training samples; this solution works "
                          "on the first of them.")
-    if doc.network:
+    doc.layered = layered_form(solution, all_nodes, show) and not solution.samples
+    if doc.layered:
+        layer_sections(doc, shown, passes, numbers)
+    elif doc.network:
         network_sections(doc, shown, passes, targets(shown, all_nodes, show), numbers,
                          show=show is not None)
     else:
@@ -158,7 +162,7 @@ def build(solution: Solution, all_nodes: bool, display: Display,
         if solution.samples:
             doc.after = [math_block([after_equation(solution, display)], text=(
                 "The loss of each sample at the updated parameters, and their mean:"))]
-        elif not doc.network:
+        elif not doc.network and not doc.layered:
             doc.after = [math_block(second_pass_equations(solution, display))]
         doc.widened = display.widened_to() if widened(solution, display) else 0
     if solution.samples:  # the passes written out are sample 1's: its keys say so

@@ -1,0 +1,246 @@
+"""The worked solution of a network of typed layers, layer by layer: every line that shows
+numbers gives the result it shows (re-read here from the document's LaTeX, every digit as
+written, with an evaluator of its own), max-pool's routing is where a numpy forward pass
+puts each window's maximum, the batch norm's steps follow the textbook formulas, and the
+handout stays a few pages. (That every number shown verifies under its claim key is
+tests/test_one_meaning.py's check, run on every built-in.)"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tomllib
+from fractions import Fraction
+
+import layer_reference as ref
+import numpy as np
+import pytest
+from test_one_meaning import _holds
+
+import symbackprop as sb
+from symbackprop.examples import example_text
+from symbackprop.render.document import document_claims
+from symbackprop.render.equations import APPROX
+from symbackprop.render.worked import worked_solution
+from tests.conftest import ROOT
+
+NAMES = ("conv-pool", "batchnorm", "layernorm", "dropout")
+
+
+@pytest.fixture(scope="module")
+def docs():
+    out = {}
+    for name in NAMES:
+        solution = sb.load(name).solve()
+        out[name] = (solution, worked_solution(solution))
+    return out
+
+
+# ------------------------------------------------------------- reading the LaTeX back
+
+_NUMBER = r"-?\d+(?:\.\d+)?(?: \\cdot 10\^\{-?\d+\})?"
+
+
+def _number(tex: str) -> Fraction:
+    tex = tex.strip()
+    m = re.fullmatch(r"(-?\d+(?:\.\d+)?) \\cdot 10\^\{(-?\d+)\}", tex)
+    if m:
+        return Fraction(m.group(1)) * Fraction(10) ** int(m.group(2))
+    return Fraction(tex)
+
+
+def _unit(tex: str) -> Fraction:
+    tex = tex.strip()
+    m = re.fullmatch(r"-?\d+(?:\.(\d+))?(?: \\cdot 10\^\{(-?\d+)\})?", tex)
+    assert m, tex
+    return Fraction(10) ** (int(m.group(2) or 0) - len(m.group(1) or ""))
+
+
+_MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}(\^\{\\mathsf\{T\}\})?")
+
+
+def _matrices(side: str):
+    """A side made only of matrices and the operators between them (juxtaposition is the
+    matrix product, \\odot the element-wise one, \\star the cross-correlation): its
+    operands as arrays of Fractions and its operators; None for anything else."""
+    operands, operators, rest = [], [], side.strip()
+    while rest:
+        m = _MATRIX.match(rest)
+        if not m:
+            return None
+        cells = [[c.strip() for c in row.split("&")] for row in m.group(1).split(r"\\")]
+        if not all(re.fullmatch(_NUMBER, c) for row in cells for c in row):
+            return None
+        array = np.array([[_number(c) for c in row] for row in cells], dtype=object)
+        operands.append(array.T if m.group(2) else array)
+        rest = rest[m.end():].strip()
+        if rest.startswith(r"\odot"):
+            operators.append("odot")
+            rest = rest[len(r"\odot"):].strip()
+        elif rest.startswith(r"\star"):
+            operators.append("star")
+            rest = rest[len(r"\star"):].strip()
+        elif rest:
+            operators.append("matmul")
+    return (operands, operators) if len(operands) > 1 else None
+
+
+def _correlate(x, k):
+    kh, kw = k.shape
+    return np.array([[sum(k[i, j] * x[u + i, v + j] for i in range(kh) for j in range(kw))
+                      for v in range(x.shape[1] - kw + 1)] for u in range(x.shape[0] - kh + 1)],
+                    dtype=object)
+
+
+def _apply(operands, operators):
+    out = operands[0]
+    for op, b in zip(operators, operands[1:], strict=True):
+        out = out * b if op == "odot" else _correlate(out, b) if op == "star" else out.dot(b)
+    return out
+
+
+def _split_sides(text: str) -> list[str]:
+    """An equation's sides at its top-level = and \\approx (the ≈ kept on its side)."""
+    sides, depth, start, i = [], 0, 0, 0
+    while i < len(text):
+        if text.startswith(r"\left", i) or text.startswith(r"\begin", i) or text[i] == "{":
+            depth += 1
+        elif text.startswith(r"\right", i) or text.startswith(r"\end", i) or text[i] == "}":
+            depth -= 1
+        elif depth == 0 and text.startswith(" = ", i):
+            sides.append(text[start:i])
+            start = i + 3
+        elif depth == 0 and text.startswith(r" \approx ", i):
+            sides.append(text[start:i])
+            start = i + 1
+        i += 1
+    sides.append(text[start:])
+    return [s.strip() for s in sides]
+
+
+def _equations(doc) -> list[str]:
+    """Every equation of the forward and backward passes as one line of text."""
+    out = []
+    for block in doc.forward + doc.backward:
+        for row in block.rows:
+            if row.startswith(r"&\quad "):
+                out[-1] += " " + row[len(r"&\quad "):]
+            elif row.startswith("&=") or row.startswith(r"&\approx"):
+                out[-1] += " " + row[1:]
+            elif " &= " in row or r" &\approx " in row:
+                out.append(row.replace(" &= ", " = ").replace(r" &\approx ", r" \approx "))
+    return out
+
+
+def _scalar(side: str) -> str:
+    """A numeric side as the one-meaning test's evaluator reads it: a number or a closing
+    parenthesis before an opening one, or before a root, is a product."""
+    text = (side.replace(r"\tfrac", r"\frac").replace(r"\big(", "(").replace(r"\big)", ")")
+            .replace(r"\left(", "(").replace(r"\right)", ")"))
+    return re.sub(r"([\d)])\s*(\(|\\sqrt)", r"\1 \\cdot \2", text)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_line_with_numbers_gives_its_result(docs, name):
+    """Each side that computes with shown numbers, and the side after it: every element
+    within one unit of its last digit (unless the line says ≈)."""
+    _, doc = docs[name]
+    checked = 0
+    for equation in _equations(doc):
+        sides = _split_sides(equation)
+        for side, result in zip(sides[1:], sides[2:], strict=False):
+            if result.startswith(r"\approx"):
+                continue
+            parsed = _matrices(side)
+            shown = _MATRIX.fullmatch(result)
+            if parsed is not None and shown is not None:
+                got = _apply(*parsed)
+                cells = [[c.strip() for c in row.split("&")]
+                         for row in shown.group(1).split(r"\\")]
+                want = np.array(cells, dtype=object)
+                if shown.group(2):
+                    want = want.T
+                assert got.shape == want.shape, (equation, got.shape, want.shape)
+                for index in np.ndindex(*got.shape):
+                    assert abs(got[index] - _number(want[index])) <= _unit(want[index]), (
+                        name, equation, index)
+                checked += 1
+            elif re.fullmatch(_NUMBER, result) and re.search(r"\d", side) and not re.search(
+                    r"[a-zA-Z]", _scalar(side).replace(r"\frac", "").replace(r"\sqrt", "")
+                    .replace(r"\cdot", "")):
+                assert _holds(_scalar(side), result), (name, equation)
+                checked += 1
+    assert checked >= 5, checked
+
+
+def test_a_line_that_does_not_add_up_says_approx():
+    """The reader of the test itself: a shown product one unit and a half off is caught."""
+    parsed = _matrices(r"\begin{bmatrix} 0.5 \\ 0.25 \end{bmatrix} \odot "
+                       r"\begin{bmatrix} 0.3 \\ 0.3 \end{bmatrix}")
+    got = _apply(*parsed)
+    assert got[0, 0] == Fraction(15, 100) and abs(got[1, 0] - Fraction("0.0765")) > _unit("0.0765")
+    assert APPROX.strip() == r"\approx"
+
+
+def test_max_pool_routing_is_each_windows_first_maximum(docs):
+    """The boxed elements (forward) and the routed gradients (backward) sit where a numpy
+    forward pass finds each 2×2 window's first maximum."""
+    solution, doc = docs["conv-pool"]
+    table = tomllib.loads(example_text("conv-pool"))
+    _, outputs = ref.forward(table, ref.parameters(table))
+    relu = outputs["a2"]
+    expected = np.zeros(relu.shape, dtype=bool)
+    for c, i, j in np.ndindex(relu.shape[0], relu.shape[1] // 2, relu.shape[2] // 2):
+        window = relu[c, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
+        u, v = np.unravel_index(np.argmax(window), window.shape)  # the first maximum
+        expected[c, 2 * i + u, 2 * j + v] = True
+    boxed = [r for b in doc.forward for r in b.rows if r"\boxed" in r]
+    assert boxed, "the forward pass marks each window's maximum"
+    marked = []
+    for row in boxed:
+        for m in _MATRIX.finditer(row):
+            marked.append([[r"\boxed" in cell for cell in line.split("&")]
+                           for line in m.group(1).split(r"\\")])
+    assert np.array_equal(np.array(marked), expected)
+    routed = dict(document_claims(doc))
+    for index in np.ndindex(*relu.shape):
+        key = "dL/da2" + "".join(f"[{i}]" for i in index)
+        if not expected[index]:
+            assert routed[key] == "0", key
+    assert any(routed["dL/da2" + "".join(f"[{i}]" for i in idx)] != "0"
+               for idx in zip(*np.nonzero(expected), strict=True))
+
+
+def test_batch_norm_steps_follow_the_textbook_formulas(docs):
+    """∂L/∂σ², ∂L/∂μ and ∂L/∂x of the handout, against the classic formulas evaluated in
+    numpy on the reference forward pass's batch and the handout's own ∂L/∂y."""
+    solution, doc = docs["batchnorm"]
+    claims = dict(document_claims(doc))
+    table = tomllib.loads(example_text("batchnorm"))
+    _, outputs = ref.forward(table, ref.parameters(table))
+    x = outputs["a1"]  # (batch, features): the batch norm's input
+    gamma = np.array(table["parameters"]["gamma2"])
+    dy = np.array([[float(solution.gradients[f"a2[{s}][{j}]"]) for j in range(2)]
+                   for s in range(3)])
+    mu, var, eps, n = x.mean(0), x.var(0), 1e-5, x.shape[0]
+    dxhat = dy * gamma
+    dvar = (dxhat * (x - mu)).sum(0) * -0.5 * (var + eps) ** -1.5
+    dmu = -dxhat.sum(0) / np.sqrt(var + eps)
+    dx = dxhat / np.sqrt(var + eps) + dvar * 2 * (x - mu) / n + dmu / n
+    for j in range(2):
+        assert float(claims[f"dL/dvar2[{j}]"]) == pytest.approx(dvar[j], abs=1e-4)
+        assert float(claims[f"dL/dmu2[{j}]"]) == pytest.approx(dmu[j], abs=1e-4)
+        for s in range(3):
+            assert float(claims[f"dL/da1[{s}][{j}]"]) == pytest.approx(dx[s, j], abs=1e-4)
+
+
+def test_the_conv_pool_handout_is_a_few_pages():
+    """The committed handout (tests/test_gallery.py keeps it current): a few pages, with
+    the layer-level rules, where the element-by-element one took 37."""
+    pdf = ROOT / "output" / "conv-pool" / "conv-pool.pdf"
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert pages <= 12
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    for phrase in ("rot180", "Max-pool routes", "One number end to end"):
+        assert phrase in text
