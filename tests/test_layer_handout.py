@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tomllib
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import layer_reference as ref
@@ -24,7 +25,7 @@ from symbackprop.render.equations import APPROX
 from symbackprop.render.worked import worked_solution
 from tests.conftest import ROOT
 
-NAMES = ("conv-pool", "batchnorm", "layernorm", "dropout")
+NAMES = ("conv-pool", "batchnorm", "layernorm", "attention")
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,13 @@ def _matrices(side: str):
     matrix product, \\odot the element-wise one, \\star the cross-correlation): its
     operands as arrays of Fractions and its operators; None for anything else."""
     operands, operators, rest = [], [], side.strip()
+    scale = re.match(r"\\frac\{1\}\{\\sqrt\{(\d+)\}\}\s*", rest)  # attention's 1/√d
+    if scale:
+        with localcontext() as ctx:
+            ctx.prec = 50
+            operands.append(Fraction(1) / Fraction(Decimal(int(scale.group(1))).sqrt()))
+        operators.append("scale")
+        rest = rest[scale.end():]
     while rest:
         m = _MATRIX.match(rest)
         if not m:
@@ -82,7 +90,7 @@ def _matrices(side: str):
             rest = rest[len(r"\star"):].strip()
         elif rest:
             operators.append("matmul")
-    return (operands, operators) if len(operands) > 1 else None
+    return (operands, operators) if len(operands) > 1 + bool(scale) else None
 
 
 def _correlate(x, k):
@@ -93,10 +101,13 @@ def _correlate(x, k):
 
 
 def _apply(operands, operators):
+    scale = 1
+    if operators and operators[0] == "scale":
+        scale, operands, operators = operands[0], operands[1:], operators[1:]
     out = operands[0]
     for op, b in zip(operators, operands[1:], strict=True):
         out = out * b if op == "odot" else _correlate(out, b) if op == "star" else out.dot(b)
-    return out
+    return out * scale
 
 
 def _split_sides(text: str) -> list[str]:

@@ -395,7 +395,7 @@ def _forward(c: _Net) -> list:
             blocks.append(d.Block(text="The mask and the scale:", rows=[
                 rf"&m^{{[{layer.position}]}} = {_matrix(np.asarray(layer['mask'], dtype=object).astype(str))}"
                 if np.asarray(layer["mask"]).ndim <= 2 else r"&m",
-                rf"&\frac{{1}}{{1 - p}} = \frac{{1}}{{1 - {tex_number(str(layer['p']))}}}"
+                rf"&\frac{{1}}{{1 - p}} = \frac{{1}}{{1 - {tex_number(c.display.given(layer['p']))}}}"
                 rf" = {tex_number(c.display.text(1 / (1 - layer['p'])))}"]))
         arrays = []
         for group in _groups_of(c, layer):
@@ -915,10 +915,11 @@ def _compact_layer(c: _Net, hats, x, var, eps, eps_t, n) -> Equation:
                     key=f"d{L}/d{x}")
 
 
-def _generic_rule(c: _Net, layer) -> list:
+def _generic_rule(c: _Net, layer, below: bool = False) -> list:
     """A recurrent layer or attention: the gradient of every array it writes, from its
-    output down, and of its parameters."""
-    groups = _groups_of(c, layer)[::-1][1:]
+    output down, and of its parameters (``below``: of its input and parameters only, after
+    a rule that wrote the arrays)."""
+    groups = [] if below else _groups_of(c, layer)[::-1][1:]
     eqs = []
     for g in groups:
         eqs += tensor_equations(c, g, c.grads, grad=True)
@@ -926,15 +927,160 @@ def _generic_rule(c: _Net, layer) -> list:
     for p in layer.parameters:
         eqs += tensor_equations(c, p, c.grads, grad=True)
     return [tensor_block(eqs, kind="bp", text=(
-        "The gradient of each array the layer writes, from its output down, then of its "
-        "input and its parameters (each the sum over the uses of the element)"))]
+        "The gradient of its input and its parameters (each the sum over the uses of the "
+        "element)" if below else "The gradient of each array the layer writes, from its "
+        "output down, then of its input and its parameters (each the sum over the uses of "
+        "the element)"))]
+
+
+def _vector_line(c: _Net, lhs: str, rule: str, operands: list, results, combine,
+                 numeric) -> Equation:
+    """``lhs = rule = numbers = result`` for a vector (or matrix) computed element by
+    element from ``operands`` [(names, source)]: the numbers fitted so that every element
+    of the result follows within one unit; ``numeric`` writes the numbers' side from the
+    operands' matrices (LaTeX)."""
+    results = np.asarray(results, dtype=object)
+    texts, ap = fitted(c, [(list(np.asarray(n, dtype=object).flat), src) for n, src in operands],
+                       list(results.flat), combine, c.grads)
+    shaped = [_matrix(np.array(t, dtype=object).reshape(np.asarray(n, dtype=object).shape))
+              for t, (n, _) in zip(texts, operands, strict=True)]
+    return Equation(lhs, _fitting([rule, numeric(shaped), _result_side(c, results, c.grads, ap)]),
+                    elements=_grad_claims(c, results))
+
+
+def _locals_of(c: _Net, uppers, lowers, tag: str) -> tuple[list[str], dict]:
+    """The engine's local derivatives ∂upper/∂lower, element by element, as operands."""
+    names = [f"{tag}:{u}/{lo}" for u, lo in zip(uppers, lowers, strict=True)]
+    locals_ = c.solution.evaluation.locals
+    return names, {n: locals_[u, lo] for n, u, lo in zip(names, uppers, lowers, strict=True)}
+
+
+def _lstm_rule(c: _Net, layer) -> list:
+    """The LSTM cell backward, step by step from the last: the cell's gradient through
+    the state and through the next step's forget gate, then each gate's."""
+    pos = layer.position
+    if c.batched:
+        return _generic_rule(c, layer)
+    g = {name: c.names(f"{name}{pos}") for name in ("i", "f", "g", "o", "c", "h")}
+    steps = g["h"].shape[0]
+    blocks = [d.Block(kind="bp", text=(
+        "The LSTM cell, step by step from the last: the cell's gradient comes through its "
+        "state h and through the next step's forget gate; each gate's from the cell"), rows=[
+        r"&\frac{\partial L}{\partial c_{t}} = \frac{\partial L}{\partial h_{t}} \odot o_{t}"
+        r" \odot \left(1 - \tanh^{2} c_{t}\right) + \frac{\partial L}{\partial c_{t+1}}"
+        r" \odot f_{t+1}",
+        r"&\frac{\partial L}{\partial o_{t}} = \frac{\partial L}{\partial h_{t}} \odot"
+        r" \tanh c_{t}, \quad \frac{\partial L}{\partial i_{t}} = \frac{\partial L}"
+        r"{\partial c_{t}} \odot g_{t}, \quad \frac{\partial L}{\partial g_{t}} = "
+        r"\frac{\partial L}{\partial c_{t}} \odot i_{t}, \quad \frac{\partial L}{\partial"
+        r" f_{t}} = \frac{\partial L}{\partial c_{t}} \odot c_{t-1}"])]
+    for t in reversed(range(steps)):
+        h, cc, o, i, gg, f = (g[k][t] for k in ("h", "c", "o", "i", "g", "f"))
+        T = t + 1
+        dhdc, src = _locals_of(c, h, cc, "dh/dc")
+        ops = [(h, c.grads), (dhdc, src)]
+        rule = (rf"\frac{{\partial L}}{{\partial h_{{{T}}}}} \odot "
+                rf"\frac{{\partial h_{{{T}}}}}{{\partial c_{{{T}}}}}")
+        if t + 1 < steps:
+            ops += [(c.names(f"c{pos}")[t + 1], c.grads), (g["f"][t + 1], c.vals)]
+            rule += rf" + \frac{{\partial L}}{{\partial c_{{{T + 1}}}}} \odot f_{{{T + 1}}}"
+
+            def combine(v):
+                return [a * b + e * q for a, b, e, q in zip(*v, strict=True)]
+
+            def numeric(m):
+                return rf"{m[0]} \odot {m[1]} + {m[2]} \odot {m[3]}"
+        else:
+            combine = _hadamard
+
+            def numeric(m):
+                return rf"{m[0]} \odot {m[1]}"
+        eqs = [_vector_line(c, grad_tex(f"c_{{{T}}}"), rule, ops, cc, combine, numeric)]
+        dhdo, src_o = _locals_of(c, h, o, "dh/do")
+        eqs.append(_vector_line(c, grad_tex(f"o_{{{T}}}"),
+                                rf"\frac{{\partial L}}{{\partial h_{{{T}}}}} \odot \tanh c_{{{T}}}",
+                                [(h, c.grads), (dhdo, src_o)], o, _hadamard,
+                                lambda m: rf"{m[0]} \odot {m[1]}"))
+        eqs.append(_vector_line(c, grad_tex(f"i_{{{T}}}"),
+                                rf"\frac{{\partial L}}{{\partial c_{{{T}}}}} \odot g_{{{T}}}",
+                                [(cc, c.grads), (gg, c.vals)], i, _hadamard,
+                                lambda m: rf"{m[0]} \odot {m[1]}"))
+        eqs.append(_vector_line(c, grad_tex(f"g_{{{T}}}"),
+                                rf"\frac{{\partial L}}{{\partial c_{{{T}}}}} \odot i_{{{T}}}",
+                                [(cc, c.grads), (i, c.vals)], gg, _hadamard,
+                                lambda m: rf"{m[0]} \odot {m[1]}"))
+        if t > 0:
+            eqs.append(_vector_line(c, grad_tex(f"f_{{{T}}}"),
+                                    rf"\frac{{\partial L}}{{\partial c_{{{T}}}}} \odot c_{{{T - 1}}}",
+                                    [(cc, c.grads), (c.names(f"c{pos}")[t - 1], c.vals)], f,
+                                    _hadamard, lambda m: rf"{m[0]} \odot {m[1]}"))
+        blocks.append(d.math_block(eqs, kind="bp", text=(
+            f"Step {T}" + (" (the first: no earlier cell, so no forget term)" if t == 0 else "")),
+            math=rf"\frac{{\partial L}}{{\partial h_{{{T}}}}} = "
+                 rf"{_matrix([c.display.text(c.grads[n]) for n in h])}"))
+        blocks[-1].claims += _grad_claims(c, h)
+    return blocks + _generic_rule(c, layer, below=True)
+
+
+def _attention_rule(c: _Net, layer) -> list:
+    """Scaled dot-product attention backward in matrix form: through A = P V to P and V,
+    through each row's softmax (its Jacobian), then to Q and K."""
+    pos = layer.position
+    if c.batched or layer["causal"]:
+        return _generic_rule(c, layer)
+    q, k, v, sc, p = (c.names(f"{n}{pos}") for n in ("q", "k", "v", "s", "p"))
+    a = c.names(layer.output)
+    T, dd = q.shape
+    root = Decimal(dd).sqrt()
+    blocks = []
+    eqs = [
+        _vector_line(c, grad_tex("V"), r"P^{\mathsf{T}} \delta",
+                     [(p, c.vals), (a, c.grads)], v, _matmul(T, T, dd, transpose_a=True),
+                     lambda m: rf"{m[0]}^{{\mathsf{{T}}}} {m[1]}"),
+        _vector_line(c, grad_tex("P"), r"\delta V^{\mathsf{T}}",
+                     [(a, c.grads), (v, c.vals)], p, _matmul(T, dd, T, transpose_b=True),
+                     lambda m: rf"{m[0]} {m[1]}^{{\mathsf{{T}}}}")]
+    blocks.append(d.math_block(eqs, kind="bp", text=(
+        f"Attention: δ = ∂L/∂A of layer {pos}, A = P V"),
+        math=rf"({T} \times {dd}) = ({T} \times {T})\,({T} \times {dd})"))
+    row_p, row_s = list(p[0]), list(sc[0])
+    jac = [[c.solution.derivative(row_p[u], row_s[w]) for w in range(T)] for u in range(T)]
+    jn = [f"J{u}_{w}" for u in range(T) for w in range(T)]
+    src = dict(zip(jn, [x for r in jac for x in r], strict=True))
+    jeq = _vector_line(c, grad_tex(array_name(f"s{pos}") + "_{1}"),
+                       r"J^{\mathsf{T}} \frac{\partial L}{\partial p_{1}}",
+                       [(np.array(jn, dtype=object).reshape(T, T), src), (row_p, c.grads)],
+                       row_s, _matmul(T, T, 1, transpose_a=True),
+                       lambda m: rf"{m[0]}^{{\mathsf{{T}}}} {m[1]}")
+    blocks.append(d.math_block([jeq], kind="bp", text=(
+        "Each row of scores through its softmax: the Jacobian of row 1, "
+        "J_uw = p_u([u = w] − p_w)"),
+        math=r"J = \operatorname{diag}(p_{1}) - p_{1} p_{1}^{\mathsf{T}}"))
+    rest = tensor_equations(c, f"s{pos}", c.grads, grad=True)
+
+    def scaled(m_, n_, k_, ta):
+        inner = _matmul(m_, n_, k_, transpose_a=ta)
+        return lambda ops: [x / root for x in inner(ops)]
+    eqs = [
+        _vector_line(c, grad_tex("Q"), rf"\frac{{1}}{{\sqrt{{{dd}}}}} \frac{{\partial L}}"
+                     rf"{{\partial S}} K", [(sc, c.grads), (k, c.vals)], q,
+                     scaled(T, T, dd, False),
+                     lambda m: rf"\frac{{1}}{{\sqrt{{{dd}}}}} {m[0]} {m[1]}"),
+        _vector_line(c, grad_tex("K"), rf"\frac{{1}}{{\sqrt{{{dd}}}}} \left(\frac{{\partial"
+                     rf" L}}{{\partial S}}\right)^{{\mathsf{{T}}}} Q",
+                     [(sc, c.grads), (q, c.vals)], k, scaled(T, T, dd, True),
+                     lambda m: rf"\frac{{1}}{{\sqrt{{{dd}}}}} {m[0]}^{{\mathsf{{T}}}} {m[1]}")]
+    blocks.append(tensor_block(rest, text="Every row the same way:"))
+    blocks.append(d.math_block(eqs, kind="bp", text=(
+        f"The scores S = Q Kᵀ/√{dd}: to the queries and the keys")))
+    return blocks + _generic_rule(c, layer, below=True)
 
 
 RULES = {
     "dense": _dense_rule, "conv2d": _conv_rule, "maxpool": _pool_rule, "avgpool": _pool_rule,
     "flatten": _flatten_rule, "batchnorm": _norm_rule, "layernorm": _norm_rule,
-    "dropout": _dropout_rule, "rnn": _generic_rule, "lstm": _generic_rule,
-    "gru": _generic_rule, "attention": _generic_rule,
+    "dropout": _dropout_rule, "rnn": _generic_rule, "lstm": _lstm_rule,
+    "gru": _generic_rule, "attention": _attention_rule,
 }
 
 
