@@ -393,3 +393,17 @@ def _product_tex(term: str) -> Fraction:
     for factor in term.split(r"\cdot"):
         out *= Fraction(factor.strip().strip("()"))
     return out
+
+
+def test_a_tiny_exact_value_is_decided_in_bounded_time():
+    """An unsure tiny value is evaluated again at 300 digits (SymPy's equals spent
+    minutes on the square roots of the layernorm exercise's statistics): a nested root
+    and a tanh identity that SymPy does not write as 0 are 0, e^-200 (1.4e-87) is not."""
+    from symbackprop.evaluate import _is_zero
+
+    nested = sp.sqrt(5 + 2 * sp.sqrt(6)) - sp.sqrt(2) - sp.sqrt(3)  # 0, not written so
+    assert nested != 0 and _is_zero(nested)
+    x = sp.Rational(3, 10)
+    identity = sp.tanh(x) - (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1)
+    assert identity != 0 and _is_zero(identity)
+    assert not _is_zero(sp.exp(-200))
