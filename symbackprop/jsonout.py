@@ -26,4 +26,33 @@ def finite(value):
 
 def dumps(value, **options) -> str:
     """``json.dumps`` of ``value`` with non-finite numbers as ``null``."""
-    return json.dumps(finite(value), allow_nan=False, **options)
+    try:  # the common case, in one pass: nothing to replace
+        return json.dumps(value, allow_nan=False, **options)
+    except ValueError:  # a float that is not finite somewhere: replace it
+        return json.dumps(finite(value), allow_nan=False, **options)
+
+
+def dumps_records(value: dict, **options) -> str:
+    """A large object (a graded class) as :func:`dumps` writes it, laid out one line per
+    member and one line per element of a member that is a list (a student, an answer).
+
+    ``json.dumps`` with ``indent`` runs in Python, not in its C encoder: for 20,000
+    students that took 20 s; written this way it takes well under one."""
+    def line(v) -> str:
+        return dumps(v, **options)
+
+    members = []
+    for name, member in value.items():
+        if isinstance(member, dict):
+            inner = [f"  {line(k)}: {_block(m, line, '   ')}" for k, m in member.items()]
+            text = "{\n" + ",\n".join(inner) + "\n }" if inner else "{}"
+        else:
+            text = _block(member, line, "  ")
+        members.append(f" {line(name)}: {text}")
+    return "{\n" + ",\n".join(members) + "\n}"
+
+
+def _block(member, line, indent: str) -> str:
+    if isinstance(member, list) and member:
+        return "[\n" + ",\n".join(indent + line(m) for m in member) + "\n" + indent[:-1] + "]"
+    return line(member)

@@ -16,6 +16,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from ..status import ACCEPTED, Status
 from .gradebook import points_text, question_count
@@ -36,11 +37,7 @@ def mistake_of(mark: Mark) -> tuple[str, str] | None:
     neither names a slip."""
     verdict = mark.verdict
     if verdict is not None and verdict.mistake:
-        sentence = verdict.note.split(AS_IF, 1)[1] if AS_IF in verdict.note else ""
-        sentence = sentence.split(": ", 1)[0]
-        sentence = re.sub(rf"\s*\(\s*{_NUMBER}\s*\)", "", sentence)
-        sentence = re.sub(rf"\s*=\s*{_NUMBER}", "", sentence)
-        return verdict.mistake, re.sub(_NUMBER, "…", sentence).strip()
+        return verdict.mistake, _sentence(verdict.note)
     q = mark.question
     if q is not None and q.choices is not None and q.mistakes and mark.value is not None:
         from ..answerkey import shown
@@ -49,6 +46,16 @@ def mistake_of(mark: Mark) -> tuple[str, str] | None:
             if mistake and shown(choice, q.decimals) == format(mark.value, "f"):
                 return mistake, ""
     return None
+
+
+@lru_cache(maxsize=4096)  # a class's notes repeat: one per variant, question and slip
+def _sentence(note: str) -> str:
+    """What the student did, from a wrong mark's note, without numbers or formula."""
+    sentence = note.split(AS_IF, 1)[1] if AS_IF in note else ""
+    sentence = sentence.split(": ", 1)[0]
+    sentence = re.sub(rf"\s*\(\s*{_NUMBER}\s*\)", "", sentence)
+    sentence = re.sub(rf"\s*=\s*{_NUMBER}", "", sentence)
+    return re.sub(_NUMBER, "…", sentence).strip()
 
 
 def percent(part: int, whole: int) -> str:
@@ -93,18 +100,15 @@ class Finding:
 
 def question_rates(book: Gradebook) -> list[Question]:
     n = question_count(book)
-    out = []
-    for slot in range(1, n + 1):
-        counts = dict.fromkeys(Status, 0)
-        asks: dict[str, None] = {}
-        for s in book.students:
-            for m in s.slots:
-                if m.slot == slot:
-                    counts[m.status] += 1
-                    if m.ask:
-                        asks[m.ask] = None
-        out.append(Question(slot, list(asks), counts, sum(counts.values())))
-    return out
+    counts = {slot: dict.fromkeys(Status, 0) for slot in range(1, n + 1)}
+    asks: dict[int, dict[str, None]] = {slot: {} for slot in counts}
+    for s in book.students:
+        for m in s.slots:
+            counts[m.slot][m.status] += 1
+            if m.ask:
+                asks[m.slot][m.ask] = None
+    return [Question(slot, list(asks[slot]), counts[slot], sum(counts[slot].values()))
+            for slot in counts]
 
 
 def common_mistakes(book: Gradebook, limit: int = TOP_MISTAKES) -> list[Finding]:
@@ -134,9 +138,8 @@ def common_mistakes(book: Gradebook, limit: int = TOP_MISTAKES) -> list[Finding]
             title = MISTAKES[mistake].title if mistake in MISTAKES else mistake
             text, detail = "", title + (f", such as: {common}" if common else "")
         f = Finding(text, detail=detail)
-        for student, _, slot in made:
-            if student not in f.students:
-                f.students.append(student)
+        f.students = list(dict.fromkeys(student for student, _, _ in made))
+        for _, _, slot in made:
             f.questions[slot] += 1
         out.append(f)
     return sorted(out, key=lambda f: (-f.count, f.text or f.detail))[:limit]
@@ -146,16 +149,17 @@ def carried_origins(book: Gradebook) -> list[Finding]:
     """For each quantity that carried marks follow from, who carried it and into which
     questions: where the chains of carried errors start."""
     found: dict[str, Finding] = {}
+    who: dict[str, dict[str, None]] = defaultdict(dict)
     for s in book.students:
         for m in s.slots:
             if m.status != Status.CARRIED or m.verdict is None:
                 continue
             for source in m.verdict.sources:
                 name = str(source)
-                f = found.setdefault(name, Finding(name))
-                if s.student not in f.students:
-                    f.students.append(s.student)
-                f.questions[m.slot] += 1
+                found.setdefault(name, Finding(name)).questions[m.slot] += 1
+                who[name][s.student] = None
+    for name, f in found.items():
+        f.students = list(who[name])
     return sorted(found.values(), key=lambda f: (-f.count, f.text))
 
 
@@ -169,10 +173,14 @@ def suspicious(book: Gradebook, minimum: int = SUSPICIOUS_FROM) -> list[Finding]
     from ..answerkey import shown
 
     answers: dict[tuple[int, str], set[str]] = defaultdict(set)  # the right answers by slot
+    right: dict[tuple, str] = {}  # each question's answer as shown, worked out once
     for s in book.students:
         for m in s.slots:
             if m.question is not None:
-                answers[m.slot, shown(m.question.answer, m.question.decimals)].add(m.variant)
+                q = (m.question.answer, m.question.decimals)
+                if q not in right:
+                    right[q] = shown(*q)
+                answers[m.slot, right[q]].add(m.variant)
     same: dict[tuple[int, str], list[tuple[str, str]]] = defaultdict(list)
     out: list[Finding] = []
     for s in book.students:

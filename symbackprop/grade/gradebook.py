@@ -88,4 +88,4 @@ def moodle_grades_csv(book: Gradebook) -> str:
 
 
 def gradebook_json(book: Gradebook) -> str:
-    return jsonout.dumps(book.to_json(), indent=1, ensure_ascii=False) + "\n"
+    return jsonout.dumps_records(book.to_json(), ensure_ascii=False) + "\n"

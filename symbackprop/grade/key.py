@@ -99,19 +99,24 @@ class ExamKey:
     family: str
     seed: object
     variants: dict[str, KeyVariant]
+    _papers: dict | None = field(default=None, repr=False, compare=False)
 
     def unsolved(self) -> ExamKey:
         """The key without its solved variants: small to send to a worker process."""
         variants = {i: replace(v, _solution=None, _problem=None, _keys=None)
                     for i, v in self.variants.items()}
-        return replace(self, variants=variants)
+        return replace(self, variants=variants, _papers=None)
 
     def paper(self, variant_id: str) -> list[KeyVariant]:
         """The variants on the paper that holds ``variant_id``, in the key's order."""
         variant = self.variants[variant_id]
         if variant.student is None:
             return [variant]
-        return [v for v in self.variants.values() if v.student == variant.student]
+        if self._papers is None:  # each student's paper, found once (a key may hold 20,000)
+            self._papers = {}
+            for v in self.variants.values():
+                self._papers.setdefault(v.student, []).append(v)
+        return list(self._papers[variant.student])
 
     def paper_id(self, variant_id: str) -> str:
         """A paper's name for the gradebook: its variant ids joined by '+'."""

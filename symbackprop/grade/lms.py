@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from ..exam.precision import bounds, decimal_text
 
@@ -92,9 +93,14 @@ class Exported:
 
     @classmethod
     def of(cls, answer, decimals: int) -> Exported:
-        low, r, high = bounds(answer, decimals)
-        return cls(decimal_text(r, decimals), decimal_text(r - low, decimals),
-                   decimal_text(high, decimals))
+        return _exported(cls, answer, decimals)
+
+
+@lru_cache(maxsize=4096)  # every answer of a class to one question: worked out once
+def _exported(cls, answer, decimals: int) -> Exported:
+    low, r, high = bounds(answer, decimals)
+    return cls(decimal_text(r, decimals), decimal_text(r - low, decimals),
+               decimal_text(high, decimals))
 
 
 def lms_points(written: str | None, answer, decimals: int, points: Decimal,
@@ -177,7 +183,15 @@ class Difference:
 
 def differences(book) -> list[Difference]:
     """Every answer of a graded class (a :class:`~.marking.Gradebook`) whose points in
-    ``grade`` differ from Moodle's or Canvas's, with the cause."""
+    ``grade`` differ from Moodle's or Canvas's, with the cause. Found once per class
+    (gradebook.json and the report both list them)."""
+    found = getattr(book, "_lms_differences", None)
+    if found is None:
+        found = book._lms_differences = _differences(book)
+    return found
+
+
+def _differences(book) -> list[Difference]:
     out = []
     for s in book.students:
         for m in s.slots:

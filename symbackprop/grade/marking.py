@@ -143,7 +143,8 @@ class Gradebook:
 
 def _json_number(d: Decimal):
     """A Decimal for JSON: an int when whole, else the shortest float."""
-    return int(d) if d == d.to_integral_value() else float(d)
+    whole = int(d)
+    return whole if whole == d else float(d)
 
 
 # ------------------------------------------------------------------------ reading answers

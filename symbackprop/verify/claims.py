@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -51,24 +52,24 @@ class Number:
     text: str
     value: Decimal
 
-    @property
+    @cached_property  # read for every comparison of a class's grading: kept
     def scientific(self) -> bool:
         """Written with a power of ten (``5.34e-2``): judged by its significant digits."""
         return "e" in self.text.lower()
 
-    @property
+    @cached_property
     def exponent(self) -> int:
         """The power of ten of the last digit written: -4 for ``0.0010`` and ``5.34e-2``."""
         if self.scientific and self.value == 0:
             return -ZERO_DECIMALS
         return self.value.as_tuple().exponent
 
-    @property
+    @cached_property
     def unit(self) -> Decimal:
         """One unit of the last digit written (``0.0001`` for ``0.0010``)."""
         return Decimal(1).scaleb(self.exponent)
 
-    @property
+    @cached_property
     def decimals(self) -> int:
         return max(0, -self.exponent)
 

@@ -61,8 +61,11 @@ def diagnose(solution, verdict, verdicts: dict, band) -> tuple[str, str | None]:
     ids = [i for i, m in MISTAKES.items()
            if not m.coincidental or significant_digits(claim.given.text) >= MIN_DIGITS_FOR_COINCIDENCE]
     exact = to_decimal(verdict.expected, 30)
+    # Neither test below takes a number more than one unit (and a hair) away: the many
+    # wrong values farther off are passed over with one subtraction each.
+    reach = claim.given.unit * Decimal("1.000001")
     for wrong, value in _wrong_values(solution, claim.key, ids, sheet, places):
-        if not value.is_finite() or value == exact:
+        if not value.is_finite() or value == exact or abs(claim.given.value - value) > reach:
             continue
         if matches(claim.given, value) or within(claim.given, value, min(band, 1)):
             return note("mistake", expected=expected, sentence=wrong.sentence), wrong.mistake
@@ -94,14 +97,21 @@ class _Replay:
     def __init__(self, produce):
         self._produce = produce
         self._items: list = []
+        self._done = False
 
     def __iter__(self):
+        if self._done:  # all produced: the list's own iterator (the common case)
+            return iter(self._items)
+        return self._more()
+
+    def _more(self):
         i = 0
         while True:
             if i == len(self._items):
                 try:
                     wrong = next(self._produce)
                 except StopIteration:
+                    self._done = True
                     return
                 value = wrong.value
                 if not isinstance(value, Decimal):

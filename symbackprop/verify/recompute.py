@@ -51,6 +51,42 @@ def shared(solution) -> dict:
     return cache
 
 
+ARITHMETIC = Floating(DIGITS)
+#: Numbers of sheets as floats, by their Decimal value (bounded; see :class:`_Floats`).
+_FLOATS: dict[Decimal, sp.Float] = {}
+_FLOATS_KEPT = 100_000
+
+
+class _Floats(dict):
+    """A sheet's numbers as SymPy floats of :data:`DIGITS` digits, each converted when it
+    is first read: a sheet is judged through several worlds that read few of its
+    numbers, and the same numbers recur across sheets (the conversion is a function of
+    the Decimal's value, so equal values share one float)."""
+
+    def __init__(self, given: dict):
+        super().__init__()
+        self._given = given
+
+    def __contains__(self, key) -> bool:
+        return key in self._given
+
+    def __iter__(self):
+        return iter(self._given)
+
+    def __len__(self) -> int:
+        return len(self._given)
+
+    def __missing__(self, key):
+        value = self._given[key]
+        found = _FLOATS.get(value)
+        if found is None:
+            if len(_FLOATS) >= _FLOATS_KEPT:
+                _FLOATS.clear()
+            found = _FLOATS[value] = sp.Float(str(value), DIGITS)
+        self[key] = found
+        return found
+
+
 class Cut(Enum):
     """How a person writes down an intermediate number: in full, rounded, or truncated."""
 
@@ -71,16 +107,21 @@ class World:
         self.solution = solution
         self.graph = solution.graph
         self.derivation = solution.derivation
-        self.arithmetic = Floating(DIGITS)
-        self.known = {k: sp.Float(str(v), DIGITS) for k, v in known.items()}
+        self.arithmetic = ARITHMETIC
+        self.given = known  # the sheet's numbers as written (Decimals): the memos' keys
+        self.known = _Floats(known)  # the same as floats, converted when first read
         self.mode = mode
         self.places = places
-        self.optimizer = solution.optimizer
+        self._shared = shared(solution)  # this world's view of the shared results
         self._memo: dict[Quantity, sp.Float] = {}
         self._inside: dict[tuple[str, str], set[str]] = {}
         self._single: dict[Quantity, bool] = {}
         self._keys: dict[Quantity, Key | None] = {}
         self._given = frozenset(self.known)
+
+    @property
+    def optimizer(self):
+        return self.solution.optimizer
 
     # ---------------------------------------------------------------- the sheet's numbers
 
@@ -127,8 +168,8 @@ class World:
         """
         found, _ = self._walk(key, deeper)
         memo = ("recompute", key, deeper, self.mode, self.places,
-                tuple((k, self.known[k]) for k in found))
-        cache = shared(self.solution)
+                tuple((k, self.given[k]) for k in found))
+        cache = self._shared
         if memo not in cache:
             cache[memo] = self._recompute(key, deeper)
         return cache[memo]
@@ -154,8 +195,12 @@ class World:
     def sources(self, key: Key, deeper: bool = False) -> list[Key]:
         """The given numbers that :meth:`recompute` of ``key`` reads, in graph order."""
         found, _ = self._walk(key, deeper)
-        order = {n: i for i, n in enumerate(self.graph.names)}
-        return sorted(set(found), key=lambda k: (order.get(k.name, 0), str(k)))
+        memo = ("sources", key, deeper, self._given)
+        cache = self._shared
+        if memo not in cache:
+            order = {n: i for i, n in enumerate(self.graph.names)}
+            cache[memo] = sorted(set(found), key=lambda k: (order.get(k.name, 0), str(k)))
+        return list(cache[memo])
 
     def computed_values(self, key: Key) -> list[str]:
         """The nodes whose values :meth:`recompute` of ``key`` works out itself (the
@@ -169,7 +214,7 @@ class World:
         quantities it computes on the way (which depend only on which keys the sheet
         gives: shared by every sheet that gives the same ones)."""
         memo = ("walk", key, deeper, self._given)
-        cache = shared(self.solution)
+        cache = self._shared
         if memo not in cache:
             cache[memo] = self._walk_once(key, deeper)
         return cache[memo]
