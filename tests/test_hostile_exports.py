@@ -135,3 +135,48 @@ def test_xml_safe_text_always_parses(text):
 @given(st.text(alphabet="{}0123456789:NUMERICAL=~#ab ", max_size=40))
 def test_cloze_text_has_no_brace_left(text):
     assert "{" not in cloze_text(text) and "}" not in cloze_text(text)
+
+
+@pytest.mark.parametrize("title", ['a "quoted" <title> & more', "<img src=x onerror=alert(1)>\u2028"])
+def test_qti_title_attributes_keep_a_hostile_title_as_text(tmp_path, capsys, title):
+    """The QTI assessment's and its question groups' ``title`` attributes hold the title
+    as plain text: the XML parses, and the attribute reads back as the title itself."""
+    path = _write(tmp_path, title, "n", "Compute {{ask}}.")
+    out = tmp_path / "out"
+    assert main(["exam", str(path), "--variants", "1", "--seed", "1", "--format", "qti",
+                 "-o", str(out)]) == 0, capsys.readouterr().err
+    with zipfile.ZipFile(out / "canvas-qti.zip") as package:
+        root = ET.fromstring(package.read("assessment.xml"))
+    ns = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+    assert root.find(f"{ns}assessment").get("title") == xml_safe(title)
+    groups = [s.get("title") for s in root.iter(f"{ns}section") if s.get("title")]
+    assert groups and all(t.startswith(xml_safe(title) + ": question") for t in groups)
+    assert all(i.get("title") and "<" not in i.get("title") for i in root.iter(f"{ns}item"))
+
+
+def test_exam_refuses_a_mini_batch_past_the_worked_limit(tmp_path, capsys):
+    """``exam`` applies ``solve``'s limit on a mini-batch (each variant is a worked
+    solution), at load, naming the file and the field."""
+    from symbackprop.limits import MAX_WORKED_BATCH
+
+    n = MAX_WORKED_BATCH + 1
+    path = tmp_path / "batch.toml"
+    path.write_text(f'''title = "A batch"
+batch = "all"
+[graph]
+z = "w*x"
+E = "(z - t)**2 / 2"
+[parameters]
+w = 0.5
+[data]
+x = [{", ".join(["0.5"] * n)}]
+t = [{", ".join(["1"] * n)}]
+[[questions]]
+ask = "dE/dw"
+''', encoding="utf-8")
+    assert main(["exam", str(path), "--variants", "1", "--seed", "1", "--format", "key",
+                 "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"error: {path} batch: a mini-batch of {n} samples: a worked solution takes "
+                   f"at most {MAX_WORKED_BATCH} (the limit; docs/limits.md); train takes more"]
+    assert not (tmp_path / "out").exists()

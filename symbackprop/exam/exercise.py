@@ -36,6 +36,7 @@ from ..answerkey import DEFAULT_DECIMALS, MAX_DECIMALS, MAX_POINTS, points_ok
 from ..derive import Derivations
 from ..errors import ProblemError, SymbackpropError, did_you_mean
 from ..examples import toml_value
+from ..limits import check_worked_size
 from ..loader import EXERCISE_KEYS, load_dict, parse_toml, read_toml
 from ..markup import NOT_XML
 from ..mistakes import MISTAKES
@@ -252,6 +253,7 @@ def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
         if n in graph and any(PLACEHOLDER.search(a) for a in spec.args):
             raise ProblemError("a drawn expression holds no placeholder").at(section="random", field=n)
     problem = load_dict(base, name=name, source=source)
+    check_worked_size(problem)  # each variant is a worked solution: solve's limits hold
     solution = problem.solve()
     names = solution.key_names
     questions = _read_questions(raw.get("questions"), solution, first, random)

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import re
 
+from ..limits import MAX_ANSWERS
 from .identity import Identity, students
 from .moodle import VariantFinder, _slot_answers
-from .responses import Roster, error
+from .responses import Roster, error, too_many
 
 #: The columns that end the identity part of a row.
 ATTEMPT = ("submitted", "attempt")
@@ -51,6 +52,9 @@ def read_canvas_export(rows: list[list[str]], header: list[str], source: str, ke
                  if QUESTION.match(h) and i + 1 < len(header)]
     finder = VariantFinder(key)
     body = list(enumerate(rows[1:], start=2))
+    if len(body) * len(questions) > MAX_ANSWERS:  # before any answer is read
+        raise too_many(source, f"answers ({len(body)} submissions times {len(questions)} "
+                               "questions)")
     for student in students(body, identity, source):
         roster.add_student(student.label)
         roster.people[student.label] = student.person

@@ -13,16 +13,21 @@ with the same number, in the key's order.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 
 from ..answerkey import KeyQuestion
-from ..errors import ClaimError, SymbackpropError, Where
+from ..errors import ClaimError, SymbackpropError, Where, did_you_mean
 from ..files import read_limited
 from ..keys import Key, parse_key
 
 MAX_KEY_BYTES = 50_000_000
+#: Unknown variant ids of a class given a suggestion, and the key's ids each is compared with.
+SUGGESTED = 1000
+SUGGEST_FROM = 50
 
 
 @dataclass
@@ -100,6 +105,7 @@ class ExamKey:
     seed: object
     variants: dict[str, KeyVariant]
     _papers: dict | None = field(default=None, repr=False, compare=False)
+    suggestions: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def unsolved(self) -> ExamKey:
         """The key without its solved variants: small to send to a worker process."""
@@ -121,6 +127,21 @@ class ExamKey:
     def paper_id(self, variant_id: str) -> str:
         """A paper's name for the gradebook: its variant ids joined by '+'."""
         return "+".join(v.id for v in self.paper(variant_id))
+
+    def suggest(self, words) -> None:
+        """Work out the ``(did you mean 'x'?)`` of the first :data:`SUGGESTED` of
+        ``words`` (variant ids not in the key, in the class's order) into
+        :attr:`suggestions`: each compared with at most :data:`SUGGEST_FROM` ids next to
+        it in sorted order. A suggestion costs milliseconds (a key may hold 20,000 ids,
+        a class 200,000 unknown ones), so it is bounded, and made once, before the class
+        is split among processes: the same rows get it whatever ``--jobs`` is."""
+        ids = sorted(self.variants)
+        for word in islice(words, SUGGESTED):
+            near = ids
+            if len(ids) > SUGGEST_FROM:
+                at = bisect_left(ids, word)
+                near = ids[max(0, at - SUGGEST_FROM // 2):at + SUGGEST_FROM // 2]
+            self.suggestions[word] = did_you_mean(word, near)
 
     def typical_paper(self) -> list[KeyVariant]:
         """The first paper of the key: its questions name the gradebook's columns."""

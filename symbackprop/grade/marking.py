@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from ..defaults import DEFAULT_BAND, DEFAULT_CARRIED
-from ..errors import ClaimError, did_you_mean
+from ..errors import ClaimError
 from ..exam.precision import accepts, decimal_text, stated, tolerance_text
 from ..judging import EXAM_NOTES, PART_JOINT, exam_verdict
 from ..limits import capped_jobs
@@ -194,6 +194,8 @@ def points_for(status: Status, points: Decimal, carried: Decimal) -> Decimal:
     return Decimal(0)
 
 
+#: Answers listed in the note of a question answered several times (the rest counted).
+SHOWN_ANSWERS = 5
 #: Below this many students, starting worker processes costs more than it saves.
 PARALLEL_FROM = 40
 
@@ -206,6 +208,8 @@ def grade_class(key: ExamKey, roster: Roster, carried: Decimal = DEFAULT_CARRIED
     by_student: dict[str, list[Response]] = {s: [] for s in roster.students}
     for r in roster.responses:
         by_student[r.student].append(r)
+    key.suggest(dict.fromkeys(r.variant for r in roster.responses if r.problem is None
+                              and r.variant and r.variant not in key.variants))
     jobs = capped_jobs(jobs)  # never more processes than cores, whatever is asked
     tasks = [(s, rows, roster.people.get(s, {})) for s, rows in by_student.items()]
     if jobs == 1 or len(tasks) < PARALLEL_FROM:
@@ -257,7 +261,7 @@ def _place(r: Response, key: ExamKey) -> tuple[int | None, str | None]:
     if not r.variant:
         return None, "no variant given"
     if r.variant not in key.variants:
-        return None, f"unknown variant '{r.variant}'{did_you_mean(r.variant, key.variants)}"
+        return None, f"unknown variant '{r.variant}'{key.suggestions.get(r.variant, '')}"
     index = key.variants[r.variant].find(r.ask) if r.ask else None
     if index is None:
         asked = ", ".join(q.ask for q in key.variants[r.variant].questions)
@@ -375,17 +379,22 @@ def _grade_slots(student: str, rows: list[Response], key: ExamKey, carried: Deci
         if reason is None:
             placed.setdefault((r.variant, index), []).append(r)
     judged: dict[tuple[str, int], Mark] = {}
-    for variant_id in dict.fromkeys(v for v, _ in placed):
+    by_variant: dict[str, set[int]] = {}
+    for v, i in placed:
+        by_variant.setdefault(v, set()).add(i)
+    for variant_id, indices in by_variant.items():
         variant = key.variants[variant_id]
-        indices = {i for v, i in placed if v == variant_id}
+        order = sorted(indices)
         for i, mark in enumerate(_mark_variant(variant, placed, carried, band, indices)):
-            judged[variant_id, sorted(indices)[i]] = mark
+            judged[variant_id, order[i]] = mark
     marks: list[Mark] = []
+    used: set[int] = set()  # the marks already on the paper (by identity)
     for r, index, reason in layout:
         if reason is None:
             mark = judged.get((r.variant, index))
-            if mark is None or any(m is mark for m in marks):
+            if mark is None or id(mark) in used:
                 continue  # the same question in two slots: marked once
+            used.add(id(mark))
         else:
             mark = Mark(r.ask, r.variant, Status.INVALID, reason, given=r.answer, where=r.where,
                         max_points=Decimal(1))
@@ -444,8 +453,10 @@ def _mark_variant(variant: KeyVariant, placed: dict, carried: Decimal, band: Dec
             continue
         if len({n.value for n, _ in numbers}) > 1:
             mark.status = Status.INVALID
-            mark.note = "answered more than once: " + ", ".join(
-                f"{r.answer} ({r.where})" for r in answers)
+            listed = [f"{r.answer} ({r.where})" for r in answers[:SHOWN_ANSWERS]]
+            if len(answers) > SHOWN_ANSWERS:  # an export of 10,000 slots repeating a question
+                listed.append(f"and {len(answers) - SHOWN_ANSWERS} more")
+            mark.note = "answered more than once: " + ", ".join(listed)
             continue
         number, how = numbers[0]
         mark.value = number.value

@@ -126,12 +126,17 @@ def read_rows(text: str, source: str) -> list[list[str]]:
     counts = {d: _fields(first, d) for d in DELIMITERS}
     delimiter = max(DELIMITERS, key=lambda d: counts[d])  # ties: the comma
     rows = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        for row in reader:
             rows.append(row)
             if len(rows) > MAX_ANSWERS + 1:  # a header and one answer per row at most
                 raise too_many(source, "rows")
     except csv.Error as exc:
+        if "field limit" in str(exc):  # no export writes a cell that long
+            raise LimitError(f"a field of more than {csv.field_size_limit():,} characters, the "
+                             "limit of a cell (docs/limits.md): not a responses file",
+                             Where(file=source, line=reader.line_num)) from None
         raise error(source, f"is not CSV ({exc})") from None
     return rows
 

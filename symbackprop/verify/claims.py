@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
-from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -52,24 +51,31 @@ class Number:
     text: str
     value: Decimal
 
-    @cached_property  # read for every comparison of a class's grading: kept
+    @property
     def scientific(self) -> bool:
         """Written with a power of ten (``5.34e-2``): judged by its significant digits."""
         return "e" in self.text.lower()
 
-    @cached_property
+    @property
     def exponent(self) -> int:
         """The power of ten of the last digit written: -4 for ``0.0010`` and ``5.34e-2``."""
-        if self.scientific and self.value == 0:
-            return -ZERO_DECIMALS
-        return self.value.as_tuple().exponent
+        found = self.__dict__.get("_exponent")  # kept: grading reads it for every test
+        if found is None:
+            found = (-ZERO_DECIMALS if self.scientific and self.value == 0
+                     else self.value.as_tuple().exponent)
+            object.__setattr__(self, "_exponent", found)
+        return found
 
-    @cached_property
+    @property
     def unit(self) -> Decimal:
         """One unit of the last digit written (``0.0001`` for ``0.0010``)."""
-        return Decimal(1).scaleb(self.exponent)
+        found = self.__dict__.get("_unit")
+        if found is None:
+            found = Decimal(1).scaleb(self.exponent)
+            object.__setattr__(self, "_unit", found)
+        return found
 
-    @cached_property
+    @property
     def decimals(self) -> int:
         return max(0, -self.exponent)
 
