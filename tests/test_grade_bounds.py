@@ -84,7 +84,7 @@ def test_a_cell_past_the_csv_limit_is_one_error_naming_the_line(exam, tmp_path):
     status, err = run("grade", exam, path, "-o", tmp_path / "out")
     assert status == 2 and len(err.splitlines()) == 1, err
     assert err.startswith(f"error: {path} line 2: a field of more than "
-                          f"{csv.field_size_limit():,} characters"), err
+                          f"{csv.field_size_limit()} characters"), err
 
 
 def test_a_question_in_many_slots_is_one_invalid_mark_with_a_short_note(exam, key, tmp_path):

@@ -134,7 +134,7 @@ def read_rows(text: str, source: str) -> list[list[str]]:
                 raise too_many(source, "rows")
     except csv.Error as exc:
         if "field limit" in str(exc):  # no export writes a cell that long
-            raise LimitError(f"a field of more than {csv.field_size_limit():,} characters, the "
+            raise LimitError(f"a field of more than {csv.field_size_limit()} characters, the "
                              "limit of a cell (docs/limits.md): not a responses file",
                              Where(file=source, line=reader.line_num)) from None
         raise error(source, f"is not CSV ({exc})") from None
