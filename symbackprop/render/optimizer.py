@@ -30,11 +30,12 @@ def _fill(template: str, values: dict) -> str:
     return _FIELD.sub(lambda m: values.get(m.group(1), m.group(0)), template)
 
 
-def settings_text(solution: Solution, display: Display) -> str:
-    """``\\eta = 0.1, \\beta_1 = 0.9, ...``: the settings the rule reads."""
+def settings_text(solution: Solution, display: Display) -> list[str]:
+    """``["\\eta = 0.1", "\\beta_1 = 0.9", ...]``: the settings the rule reads, each its
+    own formula (so that a line may break between them)."""
     o = solution.optimizer
-    return ", ".join(f"{SETTING_SYMBOLS[k]} = {display.tex(v, display.leaf_places)}"
-                     for k, v in o.settings().items() if k != "weight_decay" or v)
+    return [f"{SETTING_SYMBOLS[k]} = {display.tex(v, display.leaf_places)}"
+            for k, v in o.settings().items() if k != "weight_decay" or v]
 
 
 def rule_rows(solution: Solution) -> list[str]:
