@@ -53,6 +53,11 @@ def worker_pool(jobs: int | None) -> Iterator[ProcessPoolExecutor]:
 def _stop(pool: ProcessPoolExecutor) -> None:
     """Cancel what waits, terminate every worker and reap it."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    # The queue's feeder thread may be blocked writing a large task into the pipe of
+    # workers that are about to die; joining it at exit would then wait forever.
+    call_queue = getattr(pool, "_call_queue", None)
+    if call_queue is not None:
+        call_queue.cancel_join_thread()
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         if process.is_alive():
