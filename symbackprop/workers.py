@@ -11,19 +11,27 @@ leaving the pool's ``with`` block waits for every running task to finish. Here:
 * when the ``with`` block is left by an exception (``KeyboardInterrupt``, the CLI's
   ``Terminated``, an error), the waiting tasks are cancelled and every worker is
   terminated and reaped before the exception goes on, so no process is left behind and
-  the CLI prints its one line (exit 130 or 143).
+  the CLI prints its one line (exit 130 or 143);
+* the command waits on its workers in short slices (:func:`results_in_order`,
+  :func:`map_in_order`): the kernel hands a signal sent to the group to any thread of
+  the command, often one of the pool's own threads, and Python acts on it only when the
+  main thread runs again, so one long wait on a slow task would hold Ctrl-C back until
+  that task ends.
 """
 
 from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 
 from .limits import capped_jobs
+
+#: Seconds the command's main thread waits on a task at a time (see the module's note).
+WAIT_SLICE = 0.2
 
 
 def _quiet_worker() -> None:
@@ -67,3 +75,25 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(timeout=5)
+
+
+def results_in_order(futures: Iterable[Future]) -> Iterator:
+    """Each future's result in the order given, waiting in slices of :data:`WAIT_SLICE`
+    so that a signal is answered within one slice, whichever thread the kernel gave it to."""
+    for future in futures:
+        while not future.done():
+            wait([future], timeout=WAIT_SLICE)
+        yield future.result()
+
+
+def map_in_order(pool, fn: Callable, items: Iterable, chunksize: int = 1) -> Iterator:
+    """``pool.map(fn, items, chunksize=chunksize)``, its results waited for by
+    :func:`results_in_order`."""
+    items = list(items)
+    chunks = [items[i:i + chunksize] for i in range(0, len(items), chunksize)]
+    for done in results_in_order([pool.submit(_apply, fn, chunk) for chunk in chunks]):
+        yield from done
+
+
+def _apply(fn: Callable, chunk: list) -> list:
+    return [fn(item) for item in chunk]

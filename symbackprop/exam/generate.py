@@ -23,7 +23,7 @@ from ..errors import SymbackpropError
 from ..evaluate import Floating, forward
 from ..limits import capped_jobs
 from ..loader import load_dict
-from ..workers import worker_pool
+from ..workers import map_in_order, worker_pool
 from .distractors import distractors
 from .draw import Draw
 from .exercise import ALL, DEFAULT_MISTAKES, Exercise, read_exercise
@@ -110,8 +110,8 @@ def _draw_all(exercise: Exercise, seed: int, variants: int, jobs: int | None):
         return
     chunk = max(1, min(25, variants // (4 * jobs)))
     with worker_pool(jobs) as pool:
-        yield from pool.map(_draw_one, [(exercise, seed, i) for i in range(variants)],
-                            chunksize=chunk)
+        yield from map_in_order(pool, _draw_one,
+                                [(exercise, seed, i) for i in range(variants)], chunk)
 
 
 def _draw_one(task) -> tuple[Variant, int, Counter]:

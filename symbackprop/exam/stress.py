@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from ..answerkey import rounded
 from ..answerkey import shown as shown_at
 from ..keys import Kind, parse_key
-from ..workers import worker_pool
+from ..workers import map_in_order, worker_pool
 from .generate import make_exam
 from .precision import too_few_digits
 from .wellposed import RULES, gate_problems
@@ -121,7 +121,7 @@ def stress(family: str, seeds: int = 500, jobs: int | None = None) -> StressRepo
     tasks = [(family, s) for s in range(seeds)]
     shown: list = []
     with worker_pool(jobs) as pool:
-        for fired, bad, per_variant in pool.map(_one, tasks, chunksize=25):
+        for fired, bad, per_variant in map_in_order(pool, _one, tasks, 25):
             report.rules.update(fired)
             report.degenerate += bad
             shown += per_variant

@@ -41,7 +41,7 @@ from ..status import ACCEPTED, Status
 from ..verify.claims import Claim, Number, parse_number
 from ..verify.judge import Verdict, judge
 from ..verify.recompute import shared
-from ..workers import worker_pool
+from ..workers import results_in_order, worker_pool
 from .key import ExamKey, KeyQuestion, KeyVariant
 from .lms import differences_json
 from .responses import Response, Roster
@@ -248,8 +248,8 @@ def _grade_parallel(key: ExamKey, tasks, carried, band, jobs: int) -> list[Stude
     with worker_pool(jobs) as pool:  # quiet on Ctrl-C and SIGTERM, no worker left
         futures = [pool.submit(_grade_chunk, unsolved, [tasks[i] for i in chunk], carried, band)
                    for chunk in chunks]
-        for chunk, future in zip(chunks, futures, strict=True):
-            for i, graded in zip(chunk, future.result(), strict=True):
+        for chunk, done in zip(chunks, results_in_order(futures), strict=True):
+            for i, graded in zip(chunk, done, strict=True):
                 results[i] = graded
     return results
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..errors import SymbackpropError, UnsupportedError
+from ..workers import results_in_order
 
 DEBIAN_PACKAGES = ("texlive-latex-base texlive-latex-recommended texlive-pictures latexmk "
                    "poppler-utils")
@@ -158,7 +159,7 @@ def compile_many(sources: list[tuple[str, str]], jobs: int | None = None, once: 
 
     with ThreadPoolExecutor(max_workers=workers) as pool:
         try:
-            return list(pool.map(one, sources))
+            return list(results_in_order([pool.submit(one, s) for s in sources]))
         except BaseException:
             kill_all()  # so that the pool's threads end now, each removing its directory
             raise
