@@ -119,7 +119,8 @@ def test_a_shared_wrong_answer_that_is_a_known_mistake_is_that_mistake(hinge, tm
     rows += [[f"c{n}", v["id"], v["questions"][numeric]["ask"], "12.3456"]
              for n, v in enumerate(key["variants"][:3])]
     answers = write_csv(tmp_path / "answers.csv", rows)
-    status, stdout, err = run("grade", exam, answers, "-o", tmp_path / "g", "--json")
+    status, stdout, err = run("grade", exam, answers, "-o", tmp_path / "g", "--json",
+                              "--report", "markdown")
     assert status == 0, err
     report = (tmp_path / "g" / "report.md").read_text()
     suspicious = report.split("## Suspicious answers", 1)[1].split("\n## ", 1)[0]

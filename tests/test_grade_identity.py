@@ -72,7 +72,8 @@ def wrong(variant: dict, k: int) -> str:
 def grade(exam, path, out) -> tuple[int, dict | None, str]:
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-        status = main(["grade", str(exam), str(path), "-o", str(out), "--json"])
+        status = main(["grade", str(exam), str(path), "-o", str(out), "--json",
+                       "--report", "none"])
     report = json.loads(stdout.getvalue()) if status == 0 else None
     return status, report, stderr.getvalue()
 

@@ -53,7 +53,8 @@ def test_a_huge_or_tiny_answer_is_judged_wrong(exam, tmp_path, capsys, answer):
     variant = key["variants"][0]
     question = variant["questions"][0]
     responses = _responses(tmp_path / "r.csv", variant["id"], question["ask"], answer)
-    status, out, err = run(["grade", exam, responses, "-o", tmp_path / "g", "--json"], capsys)
+    status, out, err = run(["grade", exam, responses, "-o", tmp_path / "g", "--json",
+                              "--report", "none"], capsys)
     assert status == 0, err
     graded = json.loads(out)["students"][0]["answers"][0]
     assert graded["status"] == "wrong"
@@ -65,7 +66,8 @@ def test_what_is_no_number_in_range_is_invalid(exam, tmp_path, capsys, answer):
     variant = _key(exam)["variants"][0]
     responses = _responses(tmp_path / "r.csv", variant["id"], variant["questions"][0]["ask"],
                            answer)
-    status, out, err = run(["grade", exam, responses, "-o", tmp_path / "g", "--json"], capsys)
+    status, out, err = run(["grade", exam, responses, "-o", tmp_path / "g", "--json",
+                              "--report", "none"], capsys)
     assert status == 0, err
     graded = json.loads(out)["students"][0]["answers"][0]
     assert graded["status"] == "invalid" and graded["given"] is None
@@ -100,7 +102,8 @@ KEYS = {
 def test_a_key_out_of_bounds_is_refused_naming_the_field(exam, tmp_path, capsys, case):
     change, message = KEYS[case]
     folder, responses = _bad_key(exam, tmp_path, lambda q: q.update(change))
-    status, out, err = run(["grade", folder, responses, "-o", tmp_path / "g"], capsys)
+    status, out, err = run(["grade", folder, responses, "-o", tmp_path / "g",
+                              "--report", "none"], capsys)
     line = one_error(status, err)
     assert f"key.json variants[0].questions[0].{message}" in line, line
     assert not (tmp_path / "g").exists()
@@ -110,7 +113,8 @@ def test_a_key_at_its_bounds_is_graded(exam, tmp_path, capsys):
     def change(q):
         q.update(answer=1e15, decimals=8, points=1000)
     folder, responses = _bad_key(exam, tmp_path, change)
-    status, out, err = run(["grade", folder, responses, "-o", tmp_path / "g", "--json"], capsys)
+    status, out, err = run(["grade", folder, responses, "-o", tmp_path / "g", "--json",
+                              "--report", "none"], capsys)
     assert status == 0, err
     assert json.loads(out)["students"][0]["answers"][0]["status"] == "wrong"
 
@@ -122,7 +126,8 @@ def test_a_key_at_its_bounds_is_graded(exam, tmp_path, capsys):
 def test_a_key_that_python_cannot_read_is_refused(tmp_path, capsys, text, message):
     (tmp_path / "key.json").write_text(text)
     (tmp_path / "r.csv").write_text("student,variant,ask,answer\n")
-    status, _, err = run(["grade", tmp_path, tmp_path / "r.csv", "-o", tmp_path / "g"], capsys)
+    status, _, err = run(["grade", tmp_path, tmp_path / "r.csv", "-o", tmp_path / "g",
+                              "--report", "none"], capsys)
     assert message in one_error(status, err) and "key.json" in err
 
 
@@ -142,7 +147,8 @@ def test_a_csv_with_cr_only_line_ends_is_read(exam, tmp_path, capsys):
     variant = _key(exam)["variants"][0]
     path = tmp_path / "r.csv"
     path.write_bytes(f"student,variant,ask,answer\r ann,{variant['id']},y,0.5\r".encode())
-    status, out, err = run(["grade", exam, path, "-o", tmp_path / "g", "--json"], capsys)
+    status, out, err = run(["grade", exam, path, "-o", tmp_path / "g", "--json",
+                              "--report", "none"], capsys)
     assert status == 0, err
     answers = json.loads(out)["students"][0]["answers"]
     assert [a["given"] for a in answers if a["ask"] == "y"] == [0.5]
@@ -152,6 +158,7 @@ def test_a_csv_with_cr_only_line_ends_is_read(exam, tmp_path, capsys):
 def test_a_field_over_the_csv_limit_is_exit_2_naming_it(exam, tmp_path, capsys, header):
     path = tmp_path / "r.csv"
     path.write_text(header + "ann,v,y," + "1" * 140_000 + "\n")
-    status, out, err = run(["grade", exam, path, "-o", tmp_path / "g"], capsys)
+    status, out, err = run(["grade", exam, path, "-o", tmp_path / "g",
+                              "--report", "none"], capsys)
     line = one_error(status, err)
     assert str(path) in line and "131072" in line, line

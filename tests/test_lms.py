@@ -269,7 +269,8 @@ def grade_every_form(exam: Path, key: dict, tmp_path_factory):
     with path.open("w", newline="", encoding="utf-8") as f:
         csv.writer(f).writerows(rows)
     out = tmp_path_factory.mktemp("grades")
-    status, stdout, err = run("grade", exam, path, "-o", out, "--json", "--jobs", 1)
+    status, stdout, err = run("grade", exam, path, "-o", out, "--json", "--jobs", 1,
+                              "--report", "markdown")
     assert status == 0, err
     return json.loads(stdout), answers, out
 

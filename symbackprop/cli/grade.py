@@ -1,8 +1,8 @@
 """``symbackprop grade EXAM_DIR RESPONSES``: grade a class against an exam's answer key.
 
 Writes ``gradebook.csv``, ``gradebook.json``, ``moodle-grades.csv`` and the class report
-(``report.md`` with its two PNG charts, ``report.pdf``) to ``-o DIR`` (default
-``EXAM_DIR/grades``), with ``--sheets`` also every student's marked sheet and
+(``report.md`` with its two PNG charts, ``report.pdf``; ``--report markdown`` leaves out
+the PDF, ``--report none`` the whole report) to ``-o DIR`` (default ``EXAM_DIR/grades``), with ``--sheets`` also every student's marked sheet and
 ``sheets.pdf``, all together or none; ``--json`` prints the gradebook's JSON
 (docs/grading.md). Every answer that could not be graded (a bad number, an
 unknown variant or question) is listed on stderr as ``invalid: WHERE: STUDENT: REASON``.
@@ -23,6 +23,10 @@ from ..printable import printable
 from ..status import Status
 from .options import decimal_option
 from .verify import parse_band
+
+
+#: What --report may ask for, the fullest first.
+REPORTS = ("pdf", "markdown", "none")
 
 
 def register(sub):
@@ -46,6 +50,11 @@ def register(sub):
                    help=f"the judge's rounding band in units of the last digit written "
                         f"(default {DEFAULT_BAND}), for explaining answers beyond the stated "
                         "tolerance; full points always follow the tolerance the question states")
+    p.add_argument("--report", choices=REPORTS, default="pdf",
+                   help="the class report: pdf writes report.md, its charts and report.pdf "
+                        "(default; Markdown only where TeX is missing), markdown leaves out "
+                        "the PDF, none leaves out the whole report (gradebook and Moodle CSV "
+                        "only, in a fraction of the time)")
     p.add_argument("--sheets", action="store_true",
                    help="also write each student's marked sheet (sheet-NAME.pdf) and all of "
                         "them in one PDF for printing (sheets.pdf)")
@@ -105,15 +114,17 @@ def run(args) -> int:
     report_invalid(book)
     files = {"gradebook.csv": gradebook_csv(book), "gradebook.json": gradebook_json(book),
              "moodle-grades.csv": moodle_grades_csv(book)}
-    pdf = tex_available()
-    if not pdf:
-        sys.stderr.write("note: no TeX (latexmk, pdflatex): the class report is written "
-                         "as Markdown only\n")
-    files.update(report_files(book, pdf=pdf))
-    if note := left_out():
-        sys.stderr.write(note + "\n")
+    tex = tex_available()
+    if args.report != "none":
+        pdf = args.report == "pdf" and tex
+        if args.report == "pdf" and not tex:
+            sys.stderr.write("note: no TeX (latexmk, pdflatex): the class report is written "
+                             "as Markdown only\n")
+        files.update(report_files(book, pdf=pdf))
+        if note := left_out():
+            sys.stderr.write(note + "\n")
     if args.sheets:
-        if not pdf:
+        if not tex:
             raise UnsupportedError("--sheets needs TeX (latexmk and pdflatex)")
         from ..grade.sheets import sheet_files
 
