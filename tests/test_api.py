@@ -166,7 +166,15 @@ def test_exact_mode_prints_and_compares_like_floats(cli, tmp_path):
     assert json.loads(r.stdout)["values_after"]["L"] == pytest.approx(truth, rel=1e-12)
     text = cli("solve", "logreg", "--exact")
     assert text.returncode == 0 and "The loss went down" in text.stdout, text.stderr
-    # one exact solve of net-221 (the costly part) writes both the text and the JSON
+
+
+@pytest.mark.slow
+def test_exact_mode_on_a_network_gives_the_floats_gradients(cli, tmp_path):
+    """net-221 solved exactly (nested sigmoids of rationals: some ten seconds) gives the
+    float solve's gradients and shows the exact forms."""
+    import json
+
+    # one exact solve of net-221 writes both the text and the JSON
     written = cli("solve", "net-221", "--exact", "--format", "text,json", "-o", tmp_path)
     assert written.returncode == 0, written.stderr
     assert "σ(" in (tmp_path / "net-221.txt").read_text()  # the exact form is shown
