@@ -19,6 +19,11 @@ MAX_RANK = 5  # axes of an array: a batch of images (samples, channels, height, 
 MAX_NAME_LENGTH = 32  # characters of a leaf or node name before its index
 MAX_TITLE_LENGTH = 200  # characters of a title (one line of a handout's heading)
 MAX_EQUATIONS = 5_000  # equations of a [graph]
+#: A network of typed layers in an exam (and its key.json) is written out into at most as
+#: many equations as a [graph] holds, which read at most MAX_KEY_EDGES values in all
+#: (counted once per equation: one local derivative each; 47,000 took 12 s to solve).
+MAX_KEY_EQUATIONS = MAX_EQUATIONS
+MAX_KEY_EDGES = 50_000
 MAX_NETWORK_PARAMETERS = 20_000  # weights and biases of a [network] (kernels, train)
 MAX_WORKED_PARAMETERS = 2_000  # ... of a network solved or verified: one chain each
 MAX_CLAIMS = 5_000  # scalar claims of one claims file (an array claim counts each element)

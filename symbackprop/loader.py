@@ -34,10 +34,8 @@ from .notation import latex_name
 from .optimizers import read_optimizer
 from .parse import indexed_name, is_name, parse_expression, split_indexed
 from .printable import printable
-from .problem import Problem
+from .problem import TOP_KEYS, Problem
 
-TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data",
-            "optimizer", "batch")
 #: The tables an exercise file adds (docs/exams.md): a problem reader accepts and skips them,
 #: so that an exercise file stays a valid problem for solve and verify.
 EXERCISE_KEYS = ("random", "questions", "constraints", "mistakes", "statement", "description")
@@ -217,21 +215,24 @@ def plain_values(value):
 
 
 def load_dict(raw: dict, *, name: str, source: str, stage_gates: bool | None = None,
-              derivations=None):
+              derivations=None, key: bool = False):
     """Build a Problem from a parsed TOML table; errors are located in ``source``.
     ``derivations``: the caller's :class:`~symbackprop.derive.Derivations`, shared by
-    problems of one shape (the exam's draws); default: the problem's own."""
+    problems of one shape (the exam's draws); default: the problem's own. ``key``: the
+    problem of an exam's key, whose typed layers must write out within the key's limits
+    (:data:`~symbackprop.limits.MAX_KEY_EQUATIONS`; docs/limits.md)."""
     try:
         if not isinstance(raw, dict):
             raise ProblemError(f"expected a table of sections, got {_kind(raw)}")
-        problem = _load(plain_values(raw), name=name, source=source, stage_gates=stage_gates)
+        problem = _load(plain_values(raw), name=name, source=source, stage_gates=stage_gates,
+                        key=key)
     except SymbackpropError as exc:
         raise exc.at(file=source) from None
     problem.derivations = derivations
     return problem
 
 
-def _load(raw, *, name, source, stage_gates):
+def _load(raw, *, name, source, stage_gates, key=False):
     """The sections in order: top-level keys, leaves, the graph (or network), data."""
     title, rate = _top_level(raw)
     leaves: dict[str, Leaf] = {}
@@ -247,7 +248,7 @@ def _load(raw, *, name, source, stage_gates):
     read_leaves(inputs, "input", "inputs", leaves, groups)
     read_leaves(raw.get("parameters", {}), "parameter", "parameters", leaves, groups)
     if isinstance(network, LayerStack):
-        graph = _stack_graph(raw, network, leaves, groups, stacked_batch)
+        graph = _stack_graph(raw, network, leaves, groups, stacked_batch, key)
     elif network is not None:
         graph = _network_graph(raw, network, leaves, groups)
     else:
@@ -383,12 +384,13 @@ def _stack_batch(raw, data, inputs: dict) -> int:
     return batch
 
 
-def _stack_graph(raw, stack: LayerStack, leaves: dict, groups: dict, batch: int | None):
+def _stack_graph(raw, stack: LayerStack, leaves: dict, groups: dict, batch: int | None,
+                 bounded: bool = False):
     lead = () if batch is None else (batch,)
     expected = {"x": lead + stack.input, "y": lead + stack.target_shape, **stack.parameters}
     _check_arrays(expected, set(stack.parameters), leaves, groups)
     try:
-        graph = build_stack_graph(stack, leaves, groups, batch)
+        graph = build_stack_graph(stack, leaves, groups, batch, bounded)
     except SymbackpropError as exc:
         raise exc.at(section="network") from None
     if "output" in raw and raw["output"] != graph.output:

@@ -9,6 +9,7 @@ the verifier, the exam generator and the kernels all start from here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from functools import cached_property
 
 import numpy as np
@@ -96,7 +97,8 @@ class Problem:
         return compile_problem(self, backend=backend, form=form, dtype=dtype)
 
     def graph_form(self) -> dict:
-        """The problem as a graph-form table (docs/problem-files.md), e.g. for an answer key.
+        """The problem as a graph-form table (docs/problem-files.md), e.g. for an answer key
+        (:meth:`key_form`).
 
         Every node's expression is written back in the whitelisted syntax, so the table
         loads again with :func:`symbackprop.load_dict` and solves to the same numbers.
@@ -129,8 +131,33 @@ class Problem:
             table["title"] = self.title
         return table
 
+    def key_form(self) -> dict:
+        """The problem as an exam's answer key (key.json) keeps it: a network of typed
+        layers in the network form, its layer stack as its problem file writes it (so the
+        key's problem is the one ``verify`` builds from that file, layer slips and all);
+        any other problem in the graph form (:meth:`graph_form`)."""
+        if self.layers is None:
+            return self.graph_form()
+        return {k: _json_value(v) for k, v in self.raw.items() if k in TOP_KEYS}
+
     def __repr__(self) -> str:
         return f"<Problem {self.name}: {len(self.graph.nodes)} nodes, output {self.graph.output}>"
+
+
+#: The top-level keys of a problem table (an exercise file adds others; a key leaves them out).
+TOP_KEYS = ("title", "output", "learning_rate", "graph", "network", "inputs", "parameters", "data",
+            "optimizer", "batch")
+
+
+def _json_value(value):
+    """A value of a loaded problem table as JSON writes it: numbers as :func:`_plain_number`."""
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, str | bool) or value is None:
+        return value
+    return _plain_number(str(value) if isinstance(value, Decimal) else value)
 
 
 def _plain_number(value: sp.Rational):

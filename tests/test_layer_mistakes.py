@@ -248,14 +248,11 @@ def test_every_layer_built_in_has_an_exercise_file():
 
 
 def _network_table(exercise: Path, problem: dict) -> dict:
-    """A variant's problem as a network of typed layers, for the reference: the exercise's
-    [network] with the variant's drawn inputs and parameters (key.json's graph-form table)."""
+    """A variant's problem as a network of typed layers, for the reference: key.json keeps
+    it in the network form, the exercise's [network] with the variant's drawn numbers."""
     table = tomllib.loads(exercise.read_text(encoding="utf-8"))
-    out = {"network": table["network"], "inputs": problem["inputs"],
-           "parameters": problem["parameters"]}
-    if "batch" in table:  # the batch is in the graph: x and y hold every sample
-        out.update(batch="all", data={n: problem["inputs"][n] for n in ("x", "y")})
-    return out
+    assert json.loads(json.dumps(problem["network"])) == table["network"]
+    return problem
 
 
 def test_a_dropout_exam_exports_and_draws_the_unscaled_dropout(cli, tmp_path):

@@ -252,7 +252,7 @@ def _read(raw: dict, *, name: str, source: str, text: str) -> Exercise:
     for n, spec in random.items():
         if n in graph and any(PLACEHOLDER.search(a) for a in spec.args):
             raise ProblemError("a drawn expression holds no placeholder").at(section="random", field=n)
-    problem = load_dict(base, name=name, source=source)
+    problem = load_dict(base, name=name, source=source, key=True)  # key.json must take it
     check_worked_size(problem)  # each variant is a worked solution: solve's limits hold
     solution = problem.solve()
     names = solution.key_names

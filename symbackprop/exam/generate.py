@@ -160,7 +160,7 @@ def build_variant(exercise: Exercise, seed: int, index: int, draw: Draw) -> Vari
     vid = variant_id(exercise.name, seed, index)
     try:
         problem = load_dict(table, name=vid, source=exercise.source,
-                            derivations=exercise.derivations)
+                            derivations=exercise.derivations, key=True)
         # Screen with a quick low-precision forward pass, so that most rejected draws
         # never cost a full solve; then check the solve's own values, before and after.
         quick = forward(problem.graph, Floating(SCREEN_DIGITS))
@@ -179,7 +179,7 @@ def build_variant(exercise: Exercise, seed: int, index: int, draw: Draw) -> Vari
     rewrites = exercise.rewrites(free)
     questions = [make_question(ask, solution, table, rewrites, draw, solved)
                  for ask in exercise.asks(free)]
-    return Variant(vid, exercise.name, problem.graph_form(), problem, solution, questions,
+    return Variant(vid, exercise.name, problem.key_form(), problem, solution, questions,
                    drawn=table, free=free)
 
 

@@ -41,7 +41,7 @@ class Variant:
 
     id: str
     family: str  # the exercise's name
-    table: dict  # the problem in graph form, as key.json holds it
+    table: dict  # the problem as key.json holds it (Problem.key_form: typed layers as such)
     problem: object
     solution: object
     questions: list[KeyQuestion]

@@ -70,9 +70,9 @@ def write_outputs(files: dict[str, str | bytes], directory: Path) -> list[Path]:
 
 
 def practice_from_table(table: dict, name: str, places: int = 4, questions=()) -> str:
-    """The practice page of a problem given in graph form (docs/problem-files.md), such as
-    an exam variant's table in ``key.json``: for ``symbackprop exam ... --format
-    practice``, one page of self-study per fresh variant. (It is the exam's: the render
+    """The practice page of a problem given as a table (docs/problem-files.md), such as
+    an exam variant's table in ``key.json`` (:meth:`~symbackprop.problem.Problem.key_form`):
+    for ``symbackprop exam ... --format practice``, one page of self-study per fresh variant. (It is the exam's: the render
     package prints a solved problem and loads none.) ``questions``: the variant's
     questions (:class:`~symbackprop.answerkey.KeyQuestion`), which the page judges by the
     acceptance rule (:func:`asked_rules`)."""

@@ -27,6 +27,8 @@ TOP_MISTAKES = 12
 SUSPICIOUS_FROM = 3  # papers with the same wrong number
 AS_IF = "; as if one "  # how verify's notes introduce the mistake's sentence
 _NUMBER = r"(?<![\w.])[-−]?\d+(?:\.\d+)?(?:e[-+]?\d+)?(?![\w.])"
+#: A number of the variant left in a sentence; not one of a formula's (1/(1 − p), 1/√d).
+_VARIANT_NUMBER = rf"(?<![(/√]){_NUMBER}(?!/)"
 
 
 def mistake_of(mark: Mark) -> tuple[str, str] | None:
@@ -55,7 +57,7 @@ def _sentence(note: str) -> str:
     sentence = sentence.split(": ", 1)[0]
     sentence = re.sub(rf"\s*\(\s*{_NUMBER}\s*\)", "", sentence)
     sentence = re.sub(rf"\s*=\s*{_NUMBER}", "", sentence)
-    return re.sub(_NUMBER, "…", sentence).strip()
+    return re.sub(_VARIANT_NUMBER, "…", sentence).strip()
 
 
 def percent(part: int, whole: int) -> str:

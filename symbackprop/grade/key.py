@@ -2,8 +2,11 @@
 
 The key is checked for shape when it is read, so a malformed key stops grading before
 any student is judged (exit status 2, naming the file and the field). Each variant's
-``problem`` is in graph form; it is loaded and solved the first time a student of that
-variant is graded, once per variant, however many students share it.
+``problem`` is a problem table: a network of typed layers in the network form (its layer
+stack, so that ``grade`` names the layer slips as ``verify`` does on the problem file),
+any other problem in graph form (:meth:`~symbackprop.problem.Problem.key_form`). It is
+loaded, within the key's limits, and solved the first time a student of that variant is
+graded, once per variant, however many students share it.
 
 A *paper* is what one student answers: the variant of a one-exercise exam, or, when the
 key's variants carry ``student`` numbers (an exam of several exercises), every variant
@@ -53,7 +56,7 @@ class KeyVariant:
 
             where = f"variants[{self.index}].problem"
             try:
-                self._problem = load_dict(self.table, name=self.id, source=self.id)
+                self._problem = load_dict(self.table, name=self.id, source=self.id, key=True)
                 self._solution = self._problem.solve()
             except SymbackpropError as exc:
                 inner = [p for p in (exc.where.section, exc.where.field) if p]
@@ -205,8 +208,9 @@ def read_key(exam_dir: str | Path) -> ExamKey:
         if vid in variants:
             _fail(source, f"{here}.id", f"'{vid}' is the id of an earlier variant too")
         table = v.get("problem")
-        if not isinstance(table, dict) or "graph" not in table:
-            _fail(source, f"{here}.problem", "expected the problem in graph form")
+        if not isinstance(table, dict) or ("graph" in table) == ("network" in table):
+            _fail(source, f"{here}.problem", "expected the problem in graph form or, for a "
+                  "network of typed layers, in network form")
         questions_raw = v.get("questions")
         if not isinstance(questions_raw, list) or not questions_raw:
             _fail(source, f"{here}.questions", "expected a non-empty list of questions")

@@ -38,6 +38,7 @@ import sympy as sp
 from .. import ops
 from ..errors import ProblemError
 from ..graph import Graph, Group, Leaf, Node
+from ..limits import MAX_KEY_EDGES, MAX_KEY_EQUATIONS, LimitError
 from ..losses import loss_expression
 from ..network import LINEAR, LOSS_NAME
 from ..parse import indexed_name, symbol
@@ -55,11 +56,13 @@ def _mul(*factors) -> sp.Expr:
 class Builder:
     """Collects the nodes and groups while the layers are written out."""
 
-    def __init__(self, leaves: dict[str, Leaf], groups: dict[str, Group]):
+    def __init__(self, leaves: dict[str, Leaf], groups: dict[str, Group], bounded: bool = False):
         self.leaves = leaves
         self.groups = dict(groups)
         self.nodes: list[Node] = []
         self.indices: dict[str, list[tuple]] = {}  # base -> the indices written
+        self.bounded = bounded
+        self.edges = 0
 
     def leaf_array(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
         out = np.empty(shape, dtype=object)
@@ -70,8 +73,20 @@ class Builder:
     def put(self, base: str, index: tuple, expr) -> sp.Symbol:
         name = indexed_name(base, *index)
         self.nodes.append(Node(name, expr))
+        if self.bounded:
+            self._check_size(expr)
         self.indices.setdefault(base, []).append(index)
         return symbol(name)
+
+    def _check_size(self, expr) -> None:
+        """A key's problem (:data:`~symbackprop.limits.MAX_KEY_EQUATIONS`,
+        :data:`~symbackprop.limits.MAX_KEY_EDGES`): refused as soon as it is beyond them."""
+        self.edges += len(expr.free_symbols)
+        if len(self.nodes) > MAX_KEY_EQUATIONS or self.edges > MAX_KEY_EDGES:
+            what = (f"more than {MAX_KEY_EQUATIONS} equations" if len(self.nodes) > MAX_KEY_EQUATIONS
+                    else f"equations reading more than {MAX_KEY_EDGES} values in all")
+            raise LimitError(f"the layers write out {what}: an exam's key takes at most that"
+                             " (the limit; docs/limits.md)").at(field="layers")
 
     def array(self, base: str, prefix: tuple, shape: tuple[int, ...],
               element: Callable[[tuple], sp.Expr]) -> np.ndarray:
@@ -326,10 +341,11 @@ def _batchnorm(layer: Layer, xs: list, b: Builder, prefixes: list) -> list:
 
 
 def build_stack_graph(stack: LayerStack, leaves: dict[str, Leaf], groups: dict[str, Group],
-                      batch: int | None) -> Graph:
+                      batch: int | None, bounded: bool = False) -> Graph:
     """The scalar graph of a network of typed layers over one sample, or over ``batch``
-    samples whose index comes first in every name."""
-    b = Builder(leaves, groups)
+    samples whose index comes first in every name; ``bounded``: within the limits of an
+    exam's key (:meth:`Builder._check_size`)."""
+    b = Builder(leaves, groups, bounded)
     lead = () if batch is None else (batch,)
     x_all = b.leaf_array("x", lead + stack.input)
     prefixes = [()] if batch is None else [(s,) for s in range(batch)]
