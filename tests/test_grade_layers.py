@@ -88,17 +88,15 @@ def dropout_sheet(dropout_exam):
     return folder, variant, answers, {ask: f"{v:.4f}" for ask, v in answers.items()}
 
 
-def test_a_dropout_slip_is_named_by_grade_and_verify_on_the_key(dropout_sheet, tmp_path,
-                                                                 monkeypatch):
+def test_a_dropout_slip_is_named_by_grade_and_verify_on_the_key(dropout_sheet, tmp_path):
     folder, variant, answers, written = dropout_sheet
     table = variant["problem"]
     questions = {q["ask"]: q for q in variant["questions"]}
 
     rows = "".join(f"ann,{variant['id']},{ask},{v}\n" for ask, v in written.items())
     (tmp_path / "answers.csv").write_text("student,variant,ask,answer\n" + rows)
-    monkeypatch.setenv("PATH", str(tmp_path / "no-tex"))  # report.pdf left out: no TeX run
     r = run_cli("grade", folder, tmp_path / "answers.csv", "--json", "-o", tmp_path / "grades",
-                "--jobs", "1")
+                "--jobs", "1", "--report", "markdown")
     assert r.returncode == 0, r.stderr
     (student,) = json.loads(r.stdout)["students"]
     graded = {a["ask"]: a for a in student["answers"]}
@@ -195,7 +193,8 @@ def test_a_tampered_layer_stack_is_one_error_line(dropout_exam, tmp_path, layers
     (tmp_path / "exam" / "key.json").write_text(json.dumps(bad), encoding="utf-8")
     (tmp_path / "a.csv").write_text(f"student,variant,ask,answer\nann,{key['variants'][0]['id']},"
                                     "L,0.5\n")
-    r = run_cli("grade", tmp_path / "exam", tmp_path / "a.csv", "-o", tmp_path / "g", "--jobs", "1")
+    r = run_cli("grade", tmp_path / "exam", tmp_path / "a.csv", "-o", tmp_path / "g", "--jobs", "1",
+                "--report", "none")
     assert r.returncode == 2 and r.stdout == ""
     (line,) = r.stderr.splitlines()
     assert line.startswith(f"error: {tmp_path / 'exam' / 'key.json'} variants[0].problem"
