@@ -24,7 +24,6 @@ from ..status import Status
 from .options import decimal_option
 from .verify import parse_band
 
-
 #: What --report may ask for, the fullest first.
 REPORTS = ("pdf", "markdown", "none")
 
