@@ -395,15 +395,29 @@ def _product_tex(term: str) -> Fraction:
     return out
 
 
-def test_a_tiny_exact_value_is_decided_in_bounded_time():
-    """An unsure tiny value is evaluated again at 300 digits (SymPy's equals spent
-    minutes on the square roots of the layernorm exercise's statistics): a nested root
-    and a tanh identity that SymPy does not write as 0 are 0, e^-200 (1.4e-87) is not."""
-    from symbackprop.evaluate import _is_zero
+def _graph(equations: dict, inputs: dict) -> dict:
+    return {"title": "Cancellations", "learning_rate": 0.1, "output": "E",
+            "graph": equations, "inputs": inputs, "parameters": {"p": 1.0}}
 
-    nested = sp.sqrt(5 + 2 * sp.sqrt(6)) - sp.sqrt(2) - sp.sqrt(3)  # 0, not written so
-    assert nested != 0 and _is_zero(nested)
+
+def test_a_cancellation_is_zero_and_a_true_tiny_value_keeps_its_digits():
+    """An unsure tiny value is evaluated again with 200 more digits: a nested root and a
+    tanh identity that SymPy does not write as 0 fall with the precision and are 0; the
+    Taylor remainder e^h − 1 − h − h²/2 − h³/6 − h⁴/24 at h = 10^-30 (8.3e-153, its
+    terms near 1) stays and gets the digits of its series Σ_{k≥5} h^k/k!."""
+    s = sb.load_dict(_graph({
+        "z": "sqrt(5 + 2*sqrt(u)) - sqrt(v) - sqrt(w)",
+        "t": "tanh(x) - (exp(2*x) - 1)/(exp(2*x) + 1)",
+        "r": "exp(h) - 1 - h - h**2/2 - h**3/6 - h**4/24",
+        "E": "(z + t + r)*p"}, {"u": 6, "v": 2, "w": 3, "x": 0.3, "h": 1e-30})).solve()
+    nested = sp.sqrt(5 + 2 * sp.sqrt(6)) - sp.sqrt(2) - sp.sqrt(3)
     x = sp.Rational(3, 10)
     identity = sp.tanh(x) - (sp.exp(2 * x) - 1) / (sp.exp(2 * x) + 1)
-    assert identity != 0 and _is_zero(identity)
-    assert not _is_zero(sp.exp(-200))
+    assert sp.N(nested, 400) == 0 or abs(sp.N(nested, 400)) < sp.Float("1e-390")
+    assert abs(sp.N(identity, 400)) < sp.Float("1e-390")
+    assert s.values["z"] == 0 and s.values["t"] == 0
+    h = sp.Rational(1, 10**30)
+    truth = sum(h**k / sp.factorial(k) for k in range(5, 12))  # the series' rest, exact
+    assert s.values["r"] != 0
+    assert abs(s.values["r"] - truth) <= abs(truth) * sp.Float("1e-25")
+    assert abs(s.gradients["p"] - truth) <= abs(truth) * sp.Float("1e-25")
