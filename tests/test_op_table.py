@@ -171,6 +171,8 @@ ALLOWED = {
     ("render/equations.py", "sqrt"), ("render/equations.py", "times"),
     # the Greek letter as a name (sigma_1 is σ₁), not the sigmoid
     ("render/mathml.py", "sigma"), ("notation.py", "sigma"),
+    # σ as the letter of a batch or layer norm's variance σ² (notation.STATISTICS)
+    ("notation.py", "\\sigma"),
     # an optimizer's step number (JSON key, claim-key part), not relu's derivative
     ("solution.py", "step"), ("keys.py", "step"),
     # softmax has no name a problem file may call: the source printer writes it out in

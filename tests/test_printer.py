@@ -9,7 +9,7 @@ import sympy as sp
 
 from symbackprop import ops
 from symbackprop.functions import relu, sigmoid, softmax
-from symbackprop.notation import array_name, latex_name
+from symbackprop.notation import array_name, latex_name, statistic
 from symbackprop.parse import parse_expression
 from symbackprop.render.printer import latex, op_latex, partial, substituted
 
@@ -29,6 +29,59 @@ def test_names(name, expected):
 def test_array_names():
     assert array_name("W1") == "W^{[1]}" and array_name("a2") == "a^{[2]}"
     assert array_name("x") == "x"
+
+
+@pytest.mark.parametrize("name, expected", [
+    # a layer's arrays and their elements: μ^{[2]}, (σ^{[2]})², x̂^{[2]}
+    ("mu2[0]", r"\mu^{[2]}_{1}"), ("var2[0]", r"{(\sigma^{[2]}_{1})}^{2}"),
+    ("xhat2[1][0]", r"\hat{x}^{[2]}_{21}"), ("var3[1][2]", r"{(\sigma^{[3]}_{23})}^{2}"),
+    # one value (a layer norm of one sample; a graph's own names): digits as a subscript
+    ("mu2", r"\mu_{2}"), ("var0", r"\sigma_{0}^{2}"), ("xhat10", r"\hat{x}_{10}"),
+    # other names keep their letters
+    ("variance", r"\mathrm{variance}"), ("var_a", r"\mathrm{var}_{a}"), ("xhat", r"\mathrm{xhat}"),
+])
+def test_normalisation_statistics_print_as_teachers_write_them(name, expected):
+    assert latex_name(name) == expected
+
+
+def test_normalisation_arrays_and_generic_symbols():
+    assert array_name("mu2") == r"\mu^{[2]}" and array_name("var2") == r"{(\sigma^{[2]})}^{2}"
+    assert array_name("xhat4") == r"\hat{x}^{[4]}" and array_name("xhat2", "1,2") == r"\hat{x}^{[2]}_{1,2}"
+    assert statistic("var") == r"\sigma^{2}" and statistic("xhat", sub="i") == r"\hat{x}_{i}"
+    assert statistic("mu") == r"\mu"
+
+
+#: How the normalisation statistics would be spelled by hand: only the notation record
+#: (symbackprop/notation.py) may write them; the layers' node names (mu2, var2, xhat2)
+#: are keys, not spellings.
+_STATISTIC_SPELLINGS = (r"\sigma^{2", r"\hat{x}", r"\mathrm{var}", r"\mathrm{xhat}",
+                        r"\mu^{[", r"\mu_{", "σ²", "x\u0302", "x̂")
+
+
+def test_no_module_outside_the_notation_spells_a_normalisation_statistic():
+    import ast
+    from pathlib import Path
+
+    import symbackprop
+
+    package = Path(symbackprop.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.name == "notation.py":
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                      if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+                      and node.body and isinstance(node.body[0], ast.Expr)}
+        found += [f"{path.relative_to(package)}:{node.lineno}: {s}" for node in ast.walk(tree)
+                  if isinstance(node, ast.Constant) and isinstance(node.value, str)
+                  and id(node) not in docstrings
+                  for s in _STATISTIC_SPELLINGS if s in node.value]
+    for path in sorted((package.parent / "templates").rglob("*")):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8", errors="replace")
+            found += [f"templates/{path.name}: {s}" for s in _STATISTIC_SPELLINGS if s in text]
+    assert found == []
 
 
 def test_partial():

@@ -60,6 +60,8 @@ def _tex_to_mathml(tex: str) -> str:
             return f'<mi mathvariant="normal">{words}</mi>'
         if command in ACCENT_MARKS:
             return f"<mover>{group()}<mo>{ACCENT_MARKS[command]}</mo></mover>"
+        if special == "{":  # a braced group, one base for a script: {(\sigma_{1})}^{2}
+            return _row(row("}"))
         if command:
             text = SYMBOLS.get(command, command)
             return f"<mi>{text}</mi>" if len(text) == 1 else f'<mi mathvariant="normal">{text}</mi>'
@@ -69,6 +71,8 @@ def _tex_to_mathml(tex: str) -> str:
             return f"<mi>{escape(char)}</mi>"
         if char.isspace():
             return ""
+        if char in "()":  # a name's brackets, as tall as its letters: (σ^{[2]}_{1})²
+            return f'<mo stretchy="false">{char}</mo>'
         return f"<mo>{escape(char)}</mo>"
 
     def row(end: str | None) -> str:

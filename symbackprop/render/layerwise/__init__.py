@@ -139,7 +139,7 @@ def _update(c: Net, parameters: list[str]) -> d.Block:
                                  otypes=[object])(block)
             claims = [(f"{p}_new{n[len(p):]}", c.display.text(c.solution.updated[n], shown))
                       for n in block.flat]
-            tex = sub(array_name(p), lead)
+            tex = sub(p, lead)
             eqs.append(Equation(rf"{{{tex}}}^{{\text{{new}}}}", [
                 rf"{tex} - {tex_number(rate)}\, {grad_tex(tex)}", matrix(texts)],
                 elements=claims if written_out(block.shape) else []))

@@ -60,8 +60,9 @@ def _model_row(c: Net, layer, x: str) -> str:
     if kind == "flatten":
         return rf"\operatorname{{vec}}\left({x}\right)"
     if kind in ("batchnorm", "layernorm"):
-        return (rf"{p[f'gamma{pos}']} \odot \frac{{{x} - \mu^{{[{pos}]}}}}"
-                rf"{{\sqrt{{\sigma^{{2[{pos}]}} + \epsilon}}}} + {p[f'beta{pos}']}")
+        mu, var = c.symbol(f"mu{pos}"), c.symbol(f"var{pos}")
+        return (rf"{p[f'gamma{pos}']} \odot \frac{{{x} - {mu}}}"
+                rf"{{\sqrt{{{var} + \epsilon}}}} + {p[f'beta{pos}']}")
     if kind == "dropout":
         return rf"\frac{{1}}{{1 - p}}\, m^{{[{pos}]}} \odot {x}"
     if kind in ("rnn", "lstm", "gru"):

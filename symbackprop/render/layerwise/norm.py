@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import numpy as np
 
 from ...display import tex_number
-from ...notation import latex_name
+from ...notation import STATISTICS, latex_name, statistic
 from .. import document as d
 from ..equations import Equation, approx
 from .tensors import (
@@ -37,20 +38,20 @@ def norm_rule(c: Net, layer) -> list:
     gamma, beta = c.names(f"gamma{pos}"), c.names(f"beta{pos}")
     eps = layer["eps"]
     eps_t = c.display.given(eps)
-    blocks = [d.Block(kind="bp", text=(
+    blocks = [d.Block(kind="bp", text=_words(
         "Normalisation backward, through the mean and the variance: the normalised value "
-        "(x − μ)/√(σ² + ε) reads x directly and through μ and σ², which read every x of "
-        "the group, so the gradient of x has three terms"), rows=[
-        r"&\frac{\partial L}{\partial \hat{x}_{i}} = \frac{\partial L}{\partial y_{i}}\,\gamma,"
-        r" \qquad \frac{\partial L}{\partial \sigma^{2}} = \sum_{i} \frac{\partial L}{\partial"
-        r" \hat{x}_{i}} (x_{i} - \mu) \cdot \left(-\tfrac{1}{2}\right)(\sigma^{2} + \epsilon)^{-3/2}",
-        r"&\frac{\partial L}{\partial \mu} = \sum_{i} \frac{\partial L}{\partial \hat{x}_{i}}"
-        r" \frac{-1}{\sqrt{\sigma^{2} + \epsilon}} + \frac{\partial L}{\partial \sigma^{2}}"
-        r" \frac{-2}{N} \sum_{i} (x_{i} - \mu) = -\frac{1}{\sqrt{\sigma^{2} + \epsilon}}"
-        r" \sum_{i} \frac{\partial L}{\partial \hat{x}_{i}} \quad\text{(the second sum is 0)}",
-        r"&\frac{\partial L}{\partial x_{i}} = \frac{\partial L}{\partial \hat{x}_{i}}"
-        r" \frac{1}{\sqrt{\sigma^{2} + \epsilon}} + \frac{\partial L}{\partial \sigma^{2}}"
-        r" \frac{2 (x_{i} - \mu)}{N} + \frac{\partial L}{\partial \mu} \frac{1}{N}"])]
+        "(x − <mu>)/√(<var> + ε) reads x directly and through <mu> and <var>, which read every x of "
+        "the group, so the gradient of x has three terms"), rows=[_rule(row) for row in (
+        r"&\frac{\partial L}{\partial <xhat_i>} = \frac{\partial L}{\partial y_{i}}\,\gamma,"
+        r" \qquad \frac{\partial L}{\partial <var>} = \sum_{i} \frac{\partial L}{\partial"
+        r" <xhat_i>} (x_{i} - <mu>) \cdot \left(-\tfrac{1}{2}\right)(<var> + \epsilon)^{-3/2}",
+        r"&\frac{\partial L}{\partial <mu>} = \sum_{i} \frac{\partial L}{\partial <xhat_i>}"
+        r" \frac{-1}{\sqrt{<var> + \epsilon}} + \frac{\partial L}{\partial <var>}"
+        r" \frac{-2}{N} \sum_{i} (x_{i} - <mu>) = -\frac{1}{\sqrt{<var> + \epsilon}}"
+        r" \sum_{i} \frac{\partial L}{\partial <xhat_i>} \quad\text{(the second sum is 0)}",
+        r"&\frac{\partial L}{\partial x_{i}} = \frac{\partial L}{\partial <xhat_i>}"
+        r" \frac{1}{\sqrt{<var> + \epsilon}} + \frac{\partial L}{\partial <var>}"
+        r" \frac{2 (x_{i} - <mu>)}{N} + \frac{\partial L}{\partial <mu>} \frac{1}{N}")])]
     groups = list(mun.flat)
     for g, mu in enumerate(groups[:MAX_NORM_STEPS]):
         members = _members(c, layer, xn, g)
@@ -70,14 +71,14 @@ def norm_rule(c: Net, layer) -> list:
                 *_sum_side(c, sym_y, c.grads, c.grads[beta.flat[g]], n)],
                 key=f"d{L}/d{beta.flat[g]}")
             dg = Equation(grad_tex(latex_name(gamma.flat[g])), [
-                r"\sum_{i} \frac{\partial L}{\partial y_{i}}\, \hat{x}_{i}",
+                _rule(r"\sum_{i} \frac{\partial L}{\partial y_{i}}\, <xhat_i>"),
                 *_dot_side(c, sym_y, sym_hat, c.grads[gamma.flat[g]], n)],
                 key=f"d{L}/d{gamma.flat[g]}")
             eqs += [db, dg]
         if n <= MAX_TERMS:
             texts, ap = fitted(c, [(sym_y, c.grads), (gam, c.vals)], sym_hat, hadamard, c.grads)
             eqs.append(Equation(
-                r"\frac{\partial L}{\partial \hat{x}}",
+                _rule(r"\frac{\partial L}{\partial <xhat>}"),
                 [r"\frac{\partial L}{\partial y} \odot \gamma",
                  rf"{matrix(texts[0])} \odot {matrix(texts[1])}",
                  result_side(c, np.array(sym_hat, dtype=object), c.grads, ap)],
@@ -91,8 +92,8 @@ def norm_rule(c: Net, layer) -> list:
         else:
             eqs.append(_compact_layer(c, sym_hat, sym_x[0], var, eps, eps_t, n))
         blocks.append(d.math_block(eqs, kind="bp", text=(
-            f"Step by step for {word} ({n} values {where}; μ = {c.display.text(c.vals[mu])}, "
-            f"σ² = {c.display.text(c.vals[var])})")))
+            f"Step by step for {word} ({n} values {where}; {T_MU} = {c.display.text(c.vals[mu])}, "
+            f"{T_VAR} = {c.display.text(c.vals[var])})")))
     if len(groups) > MAX_NORM_STEPS:
         blocks.append(d.Block(text=f"The other {len(groups) - MAX_NORM_STEPS} "
                                    "groups the same way; every result:"))
@@ -101,6 +102,22 @@ def norm_rule(c: Net, layer) -> list:
         arrays += tensor_equations(c, p, c.grads, grad=True)
     blocks.append(tensor_block(arrays, text="The gradients of the layer, every element:"))
     return blocks
+
+
+#: A rule's generic symbols, spelled by the notation record: ``<mu>``, ``<var>``, ``<xhat>``
+#: and ``<xhat_i>`` (the i-th normalised value).
+_GENERIC = re.compile(r"<(mu|var|xhat)(?:_(\w))?>")
+T_MU, T_VAR = STATISTICS["mu"].text, STATISTICS["var"].text
+
+
+def _rule(tex: str) -> str:
+    """A rule's LaTeX with its generic symbols (μ, σ², x̂_i) from the notation record."""
+    return _GENERIC.sub(lambda m: statistic(m.group(1), sub=m.group(2) or ""), tex)
+
+
+def _words(text: str) -> str:
+    """A sentence with the generic symbols as plain text (μ, σ²)."""
+    return _GENERIC.sub(lambda m: STATISTICS[m.group(1)].text + (m.group(2) or ""), text)
 
 
 def _members(c: Net, layer, xn, g: int) -> list[tuple]:
@@ -138,8 +155,8 @@ def _dot_side(c: Net, left, right, result, n) -> list[str]:
 def _dvar(c: Net, hats, xs, mu, var, eps, eps_t) -> Equation:
     n = len(hats)
     head = grad_tex(latex_name(var))
-    sym = (r"-\tfrac{1}{2}\left(\sigma^{2} + \epsilon\right)^{-3/2} \sum_{i} "
-           r"\frac{\partial L}{\partial \hat{x}_{i}} (x_{i} - \mu)")
+    sym = _rule(r"-\tfrac{1}{2}\left(<var> + \epsilon\right)^{-3/2} \sum_{i} "
+                r"\frac{\partial L}{\partial <xhat_i>} (x_{i} - <mu>)")
     result = c.grads[var]
     if n > MAX_TERMS:
         return Equation(head, [sym, c.display.tex(result)], key=f"d{L}/d{var}")
@@ -172,8 +189,8 @@ def _eps(eps) -> Decimal:
 def _dmu(c: Net, hats, mu, var, eps, eps_t) -> Equation:
     n = len(hats)
     head = grad_tex(latex_name(mu))
-    sym = (r"-\frac{1}{\sqrt{\sigma^{2} + \epsilon}} \sum_{i} "
-           r"\frac{\partial L}{\partial \hat{x}_{i}}")
+    sym = _rule(r"-\frac{1}{\sqrt{<var> + \epsilon}} \sum_{i} "
+                r"\frac{\partial L}{\partial <xhat_i>}")
     result = c.grads[mu]
     if n > MAX_TERMS:
         return Equation(head, [sym, c.display.tex(result)], key=f"d{L}/d{mu}")
@@ -213,9 +230,9 @@ def _dx(c: Net, hat, x, mu, var, eps, eps_t, n) -> Equation:
 def _compact_batch(c: Net, y, hat, var, gam, beta, gamma, x, eps, eps_t, n) -> Equation:
     head = grad_tex(latex_name(x))
     e = _eps(eps)
-    sym = (r"\frac{\gamma}{N\sqrt{\sigma^{2} + \epsilon}}\left(N \frac{\partial L}{\partial y_{i}}"
-           r" - \frac{\partial L}{\partial \beta} - \hat{x}_{i} \frac{\partial L}"
-           r"{\partial \gamma}\right)")
+    sym = _rule(r"\frac{\gamma}{N\sqrt{<var> + \epsilon}}\left(N \frac{\partial L}{\partial y_{i}}"
+                r" - \frac{\partial L}{\partial \beta} - <xhat_i> \frac{\partial L}"
+                r"{\partial \gamma}\right)")
     values = [c.vals[gam], c.vals[var], c.grads[y], c.grads[beta], c.vals[hat], c.grads[gamma]]
 
     def combine(v):
@@ -233,9 +250,9 @@ def _compact_batch(c: Net, y, hat, var, gam, beta, gamma, x, eps, eps_t, n) -> E
 def _compact_layer(c: Net, hats, x, var, eps, eps_t, n) -> Equation:
     head = grad_tex(latex_name(x))
     e = _eps(eps)
-    sym = (r"\frac{1}{N\sqrt{\sigma^{2} + \epsilon}}\left(N \frac{\partial L}{\partial \hat{x}_{i}}"
-           r" - \sum_{j} \frac{\partial L}{\partial \hat{x}_{j}} - \hat{x}_{i} \sum_{j}"
-           r" \frac{\partial L}{\partial \hat{x}_{j}} \hat{x}_{j}\right)")
+    sym = _rule(r"\frac{1}{N\sqrt{<var> + \epsilon}}\left(N \frac{\partial L}{\partial <xhat_i>}"
+                r" - \sum_{j} \frac{\partial L}{\partial <xhat_j>} - <xhat_i> \sum_{j}"
+                r" \frac{\partial L}{\partial <xhat_j>} <xhat_j>\right)")
     if n > MAX_TERMS:
         return Equation(head, [sym, c.display.tex(c.grads[x])], key=f"d{L}/d{x}")
     values = [c.vals[var]] + [c.grads[h] for h in hats] + [c.vals[h] for h in hats]

@@ -109,7 +109,7 @@ def elementwise(c: Net, layer, factor_names, factor_source, rule_tex: str,
     for lead in slices(xn.shape):
         xs, gs, fs = (xn[lead], an[lead], fn[lead]) if lead else (xn, an, fn)
         sides = [rule_tex if not lead else rule_tex.replace(
-            array_name(a), sub(array_name(a), lead))]
+            array_name(a), sub(a, lead))]
         if written_out(xs.shape):
             texts, ap = fitted(c, [(list(gs.flat), c.grads), (list(fs.flat), factor_source)],
                                list(xs.flat), hadamard, c.grads)
@@ -118,7 +118,7 @@ def elementwise(c: Net, layer, factor_names, factor_source, rule_tex: str,
         else:
             ap = False
         sides.append(result_side(c, xs, c.grads, ap))
-        eqs.append(Equation(grad_tex(sub(array_name(x), lead)), fitting(sides),
+        eqs.append(Equation(grad_tex(sub(x, lead)), fitting(sides),
                             elements=grad_claims(c, xs) if written_out(xs.shape) else []))
     return [d.math_block(eqs, kind="bp", text=text,
                          math=rf"{factor_tex},\ {shape_tex(xn.shape)}")]

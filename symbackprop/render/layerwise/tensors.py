@@ -76,6 +76,11 @@ class Net:
     def given(self, name: str) -> bool:
         return self.graph.is_leaf(name)
 
+    def symbol(self, array: str) -> str:
+        """An array's LaTeX (μ^{[2]}), or a single node's (a layer norm's μ_{2} of one
+        sample, printed as that node is everywhere)."""
+        return array_name(array) if self.shape(array) else latex_name(array)
+
     def text(self, name: str, source: dict, places: int | None = None) -> str:
         """An element as shown: a given number as given, else at ``places``."""
         if source is self.vals and self.given(name) and places is None:
@@ -117,11 +122,13 @@ def slices(shape: tuple[int, ...]) -> list[tuple]:
     return [()] if len(shape) <= 2 else list(np.ndindex(*shape[:-2]))
 
 
-def sub(tex: str, lead: tuple) -> str:
-    """``a^{[1]}`` with the leading (channel, sample) indices of a slice, from 1."""
-    if not lead:
-        return tex
-    return f"{tex}_{{{','.join(str(i + 1) for i in lead)}}}"
+def sub(array: str, lead: tuple, tex: str | None = None) -> str:
+    """``array`` in the notation (``a^{[1]}``) with the leading (channel, sample) indices
+    of a slice, from 1; ``tex``, when given, is the head written instead."""
+    index = ",".join(str(i + 1) for i in lead)
+    if tex is not None:
+        return f"{tex}_{{{index}}}" if lead else tex
+    return array_name(array, index)
 
 
 def shape_tex(shape: tuple[int, ...]) -> str:
@@ -137,7 +144,6 @@ def tensor_equations(c: Net, array: str, source: dict, *, grad: bool = False,
     """``array`` (values, or with ``grad`` its gradients) as one equation per 2-D slice,
     each element claimed under its key (``a1[0][1][2]``, ``dL/da1[0][1][2]``)."""
     names = c.names(array)
-    head = lhs if lhs is not None else array_name(array)
     out = []
     for lead in slices(names.shape):
         block = names[lead] if lead else names
@@ -150,7 +156,7 @@ def tensor_equations(c: Net, array: str, source: dict, *, grad: bool = False,
             claims.append((f"d{L}/d{name}" if grad else name, texts[index]))
         if not written_out(block.shape):
             claims = []
-        side_lhs = sub(head, lead)
+        side_lhs = sub(array, lead, lhs)
         if grad:
             side_lhs = grad_tex(side_lhs)
         mark = None if marks is None else (marks[lead] if lead else marks)
