@@ -97,8 +97,7 @@ class Problem:
         return compile_problem(self, backend=backend, form=form, dtype=dtype)
 
     def graph_form(self) -> dict:
-        """The problem as a graph-form table (docs/problem-files.md), e.g. for an answer key
-        (:meth:`key_form`).
+        """The problem as a graph-form table (docs/problem-files.md), e.g. for an answer key.
 
         Every node's expression is written back in the whitelisted syntax, so the table
         loads again with :func:`symbackprop.load_dict` and solves to the same numbers.
@@ -131,13 +130,13 @@ class Problem:
             table["title"] = self.title
         return table
 
-    def key_form(self) -> dict:
-        """The problem as an exam's answer key (key.json) keeps it: a network of typed
-        layers in the network form, its layer stack as its problem file writes it (so the
-        key's problem is the one ``verify`` builds from that file, layer slips and all);
-        any other problem in the graph form (:meth:`graph_form`)."""
+    def network_form(self) -> dict | None:
+        """A network of typed layers as its problem file writes it: the layer stack, which
+        an exam's answer key keeps beside the graph form (key.json's ``network_form``), so
+        that ``grade`` works on the problem ``verify`` builds from that file, layer slips
+        and all. None for any other problem."""
         if self.layers is None:
-            return self.graph_form()
+            return None
         return {k: _json_value(v) for k, v in self.raw.items() if k in TOP_KEYS}
 
     def __repr__(self) -> str:

@@ -69,8 +69,11 @@ def dropout_sheet(dropout_exam):
     answers as written (four decimals)."""
     folder, key = dropout_exam
     (variant,) = key["variants"]
-    table = variant["problem"]
+    table = variant["network_form"]
     assert table["network"]["layers"][2] == {"type": "dropout", "p": 0.5, "mask": [1, 0, 1, 1]}
+    assert "graph" in variant["problem"]  # the graph form, which anyone can re-solve
+    assert float(sb.load_dict(variant["problem"]).solve().values["L"]) == \
+        pytest.approx(ref.forward(table, ref.parameters(table))[0], abs=1e-12)
     params = ref.parameters(table)
     plain = copy.deepcopy(table)
     plain["network"]["layers"][2]["p"] = 0.0  # the slip: the mask alone, no 1/(1 − p)
@@ -90,7 +93,7 @@ def dropout_sheet(dropout_exam):
 
 def test_a_dropout_slip_is_named_by_grade_and_verify_on_the_key(dropout_sheet, tmp_path):
     folder, variant, answers, written = dropout_sheet
-    table = variant["problem"]
+    table = variant["network_form"]
     questions = {q["ask"]: q for q in variant["questions"]}
 
     rows = "".join(f"ann,{variant['id']},{ask},{v}\n" for ask, v in written.items())
@@ -140,7 +143,7 @@ def test_a_batch_norm_slip_is_named_on_the_key(tmp_path):
                 "--format", "key", "-o", folder)
     assert r.returncode == 0, r.stderr
     (variant,) = json.loads((folder / "key.json").read_text(encoding="utf-8"))["variants"]
-    table = variant["problem"]
+    table = variant["network_form"]
     p = ref.parameters(table)
     x, y = np.array(table["data"]["x"]), np.array(table["data"]["y"])
     a1 = x @ p["W1"].T + p["b1"]
@@ -160,14 +163,14 @@ def test_a_batch_norm_slip_is_named_on_the_key(tmp_path):
 
 
 def test_a_key_in_graph_form_is_still_read(dropout_sheet, tmp_path):
-    """A key written before key.json kept the layer stack (the variant in graph form)
-    grades as before: the same verdicts, without the layer slips' words (the graph form
-    knows no layers)."""
+    """A key without the layer stack (written before key.json kept it, or by another tool:
+    the graph form alone) grades as before: the same verdicts, without the layer slips'
+    words (the graph form knows no layers)."""
     from symbackprop.grade.onkey import verify_on_key
 
     folder, variant, _, written = dropout_sheet
     old = json.loads((folder / "key.json").read_text(encoding="utf-8"))
-    old["variants"][0]["problem"] = sb.load_dict(variant["problem"]).graph_form()
+    del old["variants"][0]["network_form"]
     (tmp_path / "key.json").write_text(json.dumps(old), encoding="utf-8")
     verdicts = {v.key: v for v in verify_on_key(tmp_path, written).verdicts}
     assert {k: v.status for k, v in verdicts.items()} == {
@@ -185,7 +188,7 @@ def test_a_key_in_graph_form_is_still_read(dropout_sheet, tmp_path):
 def test_a_tampered_layer_stack_is_one_error_line(dropout_exam, tmp_path, layers, field, words):
     folder, key = dropout_exam
     bad = copy.deepcopy(key)
-    problem = bad["variants"][0]["problem"]
+    problem = bad["variants"][0]["network_form"]
     problem["network"].update(input=[1, 9, 9], layers=layers, loss="half_sse")
     problem["inputs"] = {"x": [[[0.5] * 9] * 9], "y": [1.0] * 64}
     problem["parameters"] = {"K1": [[[[0.1]]]] * 64, "b1": [0.0] * 64}
@@ -197,7 +200,7 @@ def test_a_tampered_layer_stack_is_one_error_line(dropout_exam, tmp_path, layers
                 "--report", "none")
     assert r.returncode == 2 and r.stdout == ""
     (line,) = r.stderr.splitlines()
-    assert line.startswith(f"error: {tmp_path / 'exam' / 'key.json'} variants[0].problem"
+    assert line.startswith(f"error: {tmp_path / 'exam' / 'key.json'} variants[0].network_form"
                            f".network.{field}: "), line
     assert words in line
     assert not (tmp_path / "g").exists()

@@ -249,7 +249,8 @@ def test_every_layer_built_in_has_an_exercise_file():
 
 def _network_table(exercise: Path, problem: dict) -> dict:
     """A variant's problem as a network of typed layers, for the reference: key.json keeps
-    it in the network form, the exercise's [network] with the variant's drawn numbers."""
+    it beside the graph form (network_form), the exercise's [network] with the variant's
+    drawn numbers."""
     table = tomllib.loads(exercise.read_text(encoding="utf-8"))
     assert json.loads(json.dumps(problem["network"])) == table["network"]
     return problem
@@ -267,7 +268,7 @@ def test_a_dropout_exam_exports_and_draws_the_unscaled_dropout(cli, tmp_path):
     key = json.loads((tmp_path / "key.json").read_text())
     label = "dropout without its 1/(1 − p) scale"
     for variant in key["variants"]:
-        table = _network_table(path, variant["problem"])
+        table = _network_table(path, variant["network_form"])
         params = ref.parameters(table)
         loss, outputs = ref.forward(table, params)
 
@@ -297,7 +298,7 @@ def test_each_layer_exercise_makes_a_variant_with_its_mistakes(name):
     it where it changes the answer."""
     exercise = read_exercise(str(EXERCISES / f"{name}.toml"))
     (variant,) = make_exam(exercise, 1, seed=3, jobs=1).variants
-    table = _network_table(EXERCISES / f"{name}.toml", variant.table)
+    table = _network_table(EXERCISES / f"{name}.toml", variant.network_form)
     loss, _ = ref.forward(table, ref.parameters(table))
     assert float(variant.solution.values["L"]) == pytest.approx(loss, abs=1e-9)
     layer_ids = {m.id for m in CATALOGUE if m.layers}

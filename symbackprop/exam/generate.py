@@ -179,8 +179,8 @@ def build_variant(exercise: Exercise, seed: int, index: int, draw: Draw) -> Vari
     rewrites = exercise.rewrites(free)
     questions = [make_question(ask, solution, table, rewrites, draw, solved)
                  for ask in exercise.asks(free)]
-    return Variant(vid, exercise.name, problem.key_form(), problem, solution, questions,
-                   drawn=table, free=free)
+    return Variant(vid, exercise.name, problem.graph_form(), problem, solution, questions,
+                   drawn=table, free=free, network_form=problem.network_form())
 
 
 def mistake_names(ask: Ask, rewrites: dict) -> tuple[str, ...]:

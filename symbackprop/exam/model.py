@@ -41,13 +41,20 @@ class Variant:
 
     id: str
     family: str  # the exercise's name
-    table: dict  # the problem as key.json holds it (Problem.key_form: typed layers as such)
+    table: dict  # the problem in graph form, as key.json holds it
     problem: object
     solution: object
     questions: list[KeyQuestion]
     drawn: dict = field(default_factory=dict)  # the problem table as drawn (either form)
     free: dict = field(default_factory=dict)  # the placeholder variables' values
     student: int = 0  # 1 to N: whose paper holds it
+    network_form: dict | None = None  # typed layers: the layer stack (Problem.network_form)
+
+    @property
+    def loadable(self) -> dict:
+        """The table the problem is loaded from again: its layer stack where it has one
+        (the layer slips are named on it), else the graph form."""
+        return self.network_form or self.table
 
     @property
     def exercise(self) -> str:
@@ -90,6 +97,7 @@ class Exam:
             out["exercises"] = [e.name for e in self.exercises]
         out["variants"] = [
             {"id": v.id, "exercise": v.exercise, "student": v.student, "problem": v.table,
+             **({"network_form": v.network_form} if v.network_form else {}),
              "questions": [q.to_json() for q in v.questions]}
             for v in self.variants
         ]

@@ -60,7 +60,7 @@ def outputs(exam: Exam, formats, log: Callable[[str], None] | None = None) -> di
     if "practice" in formats:
         for v in exam.variants:
             name = f"variant-{v.id}-practice"
-            files[f"{name}.html"] = practice_from_table(v.table, name, questions=v.questions)
+            files[f"{name}.html"] = practice_from_table(v.loadable, name, questions=v.questions)
     return files
 
 
@@ -71,7 +71,7 @@ def write_outputs(files: dict[str, str | bytes], directory: Path) -> list[Path]:
 
 def practice_from_table(table: dict, name: str, places: int = 4, questions=()) -> str:
     """The practice page of a problem given as a table (docs/problem-files.md), such as
-    an exam variant's table in ``key.json`` (:meth:`~symbackprop.problem.Problem.key_form`):
+    an exam variant's table in ``key.json`` (its layer stack where it has one):
     for ``symbackprop exam ... --format practice``, one page of self-study per fresh variant. (It is the exam's: the render
     package prints a solved problem and loads none.) ``questions``: the variant's
     questions (:class:`~symbackprop.answerkey.KeyQuestion`), which the page judges by the

@@ -2,11 +2,11 @@
 
 The key is checked for shape when it is read, so a malformed key stops grading before
 any student is judged (exit status 2, naming the file and the field). Each variant's
-``problem`` is a problem table: a network of typed layers in the network form (its layer
-stack, so that ``grade`` names the layer slips as ``verify`` does on the problem file),
-any other problem in graph form (:meth:`~symbackprop.problem.Problem.key_form`). It is
-loaded, within the key's limits, and solved the first time a student of that variant is
-graded, once per variant, however many students share it.
+``problem`` is a problem table in graph form; a network of typed layers also carries its
+layer stack as ``network_form`` (:meth:`~symbackprop.problem.Problem.network_form`), and
+is loaded from that, so that ``grade`` names the layer slips as ``verify`` does on the
+problem file. The problem is loaded, within the key's limits, and solved the first time a
+student of that variant is graded, once per variant, however many students share it.
 
 A *paper* is what one student answers: the variant of a one-exercise exam, or, when the
 key's variants carry ``student`` numbers (an exam of several exercises), every variant
@@ -44,6 +44,7 @@ class KeyVariant:
     student: int | None = None
     index: int = 0  # position in key.json, for error messages
     source: str = "key.json"
+    network_form: dict | None = None  # a network of typed layers: its layer stack
     _solution: object = field(default=None, repr=False)
     _problem: object = field(default=None, repr=False)
     _keys: dict | None = field(default=None, repr=False)
@@ -54,9 +55,11 @@ class KeyVariant:
         if self._solution is None:
             from ..loader import load_dict
 
-            where = f"variants[{self.index}].problem"
+            form = "network_form" if self.network_form else "problem"
+            where = f"variants[{self.index}].{form}"
             try:
-                self._problem = load_dict(self.table, name=self.id, source=self.id, key=True)
+                self._problem = load_dict(self.network_form or self.table, name=self.id,
+                                          source=self.id, key=True)
                 self._solution = self._problem.solve()
             except SymbackpropError as exc:
                 inner = [p for p in (exc.where.section, exc.where.field) if p]
@@ -209,8 +212,11 @@ def read_key(exam_dir: str | Path) -> ExamKey:
             _fail(source, f"{here}.id", f"'{vid}' is the id of an earlier variant too")
         table = v.get("problem")
         if not isinstance(table, dict) or ("graph" in table) == ("network" in table):
-            _fail(source, f"{here}.problem", "expected the problem in graph form or, for a "
-                  "network of typed layers, in network form")
+            _fail(source, f"{here}.problem", "expected the problem in graph form")
+        network = v.get("network_form")
+        if network is not None and (not isinstance(network, dict) or "network" not in network):
+            _fail(source, f"{here}.network_form", "expected the layer stack in network form "
+                  "(a table with 'network')")
         questions_raw = v.get("questions")
         if not isinstance(questions_raw, list) or not questions_raw:
             _fail(source, f"{here}.questions", "expected a non-empty list of questions")
@@ -222,7 +228,8 @@ def read_key(exam_dir: str | Path) -> ExamKey:
             _fail(source, f"{here}.exercise", "expected the exercise's name (a string)")
         questions = [_question(q, source, f"{here}.questions[{j}]")
                      for j, q in enumerate(questions_raw)]
-        variants[vid] = KeyVariant(vid, table, questions, exercise, student, i, source)
+        variants[vid] = KeyVariant(vid, table, questions, exercise, student, i, source,
+                                   network)
     return ExamKey(path, str(raw.get("family", "")), raw.get("seed"), variants)
 
 
