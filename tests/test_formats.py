@@ -176,7 +176,15 @@ def _heads(solution) -> dict[str, tuple]:
     return heads
 
 
-@pytest.mark.parametrize("name", sorted(EXAMPLES))
+#: Every format against the others in the quick run: a scalar graph, networks in element
+#: and matrix form, through time, an optimizer, a mini-batch and two typed layers. The
+#: whole suite tries every built-in.
+QUICK_FORMATS = ("chain-xyz", "net-221", "mlp-relu-bce", "rnn-bptt", "adam-steps",
+                 "minibatch", "dropout", "layernorm")
+
+
+@pytest.mark.parametrize("name", [n if n in QUICK_FORMATS else pytest.param(n, marks=pytest.mark.slow)
+                                  for n in sorted(EXAMPLES)])
 def test_every_format_shows_the_same_digits(name):
     solution = sb.load(name).solve()
     shown = solution.sample_solution(0) if solution.samples else solution

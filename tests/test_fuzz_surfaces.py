@@ -198,6 +198,7 @@ def test_grade_on_random_csv_responses(workdir, exam_dir, data):
     _grade(workdir, exam_dir, path)
 
 
+@pytest.mark.slow  # the quick run fuzzes grade through CSV responses only
 @FUZZ
 @given(data=st.data())
 def test_grade_on_a_random_claims_folder(workdir, exam_dir, data):
@@ -219,6 +220,7 @@ def test_grade_on_a_random_claims_folder(workdir, exam_dir, data):
     _grade(workdir, exam_dir, folder)
 
 
+@pytest.mark.slow  # the quick run fuzzes grade through CSV responses only
 @FUZZ
 @given(data=st.data())
 def test_grade_on_a_random_moodle_report(workdir, exam_dir, data):
@@ -246,6 +248,7 @@ JSON_VALUES = st.recursive(
     max_leaves=12)
 
 
+@pytest.mark.slow  # the quick run fuzzes grade through CSV responses only
 @FUZZ
 @given(data=st.data())
 def test_grade_on_a_mutated_key(workdir, exam_dir, data):

@@ -22,7 +22,7 @@ import pytest
 from symbackprop.errors import SymbackpropError
 from symbackprop.files import plain_name, read_limited, write_files
 from symbackprop.render.pdf import tex_available
-from tests.conftest import ROOT, run_process
+from tests.conftest import ROOT, run_cli, run_process
 
 GOOD = '[graph]\nz = "w*x"\ny = "sigmoid(z)"\n[inputs]\nx = 1.5\n[parameters]\nw = 0.5\n'
 
@@ -67,7 +67,7 @@ def test_reading_stops_at_the_limit(tmp_path):
 def test_a_bom_does_not_make_a_problem_file_invalid(tmp_path):
     path = tmp_path / "bom.toml"
     path.write_bytes(b"\xef\xbb\xbf" + GOOD.encode())
-    result = run_process("solve", path, "--format", "json")
+    result = run_cli("solve", path, "--format", "json")
     assert result.returncode == 0, result.stderr
 
 
@@ -99,10 +99,10 @@ def test_solve_refuses_a_fifo_where_its_file_goes_before_solving(tmp_path):
 
 
 def test_an_empty_output_option_is_an_error(tmp_path):
-    result = run_process("solve", "net-221", "--format", "json", "-o", "", cwd=tmp_path)
+    result = run_cli("solve", "net-221", "--format", "json", "-o", "", cwd=tmp_path)
     assert "-o" in one_error_line(result)
     assert not any(tmp_path.iterdir())
-    result = run_process("train", "net-221", "--epochs", "2", "--plot", "", cwd=tmp_path)
+    result = run_cli("train", "net-221", "--epochs", "2", "--plot", "", cwd=tmp_path)
     assert "--plot" in one_error_line(result)
 
 
@@ -110,7 +110,7 @@ def test_a_problem_named_dotdot_writes_nothing_outside(tmp_path):
     (tmp_path / "...toml").write_text(GOOD)
     work = tmp_path / "work"
     work.mkdir()
-    result = run_process("solve", "../...toml", "--format", "tex", cwd=work)
+    result = run_cli("solve", "../...toml", "--format", "tex", cwd=work)
     assert "plain file name" in one_error_line(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["...toml", "work"]
     assert not any(work.iterdir())
@@ -123,7 +123,7 @@ def test_plain_name_refuses_paths(name):
 
 
 def test_an_unwritable_output_directory_is_exit_2():
-    result = run_process("solve", "net-221", "--format", "json", "-o", "/sys/symbackprop-test")
+    result = run_cli("solve", "net-221", "--format", "json", "-o", "/sys/symbackprop-test")
     one_error_line(result)
     assert not Path("/sys/symbackprop-test").exists()
 
@@ -163,15 +163,14 @@ def full_disk(tmp_path):
 
 def test_a_full_disk_leaves_no_partial_output(full_disk):
     formats = "tex,md,json" + (",pdf" if tex_available() else "")
-    result = run_process("solve", "net-221", "--format", formats, "-o", full_disk / "out",
-                     timeout=300)
+    result = run_cli("solve", "net-221", "--format", formats, "-o", full_disk / "out")
     assert "No space left" in one_error_line(result)
     assert not any(full_disk.iterdir())
 
 
 def test_a_full_disk_under_an_exam_leaves_no_partial_output(full_disk):
-    result = run_process("exam", "chain", "--variants", "40", "--seed", "1", "--format",
-                     "key,moodle,tex", "-o", full_disk, timeout=300)
+    result = run_cli("exam", "chain", "--variants", "40", "--seed", "1", "--format",
+                     "key,moodle,tex", "-o", full_disk)
     one_error_line(result)
     assert not any(full_disk.iterdir())
 
@@ -228,7 +227,7 @@ def test_sigterm_during_a_pdf_build_leaves_nothing_behind(tmp_path):
 
 def test_grade_reads_no_device_or_fifo(tmp_path):
     exam = tmp_path / "exam"
-    assert run_process("exam", "chain", "--variants", "2", "--seed", "1", "--format", "key",
+    assert run_cli("exam", "chain", "--variants", "2", "--seed", "1", "--format", "key",
                    "-o", exam).returncode == 0
     assert "character device" in one_error_line(run_process("grade", exam, "/dev/zero", timeout=60))
     folder = tmp_path / "answers"
@@ -242,8 +241,8 @@ def test_grade_reads_no_device_or_fifo(tmp_path):
 
 def test_a_read_only_mount_is_exit_2(tmp_path):
     with small_tmpfs(tmp_path / "ro", "ro,size=64k") as mount:
-        result = run_process("solve", "net-221", "--format", "json,md", "-o", mount / "out")
+        result = run_cli("solve", "net-221", "--format", "json,md", "-o", mount / "out")
         assert "Read-only" in one_error_line(result)
-        result = run_process("verify", "net-221", "-", "--format", "tex", "-o", mount,
+        result = run_cli("verify", "net-221", "-", "--format", "tex", "-o", mount,
                          input="dE/dw5 = -0.0534\n")
         assert "Read-only" in one_error_line(result) and result.stdout  # the table, then the error
