@@ -60,6 +60,10 @@ class Block:
     #: The equations the rows lay out (a printer that lays out math its own way, the
     #: text account, reads them; empty where the rows were written directly).
     equations: list = field(default_factory=list)
+    #: kind "figure": the computed picture (a convolution's window, the pooling windows:
+    #: :mod:`.layerwise.windows`), which the LaTeX and HTML printers draw; None where the
+    #: grids are too large, and ``text`` says so.
+    figure: object = None
 
 
 def math_block(equations: list, **fields) -> Block:

@@ -179,7 +179,7 @@ def _figure_node(graph: Graph, name: str, tid: str, layer: int, gates: bool,
     label_half = 0.42  # the numbers above and below the wire
     if graph.is_leaf(name):
         text = latex_name(name)
-        w = _math_width(text, NAME_PT) + 0.15
+        w = math_width(text, NAME_PT) + 0.15
         item = Item(name, layer, w, max(0.25, label_half), max(0.25, label_half), stub,
                     align="right")
         return FigureNode(name, tid, "leaf", text, "", item, value, gradient, w, 0.5)
@@ -187,14 +187,14 @@ def _figure_node(graph: Graph, name: str, tid: str, layer: int, gates: bool,
     k = len(node.inputs)
     if gates and node.op is not None:
         text = _gate_label(node.expr)
-        tw = _math_width(text, NAME_PT)
+        tw = math_width(text, NAME_PT)
         d = max(0.72, math.hypot(tw, 0.32) + 0.1, 0.16 * k)
         w = d
         if tw > WIDE_GATE:  # a word such as softmax: a rounded box, not a huge circle
             w, d = tw + 0.3, max(0.72, 0.16 * k)
         caption = latex_name(name)
         below = d / 2 + 0.34  # the name under the gate
-        item = Item(name, layer, max(w, _math_width(caption, NUMBER_PT) + 0.1),
+        item = Item(name, layer, max(w, math_width(caption, NUMBER_PT) + 0.1),
                     max(d / 2, label_half), max(below, label_half), stub)
         node = FigureNode(name, tid, "gate", text, caption, item, value, gradient, w, d)
         if w != d:
@@ -202,7 +202,7 @@ def _figure_node(graph: Graph, name: str, tid: str, layer: int, gates: bool,
         return node
     text = latex_name(name)
     h = max(0.62, 0.14 * k)
-    w = _math_width(text, NAME_PT) + 0.4
+    w = math_width(text, NAME_PT) + 0.4
     item = Item(name, layer, w, max(h / 2, label_half), max(h / 2, label_half), stub)
     return FigureNode(name, tid, "var", text, "", item, value, gradient, w, h)
 
@@ -285,7 +285,7 @@ _GLYPH = {**dict.fromkeys("0123456789", 0.5), **dict.fromkeys("()[]|", 0.39),
           **dict.fromkeys("+-=<>", 0.78), ",": 0.28, ".": 0.28, "/": 0.5, " ": 0.0}
 
 
-def _math_width(tex: str, pt: float) -> float:
+def math_width(tex: str, pt: float) -> float:
     """A generous estimate (cm) of the width of math ``tex`` set at ``pt`` points:
     letters 0.6 em, digits 0.5 em, sub- and superscripts at 70 %."""
     em = 0.0

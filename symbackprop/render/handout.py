@@ -19,6 +19,7 @@ from markupsafe import Markup
 from ..display import Display
 from .document import Block, Document, document_claims
 from .equations import APPROX, Equation, unique_sides
+from .layerwise.windows import svg_figure
 from .mathml import expr_mathml, math, name_mathml
 from .svg import graph_svg
 from .texmath import MathML, Plain, names_of
@@ -67,7 +68,8 @@ class _Page:
                                          for r in block.rows])
         return {"kind": block.kind, "text": block.text, "math": self.inline(block.math),
                 "rows": rows, "header": [self.inline(h) for h in block.header],
-                "cells": [[self.inline(c) for c in row] for row in block.cells]}
+                "cells": [[self.inline(c) for c in row] for row in block.cells],
+                "figure": svg_figure(block.figure) if block.figure is not None else None}
 
     def blocks(self, blocks: list[Block], section: str) -> list[dict]:
         return [self.block(b, section) for b in blocks]

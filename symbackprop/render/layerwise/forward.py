@@ -22,6 +22,7 @@ from .tensors import (
     tensor_block,
     tensor_equations,
 )
+from .windows import conv_block, pool_block
 
 
 def problem_blocks(c: Net) -> list:
@@ -91,6 +92,10 @@ def forward_blocks(c: Net) -> list:
             worked.append(d.forward_equation(first, c.numbers))
         if worked:
             blocks.append(d.math_block(worked, text="One element, with its numbers:"))
+        if layer.type == "conv2d":
+            blocks.append(conv_block(c, layer, first.name))
+        elif layer.type in ("maxpool", "avgpool"):
+            blocks.append(pool_block(c, layer))
         marks = pool_marks(c, layer) if layer.type == "maxpool" else None
         if marks is not None:
             blocks.append(tensor_block(
