@@ -40,6 +40,7 @@ MAX_GRID = 8
 MIN_SCALE = 0.75
 #: The cells' numbers are set in \footnotesize (8 pt); a cell is at least this wide (cm).
 NUMBER_PT = 8.0
+NAME_PT = 10.0  # \small: the grids' names, the pooling's name over its arrow
 MIN_CELL = 0.85
 #: The room between two grids (cm), for the operator or the arrow there.
 GAP = 1.0
@@ -313,10 +314,10 @@ def pool_figure(c: Net, layer) -> WindowFigure | str:
     for (i, j), (style, inset) in frames.items():
         drawing.frame(0.0, h, (i * stride, j * stride), (size, size), style, inset=inset)
     drawing.label(0.0, w, sub(array_name(c.input_of(layer)), lead), h)
-    x0 = w * side + 2 * GAP
-    what = "max" if is_max else "mean"
-    drawing.arrow(w * side + 0.15, x0 - 0.15, rf"\operatorname{{{what}}}_{{{size} \times {size}}}",
-                  f"stride {stride}")
+    # the layer as the problem's model writes it (maxpool_{2×2}) over the arrow
+    over = rf"\operatorname{{{layer.type}}}_{{{size} \times {size}}}"
+    x0 = w * side + max(2 * GAP, math_width(over, NAME_PT) + 0.5)
+    drawing.arrow(w * side + 0.15, x0 - 0.15, over, f"stride {stride}")
     for i in range(oh):
         for j in range(ow):
             drawing.cell(x0, oh, i, j, texts[out[i, j]],
