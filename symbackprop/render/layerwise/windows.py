@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...display import tex_number
-from ...notation import array_name
 from .. import document as d
 from ..figure import MAX_WIDTH, math_width
 from .tensors import Net, sub
@@ -218,14 +217,14 @@ def conv_figure(c: Net, layer, element: str) -> WindowFigure | str:
         corner = (nxt[0] * stride, nxt[1] * stride)
         drawing.frame(x0, hp, corner, (kh, kw), "next", inset=0.07)
         drawing.stride_arrow(x0, hp, top_window, corner, (kh, kw), stride)
-    drawing.label(x0, wp, sub(array_name(c.input_of(layer)), lead + (0,)), hp)
+    drawing.label(x0, wp, sub(c.input_of(layer), lead + (0,)), hp)
     drawing.note(x0, wp, f"padding {pad}, stride {stride}", hp)
     x0 += wp * side + GAP
     drawing.operator(x0 - GAP / 2, r"\star")
     for r in range(kh):
         for s in range(kw):
             drawing.cell(x0, kh, r, s, texts[kernel[r, s]], fill="hit", name=kernel[r, s])
-    drawing.label(x0, kw, sub(array_name(f"K{pos}"), (f, 0)), kh)
+    drawing.label(x0, kw, sub(f"K{pos}", (f, 0)), kh)
     x0 += kw * side + GAP
     if channels > 1:  # the other channels' sums, then the bias
         drawing.operator(x0 - GAP / 2, r"+")
@@ -233,7 +232,7 @@ def conv_figure(c: Net, layer, element: str) -> WindowFigure | str:
         x0 += 0.4 + GAP
     drawing.operator(x0 - GAP / 2, "+")
     drawing.cell(x0, 1, 0, 0, texts[bn[f]], fill="hit", name=bn[f])
-    drawing.label(x0, 1, sub(array_name(f"b{pos}"), (f,)), 1)
+    drawing.label(x0, 1, sub(f"b{pos}", (f,)), 1)
     x0 += side + GAP
     drawing.operator(x0 - GAP / 2, "=")
     oh, ow = out.shape
@@ -241,7 +240,7 @@ def conv_figure(c: Net, layer, element: str) -> WindowFigure | str:
         for s in range(ow):
             drawing.cell(x0, oh, r, s, texts[out[r, s]],
                          fill="hit" if (r, s) == (i, j) else "plain", name=out[r, s])
-    drawing.label(x0, ow, sub(array_name(layer.output), lead + (f,)), oh)
+    drawing.label(x0, ow, sub(layer.output, lead + (f,)), oh)
     others = ("" if channels == 1 else
               ", plus the same sum over the other input channel (with its own slice of the "
               "kernel)" if channels == 2 else
@@ -313,7 +312,7 @@ def pool_figure(c: Net, layer) -> WindowFigure | str:
                          mark=name in circled, name=name)
     for (i, j), (style, inset) in frames.items():
         drawing.frame(0.0, h, (i * stride, j * stride), (size, size), style, inset=inset)
-    drawing.label(0.0, w, sub(array_name(c.input_of(layer)), lead), h)
+    drawing.label(0.0, w, sub(c.input_of(layer), lead), h)
     # the layer as the problem's model writes it (maxpool_{2×2}) over the arrow
     over = rf"\operatorname{{{layer.type}}}_{{{size} \times {size}}}"
     x0 = w * side + max(2 * GAP, math_width(over, NAME_PT) + 0.5)
@@ -323,7 +322,7 @@ def pool_figure(c: Net, layer) -> WindowFigure | str:
             drawing.cell(x0, oh, i, j, texts[out[i, j]],
                          fill="plain" if overlap else ("odd" if (i + j) % 2 else "plain"),
                          frame=frames[(i, j)][0] if overlap else "", name=out[i, j])
-    drawing.label(x0, ow, sub(array_name(layer.output), lead), oh)
+    drawing.label(x0, ow, sub(layer.output, lead), oh)
     covered = {m for ms in windows.values() for m in ms}
     left_out = " Cells in no window are not read." if len(covered) < h * w else ""
     told = ("framed in turn solid, dashed, dotted and dash-dotted (they overlap), each output "
