@@ -195,7 +195,8 @@ def graded(exam_dir, klass, tmp_path_factory):
     stdout, stderr = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
         status = main(["grade", str(exam_dir), str(path), "-o", str(out), "--json",
-                       "--report", "markdown"])  # the PDF: test_class_report_pdf
+                       "--report", "markdown",  # the PDF: test_class_report_pdf
+                       "--jobs", "1"])  # the tests run side by side already
     assert status == 0, stderr.getvalue()
     return json.loads(stdout.getvalue()), out, stderr.getvalue(), plants
 
