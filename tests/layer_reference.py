@@ -45,30 +45,39 @@ def _pool(x, size, stride, reduce):
     return out
 
 
-def _recurrent(kind, x, W, U, b, hidden, last):
+def _recurrent(kind, x, W, U, b, hidden, last, nudge=None):
+    """``nudge`` = (part, t, j, amount) adds ``amount`` inside step t: to element j of the
+    pre-activation (``pre``: a plain RNN's; ``r``, ``z``: a GRU gate's; ``n``: the GRU
+    candidate's, W_n x + b_n; ``hn``: U_n h, before r multiplies it)."""
     h = np.zeros(hidden)
     c = np.zeros(hidden)
     states = []
-    for x_t in x:
+    for t, x_t in enumerate(x):
         gx, gh = W @ x_t + b, U @ h
+        add = {}
+        if nudge is not None and nudge[1] == t:
+            add[nudge[0]] = np.eye(hidden)[nudge[2]] * nudge[3]
         if kind == "rnn":
-            h = np.tanh(gx + gh)
+            h = np.tanh(gx + gh + add.get("pre", 0))
         elif kind == "lstm":
             i, f, g, o = np.split(gx + gh, 4)
             c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
             h = _sigmoid(o) * np.tanh(c)
         else:
             (rx, zx, nx), (rh, zh, nh) = np.split(gx, 3), np.split(gh, 3)
-            r, z = _sigmoid(rx + rh), _sigmoid(zx + zh)
-            n = np.tanh(nx + r * nh)
+            r, z = _sigmoid(rx + rh + add.get("r", 0)), _sigmoid(zx + zh + add.get("z", 0))
+            n = np.tanh(nx + add.get("n", 0) + r * (nh + add.get("hn", 0)))
             h = (1 - z) * n + z * h
         states.append(h)
     return states[-1] if last else np.array(states)
 
 
-def _attention(x, Wq, Wk, Wv, d, causal):
+def _attention(x, Wq, Wk, Wv, d, causal, nudge=None):
+    """``nudge`` = ("s", t, u, amount) adds ``amount`` to the score s[t][u]."""
     q, k, v = x @ Wq.T, x @ Wk.T, x @ Wv.T
     scores = q @ k.T / np.sqrt(d)
+    if nudge is not None:
+        scores[nudge[1], nudge[2]] += nudge[3]
     if causal:
         scores = np.where(np.tril(np.ones_like(scores)) > 0, scores, -np.inf)
     return _softmax(scores) @ v
@@ -107,8 +116,10 @@ def max_pool_gap(table: dict) -> float:
     return float(min(gaps))
 
 
-def forward(table: dict, params: dict[str, np.ndarray]) -> tuple[float, dict]:
-    """The loss and every layer's output ``a{pos}`` (a list over samples when batched)."""
+def forward(table: dict, params: dict[str, np.ndarray], nudge=None) -> tuple[float, dict]:
+    """The loss and every layer's output ``a{pos}`` (a list over samples when batched);
+    ``nudge`` = (pos, ...) perturbs a quantity inside layer pos (``_recurrent``,
+    ``_attention``)."""
     net = table["network"]
     batch = table.get("batch")
     if batch is None:
@@ -133,13 +144,14 @@ def forward(table: dict, params: dict[str, np.ndarray]) -> tuple[float, dict]:
             masks = [mask] if batch is None else list(mask)
             xs = [x * m / (1 - layer["p"]) for x, m in zip(xs, masks, strict=True)]
         else:
-            xs = [_layer(kind, layer, pos, x, params) for x in xs]
+            inner = nudge[1:] if nudge is not None and nudge[0] == pos else None
+            xs = [_layer(kind, layer, pos, x, params, inner) for x in xs]
         outputs[f"a{pos}"] = xs[0] if batch is None else np.array(xs)
     losses = [_loss(net["loss"], x, y) for x, y in zip(xs, ys, strict=True)]
     return float(np.mean(losses)), outputs
 
 
-def _layer(kind, layer, pos, x, p):
+def _layer(kind, layer, pos, x, p, nudge=None):
     if kind == "dense":
         return x @ p[f"W{pos}"].T + p[f"b{pos}"]
     if kind == "conv2d":
@@ -154,10 +166,10 @@ def _layer(kind, layer, pos, x, p):
         return p[f"gamma{pos}"] * (x - mu) / np.sqrt(var + layer.get("eps", 1e-5)) + p[f"beta{pos}"]
     if kind in GATES:
         return _recurrent(kind, x, p[f"W{pos}"], p[f"U{pos}"], p[f"b{pos}"], layer["hidden"],
-                          layer.get("last", False))
+                          layer.get("last", False), nudge)
     if kind == "attention":
         return _attention(x, p[f"Wq{pos}"], p[f"Wk{pos}"], p[f"Wv{pos}"], layer["d"],
-                          layer.get("causal", False))
+                          layer.get("causal", False), nudge)
     if kind == "sigmoid":
         return _sigmoid(x)
     if kind == "tanh":
@@ -189,6 +201,15 @@ def central_differences(table: dict, h: float = 1e-6) -> dict[str, np.ndarray]:
             grad[index] = (forward(table, plus)[0] - forward(table, minus)[0]) / (2 * h)
         grads[name] = grad
     return grads
+
+
+def inner_gradient(table: dict, pos: int, part: str, t: int, j: int, h: float = 1e-6) -> float:
+    """dL/d(a quantity inside layer pos) by central differences: a pre-activation's
+    element j at step t, or the score s[t][j] (``_recurrent``, ``_attention``)."""
+    params = parameters(table)
+    plus = forward(table, params, (pos, part, t, j, h))[0]
+    minus = forward(table, params, (pos, part, t, j, -h))[0]
+    return (plus - minus) / (2 * h)
 
 
 def torch_gradients(table: dict, torch) -> tuple[float, dict[str, np.ndarray]]:

@@ -63,10 +63,11 @@ def _unit(tex: str) -> Fraction:
 _MATRIX = re.compile(r"\\begin\{bmatrix\}(.*?)\\end\{bmatrix\}(\^\{\\mathsf\{T\}\})?")
 
 
-def _matrices(side: str):
+def _matrices(side: str, single: bool = False):
     """A side made only of matrices and the operators between them (juxtaposition is the
     matrix product, \\odot the element-wise one, \\star the cross-correlation): its
-    operands as arrays of Fractions and its operators; None for anything else."""
+    operands as arrays of Fractions and its operators; None for anything else (and for a
+    lone matrix, unless ``single``: a term of a sum)."""
     operands, operators, rest = [], [], side.strip()
     scale = re.match(r"\\frac\{1\}\{\\sqrt\{(\d+)\}\}\s*", rest)  # attention's 1/√d
     if scale:
@@ -93,7 +94,18 @@ def _matrices(side: str):
             rest = rest[len(r"\star"):].strip()
         elif rest:
             operators.append("matmul")
-    return (operands, operators) if len(operands) > 1 + bool(scale) else None
+    return (operands, operators) if len(operands) > (0 if single else 1) + bool(scale) else None
+
+
+def _terms(side: str):
+    """A side that is a sum of such products (``[a] + [U]^T [d] + [h] \\odot [z]``, each
+    product first): its terms, each as :func:`_matrices` reads it; None for anything else."""
+    parts = side.split(" + ")
+    if len(parts) == 1:
+        parsed = _matrices(side)
+        return None if parsed is None else [parsed]
+    terms = [_matrices(part, single=True) for part in parts]
+    return None if any(t is None for t in terms) else terms
 
 
 def _correlate(x, k):
@@ -168,10 +180,10 @@ def _check_lines(doc) -> int:
         for side, result in zip(sides[1:], sides[2:], strict=False):
             if result.startswith(r"\approx"):
                 continue
-            parsed = _matrices(side)
+            parsed = _terms(side)
             shown = _MATRIX.fullmatch(result)
             if parsed is not None and shown is not None:
-                got = _apply(*parsed)
+                got = sum((_apply(*term) for term in parsed[1:]), _apply(*parsed[0]))
                 cells = [[c.strip() for c in row.split("&")]
                          for row in shown.group(1).split(r"\\")]
                 want = np.array(cells, dtype=object)
@@ -309,3 +321,137 @@ def test_the_conv_pool_handout_is_a_few_pages():
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
     for phrase in ("rot180", "Max-pool routes", "One number end to end"):
         assert phrase in text
+
+
+# ------------------------------------------ recurrent layers and causal attention, by rule
+
+RNN = """
+learning_rate = 0.1
+[network]
+input = [3, 2]
+loss = "half_sse"
+layers = [{ type = "dense", units = 2 }, { type = "rnn", hidden = 2 }, { type = "flatten" },
+          { type = "dense", units = 1 }]
+[inputs]
+x = [[0.5, -0.2], [-0.8, 0.4], [0.3, 0.9]]
+y = [2.0]
+[parameters]
+W1 = [[0.7, -0.1], [0.2, 0.6]]
+b1 = [0.1, -0.2]
+W2 = [[0.4, -0.3], [0.2, 0.5]]
+U2 = [[0.1, -0.4], [0.3, 0.2]]
+b2 = [0.05, -0.1]
+W4 = [[0.6, -0.2, 0.3, 0.5, -0.4, 0.7]]
+b4 = [0.1]
+"""
+
+GRU = """
+learning_rate = 0.1
+[network]
+input = [3, 2]
+loss = "half_sse"
+layers = [{ type = "gru", hidden = 2 }, { type = "flatten" }, { type = "dense", units = 1 }]
+[inputs]
+x = [[0.5, -0.2], [-0.8, 0.4], [0.3, 0.9]]
+y = [1.5]
+[parameters]
+W1 = [[0.2, 0.1], [0.4, -0.3], [0.1, 0.5], [-0.3, 0.2], [0.6, -0.4], [0.3, 0.7]]
+U1 = [[0.1, 0.2], [-0.3, 0.1], [0.2, -0.2], [0.4, 0.1], [-0.1, 0.3], [0.2, 0.5]]
+b1 = [0.0, 0.1, -0.1, 0.2, 0.1, 0.3]
+W3 = [[0.8, -0.6, 0.5, 0.4, -0.7, 0.9]]
+b3 = [0.1]
+"""
+
+CAUSAL = example_text("attention").replace('{ type = "attention", d = 2 }',
+                                           '{ type = "attention", d = 2, causal = true }')
+TABLES = {"rnn-3": RNN, "gru-3": GRU, "causal": CAUSAL}
+
+
+@pytest.fixture(scope="module")
+def rules():
+    out = {}
+    for name in ("gru-2step", *TABLES):
+        table = tomllib.loads(TABLES[name] if name in TABLES else example_text(name))
+        solution = sb.load_dict(table).solve()
+        out[name] = (table, solution, worked_solution(solution))
+    return out
+
+
+def _shown(doc) -> dict:
+    """Each displayed equation's last side, an array of its numbers as written, by its
+    left side."""
+    out = {}
+    for equation in _equations(doc):
+        sides = _split_sides(equation)
+        m = _MATRIX.fullmatch(sides[-1].removeprefix(r"\approx").strip())
+        if m and len(sides) > 1:
+            cells = [[c.strip() for c in row.split("&")] for row in m.group(1).split(r"\\")]
+            array = np.array(cells, dtype=object)
+            out[sides[0]] = array.T if m.group(2) else array
+    return out
+
+
+@pytest.mark.parametrize("name", ["gru-2step", *TABLES])
+def test_recurrent_and_causal_rules_hold_line_by_line(rules, name):
+    """Every line of the new rules gives its result from the numbers it shows (sums of
+    products included), and every number shown verifies under its key."""
+    _, solution, doc = rules[name]
+    assert _check_lines(doc) >= 8
+    assert _verify_all(solution, document_claims(doc)) == []
+
+
+@pytest.mark.parametrize(("name", "pos", "parts"), [
+    ("rnn-3", 2, {"pre": r"\delta_{{{t}}}"}),
+    ("gru-3", 1, {"r": r"\delta^{{r}}_{{{t}}}", "z": r"\delta^{{z}}_{{{t}}}",
+                  "n": r"\delta^{{n}}_{{{t}}}", "hn": r"\delta^{{hn}}_{{{t}}}"}),
+    ("gru-2step", 1, {"z": r"\delta^{{z}}_{{{t}}}", "n": r"\delta^{{n}}_{{{t}}}"})])
+def test_each_delta_is_its_pre_activations_gradient(rules, name, pos, parts):
+    """δ of each step (and each GRU gate), as shown, against central differences of the
+    loss for a nudge of that pre-activation in a numpy forward pass written from PyTorch's
+    formulas (tests/layer_reference.py): within one unit of the last digit shown."""
+    table, _, doc = rules[name]
+    shown = _shown(doc)
+    steps = len(table["inputs"]["x"])
+    checked = 0
+    for part, lhs in parts.items():
+        for t in range(steps):
+            key = lhs.format(t=t + 1)
+            if key not in shown:
+                assert part in ("r", "hn") and t == 0, key  # r_1 multiplies h_0 = 0
+                continue
+            for j, text in enumerate(shown[key].flat):
+                want = ref.inner_gradient(table, pos, part, t, j)
+                assert abs(float(_number(text)) - want) <= float(_unit(text)) + 1e-6, (
+                    key, j, text, want)
+                checked += 1
+    assert checked >= steps * len(parts) - 2
+
+
+def test_causal_attention_shows_the_mask_and_a_row_jacobian_over_kept_entries(rules):
+    """−∞ above the diagonal in S and exact 0s in P (as a numpy causal forward pass has
+    them: step t reads u ≤ t); row 2's Jacobian is 2 × 2 (its unmasked entries); the
+    scores' gradients are central differences of the loss for a nudged score, and 0 where
+    masked."""
+    table, _, doc = rules["causal"]
+    rows = [r for b in doc.forward for r in b.rows if r"s^{[1]} = \begin{bmatrix}" in r]
+    assert len(rows) == 1
+    s_tex, p_tex = _MATRIX.findall(rows[0])[:2]
+    mask = [[c.strip() == r"-\infty" for c in row.split("&")] for row in s_tex[0].split(r"\\")]
+    assert np.array_equal(np.array(mask), np.triu(np.ones((3, 3), dtype=bool), 1))
+    zeros = [[c.strip() == "0" for c in row.split("&")] for row in p_tex[0].split(r"\\")]
+    assert np.array_equal(np.array(zeros), np.array(mask))
+    jacobian = [e for e in _equations(doc) if r"\partial s^{[1]}_{2}}" in e.split(" = ")[0]]
+    assert len(jacobian) == 1
+    j = _MATRIX.search(jacobian[0])
+    assert len(j.group(1).split(r"\\")) == 2
+    packed = [r for b in doc.backward for r in b.rows
+              if r.startswith(r"&\frac{\partial L}{\partial s^{[1]}} = ")]
+    assert len(packed) == 1
+    ds = np.array([[c.strip() for c in row.split("&")]
+                   for row in _MATRIX.search(packed[0]).group(1).split(r"\\")], dtype=object)
+    for t, u in np.ndindex(3, 3):
+        if u > t:
+            assert ds[t, u] == "0"
+        else:
+            want = ref.inner_gradient(table, 1, "s", t, u)
+            assert abs(float(_number(ds[t, u])) - want) <= float(_unit(ds[t, u])) + 1e-6, (t, u)

@@ -35,9 +35,9 @@ _UNICODE = {
     "½": r"$\frac{1}{2}$", "−": "$-$", "·": r"$\cdot$", "×": r"$\times$", "≈": r"$\approx$",
     "→": r"$\rightarrow$", "←": r"$\leftarrow$", "≤": r"$\le$", "≥": r"$\ge$", "≠": r"$\ne$",
     "∂": r"$\partial$", "Σ": r"$\Sigma$", "σ": r"$\sigma$", "η": r"$\eta$", "δ": r"$\delta$",
-    "α": r"$\alpha$", "β": r"$\beta$", "λ": r"$\lambda$", "μ": r"$\mu$", "θ": r"$\theta$",
+    "Δ": r"$\Delta$", "α": r"$\alpha$", "β": r"$\beta$", "λ": r"$\lambda$", "μ": r"$\mu$", "θ": r"$\theta$",
     "ŷ": r"$\hat{y}$", "ᵀ": r"$^{\mathsf{T}}$", "²": r"$^{2}$", "⊙": r"$\odot$", "⋆": r"$\star$",
-    "∗": r"$\ast$", "ε": r"$\epsilon$", "γ": r"$\gamma$", "√": r"$\surd$",
+    "∗": r"$\ast$", "ε": r"$\epsilon$", "γ": r"$\gamma$", "√": r"$\surd$", "∞": r"$\infty$",
     "–": "--", "—": "---", "‘": "`", "’": "'", "“": "``", "”": "''", "…": r"\ldots{}",
 }
 

@@ -32,16 +32,17 @@ from ...notation import array_name, latex_name
 from ...solution import Solution
 from .. import document as d
 from ..equations import Equation
-from .cells import attention_rule, lstm_rule
+from .attention import attention_rule
+from .cells import lstm_rule
 from .forward import forward_blocks, problem_blocks
 from .norm import norm_rule
+from .recurrent import gru_rule, rnn_rule
 from .rules import (
     activation_rule,
     conv_rule,
     dense_rule,
     dropout_rule,
     flatten_rule,
-    generic_rule,
     pool_rule,
 )
 from .tensors import (
@@ -122,8 +123,8 @@ def _backward(c: Net) -> list:
 RULES = {
     "dense": dense_rule, "conv2d": conv_rule, "maxpool": pool_rule, "avgpool": pool_rule,
     "flatten": flatten_rule, "batchnorm": norm_rule, "layernorm": norm_rule,
-    "dropout": dropout_rule, "rnn": generic_rule, "lstm": lstm_rule,
-    "gru": generic_rule, "attention": attention_rule,
+    "dropout": dropout_rule, "rnn": rnn_rule, "lstm": lstm_rule,
+    "gru": gru_rule, "attention": attention_rule,
 }
 
 

@@ -1,12 +1,7 @@
-"""The LSTM cell step by step and scaled dot-product attention in matrix form."""
+"""The LSTM cell backward, step by step."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
-import numpy as np
-
-from ...notation import array_name
 from .. import document as d
 from .rules import generic_rule
 from .tensors import (
@@ -15,10 +10,7 @@ from .tensors import (
     grad_tex,
     hadamard,
     locals_of,
-    matmul,
     matrix,
-    tensor_block,
-    tensor_equations,
     vector_line,
 )
 
@@ -87,58 +79,4 @@ def lstm_rule(c: Net, layer) -> list:
             math=rf"\frac{{\partial L}}{{\partial h_{{{T}}}}} = "
                  rf"{matrix([c.display.text(c.grads[n]) for n in h])}"))
         blocks[-1].claims += grad_claims(c, h)
-    return blocks + generic_rule(c, layer, below=True)
-
-
-def attention_rule(c: Net, layer) -> list:
-    """Scaled dot-product attention backward in matrix form: through A = P V to P and V,
-    through each row's softmax (its Jacobian), then to Q and K."""
-    pos = layer.position
-    if c.batched or layer["causal"]:
-        return generic_rule(c, layer)
-    q, k, v, sc, p = (c.names(f"{n}{pos}") for n in ("q", "k", "v", "s", "p"))
-    a = c.names(layer.output)
-    T, dd = q.shape
-    root = Decimal(dd).sqrt()
-    blocks = []
-    eqs = [
-        vector_line(c, grad_tex("V"), r"P^{\mathsf{T}} \delta",
-                     [(p, c.vals), (a, c.grads)], v, matmul(T, T, dd, transpose_a=True),
-                     lambda m: rf"{m[0]}^{{\mathsf{{T}}}} {m[1]}"),
-        vector_line(c, grad_tex("P"), r"\delta V^{\mathsf{T}}",
-                     [(a, c.grads), (v, c.vals)], p, matmul(T, dd, T, transpose_b=True),
-                     lambda m: rf"{m[0]} {m[1]}^{{\mathsf{{T}}}}")]
-    blocks.append(d.math_block(eqs, kind="bp", text=(
-        f"Attention: δ = ∂L/∂A of layer {pos}, A = P V"),
-        math=rf"({T} \times {dd}) = ({T} \times {T})\,({T} \times {dd})"))
-    row_p, row_s = list(p[0]), list(sc[0])
-    jac = [[c.solution.derivative(row_p[u], row_s[w]) for w in range(T)] for u in range(T)]
-    jn = [f"J{u}_{w}" for u in range(T) for w in range(T)]
-    src = dict(zip(jn, [x for r in jac for x in r], strict=True))
-    jeq = vector_line(c, grad_tex(array_name(f"s{pos}") + "_{1}"),
-                       r"J^{\mathsf{T}} \frac{\partial L}{\partial p_{1}}",
-                       [(np.array(jn, dtype=object).reshape(T, T), src), (row_p, c.grads)],
-                       row_s, matmul(T, T, 1, transpose_a=True),
-                       lambda m: rf"{m[0]}^{{\mathsf{{T}}}} {m[1]}")
-    blocks.append(d.math_block([jeq], kind="bp", text=(
-        "Each row of scores through its softmax: the Jacobian of row 1, "
-        "J_uw = p_u([u = w] − p_w)"),
-        math=r"J = \operatorname{diag}(p_{1}) - p_{1} p_{1}^{\mathsf{T}}"))
-    rest = tensor_equations(c, f"s{pos}", c.grads, grad=True)
-
-    def scaled(m_, n_, k_, ta):
-        inner = matmul(m_, n_, k_, transpose_a=ta)
-        return lambda ops: [x / root for x in inner(ops)]
-    eqs = [
-        vector_line(c, grad_tex("Q"), rf"\frac{{1}}{{\sqrt{{{dd}}}}} \frac{{\partial L}}"
-                     rf"{{\partial S}} K", [(sc, c.grads), (k, c.vals)], q,
-                     scaled(T, T, dd, False),
-                     lambda m: rf"\frac{{1}}{{\sqrt{{{dd}}}}} {m[0]} {m[1]}"),
-        vector_line(c, grad_tex("K"), rf"\frac{{1}}{{\sqrt{{{dd}}}}} \left(\frac{{\partial"
-                     rf" L}}{{\partial S}}\right)^{{\mathsf{{T}}}} Q",
-                     [(sc, c.grads), (q, c.vals)], k, scaled(T, T, dd, True),
-                     lambda m: rf"\frac{{1}}{{\sqrt{{{dd}}}}} {m[0]}^{{\mathsf{{T}}}} {m[1]}")]
-    blocks.append(tensor_block(rest, text="Every row the same way:"))
-    blocks.append(d.math_block(eqs, kind="bp", text=(
-        f"The scores S = Q Kᵀ/√{dd}: to the queries and the keys")))
     return blocks + generic_rule(c, layer, below=True)

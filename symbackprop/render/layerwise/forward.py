@@ -11,6 +11,7 @@ from ...notation import array_name, latex_name
 from .. import document as d
 from ..equations import LINE, Equation, width
 from ..printer import op_latex
+from .attention import causal_forward
 from .tensors import (
     TITLES,
     L,
@@ -111,6 +112,9 @@ def forward_blocks(c: Net) -> list:
         arrays = []
         for group in groups_of(c, layer):
             arrays += tensor_equations(c, group, c.vals)
+        if layer.type == "attention" and layer["causal"] and not c.batched:
+            blocks += causal_forward(c, layer, arrays)
+            continue
         blocks.append(tensor_block(arrays, text=(
             f"The output, {_shape_words(c.shape(layer.output))}:")))
     loss = c.graph.node(L)

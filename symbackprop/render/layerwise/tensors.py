@@ -17,7 +17,7 @@ from ...notation import array_name, latex_name
 from ...parse import indexed_name
 from ...solution import Solution
 from .. import document as d
-from ..equations import LINE, TRANSPOSED, Equation, approx, width
+from ..equations import LINE, TRANSPOSED, Equation, approx, split_terms, width
 
 MAX_COLUMN = 4
 #: Arrays are written out in numbers up to this many rows and columns (beyond: the shape).
@@ -214,25 +214,40 @@ def grad_claims(c: Net, names) -> list[tuple[str, str]]:
 # Combining the operands as shown (lists of Decimals): the checks of displayed lines.
 
 
-def fitting(sides: list[str]) -> list[str]:
-    """The first and last sides, and the middle ones that fit the line."""
-    middle = [s for s in sides[1:-1] if width(s) <= LINE - 8]
+def fitting(sides: list[str], split: bool = False) -> list[str]:
+    """The first and last sides, and the middle ones that fit the line (with ``split``,
+    also a sum whose every term fits: the equation breaks it into rows at its signs)."""
+    def fits(side):
+        return width(side) <= LINE - 8 or split and all(
+            width(term) <= LINE - 20 for term in split_terms(side))
+    middle = [s for s in sides[1:-1] if fits(s)]
     return sides[:1] + middle + sides[-1:]
 
 
 def vector_line(c: Net, lhs: str, rule: str, operands: list, results, combine,
-                 numeric) -> Equation:
+                 numeric, source: dict | None = None, claim=True, split: bool = False) -> Equation:
     """``lhs = rule = numbers = result`` for a vector (or matrix) computed element by
     element from ``operands`` [(names, source)]: the numbers fitted so that every element
     of the result follows within one unit; ``numeric`` writes the numbers' side from the
-    operands' matrices (LaTeX)."""
+    operands' matrices (LaTeX). The results are gradients (``c.grads``) claimed under
+    their keys, or values of ``source`` (a quantity with no node, such as the gradient of
+    a pre-activation) claimed only where ``claim`` lists them (names; True: all).
+    ``split``: a numbers' side too wide for a line is kept when the equation can break
+    it into rows at its signs (a sum of products)."""
+    source = c.grads if source is None else source
     results = np.asarray(results, dtype=object)
     texts, ap = fitted(c, [(list(np.asarray(n, dtype=object).flat), src) for n, src in operands],
-                       list(results.flat), combine, c.grads)
-    shaped = [matrix(np.array(t, dtype=object).reshape(np.asarray(n, dtype=object).shape))
-              for t, (n, _) in zip(texts, operands, strict=True)]
-    return Equation(lhs, fitting([rule, numeric(shaped), result_side(c, results, c.grads, ap)]),
-                    elements=grad_claims(c, results))
+                       list(results.flat), combine, source)
+    shapes = [np.asarray(n, dtype=object).shape for n, _ in operands]
+    shaped = [matrix(np.array(t, dtype=object).reshape(shape))
+              for t, shape in zip(texts, shapes, strict=True)]
+    numbers = numeric(shaped) if all(written_out(shape) for shape in shapes) else ""
+    claimed = (list(results.flat) if claim is True else list(claim) if claim else [])
+    if not written_out(results.shape):  # shown by its shape only
+        claimed = []
+    return Equation(lhs, fitting([rule, numbers, result_side(c, results, source, ap)],
+                                 split=split),
+                    elements=grad_claims(c, claimed))
 
 
 def locals_of(c: Net, uppers, lowers, tag: str) -> tuple[list[str], dict]:
