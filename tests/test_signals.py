@@ -91,8 +91,7 @@ def test_exam_with_two_jobs_ends_quietly(tmp_path, signum):
 
 
 WAITING = textwrap.dedent("""
-    import sys, time
-    from symbackprop.cli import main
+    import time
     import signal
     from symbackprop.workers import results_in_order, worker_pool
 
@@ -111,7 +110,7 @@ WAITING = textwrap.dedent("""
     import symbackprop.cli as cli
     cli.build_parser = lambda: (type("P", (), {"parse_args": lambda self, a: type(
         "A", (), {"command": "nap"})()})(), {"nap": run})
-    sys.exit(main([]))
+    cli.run()  # the installed command's entry point, which exits at once after a signal
 """)
 
 
