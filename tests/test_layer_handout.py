@@ -455,3 +455,18 @@ def test_causal_attention_shows_the_mask_and_a_row_jacobian_over_kept_entries(ru
         else:
             want = ref.inner_gradient(table, 1, "s", t, u)
             assert abs(float(_number(ds[t, u])) - want) <= float(_unit(ds[t, u])) + 1e-6, (t, u)
+
+
+def test_the_html_page_keeps_a_matrix_in_columns(rules):
+    """A row of packed arrays (the problem's given x, causal attention's S and P) reaches
+    the HTML page's MathML with one cell per column: the row's alignment marks are
+    dropped, a matrix's column separators kept (x's first row once read "10.5")."""
+    from symbackprop.render.handout import render_html
+
+    _, solution, _ = rules["causal"]
+    html = render_html(solution, 4)
+    tables = re.findall(r"<mtable>(.*?)</mtable>", html)
+    widths = [len(re.findall(r"<mtd>", row)) for t in tables
+              for row in re.findall(r"<mtr>(.*?)</mtr>", t)]
+    assert widths.count(3) >= 6  # the 3 × 3 S and P, each row in three cells
+    assert "<mn>1</mn><mn>0.5</mn>" not in html and "<mn>1</mn></mrow></mtd><mtd>" in html

@@ -64,7 +64,7 @@ class _Page:
         """A block as the template shows it: its sentence, inline math, rows, table."""
         rows = ([Row(self.key(eq, section), self.inline(equation_tex(eq)))
                  for eq in block.equations]
-                if block.equations else [Row("", self.inline(r.replace("&", "")))
+                if block.equations else [Row("", self.inline(_unaligned(r)))
                                          for r in block.rows])
         return {"kind": block.kind, "text": block.text, "math": self.inline(block.math),
                 "rows": rows, "header": [self.inline(h) for h in block.header],
@@ -73,6 +73,21 @@ class _Page:
 
     def blocks(self, blocks: list[Block], section: str) -> list[dict]:
         return [self.block(b, section) for b in blocks]
+
+
+def _unaligned(row: str) -> str:
+    """A row of an alignment without its alignment marks: each ``&`` outside an
+    environment, so that a matrix keeps the ``&`` between its columns."""
+    out, depth = [], 0
+    for i, ch in enumerate(row):
+        if row.startswith(r"\begin{", i):
+            depth += 1
+        elif row.startswith(r"\end{", i):
+            depth -= 1
+        if ch == "&" and depth == 0 and not row[:i].endswith("\\"):
+            continue
+        out.append(ch)
+    return "".join(out)
 
 
 def panel_details(solution, doc: Document, page: _Page, display: Display) -> list[dict]:
@@ -132,7 +147,7 @@ def handout_context(solution, places: Display | int) -> dict:
             for name in ("problem", "forward", "backward", "batch", "update", "after")}),
         "inputs": [page.inline(g) for g in doc.inputs],
         "parameters": [page.inline(g) for g in doc.parameters],
-        "rules": [page.inline(r.replace("&", "")) for r in (doc.optimizer or {}).get("rules", [])],
+        "rules": [page.inline(_unaligned(r)) for r in (doc.optimizer or {}).get("rules", [])],
         "steps": steps,
         "svg": graph_svg(shown, display),
         "details": panel_details(shown, doc, page, display),

@@ -74,8 +74,8 @@ def causal_forward(c: Net, layer, arrays: list[Equation]) -> list:
         "The scores with the causal mask, −∞ above the diagonal (step t attends to the steps "
         "u ≤ t), and their row softmax: the masked weights are exactly 0"))
     masked.rows.insert(0, rf"&S = \frac{{Q K^{{\mathsf{{T}}}}}}{{\sqrt{{{layer['d']}}}}} + M, "
-                          rf"\quad M_{{tu}} = {MASKED} \text{{ for }} u > t, \quad "
-                          r"P = \operatorname{softmax}(S) \text{ by rows}")
+                          rf"\quad M_{{tu}} = {MASKED}\ \text{{for}}\ u > t, \quad "
+                          r"P = \operatorname{softmax}(S)\ \text{by rows}")
     return [tensor_block(arrays[:-1], text="The queries, keys and values:"), masked,
             tensor_block(arrays[-1:], text=f"The output, of shape {steps} × {layer['d']}:")]
 
