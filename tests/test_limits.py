@@ -83,6 +83,11 @@ def test_exact_on_deeply_nested_functions_is_refused(tmp_path):
     path.write_text(chain_text(limits.MAX_EXACT_DEPTH + 2))
     line = one_error_line(run_cli("solve", path, "--exact"))
     assert "--exact" in line and f"z{limits.MAX_EXACT_DEPTH}" in line
+
+
+@pytest.mark.slow
+def test_exact_at_the_nesting_limit_is_solved(tmp_path):
+    path = tmp_path / "deep.toml"
     path.write_text(chain_text(limits.MAX_EXACT_DEPTH))
     assert run_cli("solve", path, "--exact", "--format", "json").returncode == 0
 

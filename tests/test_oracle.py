@@ -58,10 +58,14 @@ def test_network_examples_match_the_oracle(name):
             assert close(g, e, abs_=1e-15), array
 
 
-def test_exact_mode_agrees_with_floats(net221_exact):
-    floating = sb.load("net-221").solve()
-    exact = net221_exact
-    assert isinstance(exact.values["z_a"], sp.Rational)
+@pytest.mark.parametrize("name", ["neuron", "logreg",
+                                  pytest.param("net-221", marks=pytest.mark.slow)])
+def test_exact_mode_agrees_with_floats(name, request):
+    floating = sb.load(name).solve()
+    exact = (request.getfixturevalue("net221_exact") if name == "net-221"
+             else sb.load(name).solve(exact=True))
+    leaf = next(iter(floating.graph.leaves))
+    assert isinstance(exact.values[leaf], sp.Rational)
     for name in floating.values:
         assert close(floating.values[name], sp.N(exact.values[name], 40), rel=1e-20)
         assert close(floating.gradients[name], sp.N(exact.gradients[name], 40), rel=1e-20)
