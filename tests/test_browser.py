@@ -115,6 +115,7 @@ def test_handout_math_renders_without_tex(browser, net221_pages, shots):
     page.close()
 
 
+@pytest.mark.slow
 def test_handout_node_shows_its_chain(browser, net221_pages, shots):
     directory, _ = net221_pages
     value, grads, full, _, point = _oracle()
@@ -176,6 +177,7 @@ def test_handout_products_give_their_results(browser, net221_pages):
     page.close()
 
 
+@pytest.mark.slow
 def test_handout_fits_a_phone(browser, net221_pages, shots):
     directory, _ = net221_pages
     page = open_page(browser, directory / "net-221.html", width=390, height=844)
@@ -368,9 +370,9 @@ def sheet(solution, entries, rng: random.Random) -> dict[str, str]:
 
 #: Every built-in problem, with and without staged gates, and tests/data/new-ops.toml
 #: (softplus, leaky_relu and elu). The two largest take a minute to make a page for.
-#: The page against verify in the quick run: a network rounded early, a recurrent one, an
-#: optimizer's steps, a typed layer and the newer ops. The whole suite tries every built-in.
-QUICK_AGREEMENT = ("net-221:staged", "rnn-bptt", "adam-steps", "dropout", "new-ops")
+#: The page against verify in the quick run: a network rounded early, a typed layer and the
+#: newer ops. The whole suite tries every built-in.
+QUICK_AGREEMENT = ("net-221:staged", "dropout", "new-ops")
 AGREEMENT = [n if n in QUICK_AGREEMENT else pytest.param(n, marks=pytest.mark.slow)
              for n in [*EXAMPLES_LIST, "net-221:staged", "new-ops"]]
 
@@ -486,6 +488,7 @@ def test_the_page_judge_holds_no_words_or_constants_of_verify():
         assert f'"{word}"' not in js, word
 
 
+@pytest.mark.slow
 def test_exam_practice_pages(cli, tmp_path, browser):
     from symbackprop.exam import make_exam
 

@@ -206,6 +206,7 @@ def test_choices_are_shuffled_by_the_seed():
     assert len(set(positions)) == 4
 
 
+@pytest.mark.slow  # worker processes (the quick run draws in one)
 def test_parallel_draw_gives_the_same_key():
     assert key_json(make_exam("logreg", 45, seed=5, jobs=2)) == key_json(
         make_exam("logreg", 45, seed=5, jobs=1))

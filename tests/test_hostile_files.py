@@ -37,7 +37,8 @@ def one_error_line(result) -> str:
 # --- reading ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
+@pytest.mark.parametrize("device", ["/dev/zero",
+                                    pytest.param("/dev/urandom", marks=pytest.mark.slow)])
 def test_a_device_is_not_read_as_a_problem(device):
     result = run_process("solve", device, timeout=60)
     assert "character device" in one_error_line(result)
@@ -48,7 +49,8 @@ def test_a_device_is_not_read_as_claims():
     assert "character device" in one_error_line(result)
 
 
-@pytest.mark.parametrize("command", [["solve", "{fifo}"], ["verify", "net-221", "{fifo}"]])
+@pytest.mark.parametrize("command", [["solve", "{fifo}"], pytest.param(
+    ["verify", "net-221", "{fifo}"], marks=pytest.mark.slow)])
 def test_a_fifo_does_not_block(tmp_path, command):
     fifo = tmp_path / "p.toml"
     os.mkfifo(fifo)
@@ -74,7 +76,8 @@ def test_a_bom_does_not_make_a_problem_file_invalid(tmp_path):
 # --- where files go -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["device link", "fifo", "directory"])
+@pytest.mark.parametrize("kind", ["device link", pytest.param("fifo", marks=pytest.mark.slow),
+                                  pytest.param("directory", marks=pytest.mark.slow)])
 def test_plot_never_replaces_what_is_not_a_regular_file(tmp_path, kind):
     target = tmp_path / "plot.png"
     if kind == "device link":
@@ -168,6 +171,7 @@ def test_a_full_disk_leaves_no_partial_output(full_disk):
     assert not any(full_disk.iterdir())
 
 
+@pytest.mark.slow
 def test_a_full_disk_under_an_exam_leaves_no_partial_output(full_disk):
     result = run_cli("exam", "chain", "--variants", "40", "--seed", "1", "--format",
                      "key,moodle,tex", "-o", full_disk)

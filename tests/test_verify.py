@@ -718,6 +718,7 @@ def test_marked_sheet_compiles_and_marks_every_number(cli, tmp_path):
     assert "46 claims" in r.stdout  # the table still goes to stdout
 
 
+@pytest.mark.slow
 def test_marked_sheet_escapes_and_reports_carried(tmp_path):
     from symbackprop.render.sheet import render_report
 
