@@ -25,6 +25,7 @@ DATA = Path(__file__).parent / "data"
 TANH = DATA / "exercise_tanh.toml"
 SOFTMAX = DATA / "exercise_softmax.toml"
 QTI = "{http://www.imsglobal.org/xsd/ims_qtiasiv1p2}"
+PAPERS = 16  # a class's exam: each slot draws from 16 variants
 
 
 def _close_at(value: float, exact, decimals: int) -> bool:
@@ -33,12 +34,12 @@ def _close_at(value: float, exact, decimals: int) -> bool:
 
 @pytest.fixture(scope="module")
 def class_exam(tmp_path_factory):
-    """30 papers of a teacher's two files and a built-in family, every output, from the
+    """PAPERS papers of a teacher's two files and a built-in family, every output, from the
     command line as a teacher runs it."""
     from conftest import run_cli
 
     out = tmp_path_factory.mktemp("exam")
-    r = run_cli("exam", TANH, "chain", SOFTMAX, "--variants", "30", "--seed", "7", "-o", out,
+    r = run_cli("exam", TANH, "chain", SOFTMAX, "--variants", str(PAPERS), "--seed", "7", "-o", out,
                 "--format", "key,moodle,cloze,qti")
     assert r.returncode == 0, r.stderr
     return out, json.loads((out / "key.json").read_text())
@@ -50,7 +51,7 @@ def test_the_key_has_a_variant_of_each_exercise_per_student(class_exam):
     papers = {}
     for v in key["variants"]:
         papers.setdefault(v["student"], []).append(v["exercise"])
-    assert sorted(papers) == list(range(1, 31))
+    assert sorted(papers) == list(range(1, PAPERS + 1))
     assert all(p == key["exercises"] for p in papers.values())
 
 
@@ -108,10 +109,10 @@ def test_moodle_slot_categories_and_cloze(class_exam):
              for e, n in (("exercise_tanh", 4), ("chain", 3), ("exercise_softmax", 3))
              for k in range(1, n + 1)]
     assert categories == slots
-    assert len(root.findall("question")) == len(slots) + 30 * 10
+    assert len(root.findall("question")) == len(slots) + PAPERS * 10
     cloze = ET.parse(out / "moodle-cloze.xml").getroot()
     questions = cloze.findall("question[@type='cloze']")
-    assert len(questions) == 90
+    assert len(questions) == PAPERS * 3
     records = {v["id"]: v for v in key["variants"]}
     for element in questions:
         v = records[element.findtext("name/text").split()[0]]
@@ -137,7 +138,7 @@ def test_canvas_qti_package(class_exam):
     for group in groups:
         assert group.findtext(f"{QTI}selection_ordering/{QTI}selection/{QTI}selection_number") == "1"
         items = group.findall(f"{QTI}item")
-        assert len(items) == 30
+        assert len(items) == PAPERS
         for item in items:
             vid, slot = item.get("ident").rsplit("-q", 1)
             v = records[vid]
@@ -161,7 +162,7 @@ def test_canvas_qti_package(class_exam):
                 assert low < float(exact) < high
                 assert high - low == pytest.approx(2 * q["tolerance"])
             seen += 1
-    assert seen == 300
+    assert seen == PAPERS * 10
 
 
 def test_an_exercise_file_is_a_valid_problem(cli):

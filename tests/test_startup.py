@@ -39,6 +39,7 @@ def test_help_and_version_import_no_heavy_library(argv):
     assert loaded(argv) == ""
 
 
+@pytest.mark.slow  # the probe's own check, a process importing SymPy
 def test_the_probe_sees_a_heavy_import():
     """The check can fail: running a subcommand does import SymPy."""
     assert "sympy" in loaded(["solve", "chain-xyz"])

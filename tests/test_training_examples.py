@@ -15,6 +15,7 @@ from symbackprop import datasets
 from tests.conftest import run_cli
 
 
+@pytest.mark.slow  # a data set's epoch: the layer kernels' own tests are quick
 def test_one_epoch_of_digits_cnn_trains_with_the_layer_kernels():
     pytest.importorskip("sklearn", reason="scikit-learn is not installed (the [digits] extra)")
     result = run_cli("train", "digits-cnn", "--epochs", "1", "--json")
