@@ -177,10 +177,10 @@ def _heads(solution) -> dict[str, tuple]:
 
 
 #: Every format against the others in the quick run: a scalar graph, networks in element
-#: and matrix form, through time, an optimizer, a mini-batch and two typed layers. The
+#: and matrix form, through time, an optimizer, a mini-batch and a typed layer. The
 #: whole suite tries every built-in.
 QUICK_FORMATS = ("chain-xyz", "net-221", "mlp-relu-bce", "rnn-bptt", "adam-steps",
-                 "minibatch", "dropout", "layernorm")
+                 "minibatch", "dropout")
 
 
 @pytest.mark.parametrize("name", [n if n in QUICK_FORMATS else pytest.param(n, marks=pytest.mark.slow)
