@@ -51,6 +51,7 @@ def write_csv(path: Path, rows) -> Path:
     return path
 
 
+@pytest.mark.slow  # a process of its own, where matplotlib cannot be imported
 def test_grade_without_matplotlib_writes_everything_but_the_charts(exam, key, tmp_path):
     hide = tmp_path / "hide"
     hide.mkdir()

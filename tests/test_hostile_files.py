@@ -179,6 +179,7 @@ def test_a_full_disk_under_an_exam_leaves_no_partial_output(full_disk):
     assert not any(full_disk.iterdir())
 
 
+@pytest.mark.slow  # a process of its own, its stdout on /dev/full
 def test_a_full_disk_under_stdout_is_exit_2():
     with open("/dev/full", "w") as full:  # only written to: the device stays as it is
         env = dict(os.environ, PYTHONPATH=str(ROOT))

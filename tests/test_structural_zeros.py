@@ -168,6 +168,7 @@ def stacks(draw):
             "data": {"x": array(n, features), "y": [[draw(st.integers(0, 1))] for _ in range(n)]}}
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stacks())
 def test_a_gradient_is_zero_only_where_it_is(table):
