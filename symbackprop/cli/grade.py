@@ -2,8 +2,9 @@
 
 Writes ``gradebook.csv``, ``gradebook.json``, ``moodle-grades.csv`` and the class report
 (``report.md`` with its two PNG charts, ``report.pdf``; ``--report markdown`` leaves out
-the PDF, ``--report none`` the whole report) to ``-o DIR`` (default ``EXAM_DIR/grades``), with ``--sheets`` also every student's marked sheet and
-``sheets.pdf``, all together or none; ``--json`` prints the gradebook's JSON
+the PDF, ``--report none`` the whole report) to ``-o DIR`` (default ``EXAM_DIR/grades``),
+with ``--sheets`` also every student's marked sheet and ``sheets.pdf``, all together or
+none; ``--json`` prints the gradebook's JSON
 (docs/grading.md). Every answer that could not be graded (a bad number, an
 unknown variant or question) is listed on stderr as ``invalid: WHERE: STUDENT: REASON``.
 Exit status 0 when graded, however the students did; 2 on a bad key or responses file.

@@ -58,14 +58,21 @@ class KeyVariant:
             form = "network_form" if self.network_form else "problem"
             where = f"variants[{self.index}].{form}"
             try:
-                self._problem = load_dict(self.network_form or self.table, name=self.id,
-                                          source=self.id, key=True)
+                self._problem = load_dict(self.loadable, name=self.id, source=self.id,
+                                          key=True)
                 self._solution = self._problem.solve()
             except SymbackpropError as exc:
                 inner = [p for p in (exc.where.section, exc.where.field) if p]
                 where = ".".join([where, *inner])
                 raise SymbackpropError(exc.message, Where(file=self.source, field=where)) from None
         return self._solution
+
+    @property
+    def loadable(self) -> dict:
+        """The table the problem is loaded from, as for an exam's variant
+        (:attr:`symbackprop.exam.model.Variant.loadable`): the layer stack where there is
+        one, else the graph form."""
+        return self.network_form or self.table
 
     @property
     def problem(self):
@@ -211,8 +218,9 @@ def read_key(exam_dir: str | Path) -> ExamKey:
         if vid in variants:
             _fail(source, f"{here}.id", f"'{vid}' is the id of an earlier variant too")
         table = v.get("problem")
-        if not isinstance(table, dict) or ("graph" in table) == ("network" in table):
-            _fail(source, f"{here}.problem", "expected the problem in graph form")
+        if not isinstance(table, dict) or "graph" not in table or "network" in table:
+            _fail(source, f"{here}.problem", "expected the problem in graph form (a table "
+                  "with 'graph')")
         network = v.get("network_form")
         if network is not None and (not isinstance(network, dict) or "network" not in network):
             _fail(source, f"{here}.network_form", "expected the layer stack in network form "
